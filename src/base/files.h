@@ -1,0 +1,48 @@
+// Files: whole-file reads, atomic writes, read-only memory maps, directories.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace cf {
+
+Result<std::string> ReadFile(const std::string& path);
+// Writes to a temporary file beside `path`, fsyncs, then renames over `path`.
+Status WriteFileAtomic(const std::string& path, std::string_view data);
+bool PathExists(const std::string& path);
+bool IsDirectory(const std::string& path);
+Result<uint64_t> FileSize(const std::string& path);
+Status CreateDirectories(const std::string& path);
+Status RemoveAll(const std::string& path);
+// Renames `from` over `to`; when `to` is a directory, it is replaced (old one removed).
+Status ReplaceDirectory(const std::string& from, const std::string& to);
+// A fresh directory beside `path` named "<path>.tmp-<pid>-<n>".
+Result<std::string> MakeTempDirBeside(const std::string& path);
+Status FsyncDirectory(const std::string& path);
+
+// A read-only memory map of a whole file; empty files map to an empty view.
+class MappedFile {
+ public:
+  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {data_, size_}; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace cf

@@ -1,0 +1,30 @@
+// Small string helpers used across modules.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cf {
+
+std::string_view Trim(std::string_view s);
+std::vector<std::string_view> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+std::string ToLower(std::string_view s);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+
+// Whole-string numeric parses: nullopt unless all of `s` (after trimming spaces) is a number.
+std::optional<int64_t> ParseInt64(std::string_view s);
+std::optional<double> ParseDouble(std::string_view s);
+
+// Quotes `s` for an error message: 'value', cut to 80 characters.
+std::string Quote(std::string_view s);
+
+// A JSON string literal for `s` (with the quotes).
+std::string JsonString(std::string_view s);
+
+}  // namespace cf
