@@ -1,0 +1,64 @@
+// Row-by-row reading of CSV (RFC 4180) and JSON Lines files, optionally gzip-compressed.
+//
+// Both formats surface the same thing: a header (column names) and records whose fields are
+// aligned with it. Errors name the file and line, so that callers can report
+// "FILE:LINE: column C: why, value 'V'".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace cf::io {
+
+struct SourceOptions {
+  std::string path;    // .csv, .tsv, .jsonl / .ndjson, each optionally .gz; "" = none
+  char delimiter = 0;  // CSV delimiter; 0 = ',' (or '\t' for .tsv)
+  std::string format;  // "csv" or "jsonl"; "" = by file extension
+};
+
+struct Record {
+  uint64_t line = 0;                        // 1-based line where the record starts
+  std::span<const std::string_view> fields; // one per header column; "" when empty or absent
+};
+
+class RecordReader {
+ public:
+  // Opens the file and reads its header (CSV: the first record; JSON Lines: the keys of the
+  // first object, in order). A duplicated header name is an error.
+  static Result<std::unique_ptr<RecordReader>> Open(const SourceOptions& source);
+  virtual ~RecordReader() = default;
+
+  const std::vector<std::string>& header() const { return header_; }
+  const std::string& path() const { return path_; }
+  // Index of `name` in the header, or -1.
+  int ColumnIndex(std::string_view name) const;
+
+  // Reads the next record into `*record` (valid until the next call). Returns false at the
+  // end. A malformed record is an error; the reader can go on after it (skip-bad-rows).
+  virtual Result<bool> Next(Record* record) = 0;
+
+  // Progress through the (decompressed) input, in bytes.
+  uint64_t bytes_total() const { return input_.size(); }
+  virtual uint64_t bytes_done() const = 0;
+
+ protected:
+  RecordReader() = default;
+  Status SetHeader(std::vector<std::string> header);
+
+  std::string path_;
+  std::vector<std::string> header_;
+  std::string_view input_;   // the whole decompressed input
+  std::shared_ptr<void> keep_alive_;  // owns the memory `input_` points into
+};
+
+// Whole-file input: a memory map for plain files, a decompressed buffer for .gz. Exposed
+// for tools that scan raw bytes (benchmarks).
+Result<std::pair<std::string_view, std::shared_ptr<void>>> LoadInput(const std::string& path);
+
+}  // namespace cf::io
