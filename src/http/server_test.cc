@@ -1,0 +1,74 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "http/client.h"
+#include "http/json_answer.h"
+
+namespace cf::http {
+namespace {
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.max_body_bytes = 64;
+    server_ = std::make_unique<Server>(options);
+    server_->Route("POST", "/echo/([a-z]+)", [](const Request& r) {
+      return JsonAnswer(201, {{"name", r.matches.at(1)}, {"body", r.body}, {"q", r.Query("q")},
+                              {"h", r.Header("x-test")}});
+    });
+    server_->SetFallback([](const Request&, int status) { return MessageAnswer(status, "fallback"); });
+    auto port = server_->Bind("127.0.0.1", 0);
+    ASSERT_TRUE(port.has_value()) << port.error().ToString();
+    port_ = *port;
+    thread_ = std::thread([this] { (void)server_->Run(); });
+    client_ = std::make_unique<Client>("http://127.0.0.1:" + std::to_string(port_));
+    // Run() starts asynchronously; the bound socket already queues connections.
+  }
+  void TearDown() override {
+    client_.reset();  // an open keep-alive connection would hold a worker until its timeout
+    server_->Stop();
+    thread_.join();
+  }
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Client> client_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+TEST_F(ServerTest, RoutesWithCapturesQueryAndHeaders) {
+  auto r = client_->Post("/echo/abc?q=1", "hi", {{"X-Test", "yes"}});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->status, 201);
+  auto body = nlohmann::json::parse(r->body);
+  EXPECT_EQ(body["name"], "abc");
+  EXPECT_EQ(body["body"], "hi");
+  EXPECT_EQ(body["q"], "1");
+  EXPECT_EQ(body["h"], "yes");
+  EXPECT_EQ(r->Header("content-type"), "application/json");
+}
+
+TEST_F(ServerTest, FallbackAnswersUnknownPathAndOversizedBody) {
+  auto r = client_->Post("/nope", "{}");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["message"], "fallback");
+  auto big = client_->Post("/echo/abc", std::string(65, 'x'));
+  ASSERT_TRUE(big.has_value());
+  EXPECT_EQ(big->status, 413);
+}
+
+TEST(ParseListenAddressTest, AcceptsHostPortOnly) {
+  auto ok = ParseListenAddress("127.0.0.1:4000");
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->first, "127.0.0.1");
+  EXPECT_EQ(ok->second, 4000);
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1").has_value());
+  EXPECT_FALSE(ParseListenAddress("127.0.0.1:99999").has_value());
+}
+
+}  // namespace
+}  // namespace cf::http
