@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "base/status.h"
+#include "io/record_reader.h"
 
 namespace cf::data {
 
-// How one input file is read.
-struct SourceOptions {
-  std::string path;              // .csv, .tsv, .jsonl / .ndjson, each optionally .gz; "" = none
-  char delimiter = 0;            // CSV delimiter; 0 = ',' (or '\t' for .tsv)
-  std::string format;            // "csv" or "jsonl"; "" = by file extension
-};
+// How one input file is read (path, delimiter, format).
+using SourceOptions = io::SourceOptions;
 
 struct IngestOptions {
   SourceOptions events;          // required: one row per purchase (customer and time at least)
@@ -35,7 +32,6 @@ struct IngestOptions {
   std::string time_format;       // strftime-style; "" = ISO 8601 (with or without zone)
   bool skip_bad_rows = false;    // count and skip unparseable rows instead of failing
   std::string out;               // dataset directory (created, or appended to if it exists)
-  int threads = 0;               // parser threads; 0 = hardware concurrency
 };
 
 struct IngestReport {

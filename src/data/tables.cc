@@ -1,0 +1,272 @@
+#include "data/tables.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "base/files.h"
+#include "base/time.h"
+#include "data/dataset.h"
+#include "data/format.h"
+
+namespace cf::data {
+
+uint32_t Dictionary::Intern(std::string_view value) {
+  auto it = index_.find(value);
+  if (it != index_.end()) return it->second;
+  uint32_t code = static_cast<uint32_t>(values_.size());
+  values_.emplace_back(value);
+  index_.emplace(std::string(value), code);
+  return code;
+}
+
+void AttributeTable::Set(uint32_t row, std::string_view value) {
+  if (codes.size() <= row) codes.resize(row + 1, kMissingCode);
+  codes[row] = dict.Intern(value);
+}
+
+uint32_t EntityTable::Intern(std::string_view id, bool* created) {
+  auto it = index_.find(id);
+  if (it != index_.end()) {
+    *created = false;
+    return it->second;
+  }
+  uint32_t row = static_cast<uint32_t>(ids_.size());
+  ids_.emplace_back(id);
+  index_.emplace(std::string(id), row);
+  *created = true;
+  return row;
+}
+
+const uint32_t* EntityTable::Find(std::string_view id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
+AttributeTable& EntityTable::Attribute(std::string_view name) {
+  for (AttributeTable& a : attributes_) {
+    if (a.name == name) return a;
+  }
+  attributes_.emplace_back();
+  attributes_.back().name = std::string(name);
+  return attributes_.back();
+}
+
+void EventColumns::Reserve(size_t n) {
+  customer.reserve(n);
+  time.reserve(n);
+  product.reserve(n);
+  quantity.reserve(n);
+  revenue.reserve(n);
+  channel.reserve(n);
+  store.reserve(n);
+}
+
+void DatasetTables::PadIdentities() {
+  size_t n = customers.size();
+  external_ids.resize(n);
+  device_ids.resize(n);
+  aliases.resize(n);
+}
+
+void LoadTables(const Dataset& ds, DatasetTables* t) {
+  const Customers& cu = ds.customers();
+  bool created = false;
+  for (uint32_t c = 0; c < cu.size(); ++c) {
+    t->customers.Intern(cu.crm_id(c), &created);
+    t->external_ids.emplace_back(cu.external_id(c));
+    t->device_ids.emplace_back(cu.device_id(c));
+    t->aliases.emplace_back(cu.aliases(c));
+  }
+  for (const auto& a : cu.attributes()) {
+    AttributeTable& at = t->customers.Attribute(a.name);
+    for (uint32_t c = 0; c < cu.size(); ++c) {
+      if (a.codes[c] != kMissingCode) at.Set(c, a.value(c));
+    }
+  }
+  const Catalog& ca = ds.catalog();
+  for (uint32_t p = 0; p < ca.size(); ++p) t->products.Intern(ca.product_id(p), &created);
+  for (const auto& a : ca.attributes()) {
+    AttributeTable& at = t->products.Attribute(a.name);
+    for (uint32_t p = 0; p < ca.size(); ++p) {
+      if (a.codes[p] != kMissingCode) at.Set(p, a.value(p));
+    }
+  }
+  t->has_products = ds.has_products();
+  const Events& ev = ds.events();
+  EventColumns& e = t->events;
+  e.customer.assign(ev.customer().begin(), ev.customer().end());
+  e.time.assign(ev.time().begin(), ev.time().end());
+  e.product.assign(ev.product().begin(), ev.product().end());
+  e.quantity.assign(ev.quantity().begin(), ev.quantity().end());
+  e.revenue.assign(ev.revenue().begin(), ev.revenue().end());
+  e.channel.assign(ev.channel().begin(), ev.channel().end());
+  e.store.resize(ev.size());
+  std::vector<uint32_t> remap(ev.stores().size());
+  for (size_t i = 0; i < ev.stores().size(); ++i) remap[i] = e.stores.Intern(ev.stores()[i]);
+  for (size_t i = 0; i < ev.size(); ++i) e.store[i] = remap[ev.store()[i]];
+}
+
+namespace {
+
+Status WriteBytes(const std::string& path, const void* data, size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  const char* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, p + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    return Status::IOError("cannot sync " + path + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+template <typename T>
+Status WriteVector(const std::string& path, const std::vector<T>& v) {
+  return WriteBytes(path, v.data(), v.size() * sizeof(T));
+}
+
+Status WriteStrings(const std::string& path, const std::vector<std::string>& v) {
+  std::string bytes = StringColumn::Serialize(v);
+  return WriteBytes(path, bytes.data(), bytes.size());
+}
+
+template <typename T>
+void Permute(std::vector<T>& column, const std::vector<uint32_t>& order) {
+  std::vector<T> out(order.size());
+  for (size_t i = 0; i < order.size(); ++i) out[i] = column[order[i]];
+  column.swap(out);
+}
+
+Status WriteAttributes(const std::string& dir, const std::string& prefix, std::vector<AttributeTable>& attrs,
+                       size_t rows, std::vector<std::string>* names) {
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    AttributeTable& a = attrs[i];
+    a.codes.resize(rows, kMissingCode);
+    std::string base = dir + "/" + prefix + ".attr." + std::to_string(i);
+    CF_RETURN_IF_ERROR(WriteVector(base + ".codes.u32", a.codes));
+    CF_RETURN_IF_ERROR(WriteStrings(base + ".dict.str", a.dict.values()));
+    names->push_back(a.name);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteTables(DatasetTables& t, const std::string& dir) {
+  t.PadIdentities();
+  const size_t nc = t.customers.size();
+  EventColumns& e = t.events;
+  const size_t ne = e.size();
+
+  // Counting sort by customer (stable), then by time within each customer.
+  std::vector<uint64_t> offsets(nc + 1, 0);
+  for (uint32_t c : e.customer) ++offsets[c + 1];
+  for (size_t c = 0; c < nc; ++c) offsets[c + 1] += offsets[c];
+  {
+    std::vector<uint32_t> order(ne);
+    std::vector<uint64_t> next(offsets.begin(), offsets.end() - 1);
+    for (size_t i = 0; i < ne; ++i) order[next[e.customer[i]]++] = static_cast<uint32_t>(i);
+    for (size_t c = 0; c < nc; ++c) {
+      auto b = order.begin() + static_cast<std::ptrdiff_t>(offsets[c]);
+      auto en = order.begin() + static_cast<std::ptrdiff_t>(offsets[c + 1]);
+      std::stable_sort(b, en, [&](uint32_t x, uint32_t y) { return e.time[x] < e.time[y]; });
+    }
+    Permute(e.customer, order);
+    Permute(e.time, order);
+    Permute(e.product, order);
+    Permute(e.quantity, order);
+    Permute(e.revenue, order);
+    Permute(e.channel, order);
+    Permute(e.store, order);
+  }
+
+  DatasetMeta meta;
+  meta.customers = nc;
+  meta.products = t.products.size();
+  meta.events = ne;
+  meta.has_products = t.has_products;
+  if (ne > 0) {
+    meta.first_time = *std::min_element(e.time.begin(), e.time.end());
+    meta.last_time = *std::max_element(e.time.begin(), e.time.end());
+  }
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kCustomerIds, t.customers.ids()));
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kCustomerExternalIds, t.external_ids));
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kCustomerDeviceIds, t.device_ids));
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kCustomerAliases, t.aliases));
+  CF_RETURN_IF_ERROR(WriteAttributes(dir, "customers", t.customers.attributes(), nc, &meta.customer_attributes));
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kProductIds, t.products.ids()));
+  CF_RETURN_IF_ERROR(
+      WriteAttributes(dir, "products", t.products.attributes(), t.products.size(), &meta.product_attributes));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventCustomer, e.customer));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventTime, e.time));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventProduct, e.product));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventQuantity, e.quantity));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventRevenue, e.revenue));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventChannel, e.channel));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventStore, e.store));
+  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventOffsets, offsets));
+  CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kEventStores, e.stores.values()));
+  // The metadata goes last: a directory without it is never mistaken for a dataset.
+  return WriteMeta(dir, meta);
+}
+
+Result<DatasetMeta> ReadMeta(const std::string& dir) {
+  std::string path = dir + "/" + kMetaFile;
+  if (!PathExists(path)) {
+    return Err(Status::NotFound(dir + " is not a dataset (no " + kMetaFile + "); create one with `audience ingest`"));
+  }
+  CF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  DatasetMeta m;
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.value("format", "") != "cohortflow-dataset" || j.value("version", 0) != kFormatVersion) {
+      return Err(Status::Corruption(path + ": not a version " + std::to_string(kFormatVersion) +
+                                    " cohortflow dataset"));
+    }
+    m.customers = j.at("customers").get<uint64_t>();
+    m.products = j.at("products").get<uint64_t>();
+    m.events = j.at("events").get<uint64_t>();
+    m.first_time = j.at("first_time").get<int64_t>();
+    m.last_time = j.at("last_time").get<int64_t>();
+    m.has_products = j.at("has_products").get<bool>();
+    m.customer_attributes = j.at("customer_attributes").get<std::vector<std::string>>();
+    m.product_attributes = j.at("product_attributes").get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    return Err(Status::Corruption(path + ": " + e.what()));
+  }
+  return m;
+}
+
+Status WriteMeta(const std::string& dir, const DatasetMeta& m) {
+  nlohmann::json j = {
+      {"format", "cohortflow-dataset"},
+      {"version", kFormatVersion},
+      {"customers", m.customers},
+      {"products", m.products},
+      {"events", m.events},
+      {"first_time", m.first_time},
+      {"last_time", m.last_time},
+      {"first_event", m.events > 0 ? FormatIsoTime(m.first_time) : ""},
+      {"last_event", m.events > 0 ? FormatIsoTime(m.last_time) : ""},
+      {"has_products", m.has_products},
+      {"customer_attributes", m.customer_attributes},
+      {"product_attributes", m.product_attributes},
+  };
+  return WriteFileAtomic(dir + "/" + kMetaFile, j.dump(2) + "\n");
+}
+
+}  // namespace cf::data
