@@ -1,0 +1,171 @@
+#include "engage/api.h"
+
+#include "base/strings.h"
+#include "http/json_answer.h"
+
+namespace cf::engage {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kHour = 3600;
+constexpr int64_t kMinute = 60;
+
+int HttpStatus(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kResourceExhausted: return 429;
+    case StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+// The body as JSON, or the 400 message naming where it breaks.
+Result<json> ParseBody(const std::string& body) {
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& e) {
+    return Err(Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what()));
+  }
+}
+
+}  // namespace
+
+RateLimitRecord DefaultRateLimit(const std::string& endpoint) {
+  if (endpoint == "/users/track") return {3000, 3};
+  if (endpoint == "/users/identify" || endpoint == "/users/alias/new" || endpoint == "/users/delete") {
+    return {20000, kMinute};
+  }
+  if (endpoint == "/users/export/ids") return {2500, kMinute};
+  return {250000, kHour};  // partner cohort import, segments, and everything else
+}
+
+Api::Api(Engage& engage, const Clock& clock, ApiOptions options)
+    : engage_(engage), options_(options), limiter_(clock) {}
+
+bool Api::Limit(int64_t workspace_id, const std::string& endpoint, http::Response* out) {
+  RateLimitRecord limit = DefaultRateLimit(endpoint);
+  if (workspace_id != 0) {
+    auto configured = engage_.RateLimitFor(workspace_id, endpoint);
+    if (configured.has_value() && configured->has_value()) limit = **configured;
+  }
+  std::string key = std::to_string(workspace_id) + " " + endpoint;
+  http::RateLimitDecision d = limiter_.Acquire(key, limit.limit, limit.window_seconds);
+  out->headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+  out->headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+  out->headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_epoch));
+  if (!d.allowed) out->headers.emplace_back("Retry-After", std::to_string(d.retry_after));
+  return d.allowed;
+}
+
+http::Response Api::Finish(int status, const Result<json>& result, http::Response limited) {
+  http::Response r;
+  if (result.has_value()) {
+    json body = *result;
+    body["message"] = "success";
+    r = http::JsonAnswer(status, body);
+  } else {
+    r = http::MessageAnswer(HttpStatus(result.error()), result.error().message());
+  }
+  r.headers = std::move(limited.headers);
+  return r;
+}
+
+http::Response Api::Bearer(const http::Request& req, const Endpoint& ep,
+                           const std::function<Result<json>(int64_t, const json&)>& call) {
+  http::Response limited;
+  auto ws = engage_.AuthenticateApiKey(req.Header("Authorization"), ep.permission);
+  if (!Limit(ws.has_value() ? *ws : 0, ep.path, &limited)) {
+    return Finish(429, Err(Status::ResourceExhausted("API rate limit exceeded")), std::move(limited));
+  }
+  if (!ws.has_value()) return Finish(0, Err(ws.error()), std::move(limited));
+  json body = json::object();
+  if (req.method != "GET") {
+    auto parsed = ParseBody(req.body);
+    if (!parsed.has_value()) return Finish(0, Err(parsed.error()), std::move(limited));
+    body = std::move(*parsed);
+  }
+  return Finish(ep.success_status, call(*ws, body), std::move(limited));
+}
+
+http::Response Api::Partner(const http::Request& req, const Endpoint& ep,
+                            const std::function<Result<json>(const PartnerAuth&, const json&)>& call) {
+  http::Response limited;
+  auto body = ParseBody(req.body);
+  Result<PartnerAuth> auth = body.has_value() ? engage_.AuthenticatePartner(req.matches.at(1), *body)
+                                              : Result<PartnerAuth>(Err(body.error()));
+  if (!Limit(auth.has_value() ? auth->workspace_id : 0, ep.path, &limited)) {
+    return Finish(429, Err(Status::ResourceExhausted("API rate limit exceeded")), std::move(limited));
+  }
+  if (!auth.has_value()) return Finish(0, Err(auth.error()), std::move(limited));
+  return Finish(ep.success_status, call(*auth, *body), std::move(limited));
+}
+
+void Api::Register(http::Server& server) {
+  struct BearerRoute {
+    const char* method;
+    Endpoint ep;
+    std::function<Result<json>(int64_t, const json&)> call;
+  };
+  Engage& e = engage_;
+  std::vector<BearerRoute> routes = {
+      {"POST", {"/users/track", "users.track"}, [&e](int64_t ws, const json& b) { return e.Track(ws, b); }},
+      {"POST", {"/users/identify", "users.identify"}, [&e](int64_t ws, const json& b) { return e.Identify(ws, b); }},
+      {"POST", {"/users/alias/new", "users.alias.new"}, [&e](int64_t ws, const json& b) { return e.AliasNew(ws, b); }},
+      {"POST", {"/users/delete", "users.delete"}, [&e](int64_t ws, const json& b) { return e.Delete(ws, b); }},
+      {"POST", {"/users/export/ids", "users.export.ids"}, [&e](int64_t ws, const json& b) { return e.ExportIds(ws, b); }},
+      {"POST", {"/sdk/v1/session", "sdk.session"}, [&e](int64_t ws, const json& b) { return e.Session(ws, b); }},
+      {"POST", {"/segments/create", "segments.create"}, [&e](int64_t ws, const json& b) { return e.CreateSegment(ws, b); }},
+  };
+  for (auto& r : routes) {
+    server.Route(r.method, r.ep.path, [this, ep = r.ep, call = r.call](const http::Request& req) {
+      return Bearer(req, ep, call);
+    });
+  }
+  server.Route("GET", "/segments/list", [this, &e](const http::Request& req) {
+    return Bearer(req, {"/segments/list", "segments.list", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
+      int64_t page = 0;
+      if (req.HasQuery("page")) {
+        auto p = ParseInt64(req.Query("page"));
+        if (!p || *p < 0) return Err(Status::InvalidArgument("'page' must be a non-negative integer"));
+        page = *p;
+      }
+      return e.ListSegments(ws, page);
+    });
+  });
+  server.Route("GET", "/segments/details", [this, &e](const http::Request& req) {
+    return Bearer(req, {"/segments/details", "segments.details", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
+      if (req.Query("segment_id").empty()) return Err(Status::InvalidArgument("'segment_id' query parameter is required"));
+      return e.SegmentDetails(ws, req.Query("segment_id"));
+    });
+  });
+  server.Route("POST", "/partners/([^/]+)/cohorts", [this, &e](const http::Request& req) {
+    return Partner(req, {"/partners/cohorts", ""}, [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });
+  });
+  server.Route("POST", "/partners/([^/]+)/cohorts/users", [this, &e](const http::Request& req) {
+    return Partner(req, {"/partners/cohorts/users", ""},
+                   [&e](const PartnerAuth& a, const json& b) { return e.CohortUsers(a, b); });
+  });
+  server.SetFallback([this](const http::Request& req, int status) {
+    http::Response limited;
+    Limit(0, "*", &limited);
+    Status s;
+    if (status == 404) {
+      s = Status::NotFound("no such endpoint: " + req.method + " " + req.path);
+    } else if (status == 413) {
+      s = Status::InvalidArgument("the request body is larger than the limit of " +
+                                  std::to_string(options_.max_body_bytes) + " bytes");
+    } else {
+      s = Status::InvalidArgument("the request could not be read as HTTP");
+    }
+    http::Response r = http::MessageAnswer(status, s.message());
+    r.headers = std::move(limited.headers);
+    return r;
+  });
+}
+
+}  // namespace cf::engage

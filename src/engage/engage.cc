@@ -1,0 +1,130 @@
+#include "engage/engage.h"
+
+#include <algorithm>
+
+#include "base/files.h"
+#include "base/strings.h"
+#include "engage/sqlite_storage.h"
+
+namespace cf::engage {
+
+const std::vector<std::string>& KnownPermissions() {
+  static const std::vector<std::string> kAll = {
+      "users.track",   "users.identify", "users.alias.new", "users.delete", "users.export.ids",
+      "segments.list", "segments.details", "segments.create", "sdk.session"};
+  return kAll;
+}
+
+Result<std::unique_ptr<Engage>> Engage::Open(const EngageOptions& options, const Clock& clock) {
+  CF_RETURN_IF_ERROR(CreateDirectories(options.data_dir));
+  SqliteStorageOptions so;
+  so.path = options.data_dir + "/engage.db";
+  so.synchronous_full = options.synchronous_full;
+  CF_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(so));
+  CohortIndexOptions co;
+  co.deltas_per_snapshot = options.deltas_per_snapshot;
+  auto engage = std::unique_ptr<Engage>(new Engage(std::move(storage), clock, co));
+  {
+    CF_ASSIGN_OR_RETURN(auto txn, engage->storage_->Begin(true));
+    CF_ASSIGN_OR_RETURN(auto ws, txn->FindWorkspace(kDefaultWorkspace));
+    if (!ws) {
+      CF_ASSIGN_OR_RETURN(int64_t created, txn->CreateWorkspace(kDefaultWorkspace, clock.NowSeconds()));
+      (void)created;
+    }
+    CF_RETURN_IF_ERROR(engage->cohorts_.Load(*txn));
+    CF_RETURN_IF_ERROR(txn->Commit());
+  }
+  return engage;
+}
+
+Result<int64_t> Engage::AuthenticateApiKey(const std::string& authorization, const std::string& permission) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.empty()) {
+    return Err(Status::Unauthenticated("Missing Authorization header: expected 'Bearer <REST API key>'"));
+  }
+  if (!StartsWith(authorization, kBearer)) {
+    return Err(Status::Unauthenticated("Invalid Authorization header: expected 'Bearer <REST API key>'"));
+  }
+  std::string key(Trim(std::string_view(authorization).substr(kBearer.size())));
+  auto key_id = KeyIdOf(key);
+  if (!key_id) return Err(Status::Unauthenticated("Invalid API key: " + key));
+  CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
+  CF_ASSIGN_OR_RETURN(auto record, txn->FindApiKey(*key_id));
+  if (!record || !VerifyKey(key, record->key)) return Err(Status::Unauthenticated("Invalid API key: " + key));
+  bool allowed = false;
+  for (auto p : Split(record->permissions, ',')) {
+    if (Trim(p) == "all" || Trim(p) == permission) allowed = true;
+  }
+  if (!allowed) {
+    return Err(Status::PermissionDenied("Access Denied: this API key lacks the permission " + Quote(permission)));
+  }
+  return record->workspace_id;
+}
+
+Result<PartnerAuth> Engage::AuthenticatePartner(const std::string& partner_name, const nlohmann::json& body) {
+  const Status invalid_partner = Status::Unauthenticated("Invalid Partner API key");
+  const Status invalid_secret = Status::Unauthenticated("Invalid client secret");
+  if (!body.is_object()) return Err(invalid_partner);
+  auto pk = body.find("partner_api_key");
+  if (pk == body.end() || !pk->is_string()) return Err(invalid_partner);
+  const std::string partner_key = pk->get<std::string>();
+  CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
+  auto partner_key_id = KeyIdOf(partner_key);
+  if (!partner_key_id) return Err(invalid_partner);
+  CF_ASSIGN_OR_RETURN(auto partner, txn->FindPartnerByKeyId(*partner_key_id));
+  // A valid key of another partner is as wrong as an unknown one on this partner's path.
+  if (!partner || !VerifyKey(partner_key, partner->api_key) || partner->name != partner_name) {
+    return Err(invalid_partner);
+  }
+  auto cs = body.find("client_secret");
+  if (cs == body.end() || !cs->is_string()) return Err(invalid_secret);
+  const std::string secret = cs->get<std::string>();
+  auto secret_id = KeyIdOf(secret);
+  if (!secret_id) return Err(invalid_secret);
+  CF_ASSIGN_OR_RETURN(auto import_key, txn->FindDataImportKey(*secret_id));
+  if (!import_key || !VerifyKey(secret, import_key->key)) return Err(invalid_secret);
+  if (import_key->partner_id != partner->id) {
+    return Err(Status::Unauthenticated("Partner not enabled for client with client secret: " + secret));
+  }
+  return PartnerAuth{import_key->workspace_id, std::move(*partner)};
+}
+
+Result<std::optional<RateLimitRecord>> Engage::RateLimitFor(int64_t workspace_id, const std::string& endpoint) {
+  CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
+  return txn->FindRateLimit(workspace_id, endpoint);
+}
+
+Status Engage::Write(const std::function<Status(Transaction&, std::vector<CohortDelta>&)>& body) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(true));
+  std::vector<CohortDelta> changes;
+  CF_RETURN_IF_ERROR(body(*txn, changes));
+  // One delta per cohort and transaction, so a snapshot written by Persist includes them all.
+  std::vector<CohortDelta> deltas;
+  for (auto& c : changes) {
+    auto same = std::find_if(deltas.begin(), deltas.end(), [&](const CohortDelta& d) { return d.cohort_pk == c.cohort_pk; });
+    if (same == deltas.end()) {
+      deltas.push_back(std::move(c));
+      continue;
+    }
+    same->added -= c.removed;
+    same->added |= c.added;
+    same->removed -= c.added;
+    same->removed |= c.removed;
+  }
+  for (const auto& d : deltas) CF_RETURN_IF_ERROR(cohorts_.Persist(*txn, d));
+  CF_RETURN_IF_ERROR(txn->Commit());
+  for (const auto& d : deltas) cohorts_.Apply(d);
+  return Status::OK();
+}
+
+void Engage::RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) const {
+  for (int64_t pk : cohorts_.CohortsOf(index)) {
+    CohortDelta d;
+    d.cohort_pk = pk;
+    d.removed.add(index);
+    deltas.push_back(std::move(d));
+  }
+}
+
+}  // namespace cf::engage

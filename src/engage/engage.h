@@ -1,0 +1,98 @@
+// The engagement platform's core: identity rules, user endpoints, partner cohort import and
+// segments, over a Storage and the in-memory cohort bitmaps. It speaks Braze's JSON bodies
+// but knows nothing of HTTP: api.h maps requests to these calls and Status codes to statuses.
+//
+// Status codes of failures: InvalidArgument -> 400, Unauthenticated -> 401,
+// PermissionDenied -> 403, NotFound -> 404, anything else -> 5xx.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/time.h"
+#include "engage/cohort_index.h"
+#include "engage/storage.h"
+
+namespace cf::engage {
+
+struct EngageOptions {
+  std::string data_dir = "data";  // the database is DATA_DIR/engage.db
+  bool synchronous_full = true;   // fsync every commit (a 2xx survives power loss, not only a crash)
+  int deltas_per_snapshot = 64;   // cohort deltas kept before a cohort is rewritten as a snapshot
+};
+
+inline constexpr const char* kDefaultWorkspace = "default";
+inline constexpr size_t kMaxTrackObjects = 75;       // per array of /users/track
+inline constexpr size_t kMaxUserBatch = 50;          // identify, alias/new, delete, export/ids
+inline constexpr size_t kMaxCohortIdentifiers = 1000;
+
+// The permissions a REST API key can carry; "all" grants every one.
+const std::vector<std::string>& KnownPermissions();
+
+// What a mobile SDK does when a session starts: a new device starts an anonymous profile;
+// with `external_id` the device's profile is identified (see docs/engage.md for every case).
+// Never changes cohort membership, so the admin command line may run it beside the server.
+Result<Profile> StartSession(Transaction& txn, int64_t workspace_id, const std::string& device_id,
+                             const std::optional<std::string>& external_id, int64_t now);
+
+struct PartnerAuth {
+  int64_t workspace_id = 0;
+  PartnerRecord partner;
+};
+
+class Engage {
+ public:
+  // Opens (creating) DATA_DIR/engage.db, makes sure the `default` workspace exists and loads
+  // cohort bitmaps.
+  static Result<std::unique_ptr<Engage>> Open(const EngageOptions& options, const Clock& clock);
+
+  Storage& storage() { return *storage_; }
+  const Clock& clock() const { return clock_; }
+
+  // REST API key from "Authorization: Bearer KEY" with `permission`; returns the workspace id.
+  Result<int64_t> AuthenticateApiKey(const std::string& authorization, const std::string& permission);
+  // Both partner keys from the body of a partner request to /partners/{partner_name}/...
+  Result<PartnerAuth> AuthenticatePartner(const std::string& partner_name, const nlohmann::json& body);
+  // The limit configured for the workspace and endpoint, if any.
+  Result<std::optional<RateLimitRecord>> RateLimitFor(int64_t workspace_id, const std::string& endpoint);
+
+  // User endpoints: the answer body on success (without "message"), or a fatal error.
+  Result<nlohmann::json> Track(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> Identify(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> AliasNew(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> Delete(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> ExportIds(int64_t workspace_id, const nlohmann::json& body);
+  // What a mobile SDK does when a session starts on a device (see docs/engage.md).
+  Result<nlohmann::json> Session(int64_t workspace_id, const nlohmann::json& body);
+
+  // Partner cohort import.
+  Result<nlohmann::json> UpsertCohort(const PartnerAuth& auth, const nlohmann::json& body);
+  Result<nlohmann::json> CohortUsers(const PartnerAuth& auth, const nlohmann::json& body);
+
+  // Segments.
+  Result<nlohmann::json> CreateSegment(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> ListSegments(int64_t workspace_id, int64_t page);
+  Result<nlohmann::json> SegmentDetails(int64_t workspace_id, const std::string& segment_id);
+
+ private:
+  Engage(std::unique_ptr<Storage> storage, const Clock& clock, CohortIndexOptions cohort_options)
+      : storage_(std::move(storage)), clock_(clock), cohorts_(cohort_options) {}
+
+  // Runs `body` in one write transaction; `deltas` it fills are persisted in the same
+  // transaction and applied to the bitmaps after the commit. Writers are serialized here so
+  // bitmaps change in commit order.
+  Status Write(const std::function<Status(Transaction&, std::vector<CohortDelta>&)>& body);
+  // Adds to `deltas` the removal of `index` from every cohort that holds it.
+  void RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) const;
+  Result<nlohmann::json> ExportUser(Transaction& txn, const Profile& p, const std::vector<std::string>& fields);
+
+  std::unique_ptr<Storage> storage_;
+  const Clock& clock_;
+  CohortIndex cohorts_;
+  std::mutex write_mu_;
+};
+
+}  // namespace cf::engage

@@ -1,0 +1,86 @@
+#include "engage/keys.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+
+namespace cf::engage {
+
+namespace {
+
+constexpr size_t kKeyIdHex = 16;
+constexpr size_t kKeyHex = 48;
+constexpr size_t kSaltBytes = 16;
+
+std::string Hex(const unsigned char* data, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 0xf];
+  }
+  return out;
+}
+
+std::string Unhex(std::string_view hex) {
+  std::string out(hex.size() / 2, '\0');
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  return out;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string buf(bytes, '\0');
+  auto* p = reinterpret_cast<unsigned char*>(buf.data());
+  // RAND_bytes only fails when the OS has no entropy source: a broken machine, not input.
+  if (RAND_bytes(p, static_cast<int>(bytes)) != 1) throw std::runtime_error("no random source for keys");
+  return Hex(p, bytes);
+}
+
+std::string HashHex(std::string_view salt_hex, std::string_view key) {
+  std::string salted = Unhex(salt_hex);
+  salted.append(key);
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(reinterpret_cast<const unsigned char*>(salted.data()), salted.size(), digest.data());
+  return Hex(digest.data(), digest.size());
+}
+
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+NewKey GenerateKey() {
+  NewKey k;
+  k.key = RandomHex(kKeyHex / 2);
+  k.stored.key_id = k.key.substr(0, kKeyIdHex);
+  k.stored.salt = RandomHex(kSaltBytes);
+  k.stored.hash = HashHex(k.stored.salt, k.key);
+  return k;
+}
+
+std::optional<std::string> KeyIdOf(std::string_view key) {
+  if (key.size() != kKeyHex || !IsLowerHex(key)) return std::nullopt;
+  return std::string(key.substr(0, kKeyIdHex));
+}
+
+bool VerifyKey(std::string_view key, const StoredKey& stored) {
+  std::string computed = HashHex(stored.salt, key);
+  if (computed.size() != stored.hash.size()) return false;
+  return CRYPTO_memcmp(computed.data(), stored.hash.data(), computed.size()) == 0;
+}
+
+std::string NewBrazeId() { return RandomHex(12); }
+
+}  // namespace cf::engage

@@ -1,0 +1,706 @@
+#include "engage/sqlite_storage.h"
+
+#include <sqlite3.h>
+
+#include <limits>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace cf::engage {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS workspaces(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys(key_id TEXT PRIMARY KEY, salt TEXT NOT NULL, hash TEXT NOT NULL,
+  workspace_id INTEGER NOT NULL, name TEXT NOT NULL, permissions TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS partners(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL, key_id TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS data_import_keys(workspace_id INTEGER NOT NULL, partner_id INTEGER NOT NULL,
+  key_id TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY(workspace_id, partner_id));
+CREATE TABLE IF NOT EXISTS rate_limits(workspace_id INTEGER NOT NULL, endpoint TEXT NOT NULL,
+  max_requests INTEGER NOT NULL, window_seconds INTEGER NOT NULL, PRIMARY KEY(workspace_id, endpoint));
+CREATE TABLE IF NOT EXISTS profiles(id INTEGER PRIMARY KEY AUTOINCREMENT, workspace_id INTEGER NOT NULL,
+  braze_id TEXT NOT NULL UNIQUE, external_id TEXT, created_anonymous INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS profiles_external ON profiles(workspace_id, external_id);
+CREATE INDEX IF NOT EXISTS profiles_workspace ON profiles(workspace_id);
+CREATE TABLE IF NOT EXISTS aliases(workspace_id INTEGER NOT NULL, label TEXT NOT NULL, name TEXT NOT NULL,
+  profile_id INTEGER NOT NULL, PRIMARY KEY(workspace_id, label, name)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS aliases_profile ON aliases(profile_id, label);
+CREATE TABLE IF NOT EXISTS devices(workspace_id INTEGER NOT NULL, device_id TEXT NOT NULL,
+  profile_id INTEGER NOT NULL, PRIMARY KEY(workspace_id, device_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS devices_profile ON devices(profile_id);
+CREATE TABLE IF NOT EXISTS attributes(profile_id INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY(profile_id, name)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attributes_name ON attributes(name, profile_id);
+CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, profile_id INTEGER NOT NULL, name TEXT NOT NULL,
+  time INTEGER NOT NULL, properties TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_profile ON events(profile_id);
+CREATE TABLE IF NOT EXISTS purchases(id INTEGER PRIMARY KEY, profile_id INTEGER NOT NULL,
+  product_id TEXT NOT NULL, currency TEXT NOT NULL, price REAL NOT NULL, quantity INTEGER NOT NULL,
+  time INTEGER NOT NULL, properties TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS purchases_product ON purchases(product_id, time);
+CREATE INDEX IF NOT EXISTS purchases_profile ON purchases(profile_id);
+CREATE TABLE IF NOT EXISTS cohorts(id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL,
+  partner_id INTEGER NOT NULL, cohort_id TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+  UNIQUE(workspace_id, partner_id, cohort_id));
+CREATE INDEX IF NOT EXISTS cohorts_name ON cohorts(workspace_id, partner_id, name);
+CREATE TABLE IF NOT EXISTS cohort_snapshots(cohort_pk INTEGER PRIMARY KEY, bitmap BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cohort_deltas(seq INTEGER PRIMARY KEY, cohort_pk INTEGER NOT NULL,
+  added BLOB NOT NULL, removed BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS cohort_deltas_cohort ON cohort_deltas(cohort_pk, seq);
+CREATE TABLE IF NOT EXISTS segments(id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL,
+  segment_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, filter TEXT NOT NULL, created_at INTEGER NOT NULL);
+)sql";
+
+Status SqlError(sqlite3* db, std::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string msg = std::string(what) + ": " + sqlite3_errmsg(db);
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED || (code & 0xff) == SQLITE_BUSY) {
+    return Status::Unavailable(msg + " (the database is locked by another writer)");
+  }
+  if ((code & 0xff) == SQLITE_CONSTRAINT) return Status::AlreadyExists(msg);
+  return Status::IOError(msg);
+}
+
+class Connection {
+ public:
+  ~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close(db_);
+  }
+  static Result<std::unique_ptr<Connection>> Open(const SqliteStorageOptions& o) {
+    auto c = std::unique_ptr<Connection>(new Connection());
+    if (sqlite3_open_v2(o.path.c_str(), &c->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return Err(Status::IOError("cannot open database " + o.path + ": " +
+                                 (c->db_ ? sqlite3_errmsg(c->db_) : "out of memory")));
+    }
+    sqlite3_busy_timeout(c->db_, o.busy_timeout_ms);
+    std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA synchronous=";
+    pragmas += o.synchronous_full ? "FULL;" : "NORMAL;";
+    CF_RETURN_IF_ERROR(c->Exec(pragmas));
+    return c;
+  }
+  Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      Status s = SqlError(db_, sql.substr(0, 40));
+      sqlite3_free(err);
+      return s;
+    }
+    return Status::OK();
+  }
+  sqlite3_stmt* Prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) return nullptr;
+    cache_.emplace(sql, stmt);
+    return stmt;
+  }
+  sqlite3* db() const { return db_; }
+
+ private:
+  Connection() = default;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by the literal's address
+};
+
+// One execution of a cached prepared statement; resets it when done.
+class Stmt {
+ public:
+  Stmt(Connection& c, const char* sql) : db_(c.db()), stmt_(c.Prepare(sql)), sql_(sql) {}
+  ~Stmt() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int64_t v) {
+    if (stmt_) sqlite3_bind_int64(stmt_, ++n_, v);
+    return *this;
+  }
+  Stmt& Bind(double v) {
+    if (stmt_) sqlite3_bind_double(stmt_, ++n_, v);
+    return *this;
+  }
+  Stmt& Bind(std::string_view v) {
+    if (stmt_) sqlite3_bind_text(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
+  Stmt& BindBlob(std::string_view v) {
+    if (stmt_) sqlite3_bind_blob(stmt_, ++n_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(const std::optional<std::string>& v) {
+    if (!v) {
+      if (stmt_) sqlite3_bind_null(stmt_, ++n_);
+      return *this;
+    }
+    return Bind(std::string_view(*v));
+  }
+  // True when a row is ready.
+  Result<bool> Step() {
+    if (stmt_ == nullptr) return Err(SqlError(db_, std::string("prepare ") + std::string(sql_).substr(0, 60)));
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Err(SqlError(db_, std::string(sql_).substr(0, 60)));
+  }
+  Status Run() {
+    auto r = Step();
+    return r.has_value() ? Status::OK() : r.error();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (IsNull(col)) return std::nullopt;
+    return Text(col);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  const char* sql_;
+  int n_ = 0;
+};
+
+class Pool {
+ public:
+  explicit Pool(SqliteStorageOptions o) : options_(std::move(o)) {}
+  Result<std::unique_ptr<Connection>> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        auto c = std::move(free_.back());
+        free_.pop_back();
+        return c;
+      }
+    }
+    return Connection::Open(options_);
+  }
+  void Give(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(c));
+  }
+
+ private:
+  SqliteStorageOptions options_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> free_;
+};
+
+Profile ReadProfile(const Stmt& s) {
+  Profile p;
+  p.index = static_cast<ProfileIndex>(s.Int(0));
+  p.workspace_id = s.Int(1);
+  p.braze_id = s.Text(2);
+  p.external_id = s.OptText(3);
+  p.created_anonymous = s.Int(4) != 0;
+  p.created_at = s.Int(5);
+  return p;
+}
+
+Result<std::optional<Profile>> OneProfile(Stmt& s) {
+  CF_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Profile>();
+  return std::optional<Profile>(ReadProfile(s));
+}
+
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(Pool& pool, std::unique_ptr<Connection> c, std::unique_lock<std::mutex> write_lock)
+      : pool_(pool), c_(std::move(c)), write_lock_(std::move(write_lock)) {}
+  ~SqliteTransaction() override {
+    if (!done_) (void)c_->Exec("ROLLBACK");
+    pool_.Give(std::move(c_));
+  }
+
+  Status Commit() override {
+    CF_RETURN_IF_ERROR(c_->Exec("COMMIT"));
+    done_ = true;
+    return Status::OK();
+  }
+
+  Result<std::optional<int64_t>> FindWorkspace(const std::string& name) override {
+    Stmt s(*c_, "SELECT id FROM workspaces WHERE name = ?");
+    s.Bind(name);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(s.Int(0));
+  }
+  Result<int64_t> CreateWorkspace(const std::string& name, int64_t now) override {
+    Stmt s(*c_, "INSERT INTO workspaces(name, created_at) VALUES (?, ?)");
+    s.Bind(name).Bind(now);
+    CF_RETURN_IF_ERROR(s.Run());
+    return sqlite3_last_insert_rowid(c_->db());
+  }
+
+  Status InsertApiKey(const ApiKeyRecord& r) override {
+    Stmt s(*c_, "INSERT INTO api_keys(key_id, salt, hash, workspace_id, name, permissions, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(r.key.key_id).Bind(r.key.salt).Bind(r.key.hash).Bind(r.workspace_id).Bind(r.name).Bind(r.permissions)
+        .Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override {
+    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
+                "WHERE key_id = ?");
+    s.Bind(key_id);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<ApiKeyRecord>();
+    ApiKeyRecord r{{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Text(4), s.Text(5), s.Int(6)};
+    return std::optional<ApiKeyRecord>(std::move(r));
+  }
+
+  Result<int64_t> InsertPartner(const PartnerRecord& r) override {
+    Stmt s(*c_, "INSERT INTO partners(name, display_name, key_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(r.name).Bind(r.display_name).Bind(r.api_key.key_id).Bind(r.api_key.salt).Bind(r.api_key.hash)
+        .Bind(r.created_at);
+    CF_RETURN_IF_ERROR(s.Run());
+    return sqlite3_last_insert_rowid(c_->db());
+  }
+  Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners WHERE name = ?");
+    s.Bind(name);
+    return OnePartner(s);
+  }
+  Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners WHERE key_id = ?");
+    s.Bind(key_id);
+    return OnePartner(s);
+  }
+  Result<std::vector<PartnerRecord>> ListPartners() override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners ORDER BY name");
+    std::vector<PartnerRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(auto p, OnePartner(s));
+      if (!p) break;
+      out.push_back(std::move(*p));
+    }
+    return out;
+  }
+
+  Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
+                          const std::optional<DataImportKeyRecord>& r) override {
+    {
+      Stmt del(*c_, "DELETE FROM data_import_keys WHERE workspace_id = ? AND partner_id = ?");
+      del.Bind(workspace_id).Bind(partner_id);
+      CF_RETURN_IF_ERROR(del.Run());
+    }
+    if (!r) return Status::OK();
+    Stmt s(*c_, "INSERT INTO data_import_keys(workspace_id, partner_id, key_id, salt, hash, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(partner_id).Bind(r->key.key_id).Bind(r->key.salt).Bind(r->key.hash).Bind(r->created_at);
+    return s.Run();
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) override {
+    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+                "WHERE key_id = ?");
+    s.Bind(key_id);
+    return OneImportKey(s);
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) override {
+    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+                "WHERE workspace_id = ? AND partner_id = ?");
+    s.Bind(workspace_id).Bind(partner_id);
+    return OneImportKey(s);
+  }
+
+  Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) override {
+    Stmt s(*c_, "INSERT OR REPLACE INTO rate_limits(workspace_id, endpoint, max_requests, window_seconds) "
+                "VALUES (?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(endpoint).Bind(r.limit).Bind(r.window_seconds);
+    return s.Run();
+  }
+  Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) override {
+    Stmt s(*c_, "SELECT max_requests, window_seconds FROM rate_limits WHERE workspace_id = ? AND endpoint IN (?, '*') "
+                "ORDER BY endpoint = '*' LIMIT 1");
+    s.Bind(workspace_id).Bind(endpoint);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<RateLimitRecord>();
+    return std::optional<RateLimitRecord>(RateLimitRecord{s.Int(0), s.Int(1)});
+  }
+
+  Result<Profile> InsertProfile(int64_t workspace_id, const std::optional<std::string>& external_id,
+                                int64_t now) override {
+    Profile p;
+    p.workspace_id = workspace_id;
+    p.braze_id = NewBrazeId();
+    p.external_id = external_id;
+    p.created_anonymous = !external_id.has_value();
+    p.created_at = now;
+    Stmt s(*c_, "INSERT INTO profiles(workspace_id, braze_id, external_id, created_anonymous, created_at) "
+                "VALUES (?, ?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(p.braze_id).Bind(external_id).Bind(int64_t{p.created_anonymous}).Bind(now);
+    CF_RETURN_IF_ERROR(s.Run());
+    int64_t id = sqlite3_last_insert_rowid(c_->db());
+    if (id > std::numeric_limits<ProfileIndex>::max()) {
+      return Err(Status::ResourceExhausted("profile index space (32 bits) is exhausted"));
+    }
+    p.index = static_cast<ProfileIndex>(id);
+    return p;
+  }
+  Result<std::optional<Profile>> FindProfile(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+                "WHERE id = ?");
+    s.Bind(int64_t{index});
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) override {
+    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+                "WHERE workspace_id = ? AND external_id = ?");
+    s.Bind(workspace_id).Bind(external_id);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) override {
+    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+                "WHERE braze_id = ? AND workspace_id = ?");
+    s.Bind(braze_id).Bind(workspace_id);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) override {
+    Stmt s(*c_, "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+                "FROM aliases a JOIN profiles p ON p.id = a.profile_id "
+                "WHERE a.workspace_id = ? AND a.label = ? AND a.name = ?");
+    s.Bind(workspace_id).Bind(alias.label).Bind(alias.name);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) override {
+    Stmt s(*c_, "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+                "FROM devices d JOIN profiles p ON p.id = d.profile_id "
+                "WHERE d.workspace_id = ? AND d.device_id = ?");
+    s.Bind(workspace_id).Bind(device_id);
+    return OneProfile(s);
+  }
+  Status SetExternalId(ProfileIndex index, const std::string& external_id) override {
+    Stmt s(*c_, "UPDATE profiles SET external_id = ? WHERE id = ?");
+    s.Bind(external_id).Bind(int64_t{index});
+    return s.Run();
+  }
+  Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) override {
+    Stmt s(*c_, "INSERT INTO aliases(workspace_id, label, name, profile_id) VALUES (?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(alias.label).Bind(alias.name).Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<Alias>> Aliases(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT label, name FROM aliases WHERE profile_id = ? ORDER BY label");
+    s.Bind(int64_t{index});
+    std::vector<Alias> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), s.Text(1)});
+    }
+    return out;
+  }
+  Status SetDevice(int64_t workspace_id, ProfileIndex index, const std::string& device_id) override {
+    Stmt s(*c_, "INSERT OR REPLACE INTO devices(workspace_id, device_id, profile_id) VALUES (?, ?, ?)");
+    s.Bind(workspace_id).Bind(device_id).Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<std::string>> Devices(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT device_id FROM devices WHERE profile_id = ? ORDER BY device_id");
+    s.Bind(int64_t{index});
+    return Strings(s);
+  }
+  Status SetAttribute(ProfileIndex index, const std::string& name, const std::string& value_json) override {
+    Stmt s(*c_, "INSERT OR REPLACE INTO attributes(profile_id, name, value) VALUES (?, ?, ?)");
+    s.Bind(int64_t{index}).Bind(name).Bind(value_json);
+    return s.Run();
+  }
+  Status RemoveAttribute(ProfileIndex index, const std::string& name) override {
+    Stmt s(*c_, "DELETE FROM attributes WHERE profile_id = ? AND name = ?");
+    s.Bind(int64_t{index}).Bind(name);
+    return s.Run();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Attributes(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT name, value FROM attributes WHERE profile_id = ? ORDER BY name");
+    s.Bind(int64_t{index});
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(s.Text(0), s.Text(1));
+    }
+    return out;
+  }
+  Status InsertEvent(ProfileIndex index, const std::string& name, int64_t time,
+                     const std::string& properties_json) override {
+    Stmt s(*c_, "INSERT INTO events(profile_id, name, time, properties) VALUES (?, ?, ?, ?)");
+    s.Bind(int64_t{index}).Bind(name).Bind(time).Bind(properties_json);
+    return s.Run();
+  }
+  Status InsertPurchase(ProfileIndex index, const PurchaseRecord& p) override {
+    Stmt s(*c_, "INSERT INTO purchases(profile_id, product_id, currency, price, quantity, time, properties) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(int64_t{index}).Bind(p.product_id).Bind(p.currency).Bind(p.price).Bind(p.quantity).Bind(p.time)
+        .Bind(p.properties_json);
+    return s.Run();
+  }
+  Status MergeProfileInto(ProfileIndex from, ProfileIndex to) override {
+    const int64_t f = from;
+    const int64_t t = to;
+    {
+      Stmt s(*c_, "INSERT OR IGNORE INTO attributes(profile_id, name, value) "
+                  "SELECT ?, name, value FROM attributes WHERE profile_id = ?");
+      s.Bind(t).Bind(f);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    for (const char* sql : {"UPDATE OR IGNORE aliases SET profile_id = ? WHERE profile_id = ?",
+                            "UPDATE devices SET profile_id = ? WHERE profile_id = ?",
+                            "UPDATE events SET profile_id = ? WHERE profile_id = ?",
+                            "UPDATE purchases SET profile_id = ? WHERE profile_id = ?"}) {
+      Stmt s(*c_, sql);
+      s.Bind(t).Bind(f);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    return DeleteProfile(from);
+  }
+  Status DeleteProfile(ProfileIndex index) override {
+    for (const char* sql : {"DELETE FROM aliases WHERE profile_id = ?", "DELETE FROM devices WHERE profile_id = ?",
+                            "DELETE FROM attributes WHERE profile_id = ?", "DELETE FROM events WHERE profile_id = ?",
+                            "DELETE FROM purchases WHERE profile_id = ?", "DELETE FROM profiles WHERE id = ?"}) {
+      Stmt s(*c_, sql);
+      s.Bind(int64_t{index});
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    return Status::OK();
+  }
+
+  Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) override {
+    Stmt s(*c_, "SELECT id FROM profiles WHERE workspace_id = ? ORDER BY id");
+    s.Bind(workspace_id);
+    return Indexes(s);
+  }
+  Status ScanAttribute(int64_t workspace_id, const std::string& name,
+                       const std::function<void(ProfileIndex, const std::string&)>& visit) override {
+    Stmt s(*c_, "SELECT a.profile_id, a.value FROM attributes a JOIN profiles p ON p.id = a.profile_id "
+                "WHERE a.name = ? AND p.workspace_id = ?");
+    s.Bind(name).Bind(workspace_id);
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      visit(static_cast<ProfileIndex>(s.Int(0)), s.Text(1));
+    }
+    return Status::OK();
+  }
+  Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
+                                                 int64_t since) override {
+    Stmt s(*c_, "SELECT DISTINCT u.profile_id FROM purchases u JOIN profiles p ON p.id = u.profile_id "
+                "WHERE u.product_id = ? AND u.time >= ? AND p.workspace_id = ?");
+    s.Bind(product_id).Bind(since).Bind(workspace_id);
+    return Indexes(s);
+  }
+
+  Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id,
+                                                 const std::string& cohort_id) override {
+    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+                "WHERE workspace_id = ? AND partner_id = ? AND cohort_id = ?");
+    s.Bind(workspace_id).Bind(partner_id).Bind(cohort_id);
+    CF_ASSIGN_OR_RETURN(auto all, Cohorts(s));
+    if (all.empty()) return std::optional<CohortRecord>();
+    return std::optional<CohortRecord>(std::move(all.front()));
+  }
+  Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id,
+                                                      const std::string& name) override {
+    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+                "WHERE workspace_id = ? AND partner_id = ? AND name = ?");
+    s.Bind(workspace_id).Bind(partner_id).Bind(name);
+    return Cohorts(s);
+  }
+  Result<std::vector<CohortRecord>> ListCohorts() override {
+    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts ORDER BY id");
+    return Cohorts(s);
+  }
+  Result<CohortRecord> UpsertCohort(const CohortRecord& r) override {
+    {
+      Stmt s(*c_, "INSERT INTO cohorts(workspace_id, partner_id, cohort_id, name, created_at) VALUES (?, ?, ?, ?, ?) "
+                  "ON CONFLICT(workspace_id, partner_id, cohort_id) DO UPDATE SET name = excluded.name");
+      s.Bind(r.workspace_id).Bind(r.partner_id).Bind(r.cohort_id).Bind(r.name).Bind(r.created_at);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    CF_ASSIGN_OR_RETURN(auto found, FindCohort(r.workspace_id, r.partner_id, r.cohort_id));
+    if (!found) return Err(Status::Internal("cohort vanished after upsert"));
+    return std::move(*found);
+  }
+  Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) override {
+    Stmt s(*c_, "INSERT INTO cohort_deltas(cohort_pk, added, removed) VALUES (?, ?, ?)");
+    s.Bind(cohort_pk).BindBlob(added).BindBlob(removed);
+    return s.Run();
+  }
+  Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) override {
+    {
+      Stmt s(*c_, "INSERT OR REPLACE INTO cohort_snapshots(cohort_pk, bitmap) VALUES (?, ?)");
+      s.Bind(cohort_pk).BindBlob(snapshot);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    Stmt d(*c_, "DELETE FROM cohort_deltas WHERE cohort_pk = ?");
+    d.Bind(cohort_pk);
+    return d.Run();
+  }
+  Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() override {
+    std::vector<CohortBitmapRecord> out;
+    std::unordered_map<int64_t, size_t> where;
+    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
+      auto [it, fresh] = where.emplace(pk, out.size());
+      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
+      return out[it->second];
+    };
+    {
+      Stmt s(*c_, "SELECT cohort_pk, bitmap FROM cohort_snapshots");
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        slot(s.Int(0)).snapshot = s.Text(1);
+      }
+    }
+    Stmt s(*c_, "SELECT cohort_pk, added, removed FROM cohort_deltas ORDER BY seq");
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
+    }
+    return out;
+  }
+
+  Status InsertSegment(const SegmentRecord& r) override {
+    Stmt s(*c_, "INSERT INTO segments(workspace_id, segment_id, name, filter, created_at) VALUES (?, ?, ?, ?, ?)");
+    s.Bind(r.workspace_id).Bind(r.segment_id).Bind(r.name).Bind(r.filter_json).Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) override {
+    Stmt s(*c_, "SELECT workspace_id, segment_id, name, filter, created_at FROM segments "
+                "WHERE workspace_id = ? AND segment_id = ?");
+    s.Bind(workspace_id).Bind(segment_id);
+    CF_ASSIGN_OR_RETURN(auto all, Segments(s));
+    if (all.empty()) return std::optional<SegmentRecord>();
+    return std::optional<SegmentRecord>(std::move(all.front()));
+  }
+  Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override {
+    Stmt s(*c_, "SELECT workspace_id, segment_id, name, filter, created_at FROM segments WHERE workspace_id = ? "
+                "ORDER BY id");
+    s.Bind(workspace_id);
+    return Segments(s);
+  }
+
+ private:
+  static Result<std::optional<PartnerRecord>> OnePartner(Stmt& s) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<PartnerRecord>();
+    PartnerRecord p{s.Int(0), s.Text(1), s.Text(2), {s.Text(3), s.Text(4), s.Text(5)}, s.Int(6)};
+    return std::optional<PartnerRecord>(std::move(p));
+  }
+  static Result<std::optional<DataImportKeyRecord>> OneImportKey(Stmt& s) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DataImportKeyRecord>();
+    DataImportKeyRecord r{{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Int(4), s.Int(5)};
+    return std::optional<DataImportKeyRecord>(std::move(r));
+  }
+  static Result<std::vector<std::string>> Strings(Stmt& s) {
+    std::vector<std::string> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    return out;
+  }
+  static Result<std::vector<ProfileIndex>> Indexes(Stmt& s) {
+    std::vector<ProfileIndex> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(static_cast<ProfileIndex>(s.Int(0)));
+    }
+    return out;
+  }
+  static Result<std::vector<CohortRecord>> Cohorts(Stmt& s) {
+    std::vector<CohortRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Text(3), s.Text(4), s.Int(5)});
+    }
+    return out;
+  }
+  static Result<std::vector<SegmentRecord>> Segments(Stmt& s) {
+    std::vector<SegmentRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+    }
+    return out;
+  }
+
+  Pool& pool_;
+  std::unique_ptr<Connection> c_;
+  std::unique_lock<std::mutex> write_lock_;
+  bool done_ = false;
+};
+
+class SqliteStorage final : public Storage {
+ public:
+  explicit SqliteStorage(const SqliteStorageOptions& o) : pool_(o) {}
+
+  Status Init() {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    CF_RETURN_IF_ERROR(c->Exec("BEGIN IMMEDIATE"));
+    Status s = c->Exec(kSchema);
+    if (s.ok()) s = c->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    if (s.ok()) s = c->Exec("COMMIT");
+    if (!s.ok()) {
+      (void)c->Exec("ROLLBACK");
+      return s.WithPrefix("creating the schema");
+    }
+    pool_.Give(std::move(c));
+    return Status::OK();
+  }
+
+  Result<std::unique_ptr<Transaction>> Begin(bool write) override {
+    // One writer at a time inside this process; other processes queue on SQLite's lock.
+    std::unique_lock<std::mutex> lock;
+    if (write) lock = std::unique_lock<std::mutex>(write_mu_);
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    Status s = c->Exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+    if (!s.ok()) {
+      pool_.Give(std::move(c));
+      return Err(s);
+    }
+    return std::unique_ptr<Transaction>(std::make_unique<SqliteTransaction>(pool_, std::move(c), std::move(lock)));
+  }
+
+ private:
+  Pool pool_;
+  std::mutex write_mu_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteStorageOptions& options) {
+  auto storage = std::make_unique<SqliteStorage>(options);
+  CF_RETURN_IF_ERROR(storage->Init());
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+}  // namespace cf::engage

@@ -1,0 +1,20 @@
+// The embedded Storage: one SQLite file in WAL mode, shared by `engage serve` and the admin
+// command line (another process may write at any time; every read goes to the database).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engage/storage.h"
+
+namespace cf::engage {
+
+struct SqliteStorageOptions {
+  std::string path;                // the database file, e.g. DIR/engage.db
+  bool synchronous_full = true;    // true: fsync the WAL at every commit (durable on power loss)
+  int busy_timeout_ms = 10000;     // how long a writer waits for another process's write lock
+};
+
+Result<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteStorageOptions& options);
+
+}  // namespace cf::engage

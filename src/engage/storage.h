@@ -1,0 +1,187 @@
+// Where engage keeps its state. Handlers and the identity rules talk only to these two
+// interfaces, so a PostgreSQL implementation is one more pair of classes (see
+// sqlite_storage.h for the embedded one).
+//
+// Every read and write happens inside a Transaction; nothing is visible to others or durable
+// before Commit() returns OK, and a Transaction destroyed without Commit() rolls back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "engage/keys.h"
+
+namespace cf::engage {
+
+// A profile's dense index is its primary key: cohort bitmaps are sets of these.
+using ProfileIndex = uint32_t;
+
+struct Profile {
+  ProfileIndex index = 0;
+  int64_t workspace_id = 0;
+  std::string braze_id;
+  std::optional<std::string> external_id;
+  bool created_anonymous = false;  // remembered after the profile becomes identified
+  int64_t created_at = 0;
+};
+
+struct Alias {
+  std::string label;
+  std::string name;
+};
+
+struct ApiKeyRecord {
+  StoredKey key;
+  int64_t workspace_id = 0;
+  std::string name;
+  std::string permissions;  // comma-separated, or "all"
+  int64_t created_at = 0;
+};
+
+struct PartnerRecord {
+  int64_t id = 0;
+  std::string name;          // path segment, e.g. "tinyclues"
+  std::string display_name;  // shown in the segment builder, e.g. "Tinyclues"
+  StoredKey api_key;         // the partner_api_key
+  int64_t created_at = 0;
+};
+
+struct DataImportKeyRecord {
+  StoredKey key;
+  int64_t workspace_id = 0;
+  int64_t partner_id = 0;
+  int64_t created_at = 0;
+};
+
+struct CohortRecord {
+  int64_t pk = 0;  // internal
+  int64_t workspace_id = 0;
+  int64_t partner_id = 0;
+  std::string cohort_id;  // the partner's id
+  std::string name;
+  int64_t created_at = 0;
+};
+
+// A cohort's persisted bitmap: a snapshot plus the deltas written since, oldest first.
+// Each blob is a portable serialized Roaring bitmap.
+struct CohortBitmapRecord {
+  int64_t cohort_pk = 0;
+  std::string snapshot;  // empty: no snapshot yet
+  std::vector<std::pair<std::string, std::string>> deltas;  // (added, removed)
+};
+
+struct PurchaseRecord {
+  std::string product_id;
+  std::string currency;
+  double price = 0;
+  int64_t quantity = 1;
+  int64_t time = 0;
+  std::string properties_json;  // "" when absent
+};
+
+struct SegmentRecord {
+  int64_t workspace_id = 0;
+  std::string segment_id;
+  std::string name;
+  std::string filter_json;
+  int64_t created_at = 0;
+};
+
+struct RateLimitRecord {
+  int64_t limit = 0;
+  int64_t window_seconds = 0;
+};
+
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual Status Commit() = 0;
+
+  // Workspaces.
+  virtual Result<std::optional<int64_t>> FindWorkspace(const std::string& name) = 0;
+  virtual Result<int64_t> CreateWorkspace(const std::string& name, int64_t now) = 0;
+
+  // Keys.
+  virtual Status InsertApiKey(const ApiKeyRecord& record) = 0;
+  virtual Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) = 0;
+  virtual Result<int64_t> InsertPartner(const PartnerRecord& record) = 0;
+  virtual Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) = 0;
+  virtual Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) = 0;
+  virtual Result<std::vector<PartnerRecord>> ListPartners() = 0;
+  // Replaces the workspace's key for the partner; nullopt deletes it.
+  virtual Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
+                                  const std::optional<DataImportKeyRecord>& record) = 0;
+  virtual Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) = 0;
+  virtual Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id,
+                                                                          int64_t partner_id) = 0;
+
+  // Rate limits overriding the built-in defaults; endpoint "*" applies to all of a workspace.
+  virtual Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) = 0;
+  virtual Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) = 0;
+
+  // Profiles and identifiers.
+  virtual Result<Profile> InsertProfile(int64_t workspace_id, const std::optional<std::string>& external_id,
+                                        int64_t now) = 0;
+  virtual Result<std::optional<Profile>> FindProfile(ProfileIndex index) = 0;
+  virtual Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) = 0;
+  virtual Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) = 0;
+  virtual Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) = 0;
+  virtual Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) = 0;
+  virtual Status SetExternalId(ProfileIndex index, const std::string& external_id) = 0;
+  virtual Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) = 0;
+  virtual Result<std::vector<Alias>> Aliases(ProfileIndex index) = 0;
+  // Adds the device to the profile, moving it from another profile if it had one.
+  virtual Status SetDevice(int64_t workspace_id, ProfileIndex index, const std::string& device_id) = 0;
+  virtual Result<std::vector<std::string>> Devices(ProfileIndex index) = 0;
+  virtual Status SetAttribute(ProfileIndex index, const std::string& name, const std::string& value_json) = 0;
+  virtual Status RemoveAttribute(ProfileIndex index, const std::string& name) = 0;
+  virtual Result<std::vector<std::pair<std::string, std::string>>> Attributes(ProfileIndex index) = 0;
+  virtual Status InsertEvent(ProfileIndex index, const std::string& name, int64_t time,
+                             const std::string& properties_json) = 0;
+  virtual Status InsertPurchase(ProfileIndex index, const PurchaseRecord& purchase) = 0;
+  // Moves aliases, devices, events and purchases of `from` to `to`, copies the attributes
+  // `to` lacks, then deletes `from`.
+  virtual Status MergeProfileInto(ProfileIndex from, ProfileIndex to) = 0;
+  virtual Status DeleteProfile(ProfileIndex index) = 0;
+
+  // Segment filter inputs.
+  virtual Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) = 0;
+  // Calls `visit(index, value_json)` for every profile of the workspace with the attribute.
+  virtual Status ScanAttribute(int64_t workspace_id, const std::string& name,
+                               const std::function<void(ProfileIndex, const std::string&)>& visit) = 0;
+  // Profiles with a purchase of `product_id` at or after `since` (epoch seconds).
+  virtual Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
+                                                         int64_t since) = 0;
+
+  // Cohorts.
+  virtual Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id,
+                                                         const std::string& cohort_id) = 0;
+  virtual Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id,
+                                                              const std::string& name) = 0;
+  virtual Result<std::vector<CohortRecord>> ListCohorts() = 0;
+  // Creates the cohort or renames it; returns the stored record.
+  virtual Result<CohortRecord> UpsertCohort(const CohortRecord& record) = 0;
+  virtual Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) = 0;
+  // Replaces the cohort's snapshot and drops its deltas.
+  virtual Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) = 0;
+  virtual Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() = 0;
+
+  // Segments.
+  virtual Status InsertSegment(const SegmentRecord& record) = 0;
+  virtual Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) = 0;
+  virtual Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  // A write transaction holds the store's single write lock from Begin to Commit/rollback.
+  virtual Result<std::unique_ptr<Transaction>> Begin(bool write) = 0;
+};
+
+}  // namespace cf::engage
