@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
@@ -1255,16 +1256,21 @@ Status Generator::Run(GeneratorReport* report) {
   identified_later_.Put("customer_id,device_id,first_seen_date,identified_date");
   CF_RETURN_IF_ERROR(identified_later_.EndRow());
 
-  Progress progress("generate", options_.customers, "customers");
+  std::optional<Progress> progress;
+  if (options_.progress) {
+    progress.emplace("generate", options_.customers, "customers");
+  }
   constexpr uint64_t kProgressEvery = 4096;
   for (uint64_t i = 0; i < options_.customers; ++i) {
     CF_RETURN_IF_ERROR(Customer(i));
-    if (i % kProgressEvery == 0) {
-      progress.Update(i);
+    if (progress && i % kProgressEvery == 0) {
+      progress->Update(i);
     }
   }
-  progress.Update(options_.customers);
-  progress.Finish();
+  if (progress) {
+    progress->Update(options_.customers);
+    progress->Finish();
+  }
 
   report->customers = options_.customers;
   report->products = static_cast<uint32_t>(world_.products.size());
