@@ -31,11 +31,13 @@ void AddCommon(CLI::App* cmd, Common* c, bool with_workspace) {
   cmd->add_option("--log-level", c->log_level, "trace, debug, info, warn, error, off")->capture_default_str();
 }
 
-Result<std::unique_ptr<cf::engage::Engage>> OpenEngage(const Common& c, bool synchronous_full = true) {
+Result<std::unique_ptr<cf::engage::Engage>> OpenEngage(const Common& c, bool synchronous_full = true,
+                                                       int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot) {
   CF_RETURN_IF_ERROR(cf::SetLogLevel(c.log_level));
   cf::engage::EngageOptions o;
   o.data_dir = c.data;
   o.synchronous_full = synchronous_full;
+  o.deltas_per_snapshot = deltas_per_snapshot;
   return cf::engage::Engage::Open(o, cf::SystemClock());
 }
 
@@ -45,9 +47,9 @@ int Fail(const Status& s) {
 }
 
 Status Serve(const Common& c, const std::string& listen, const cf::http::ServerOptions& server_options,
-             bool synchronous_full) {
+             bool synchronous_full, int deltas_per_snapshot) {
   CF_ASSIGN_OR_RETURN(auto address, cf::http::ParseListenAddress(listen));
-  CF_ASSIGN_OR_RETURN(auto engage, OpenEngage(c, synchronous_full));
+  CF_ASSIGN_OR_RETURN(auto engage, OpenEngage(c, synchronous_full, deltas_per_snapshot));
   cf::http::Server server(server_options);
   cf::engage::ApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
@@ -88,11 +90,16 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:4000";
   cf::http::ServerOptions so;
   bool fast_commit = false;
+  int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot;
   serve->add_option("--listen", listen, "host:port to listen on (port 0: any free port)")->capture_default_str();
   serve->add_option("--threads", so.threads, "worker threads")->capture_default_str();
   serve->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   serve->add_flag("--fast-commit", fast_commit,
                   "SQLite synchronous=NORMAL: a 2xx survives a crash of engage but not of the machine");
+  serve->add_option("--deltas-per-snapshot", deltas_per_snapshot,
+                    "cohort membership deltas kept before a cohort's bitmap is rewritten whole")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
 
   auto* api_key = app.add_subcommand("api-key", "REST API keys")->require_subcommand(1);
   auto* api_key_create = api_key->add_subcommand("create", "create a REST API key; prints it on the last line");
@@ -156,7 +163,7 @@ int main(int argc, char** argv) {
   };
 
   if (serve->parsed()) {
-    Status s = Serve(c, listen, so, !fast_commit);
+    Status s = Serve(c, listen, so, !fast_commit, deltas_per_snapshot);
     return s.ok() ? 0 : Fail(s);
   }
   if (api_key_create->parsed()) {

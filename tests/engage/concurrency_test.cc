@@ -1,0 +1,110 @@
+// Several clients import into one shared cohort and into their own cohorts at once; the
+// final membership is exactly what the acknowledged requests say, before and after a restart.
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "test_util.h"
+
+namespace cf::engage_test {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kClients = 4;
+constexpr int kUsers = 2000;
+constexpr int kPerClient = 400;   // client t owns users [t*400, t*400+400)
+constexpr int kBatch = 40;
+constexpr int kCommonStart = 1900;  // every client adds users 1900..1999 to the shared cohort
+
+std::string User(int i) { return "u" + std::to_string(i); }
+
+// Membership of every cohort, read back through /users/export/ids.
+std::map<std::string, std::set<std::string>> ReadMembership(http::Client& client, const std::string& key) {
+  std::map<std::string, std::set<std::string>> out;
+  for (int start = 0; start < kUsers; start += 50) {
+    json ids = json::array();
+    for (int i = start; i < start + 50; ++i) ids.push_back(User(i));
+    json r = PostJson(client, "/users/export/ids", {{"external_ids", ids}, {"fields_to_export", {"external_id", "cohorts"}}}, key);
+    for (const auto& u : r["users"]) {
+      for (const auto& c : u["cohorts"]) out[c["cohort_id"].get<std::string>()].insert(u["external_id"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+TEST(ConcurrencyTest, ConcurrentImportsAreExactlyTheAcknowledgedUnion) {
+  const std::string data = MakeTempDir("engage-concurrency");
+  Credentials creds = SetUpCredentials(data);
+  const std::vector<std::string> args = {"--deltas-per-snapshot", "8"};
+  auto server = std::make_unique<EngageServer>(data, args);
+  ASSERT_TRUE(server->running());
+  {
+    http::Client setup(server->base_url());
+    CreateUsers(setup, creds.api_key, "u", kUsers);
+  }
+  const json keys = {{"partner_api_key", creds.partner_key}, {"client_secret", creds.client_secret}};
+  std::vector<std::set<std::string>> expected_own(kClients);
+  std::vector<int64_t> shared_added(kClients, 0), shared_removed(kClients, 0);
+  std::vector<std::set<std::string>> removed_by(kClients);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&, t] {
+      http::Client client(server->base_url());
+      auto send = [&](const std::string& cohort, const json& changes) {
+        json body = keys;
+        body["cohort_id"] = cohort;
+        body["cohort_changes"] = changes;
+        return PostJson(client, "/partners/tinyclues/cohorts/users", body);
+      };
+      for (int b = 0; b < kPerClient / kBatch; ++b) {
+        json ids = json::array();
+        for (int i = t * kPerClient + b * kBatch; i < t * kPerClient + (b + 1) * kBatch; ++i) {
+          ids.push_back(User(i));
+          expected_own[t].insert(User(i));
+        }
+        json common = json::array();
+        for (int i = kCommonStart + b * 10; i < kCommonStart + b * 10 + 10; ++i) common.push_back(User(i));
+        json a = send("shared", {{{"user_ids", ids}}, {{"user_ids", common}}});
+        shared_added[t] += a["added"].get<int64_t>();
+        send("own" + std::to_string(t), {{{"user_ids", ids}}});
+      }
+      // Each client then removes the first batch it added (its own users only).
+      json first = json::array();
+      for (int i = t * kPerClient; i < t * kPerClient + kBatch; ++i) {
+        first.push_back(User(i));
+        removed_by[t].insert(User(i));
+      }
+      json r = send("shared", {{{"user_ids", first}, {"should_remove", true}}});
+      shared_removed[t] += r["removed"].get<int64_t>();
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  std::set<std::string> expected_shared;
+  for (int t = 0; t < kClients; ++t) {
+    for (const auto& u : expected_own[t]) {
+      if (!removed_by[t].count(u)) expected_shared.insert(u);
+    }
+  }
+  for (int i = kCommonStart; i < kUsers; ++i) expected_shared.insert(User(i));
+  int64_t net = 0;
+  for (int t = 0; t < kClients; ++t) net += shared_added[t] - shared_removed[t];
+  EXPECT_EQ(net, static_cast<int64_t>(expected_shared.size())) << "added/removed counts must be exact";
+
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "live" : "after SIGKILL and restart");
+    http::Client client(server->base_url());
+    auto membership = ReadMembership(client, creds.api_key);
+    EXPECT_EQ(membership["shared"], expected_shared);
+    for (int t = 0; t < kClients; ++t) EXPECT_EQ(membership["own" + std::to_string(t)], expected_own[t]);
+    server->Kill();
+    server = std::make_unique<EngageServer>(data, args);
+    ASSERT_TRUE(server->running());
+  }
+  server.reset();
+  std::filesystem::remove_all(data);
+}
+
+}  // namespace
+}  // namespace cf::engage_test

@@ -1,0 +1,66 @@
+// A 201 means durable: SIGKILL right after the answer, restart, and the change is there.
+#include <filesystem>
+
+#include "test_util.h"
+
+namespace cf::engage_test {
+namespace {
+
+using nlohmann::json;
+
+json Export(http::Client& client, const std::string& key, const std::string& external_id) {
+  return PostJson(client, "/users/export/ids", {{"external_ids", {external_id}}}, key);
+}
+
+void RunKillCycles(const std::vector<std::string>& server_args) {
+  const std::string data = MakeTempDir("engage-durability");
+  Credentials creds = SetUpCredentials(data);
+  const std::string partner = "/partners/tinyclues";
+  const json keys = {{"partner_api_key", creds.partner_key}, {"client_secret", creds.client_secret}};
+  constexpr int kCycles = 6;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    {
+      EngageServer server(data, server_args);
+      ASSERT_TRUE(server.running());
+      http::Client client(server.base_url());
+      const std::string user = "u" + std::to_string(cycle);
+      PostJson(client, "/users/track", {{"attributes", {{{"external_id", user}, {"cycle", cycle}}}}}, creds.api_key);
+      json cohort = keys;
+      cohort["cohort_id"] = "c";
+      cohort["name"] = "Cohort after cycle " + std::to_string(cycle);
+      cohort["created_at"] = "2026-11-28T10:00:00Z";
+      PostJson(client, partner + "/cohorts", cohort);
+      json change = keys;
+      change["cohort_id"] = "c";
+      change["cohort_changes"] = {{{"user_ids", {user}}}};
+      if (cycle > 0) change["cohort_changes"].push_back({{"user_ids", {"u" + std::to_string(cycle - 1)}}, {"should_remove", true}});
+      json answer = PostJson(client, partner + "/cohorts/users", change);
+      EXPECT_EQ(answer["added"], 1);
+      server.Kill();  // right after the 201, before anything else can happen
+    }
+    EngageServer server(data, server_args);
+    ASSERT_TRUE(server.running());
+    http::Client client(server.base_url());
+    for (int i = 0; i <= cycle; ++i) {
+      json u = Export(client, creds.api_key, "u" + std::to_string(i));
+      ASSERT_EQ(u["users"].size(), 1u) << u.dump();
+      EXPECT_EQ(u["users"][0]["custom_attributes"]["cycle"], i);
+      json expected_cohorts = json::array();
+      if (i == cycle) {
+        expected_cohorts.push_back({{"partner", "tinyclues"}, {"cohort_id", "c"}, {"name", "Cohort after cycle " + std::to_string(cycle)}});
+      }
+      EXPECT_EQ(u["users"][0]["cohorts"], expected_cohorts) << "u" << i;
+    }
+    server.Kill();
+  }
+  std::filesystem::remove_all(data);
+}
+
+TEST(DurabilityTest, SigkillAfter201KeepsEveryChange) { RunKillCycles({}); }
+
+// With a snapshot every 2 deltas, the snapshot path is taken at every other cycle.
+TEST(DurabilityTest, SigkillAfter201KeepsChangesAcrossSnapshots) { RunKillCycles({"--deltas-per-snapshot", "2"}); }
+
+}  // namespace
+}  // namespace cf::engage_test

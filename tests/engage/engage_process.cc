@@ -1,0 +1,103 @@
+#include "engage_process.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+namespace cf::engage_test {
+
+std::string EngageBinary() {
+  const char* dir = getenv("CF_BIN_DIR");
+  return std::string(dir ? dir : "build/bin") + "/engage";
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  return pattern;
+}
+
+namespace {
+
+// Forks `argv`, with stdout into a pipe; returns the pid and the read end.
+std::pair<pid_t, int> Spawn(const std::vector<std::string>& args) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  return {pid, fds[0]};
+}
+
+}  // namespace
+
+AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {EngageBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--data");
+  argv.push_back(data_dir);
+  argv.push_back("--log-level");
+  argv.push_back("warn");
+  auto [pid, fd] = Spawn(argv);
+  AdminResult r;
+  std::array<char, 4096> buf{};
+  ssize_t n;
+  while ((n = read(fd, buf.data(), buf.size())) > 0) r.out.append(buf.data(), static_cast<size_t>(n));
+  close(fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::string s = r.out;
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  size_t nl = s.rfind('\n');
+  r.last_line = nl == std::string::npos ? s : s.substr(nl + 1);
+  return r;
+}
+
+EngageServer::EngageServer(std::string data_dir, std::vector<std::string> extra_args) : data_dir_(std::move(data_dir)) {
+  std::vector<std::string> argv = {EngageBinary(), "serve", "--data", data_dir_, "--listen", "127.0.0.1:0",
+                                   "--log-level", "warn"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  auto [pid, fd] = Spawn(argv);
+  pid_ = pid;
+  // The server prints "listening on http://127.0.0.1:PORT" once bound.
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1 && c != '\n') line += c;
+  close(fd);
+  size_t colon = line.rfind(':');
+  if (line.rfind("listening on", 0) == 0 && colon != std::string::npos) port_ = std::stoi(line.substr(colon + 1));
+}
+
+EngageServer::~EngageServer() { Stop(); }
+
+void EngageServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+void EngageServer::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace cf::engage_test

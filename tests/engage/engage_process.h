@@ -1,0 +1,47 @@
+// Runs the real `engage` binary for cross-process tests: `engage serve` on a free loopback
+// port, and the admin commands against the same data directory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace cf::engage_test {
+
+// The engage binary: $CF_BIN_DIR/engage.
+std::string EngageBinary();
+// A fresh empty directory under the system temp dir, removed by the caller if it wants.
+std::string MakeTempDir(const std::string& prefix);
+
+struct AdminResult {
+  int exit_code = -1;
+  std::string out;        // stdout
+  std::string last_line;  // last non-empty line of stdout
+};
+// Runs `engage ARGS... --data DIR` and captures stdout (stderr goes to the test's stderr).
+AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args);
+
+class EngageServer {
+ public:
+  // Starts `engage serve --data DIR --listen 127.0.0.1:0 EXTRA...` and waits for its port.
+  explicit EngageServer(std::string data_dir, std::vector<std::string> extra_args = {});
+  ~EngageServer();
+  EngageServer(const EngageServer&) = delete;
+  EngageServer& operator=(const EngageServer&) = delete;
+
+  bool running() const { return pid_ > 0 && port_ > 0; }
+  int port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // SIGKILL, then reap: nothing gets a chance to flush.
+  void Kill();
+  // SIGTERM and wait.
+  void Stop();
+
+ private:
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace cf::engage_test
