@@ -39,7 +39,6 @@ class StringColumn {
   }
   // Serialized form of `values` in the layout above.
   static std::string Serialize(const std::vector<std::string>& values);
-  static std::string Serialize(const StringColumn& values);
 
  private:
   size_t count_ = 0;

@@ -4,29 +4,55 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
 
 namespace cf::data {
 
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+// Distinct strings with dense ids, stored back to back in one buffer (the `.str` layout), and
+// an open-addressing index over them. Far lighter than a node-based map of std::string.
+class Interner {
+ public:
+  Interner();
+  uint32_t size() const { return static_cast<uint32_t>(offsets_.size() - 1); }
+  std::string_view operator[](uint32_t id) const {
+    return std::string_view(bytes_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  // The id of `s`, added if new (then *created is set).
+  uint32_t Intern(std::string_view s, bool* created);
+  // The id of `s`, or -1.
+  int64_t Find(std::string_view s) const;
+  // The serialized `.str` form (see StringColumn).
+  std::string Serialize() const;
+
+ private:
+  static uint64_t Hash(std::string_view s);
+  void Grow();
+
+  struct Slot {
+    uint32_t id;    // kEmpty when free
+    uint32_t hash;  // high bits of the hash, to skip most string compares
+  };
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  std::string bytes_;
+  std::vector<uint64_t> offsets_;
+  std::vector<Slot> slots_;
+  uint64_t mask_ = 0;
 };
-using StringIndex = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 
 // Strings interned to dense codes; code 0 is "" (missing).
 class Dictionary {
  public:
   Dictionary() { Intern(""); }
-  uint32_t Intern(std::string_view value);
-  const std::vector<std::string>& values() const { return values_; }
+  uint32_t Intern(std::string_view value) {
+    bool created = false;
+    return strings_.Intern(value, &created);
+  }
+  const Interner& values() const { return strings_; }
 
  private:
-  std::vector<std::string> values_;
-  StringIndex index_;
+  Interner strings_;
 };
 
 struct AttributeTable {
@@ -38,20 +64,18 @@ struct AttributeTable {
 };
 
 // Customers or products: distinct ids with attribute columns.
+// Customers or products: distinct ids with attribute columns.
 class EntityTable {
  public:
-  uint32_t size() const { return static_cast<uint32_t>(ids_.size()); }
-  const std::vector<std::string>& ids() const { return ids_; }
+  uint32_t size() const { return ids_.size(); }
+  const Interner& ids() const { return ids_; }
   // The row of `id`, created if new (then *created is set).
-  uint32_t Intern(std::string_view id, bool* created);
-  const uint32_t* Find(std::string_view id) const;
+  uint32_t Intern(std::string_view id, bool* created) { return ids_.Intern(id, created); }
   AttributeTable& Attribute(std::string_view name);
   std::vector<AttributeTable>& attributes() { return attributes_; }
-  const std::vector<AttributeTable>& attributes() const { return attributes_; }
 
  private:
-  std::vector<std::string> ids_;
-  StringIndex index_;
+  Interner ids_;
   std::vector<AttributeTable> attributes_;
 };
 

@@ -1,5 +1,7 @@
 #include "io/record_reader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <simdjson.h>
@@ -14,6 +16,7 @@ namespace cf::io {
 namespace {
 
 constexpr size_t kGzipChunk = 1 << 20;
+constexpr size_t kReleaseEvery = 64 << 20;
 
 bool IsGzip(const std::string& path) { return EndsWith(ToLower(path), ".gz"); }
 
@@ -65,7 +68,10 @@ class CsvReader final : public RecordReader {
     return SetHeader(std::move(header));
   }
 
-  Result<bool> Next(Record* rec) override { return ReadRecord(rec, header_.size()); }
+  Result<bool> Next(Record* rec) override {
+    ReleaseBefore(pos_);
+    return ReadRecord(rec, header_.size());
+  }
   uint64_t bytes_done() const override { return pos_; }
 
  private:
@@ -202,6 +208,7 @@ class JsonLinesReader final : public RecordReader {
   }
 
   Result<bool> Next(Record* rec) override {
+    ReleaseBefore(pos_);
     std::string_view line;
     if (!NextLine(&line)) return false;
     rec->line = current_line_;
@@ -319,6 +326,16 @@ int RecordReader::ColumnIndex(std::string_view name) const {
   return -1;
 }
 
+void RecordReader::ReleaseBefore(size_t pos) {
+  if (!mapped_ || pos < released_ + kReleaseEvery) return;
+  static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t base = reinterpret_cast<uintptr_t>(input_.data());
+  const uintptr_t from = (base + released_ + page - 1) / page * page;
+  const uintptr_t to = (base + pos) / page * page;
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  released_ = pos;
+}
+
 Status RecordReader::SetHeader(std::vector<std::string> header) {
   std::unordered_set<std::string> seen;
   for (const std::string& h : header) {
@@ -348,6 +365,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     csv->path_ = source.path;
     csv->input_ = input.first;
     csv->keep_alive_ = input.second;
+    csv->mapped_ = !IsGzip(source.path);
     CF_RETURN_IF_ERROR(csv->Init(source));
     reader = std::move(csv);
   } else {
@@ -355,6 +373,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     jl->path_ = source.path;
     jl->input_ = input.first;
     jl->keep_alive_ = input.second;
+    jl->mapped_ = !IsGzip(source.path);
     CF_RETURN_IF_ERROR(jl->Init());
     reader = std::move(jl);
   }

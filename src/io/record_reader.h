@@ -50,11 +50,16 @@ class RecordReader {
  protected:
   RecordReader() = default;
   Status SetHeader(std::vector<std::string> header);
+  // Lets the kernel drop mapped input pages before `pos`, which no record points into any
+  // more, so reading a file larger than memory costs no more than a window of it.
+  void ReleaseBefore(size_t pos);
 
   std::string path_;
   std::vector<std::string> header_;
   std::string_view input_;   // the whole decompressed input
   std::shared_ptr<void> keep_alive_;  // owns the memory `input_` points into
+  bool mapped_ = false;               // input_ is a file mapping (not a heap buffer)
+  size_t released_ = 0;               // input before this offset was handed back
 };
 
 // Whole-file input: a memory map for plain files, a decompressed buffer for .gz. Exposed
