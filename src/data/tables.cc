@@ -197,11 +197,34 @@ Status WriteStrings(const std::string& path, const Interner& v) {
   return WriteBytes(path, bytes.data(), bytes.size());
 }
 
+// Writes column[order[0]], column[order[1]], ... through a small buffer: no second copy of
+// the column is ever held in memory.
 template <typename T>
-void Permute(std::vector<T>& column, const std::vector<uint32_t>& order) {
-  std::vector<T> out(order.size());
-  for (size_t i = 0; i < order.size(); ++i) out[i] = column[order[i]];
-  column.swap(out);
+Status WritePermuted(const std::string& path, const std::vector<T>& column, const std::vector<uint32_t>& order) {
+  constexpr size_t kBuffer = 1 << 16;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  std::vector<T> buf(kBuffer);
+  Status status;
+  for (size_t i = 0; i < order.size() && status.ok(); i += kBuffer) {
+    size_t n = std::min(kBuffer, order.size() - i);
+    for (size_t k = 0; k < n; ++k) buf[k] = column[order[i + k]];
+    const char* p = reinterpret_cast<const char*>(buf.data());
+    size_t left = n * sizeof(T);
+    while (left > 0) {
+      ssize_t w = ::write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        status = Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+        break;
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+  if (status.ok() && ::fsync(fd) != 0) status = Status::IOError("cannot sync " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  return status;
 }
 
 Status WriteAttributes(const std::string& dir, const std::string& prefix, std::vector<AttributeTable>& attrs,
@@ -229,23 +252,16 @@ Status WriteTables(DatasetTables& t, const std::string& dir) {
   std::vector<uint64_t> offsets(nc + 1, 0);
   for (uint32_t c : e.customer) ++offsets[c + 1];
   for (size_t c = 0; c < nc; ++c) offsets[c + 1] += offsets[c];
+  std::vector<uint32_t> order(ne);
   {
-    std::vector<uint32_t> order(ne);
     std::vector<uint64_t> next(offsets.begin(), offsets.end() - 1);
     for (size_t i = 0; i < ne; ++i) order[next[e.customer[i]]++] = static_cast<uint32_t>(i);
-    for (size_t c = 0; c < nc; ++c) {
-      auto b = order.begin() + static_cast<std::ptrdiff_t>(offsets[c]);
-      auto en = order.begin() + static_cast<std::ptrdiff_t>(offsets[c + 1]);
-      auto by_time = [&](uint32_t x, uint32_t y) { return e.time[x] < e.time[y]; };
-      if (!std::is_sorted(b, en, by_time)) std::stable_sort(b, en, by_time);
-    }
-    Permute(e.customer, order);
-    Permute(e.time, order);
-    Permute(e.product, order);
-    Permute(e.quantity, order);
-    Permute(e.revenue, order);
-    Permute(e.channel, order);
-    Permute(e.store, order);
+  }
+  for (size_t c = 0; c < nc; ++c) {
+    auto b = order.begin() + static_cast<std::ptrdiff_t>(offsets[c]);
+    auto en = order.begin() + static_cast<std::ptrdiff_t>(offsets[c + 1]);
+    auto by_time = [&](uint32_t x, uint32_t y) { return e.time[x] < e.time[y]; };
+    if (!std::is_sorted(b, en, by_time)) std::stable_sort(b, en, by_time);
   }
 
   DatasetMeta meta;
@@ -265,13 +281,13 @@ Status WriteTables(DatasetTables& t, const std::string& dir) {
   CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kProductIds, t.products.ids()));
   CF_RETURN_IF_ERROR(
       WriteAttributes(dir, "products", t.products.attributes(), t.products.size(), &meta.product_attributes));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventCustomer, e.customer));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventTime, e.time));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventProduct, e.product));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventQuantity, e.quantity));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventRevenue, e.revenue));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventChannel, e.channel));
-  CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventStore, e.store));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventCustomer, e.customer, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventTime, e.time, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventProduct, e.product, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventQuantity, e.quantity, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventRevenue, e.revenue, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventChannel, e.channel, order));
+  CF_RETURN_IF_ERROR(WritePermuted(dir + "/" + kEventStore, e.store, order));
   CF_RETURN_IF_ERROR(WriteVector(dir + "/" + kEventOffsets, offsets));
   CF_RETURN_IF_ERROR(WriteStrings(dir + "/" + kEventStores, e.stores.values()));
   // The metadata goes last: a directory without it is never mistaken for a dataset.
