@@ -1,6 +1,207 @@
-// train, score, evaluate: registered here once the model lands (issue 4).
+// train, score, evaluate: the universal model and the backtest on the command line.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <string>
+
 #include "apps/audience/commands.h"
+#include "base/files.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "data/dataset.h"
+#include "model/backtest.h"
+#include "model/event_log.h"
+#include "model/universal.h"
+#include "offer/offer.h"
 
 namespace cf::cli {
-void AddModelCommands(CLI::App&, int*) {}
+namespace {
+
+int Fail(const char* cmd, const Status& s) {
+  std::fprintf(stderr, "audience %s: %s\n", cmd, s.message().c_str());
+  return 1;
+}
+
+Result<std::vector<std::string>> ModelList(const std::string& list) {
+  std::vector<std::string> names;
+  const std::vector<std::string> known = model::ScorerNames();
+  for (std::string_view part : Split(list, ',')) {
+    const std::string name(Trim(part));
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return Err(Status::InvalidArgument(
+          fmt::format("--models: unknown model '{}'; expected a comma-separated list of {}", name, Join(known, ", "))));
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
+struct TrainFlags {
+  std::string data, out;
+  model::TrainOptions options;
+};
+
+Status RunTrain(const TrainFlags& f) {
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
+  if (f.options.horizon_days <= 0) {
+    return Status::InvalidArgument(fmt::format("--horizon must be a positive number of days, got {}", f.options.horizon_days));
+  }
+  const model::EventLog log = model::EventLog::FromDataset(*ds);
+  // Everything known is history: the cutoff sits just after the last event.
+  const model::HistoryView history(log, log.last_time() + 1);
+  model::TrainReport report;
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
+                      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
+  CF_RETURN_IF_ERROR(m->Save(f.out));
+  std::printf("trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
+              "validation Lift Quality %.2f over %d offers\n",
+              f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
+              report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
+              report.validation_topics);
+  return Status::OK();
+}
+
+struct ScoreFlags {
+  std::string data, model_dir, offer, out, at;
+  uint64_t top = 0;
+  int threads = 0;
+};
+
+Status RunScore(const ScoreFlags& f) {
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
+  CF_ASSIGN_OR_RETURN(offer::ProductSet offer, offer::CompileOffer(f.offer, ds->catalog()));
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
+                      model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
+  const model::EventLog log = model::EventLog::FromDataset(*ds);
+  int64_t cutoff = log.last_time() + 1;
+  if (!f.at.empty()) {
+    CF_ASSIGN_OR_RETURN(cutoff, ParseIsoTime(f.at));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const model::HistoryView history(log, cutoff);
+  std::vector<uint32_t> customers(log.num_customers());
+  std::iota(customers.begin(), customers.end(), 0u);
+  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->TryScore(history, offer, customers));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<uint32_t> order(customers.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return scores.probability[a] > scores.probability[b]; });
+  const size_t rows = f.top > 0 ? std::min<size_t>(f.top, order.size()) : order.size();
+  std::string csv = "customer,probability,expected_revenue,rank\n";
+  double buyers = 0, revenue = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    buyers += scores.probability[order[i]];
+    revenue += scores.expected_revenue[order[i]];
+  }
+  for (size_t i = 0; i < rows; ++i) {
+    const uint32_t c = order[i];
+    csv += fmt::format("{},{:.6f},{:.4f},{}\n", ds->customers().crm_id(c), scores.probability[c],
+                       scores.expected_revenue[c], i + 1);
+  }
+  CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
+  std::printf("scored %zu customers for '%s' (%llu products) in %.3f s: %.1f expected buyers, %.2f expected revenue "
+              "within %d days; wrote %zu rows to %s\n",
+              customers.size(), offer.name.c_str(), static_cast<unsigned long long>(offer.count), seconds, buyers,
+              revenue, m->horizon_days(), rows, f.out.c_str());
+  return Status::OK();
+}
+
+struct EvaluateFlags {
+  std::string data, cutoff, topics = "product_category", models, json, html;
+  model::EvaluateOptions options;
+};
+
+Status RunEvaluate(const EvaluateFlags& f) {
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
+  model::EvaluateOptions options = f.options;
+  CF_ASSIGN_OR_RETURN(options.cutoff, ParseIsoTime(f.cutoff));
+  if (!f.models.empty()) {
+    CF_ASSIGN_OR_RETURN(options.models, ModelList(f.models));
+  }
+  options.train.horizon_days = options.horizon_days;
+  options.train.threads = options.threads;
+  options.train.seed = options.seed;
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), f.topics));
+  const model::EventLog log = model::EventLog::FromDataset(*ds);
+  CF_ASSIGN_OR_RETURN(model::BacktestResult result,
+                      model::RunBacktest(log, model::ChooseLevels(ds->catalog()), topics, f.topics, options));
+  const nlohmann::json j = model::BacktestToJson(result);
+  if (!f.json.empty()) {
+    CF_RETURN_IF_ERROR(WriteFileAtomic(f.json, j.dump(1) + "\n"));
+  }
+  if (!f.html.empty()) {
+    CF_RETURN_IF_ERROR(WriteFileAtomic(f.html, model::BacktestToHtml(result)));
+  }
+  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), f.topics.c_str(),
+              static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
+  std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
+  for (const model::ModelBacktest& m : result.models) {
+    std::printf("%-12s %8.4f %8.4f %9.3f %8.2f\n", m.name.c_str(), m.macro.auc, m.macro.average_precision,
+                m.macro.lift_at_10, m.macro.lift_quality);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddModelCommands(CLI::App& app, int* exit_code) {
+  auto train = std::make_shared<TrainFlags>();
+  CLI::App* t = app.add_subcommand("train", "Train the universal offer model on a dataset's whole history");
+  t->add_option("--data", train->data, "Dataset directory")->required();
+  t->add_option("--horizon", train->options.horizon_days, "Days after scoring in which a purchase counts")
+      ->capture_default_str();
+  t->add_option("--out", train->out, "Model directory to write")->required();
+  t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")->capture_default_str();
+  t->add_option("--max-rows", train->options.max_rows, "Most training rows (negatives are subsampled)")
+      ->capture_default_str();
+  t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
+  t->add_option("--seed", train->options.seed, "Sampling seed")->capture_default_str();
+  AddCommonFlags(t);
+  t->callback([train, exit_code] {
+    const Status s = RunTrain(*train);
+    *exit_code = s.ok() ? 0 : Fail("train", s);
+  });
+
+  auto score = std::make_shared<ScoreFlags>();
+  CLI::App* s = app.add_subcommand("score", "Score every customer for an offer with a trained model");
+  s->add_option("--data", score->data, "Dataset directory")->required();
+  s->add_option("--model", score->model_dir, "Model directory written by train")->required();
+  s->add_option("--offer", score->offer, "Offer expression, e.g. 'product_category = \"SOFT DRINKS\"' or any")
+      ->required();
+  s->add_option("--out", score->out, "CSV to write: customer,probability,expected_revenue,rank")->required();
+  s->add_option("--top", score->top, "Write only the best N customers (0 = all)")->capture_default_str();
+  s->add_option("--at", score->at, "Score as of this date (default: after the last event)");
+  s->add_option("--threads", score->threads, "Threads (0 = all cores)")->capture_default_str();
+  AddCommonFlags(s);
+  s->callback([score, exit_code] {
+    const Status st = RunScore(*score);
+    *exit_code = st.ok() ? 0 : Fail("score", st);
+  });
+
+  auto eval = std::make_shared<EvaluateFlags>();
+  CLI::App* e = app.add_subcommand("evaluate", "Backtest every model at a cutoff (see docs/model.md)");
+  e->add_option("--data", eval->data, "Dataset directory")->required();
+  e->add_option("--cutoff", eval->cutoff, "Cutoff date T: history before it, labels in [T, T + horizon)")->required();
+  e->add_option("--horizon", eval->options.horizon_days, "Label window in days")->capture_default_str();
+  e->add_option("--topics", eval->topics, "Product attribute whose values are the topics, or any, or product")
+      ->capture_default_str();
+  e->add_option("--min-positives", eval->options.min_positives, "Keep topics with at least this many buyers")
+      ->capture_default_str();
+  e->add_option("--models", eval->models, "Comma-separated models (default: all)");
+  e->add_option("--json", eval->json, "Write the report as JSON");
+  e->add_option("--html", eval->html, "Write the report as a self-contained HTML page");
+  e->add_option("--threads", eval->options.threads, "Threads (0 = all cores)")->capture_default_str();
+  e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
+  AddCommonFlags(e);
+  e->callback([eval, exit_code] {
+    const Status st = RunEvaluate(*eval);
+    *exit_code = st.ok() ? 0 : Fail("evaluate", st);
+  });
+}
+
 }  // namespace cf::cli

@@ -1,0 +1,218 @@
+#include "model/backtest.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "base/log.h"
+#include "base/progress.h"
+#include "base/time.h"
+#include "model/scorer.h"
+
+namespace cf::model {
+
+Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& catalog, const std::string& by) {
+  std::vector<offer::ProductSet> topics;
+  const uint32_t n = catalog.size();
+  if (by == "any") {
+    topics.push_back(offer::ProductSet::Any(n));
+    return topics;
+  }
+  if (by == "product") {
+    for (uint32_t p = 0; p < n; ++p) {
+      std::vector<uint8_t> members(n, 0);
+      members[p] = 1;
+      topics.push_back(offer::ProductSet::FromMembers(std::string(catalog.product_id(p)), std::move(members)));
+    }
+    return topics;
+  }
+  for (const data::Attribute& attr : catalog.attributes()) {
+    if (attr.name != by) {
+      continue;
+    }
+    std::vector<std::vector<uint8_t>> members(attr.dict.size());
+    for (uint32_t p = 0; p < n; ++p) {
+      std::vector<uint8_t>& m = members[attr.codes[p]];
+      if (m.empty()) {
+        m.assign(n, 0);
+      }
+      m[p] = 1;
+    }
+    for (size_t code = 1; code < members.size(); ++code) {
+      if (!members[code].empty()) {
+        topics.push_back(offer::ProductSet::FromMembers(std::string(attr.dict[code]), std::move(members[code])));
+      }
+    }
+    return topics;
+  }
+  std::string valid = "any, product";
+  for (const data::Attribute& attr : catalog.attributes()) {
+    valid += ", " + attr.name;
+  }
+  return Err(Status::InvalidArgument(fmt::format("--topics '{}' is not a product attribute; expected one of {}", by, valid)));
+}
+
+Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,
+                                   const std::vector<offer::ProductSet>& topics, const std::string& topics_by,
+                                   const EvaluateOptions& options) {
+  const int64_t cutoff = options.cutoff;
+  const int64_t end = cutoff + static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  if (options.horizon_days <= 0) {
+    return Err(Status::InvalidArgument(fmt::format("--horizon must be a positive number of days, got {}", options.horizon_days)));
+  }
+  const HistoryView history(log, cutoff);
+  BacktestResult result;
+  result.cutoff = cutoff;
+  result.horizon_days = options.horizon_days;
+  result.topics_by = topics_by;
+  result.min_positives = options.min_positives;
+  std::vector<uint32_t> population;
+  for (uint32_t c = 0; c < log.num_customers(); ++c) {
+    if (history.HasHistory(c)) {
+      population.push_back(c);
+    }
+  }
+  if (population.empty()) {
+    return Err(Status::FailedPrecondition(fmt::format("no customer has a purchase before the cutoff {}", FormatIsoDate(cutoff))));
+  }
+  result.population = population.size();
+
+  // Labels: who bought each topic in [T, T + H). Only the evaluator reads past the cutoff.
+  std::vector<std::vector<uint8_t>> labels;
+  std::vector<const offer::ProductSet*> kept;
+  for (const offer::ProductSet& topic : topics) {
+    std::vector<uint8_t> y(population.size(), 0);
+    uint64_t positives = 0;
+    for (size_t i = 0; i < population.size(); ++i) {
+      const CustomerEvents ev = log.All(population[i]);
+      const auto lo = std::lower_bound(ev.time.begin(), ev.time.end(), cutoff) - ev.time.begin();
+      for (size_t k = static_cast<size_t>(lo); k < ev.size() && ev.time[k] < end; ++k) {
+        if (topic.Contains(ev.product[k])) {
+          y[i] = 1;
+          break;
+        }
+      }
+      positives += y[i];
+    }
+    if (positives >= options.min_positives) {
+      kept.push_back(&topic);
+      labels.push_back(std::move(y));
+      result.topics.push_back(topic.name);
+      result.positives.push_back(positives);
+    }
+  }
+  if (kept.empty()) {
+    return Err(Status::FailedPrecondition(fmt::format(
+        "no topic has at least {} buyers between {} and {}; lower --min-positives or move the cutoff",
+        options.min_positives, FormatIsoDate(cutoff), FormatIsoDate(end))));
+  }
+  for (uint64_t p : result.positives) {
+    result.base_rate += static_cast<double>(p) / static_cast<double>(population.size()) / static_cast<double>(kept.size());
+  }
+
+  ScorerContext context;
+  context.levels = levels;
+  context.horizon_days = options.horizon_days;
+  context.seed = options.seed;
+  context.threads = options.threads;
+  context.train = &options.train;
+  const size_t n = population.size();
+  for (const std::string& name : options.models) {
+    CF_ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, MakeScorer(name, context));
+    const auto start = std::chrono::steady_clock::now();
+    CF_RETURN_IF_ERROR(scorer->Fit(history).WithPrefix(name));
+    ModelBacktest mb;
+    mb.name = name;
+    mb.probabilities = name == "universal";
+    mb.gains.assign(kGainsPoints + 1, 0.0);
+    mb.deciles.assign(10, 0.0);
+    std::vector<std::pair<double, uint8_t>> pairs;
+    pairs.reserve(kept.size() * n);
+    std::vector<double> scores(n);
+    Progress progress("scoring " + name, kept.size(), "topics");
+    for (size_t t = 0; t < kept.size(); ++t) {
+      CF_RETURN_IF_ERROR(scorer->Score(history, *kept[t], population, scores).WithPrefix(name));
+      const std::vector<uint32_t> order = RankOrder(scores);
+      TopicMetrics m = ComputeTopicMetrics(scores, labels[t], order);
+      mb.per_topic.push_back(m);
+      const double k = static_cast<double>(kept.size());
+      mb.macro.auc += m.auc / k;
+      mb.macro.average_precision += m.average_precision / k;
+      mb.macro.lift_at_10 += m.lift_at_10 / k;
+      mb.macro.lift_quality += m.lift_quality / k;
+      const std::vector<double> deciles = DecileShares(labels[t], order);
+      for (size_t d = 0; d < deciles.size(); ++d) {
+        mb.deciles[d] += deciles[d] / k;
+      }
+      uint64_t seen = 0;
+      size_t next = 1;
+      for (size_t i = 0; i < n; ++i) {
+        seen += labels[t][order[i]];
+        while (next <= kGainsPoints && (i + 1) * kGainsPoints >= next * n) {
+          mb.gains[next] += static_cast<double>(seen) / static_cast<double>(m.positives) / k;
+          ++next;
+        }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        pairs.emplace_back(scores[i], labels[t][i]);
+      }
+      progress.Add(1);
+    }
+    progress.Finish();
+    std::sort(pairs.begin(), pairs.end());
+    for (int b = 0; b < kCalibrationBins; ++b) {
+      const size_t lo = pairs.size() * static_cast<size_t>(b) / kCalibrationBins;
+      const size_t hi = pairs.size() * static_cast<size_t>(b + 1) / kCalibrationBins;
+      double s = 0, y = 0;
+      for (size_t i = lo; i < hi; ++i) {
+        s += pairs[i].first;
+        y += pairs[i].second;
+      }
+      const double count = static_cast<double>(std::max<size_t>(1, hi - lo));
+      mb.calibration_predicted.push_back(s / count);
+      mb.calibration_observed.push_back(y / count);
+    }
+    mb.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CF_LOG_INFO("{}: macro AUC {:.4f}, lift quality {:.2f} ({:.1f} s)", name, mb.macro.auc, mb.macro.lift_quality,
+                mb.seconds);
+    result.models.push_back(std::move(mb));
+  }
+  return result;
+}
+
+nlohmann::json BacktestToJson(const BacktestResult& result) {
+  nlohmann::json j;
+  j["cutoff"] = FormatIsoDate(result.cutoff);
+  j["horizon_days"] = result.horizon_days;
+  j["topics_by"] = result.topics_by;
+  j["min_positives"] = result.min_positives;
+  j["topics"] = result.topics.size();
+  j["population"] = result.population;
+  j["base_rate"] = result.base_rate;
+  nlohmann::json models = nlohmann::json::object();
+  for (const ModelBacktest& m : result.models) {
+    nlohmann::json per_topic = nlohmann::json::array();
+    for (size_t t = 0; t < m.per_topic.size(); ++t) {
+      const TopicMetrics& tm = m.per_topic[t];
+      per_topic.push_back({{"topic", result.topics[t]},
+                           {"positives", tm.positives},
+                           {"auc", tm.auc},
+                           {"average_precision", tm.average_precision},
+                           {"lift_at_10", tm.lift_at_10},
+                           {"lift_quality", tm.lift_quality}});
+    }
+    models[m.name] = {{"auc", m.macro.auc},
+                      {"average_precision", m.macro.average_precision},
+                      {"lift_at_10", m.macro.lift_at_10},
+                      {"lift_quality", m.macro.lift_quality},
+                      {"seconds", m.seconds},
+                      {"deciles", m.deciles},
+                      {"per_topic", per_topic}};
+  }
+  j["models"] = models;
+  return j;
+}
+
+}  // namespace cf::model

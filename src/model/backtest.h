@@ -1,0 +1,69 @@
+// The topic propensity backtest of ../shared/data/README.md: every model learns from the
+// history before a cutoff T and scores every customer of the population for every topic;
+// the purchases in [T, T + H) decide who was right.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "model/event_log.h"
+#include "model/metrics.h"
+#include "model/universal.h"
+#include "offer/product_set.h"
+
+namespace cf::model {
+
+struct EvaluateOptions {
+  int64_t cutoff = 0;              // T, UTC seconds (required)
+  int horizon_days = 56;           // H
+  uint32_t min_positives = 30;     // topics with fewer buyers in the window are dropped
+  std::vector<std::string> models = {"random", "popularity", "topic_rfm", "decay", "item_cf", "universal"};
+  uint64_t seed = 1;               // random baseline and training sampling
+  int threads = 0;                 // 0 = hardware concurrency
+  TrainOptions train;              // the universal model's training (its horizon is set to H)
+};
+
+inline constexpr int kGainsPoints = 50;      // points of the stored cumulative-gains curves
+inline constexpr int kCalibrationBins = 10;  // equal-count bins of the calibration plot
+
+struct ModelBacktest {
+  std::string name;
+  TopicMetrics macro;                     // means over topics (positives/population unused)
+  std::vector<TopicMetrics> per_topic;    // in topic order
+  std::vector<double> gains;              // macro cumulative gains at x = i / kGainsPoints, i = 0..kGainsPoints
+  std::vector<double> deciles;            // macro share of buyers per score decile, best first
+  std::vector<double> calibration_predicted;  // mean score per bin (all topic × customer pairs)
+  std::vector<double> calibration_observed;   // buyer rate per bin
+  bool probabilities = false;             // scores are calibrated probabilities
+  double seconds = 0;                     // fit + scoring time
+};
+
+struct BacktestResult {
+  int64_t cutoff = 0;
+  int horizon_days = 0;
+  std::string topics_by;
+  uint32_t min_positives = 0;
+  uint64_t population = 0;
+  double base_rate = 0;                   // mean over topics of positives / population
+  std::vector<std::string> topics;
+  std::vector<uint64_t> positives;
+  std::vector<ModelBacktest> models;
+};
+
+// Topics: "any" (one topic, any purchase), "product" (one per product) or an attribute's
+// values (one per non-empty value).
+Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& catalog, const std::string& by);
+
+Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,
+                                   const std::vector<offer::ProductSet>& topics, const std::string& topics_by,
+                                   const EvaluateOptions& options);
+
+nlohmann::json BacktestToJson(const BacktestResult& result);
+// A self-contained HTML page: summary table, cumulative gains, deciles, calibration.
+std::string BacktestToHtml(const BacktestResult& result);
+
+}  // namespace cf::model

@@ -1,0 +1,36 @@
+// A minimal parallel loop over [0, n) in contiguous chunks, one per thread.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+namespace cf::model {
+
+inline int ResolveThreads(int threads) {
+  return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// Calls fn(thread_index, begin, end) for each chunk; small inputs run inline.
+template <typename Fn>
+void ParallelFor(size_t n, int threads, Fn&& fn) {
+  constexpr size_t kMinChunk = 4096;  // below this, a thread costs more than it saves
+  const size_t t = std::min<size_t>(static_cast<size_t>(ResolveThreads(threads)), std::max<size_t>(1, n / kMinChunk));
+  if (t <= 1) {
+    fn(size_t{0}, size_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const size_t chunk = (n + t - 1) / t;
+  for (size_t i = 0; i < t; ++i) {
+    const size_t b = std::min(n, i * chunk);
+    const size_t e = std::min(n, b + chunk);
+    pool.emplace_back([&fn, i, b, e] { fn(i, b, e); });
+  }
+  for (std::thread& th : pool) {
+    th.join();
+  }
+}
+
+}  // namespace cf::model

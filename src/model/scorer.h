@@ -1,0 +1,48 @@
+// One interface for every way of scoring customers for an offer: the baselines and the
+// universal model. Implementations are created by name through MakeScorer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "model/event_log.h"
+#include "offer/product_set.h"
+
+namespace cf::model {
+
+struct TrainOptions;
+
+// What a scorer may know besides the history: the catalog's groupings and the horizon.
+struct ScorerContext {
+  std::vector<Level> levels;  // product groupings, coarsest first (e.g. department, category)
+  int horizon_days = 30;      // the purchase window being predicted
+  uint64_t seed = 1;          // for the random baseline and sampling
+  int threads = 0;            // 0 = hardware concurrency
+  const TrainOptions* train = nullptr;  // the universal model's options (not owned); null = defaults
+};
+
+class Scorer {
+ public:
+  virtual ~Scorer() = default;
+  virtual std::string_view name() const = 0;
+  // Learns from the history (strictly before its cutoff); called once before Score.
+  virtual Status Fit(const HistoryView& history) = 0;
+  // Writes one score per customer; higher means likelier to buy the offer within the
+  // horizon after history.cutoff(). Probabilities when the scorer is calibrated.
+  virtual Status Score(const HistoryView& history, const offer::ProductSet& offer,
+                       std::span<const uint32_t> customers, std::span<double> scores) const = 0;
+};
+
+// "random", "popularity", "topic_rfm", "decay", "item_cf", "universal".
+Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context);
+std::vector<std::string> ScorerNames();
+
+// The finest level of `levels` (most values), or one group per product when there is none.
+Level FinestLevel(const std::vector<Level>& levels, uint32_t num_products);
+
+}  // namespace cf::model

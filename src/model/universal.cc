@@ -1,0 +1,618 @@
+#include "model/universal.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+
+#include "base/files.h"
+#include "base/log.h"
+#include "base/progress.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "model/features.h"
+#include "model/metrics.h"
+#include "model/parallel.h"
+
+namespace cf::model {
+namespace {
+
+constexpr uint32_t kMaxEmbeddingGroups = 1500;  // the Gram matrix is groups²; its eigensolve groups³
+constexpr uint32_t kMaxAutoLevelValues = 2000;  // finer attributes are identifiers, not groupings
+constexpr size_t kMaxAutoLevels = 2;
+constexpr int kPatience = 5;                    // validation checks without improvement before stopping
+constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
+constexpr const char* kProductLevel = "@product";
+constexpr const char* kModelFile = "model.json";
+constexpr const char* kBoosterFile = "booster.json";
+constexpr int kFormatVersion = 1;
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+double Uniform(uint64_t a, uint64_t b, uint64_t c) {
+  return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
+}
+
+Level ProductLevel(uint32_t num_products) {
+  Level level;
+  level.name = kProductLevel;
+  level.values.reserve(static_cast<size_t>(num_products) + 1);
+  level.values.emplace_back();
+  level.code_of_product.resize(num_products);
+  for (uint32_t p = 0; p < num_products; ++p) {
+    level.code_of_product[p] = p + 1;
+    level.values.push_back(std::to_string(p));
+  }
+  return level;
+}
+
+int EmbeddingLevel(const std::vector<Level>& levels) {
+  int best = -1;
+  for (size_t l = 0; l < levels.size(); ++l) {
+    const size_t n = levels[l].values.size();
+    if (n <= kMaxEmbeddingGroups && (best < 0 || n > levels[static_cast<size_t>(best)].values.size())) {
+      best = static_cast<int>(l);
+    }
+  }
+  return best;
+}
+
+// Training rows: features, labels, weights and the (cutoff, offer) group of each row.
+struct RowSet {
+  size_t cols = 0;
+  std::vector<float> x, y, w;
+  std::vector<uint32_t> group;
+  uint64_t rows() const { return y.size(); }
+};
+
+// The level values bought by at least `min_buyers` customers, most bought first.
+std::vector<offer::ProductSet> TrainingOffers(const HistoryView& view, const std::vector<Level>& levels,
+                                              const TrainOptions& options) {
+  std::vector<offer::ProductSet> offers;
+  for (const Level& level : levels) {
+    std::vector<uint32_t> buyers(level.values.size(), 0), stamp(level.values.size(), UINT32_MAX);
+    for (uint32_t c = 0; c < view.num_customers(); ++c) {
+      const CustomerEvents ev = view.Customer(c);
+      for (size_t k = 0; k < ev.size(); ++k) {
+        if (ev.product[k] == data::kNoProduct) {
+          continue;
+        }
+        const uint32_t g = level.code_of_product[ev.product[k]];
+        if (stamp[g] != c) {
+          stamp[g] = c;
+          ++buyers[g];
+        }
+      }
+    }
+    std::vector<uint32_t> codes;
+    for (uint32_t g = 1; g < buyers.size(); ++g) {
+      if (buyers[g] >= options.min_topic_buyers) {
+        codes.push_back(g);
+      }
+    }
+    std::sort(codes.begin(), codes.end(), [&](uint32_t a, uint32_t b) { return buyers[a] > buyers[b]; });
+    codes.resize(std::min<size_t>(codes.size(), options.max_topics_per_level));
+    for (uint32_t g : codes) {
+      std::vector<uint8_t> members(level.code_of_product.size(), 0);
+      for (size_t p = 0; p < members.size(); ++p) {
+        members[p] = level.code_of_product[p] == g ? 1 : 0;
+      }
+      offers.push_back(offer::ProductSet::FromMembers(level.name + "=" + level.values[g], std::move(members)));
+    }
+  }
+  return offers;
+}
+
+// Appends rows for every offer at `cutoff`, labelled by purchases in [cutoff, label_end),
+// which `history` clamps to its own cutoff. Negatives are kept with probability `rate`.
+void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, const std::vector<offer::ProductSet>& offers,
+                const FeatureOptions& features, double rate, uint64_t seed, uint32_t* next_group, RowSet* rows,
+                Progress* progress) {
+  const HistoryView view = history.Before(cutoff);
+  const FeatureBuilder builder(view, features, nullptr);
+  rows->cols = builder.num_features();
+  const std::vector<uint32_t>& population = builder.population();
+  const int64_t end = std::min(label_end, history.cutoff());
+  const float share = static_cast<float>(static_cast<double>(end - cutoff) /
+                                         (static_cast<double>(features.horizon_days) * kSecondsPerDay));
+  std::vector<uint32_t> chosen;
+  std::vector<float> labels, row_block;
+  for (const offer::ProductSet& offer : offers) {
+    const uint32_t group = (*next_group)++;
+    chosen.clear();
+    labels.clear();
+    for (uint32_t c : population) {
+      const CustomerEvents window = history.Window(c, cutoff, end);
+      bool bought = false;
+      for (size_t k = 0; k < window.size() && !bought; ++k) {
+        bought = offer.Contains(window.product[k]);
+      }
+      if (bought || rate >= 1.0 || Uniform(seed, c, group) < rate) {
+        chosen.push_back(c);
+        labels.push_back(bought ? 1.0f : 0.0f);
+      }
+    }
+    builder.Compute(offer, chosen, share, &row_block, nullptr);
+    rows->x.insert(rows->x.end(), row_block.begin(), row_block.end());
+    for (float y : labels) {
+      rows->y.push_back(y);
+      rows->w.push_back(y > 0 ? 1.0f : static_cast<float>(1.0 / rate));
+      rows->group.push_back(group);
+    }
+    if (progress != nullptr) {
+      progress->Add(1);
+    }
+  }
+}
+
+double Elapsed(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Row ranges [begin, end) of each group, in order.
+std::vector<std::pair<uint64_t, uint64_t>> GroupRanges(const RowSet& rows) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (uint64_t i = 0; i < rows.rows();) {
+    uint64_t j = i;
+    while (j < rows.rows() && rows.group[j] == rows.group[i]) {
+      ++j;
+    }
+    ranges.emplace_back(i, j);
+    i = j;
+  }
+  return ranges;
+}
+
+// Drops the groups with fewer than `min_positives` positives: too few to measure.
+void KeepGroupsWithPositives(uint32_t min_positives, RowSet* rows) {
+  RowSet kept;
+  kept.cols = rows->cols;
+  for (const auto& [b, e] : GroupRanges(*rows)) {
+    uint64_t positives = 0;
+    for (uint64_t i = b; i < e; ++i) {
+      positives += rows->y[i] > 0 ? 1 : 0;
+    }
+    if (positives < min_positives) {
+      continue;
+    }
+    kept.x.insert(kept.x.end(), rows->x.begin() + static_cast<std::ptrdiff_t>(b * rows->cols),
+                  rows->x.begin() + static_cast<std::ptrdiff_t>(e * rows->cols));
+    kept.y.insert(kept.y.end(), rows->y.begin() + static_cast<std::ptrdiff_t>(b), rows->y.begin() + static_cast<std::ptrdiff_t>(e));
+    kept.w.insert(kept.w.end(), rows->w.begin() + static_cast<std::ptrdiff_t>(b), rows->w.begin() + static_cast<std::ptrdiff_t>(e));
+    kept.group.insert(kept.group.end(), rows->group.begin() + static_cast<std::ptrdiff_t>(b),
+                      rows->group.begin() + static_cast<std::ptrdiff_t>(e));
+  }
+  *rows = std::move(kept);
+}
+
+// Macro Lift Quality of the predictions over the groups of `rows`.
+double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, int* topics) {
+  const auto ranges = GroupRanges(rows);
+  std::vector<double> sums(ranges.size(), 0.0);
+  ParallelFor(ranges.size(), 0, [&](size_t, size_t b, size_t e) {
+    std::vector<double> scores;
+    std::vector<uint8_t> labels;
+    for (size_t g = b; g < e; ++g) {
+      const auto [lo, hi] = ranges[g];
+      scores.assign(predictions.begin() + static_cast<std::ptrdiff_t>(lo), predictions.begin() + static_cast<std::ptrdiff_t>(hi));
+      labels.resize(hi - lo);
+      for (uint64_t i = lo; i < hi; ++i) {
+        labels[i - lo] = rows.y[i] > 0 ? 1 : 0;
+      }
+      sums[g] = LiftQuality(scores, labels, RankOrder(scores));
+    }
+  });
+  if (topics != nullptr) {
+    *topics = static_cast<int>(ranges.size());
+  }
+  return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
+}
+
+std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, int depth) {
+  return {{"objective", "binary:logistic"},
+          {"tree_method", "hist"},
+          {"base_score", "0.5"},  // zero margin, so margins of round ranges add up
+          {"max_depth", std::to_string(depth)},
+          {"eta", fmt::format("{}", options.eta)},
+          {"min_child_weight", fmt::format("{}", options.min_child_weight)},
+          {"subsample", fmt::format("{}", options.subsample)},
+          {"colsample_bytree", fmt::format("{}", options.colsample)},
+          {"nthread", std::to_string(ResolveThreads(options.threads))},
+          {"seed", std::to_string(options.seed)},
+          {"verbosity", "0"}};
+}
+
+// Training cutoffs every H/2 days back from `end`, the latest ones with truncated windows.
+std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, const TrainOptions& options) {
+  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t step = std::max<int64_t>(kSecondsPerDay, horizon / 2);
+  std::vector<int64_t> cutoffs;
+  for (int k = 1; k <= options.cutoffs; ++k) {
+    const int64_t cutoff = end - k * step;
+    // A cutoff needs some history before it to describe customers with.
+    if (cutoff - history.first_time() < step) {
+      break;
+    }
+    cutoffs.push_back(cutoff);
+  }
+  return cutoffs;
+}
+
+Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const std::vector<offer::ProductSet>& offers,
+                                 const FeatureOptions& features, const TrainOptions& options, uint32_t* next_group,
+                                 const std::string& label) {
+  const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, options);
+  if (cutoffs.empty()) {
+    return Err(Status::FailedPrecondition(fmt::format(
+        "not enough history to train: need at least {} days before {}", options.horizon_days, FormatIsoDate(end))));
+  }
+  uint64_t population = 0;
+  for (uint32_t c = 0; c < history.num_customers(); ++c) {
+    population += history.HasHistory(c) ? 1 : 0;
+  }
+  const double candidates = static_cast<double>(population) * static_cast<double>(offers.size()) *
+                            static_cast<double>(cutoffs.size());
+  const double rate = std::min(1.0, static_cast<double>(options.max_rows) / std::max(1.0, candidates));
+  RowSet rows;
+  Progress progress(label, cutoffs.size() * offers.size(), "offers");
+  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  for (int64_t cutoff : cutoffs) {
+    AppendRows(history, cutoff, cutoff + horizon, offers, features, rate, options.seed, next_group, &rows, &progress);
+  }
+  progress.Finish();
+  return rows;
+}
+
+Result<XgbMatrix> MatrixOf(const RowSet& rows, int threads) {
+  return XgbMatrix::FromDense(rows.x, rows.rows(), rows.cols, rows.y, rows.w, ResolveThreads(threads));
+}
+
+}  // namespace
+
+struct UniversalModel::Cache {
+  std::mutex mu;
+  const HistoryView* view = nullptr;
+  int64_t cutoff = 0;
+  std::unique_ptr<FeatureBuilder> builder;
+};
+
+UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
+UniversalModel::~UniversalModel() = default;
+
+std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names) {
+  std::vector<Level> levels;
+  for (const std::string& name : names) {
+    if (name == kProductLevel) {
+      levels.push_back(ProductLevel(catalog.size()));
+    } else {
+      std::vector<Level> found = LevelsFromCatalog(catalog, {name});
+      levels.insert(levels.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+    }
+  }
+  return levels;
+}
+
+std::vector<Level> ChooseLevels(const data::Catalog& catalog) {
+  static const std::vector<std::string> kGroupingWords = {"depart", "categ", "class", "family", "segment", "aisle", "group"};
+  std::vector<std::pair<size_t, std::string>> named, other;
+  for (const data::Attribute& attr : catalog.attributes()) {
+    const size_t values = attr.dict.size();
+    if (values < 3) {  // "" plus one value groups nothing
+      continue;
+    }
+    const std::string lower = ToLower(attr.name);
+    const bool grouping = std::any_of(kGroupingWords.begin(), kGroupingWords.end(),
+                                      [&](const std::string& w) { return lower.find(w) != std::string::npos; });
+    if (grouping && lower.find("type") == std::string::npos) {
+      named.emplace_back(values, attr.name);
+    } else if (values <= kMaxAutoLevelValues) {
+      other.emplace_back(values, attr.name);
+    }
+  }
+  std::vector<std::pair<size_t, std::string>> chosen = named;
+  if (chosen.empty()) {
+    std::sort(other.begin(), other.end());
+    const size_t keep = std::min(other.size(), kMaxAutoLevels);
+    chosen.assign(other.end() - static_cast<std::ptrdiff_t>(keep), other.end());
+  }
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<std::string> names;
+  bool embeddable = false;
+  for (const auto& [values, name] : chosen) {
+    names.push_back(name);
+    embeddable |= values <= kMaxEmbeddingGroups;
+  }
+  if (!embeddable && catalog.size() <= kMaxEmbeddingGroups) {
+    names.push_back(kProductLevel);
+  }
+  return LevelsByName(catalog, names);
+}
+
+Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
+                                                              const TrainOptions& options, TrainReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
+  model->horizon_days_ = options.horizon_days;
+  model->threads_ = options.threads;
+  if (levels.empty() && history.num_products() <= kMaxEmbeddingGroups) {
+    levels.push_back(ProductLevel(history.num_products()));
+  }
+  model->levels_ = std::move(levels);
+  model->embedding_level_ = EmbeddingLevel(model->levels_);
+  FeatureOptions features;
+  features.levels = &model->levels_;
+  features.embedding_level = model->embedding_level_;
+  features.horizon_days = options.horizon_days;
+  features.rank = options.rank;
+  features.threads = options.threads;
+
+  std::vector<offer::ProductSet> offers = TrainingOffers(history, model->levels_, options);
+  if (model->levels_.empty() || offers.empty()) {
+    offers.push_back(offer::ProductSet::Any(history.num_products()));
+  }
+  TrainReport rep;
+  for (const Level& level : model->levels_) {
+    rep.levels.push_back(level.name);
+  }
+  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t end = history.cutoff();
+  const int64_t validation_cutoff = end - horizon;
+  const int threads = ResolveThreads(options.threads);
+
+  // Hyperparameters and calibration are chosen at a validation cutoff one horizon before
+  // the end of history, with a model trained only on what came before it.
+  int best_depth = options.depths.empty() ? 3 : options.depths[options.depths.size() / 2];
+  int best_rounds = options.max_rounds / 2;
+  uint32_t next_group = 0;
+  const HistoryView validation_history = history.Before(validation_cutoff);
+  auto validation_train = BuildTrainingRows(validation_history, validation_cutoff, offers, features, options, &next_group,
+                                            "validation rows");
+  if (validation_train.has_value()) {
+    RowSet valid;
+    AppendRows(history, validation_cutoff, end, offers, features, 1.0, options.seed, &next_group, &valid, nullptr);
+    KeepGroupsWithPositives(options.min_validation_positives, &valid);
+    rep.validation_rows = valid.rows();
+    CF_LOG_DEBUG("validation: {} training rows, {} validation rows ({:.1f} s)", validation_train->rows(), valid.rows(),
+                 Elapsed(start));
+    CF_ASSIGN_OR_RETURN(XgbMatrix dtrain, MatrixOf(*validation_train, threads));
+    double best_lq = -1e9;
+    std::vector<float> best_margins;
+    Progress progress("choosing depth", options.depths.size() * static_cast<uint64_t>(options.max_rounds), "rounds");
+    for (int depth : options.depths) {
+      CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, depth)));
+      std::vector<float> margins(valid.rows(), 0.0f);
+      int stale = 0;
+      double depth_best = -1e9;
+      for (int it = 0; it < options.max_rounds && stale < kPatience; ++it) {
+        CF_RETURN_IF_ERROR(booster.UpdateOneIter(it, dtrain));
+        progress.Add(1);
+        if ((it + 1) % options.eval_every != 0) {
+          continue;
+        }
+        CF_ASSIGN_OR_RETURN(std::vector<float> part,
+                            booster.Predict(valid.x, valid.rows(), valid.cols, it + 1 - options.eval_every, it + 1, true));
+        for (size_t i = 0; i < margins.size(); ++i) {
+          margins[i] += part[i];
+        }
+        int topics = 0;
+        const double lq = MacroLiftQuality(margins, valid, &topics);
+        rep.validation_topics = topics;
+        CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth, it + 1,
+                     lq, topics, Elapsed(start));
+        if (lq > depth_best) {
+          depth_best = lq;
+          stale = 0;
+        } else {
+          ++stale;
+        }
+        if (lq > best_lq) {
+          best_lq = lq;
+          best_depth = depth;
+          best_rounds = it + 1;
+          best_margins = margins;
+        }
+      }
+    }
+    progress.Finish();
+    rep.validation_lift_quality = best_lq;
+    model->calibration_ = PlattScaling::Fit(best_margins, valid.y, {});
+  } else {
+    CF_LOG_WARN("no validation cutoff ({}); using depth {} and {} rounds uncalibrated",
+                validation_train.error().message(), best_depth, best_rounds);
+  }
+
+  CF_ASSIGN_OR_RETURN(RowSet rows, BuildTrainingRows(history, end, offers, features, options, &next_group, "training rows"));
+  rep.training_rows = rows.rows();
+  CF_LOG_DEBUG("final: {} training rows ({:.1f} s)", rows.rows(), Elapsed(start));
+  CF_ASSIGN_OR_RETURN(XgbMatrix dtrain, MatrixOf(rows, threads));
+  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, best_depth)));
+  Progress progress("training", static_cast<uint64_t>(best_rounds), "rounds");
+  for (int it = 0; it < best_rounds; ++it) {
+    CF_RETURN_IF_ERROR(booster.UpdateOneIter(it, dtrain));
+    progress.Add(1);
+  }
+  progress.Finish();
+  model->booster_ = std::make_unique<XgbBooster>(std::move(booster));
+  // The embedding used at scoring time: the item subspace of all history before the end.
+  const FeatureBuilder final_view(history, features, nullptr);
+  model->factors_ = final_view.factors();
+  rep.depth = best_depth;
+  rep.rounds = best_rounds;
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  model->report_ = rep;
+  if (report != nullptr) {
+    *report = rep;
+  }
+  return model;
+}
+
+Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const offer::ProductSet& offer,
+                                             std::span<const uint32_t> customers) const {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  if (cache_->builder == nullptr || cache_->view != &history || cache_->cutoff != history.cutoff()) {
+    FeatureOptions features;
+    features.levels = &levels_;
+    features.embedding_level = embedding_level_;
+    features.horizon_days = horizon_days_;
+    features.threads = threads_;
+    cache_->builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
+    cache_->view = &history;
+    cache_->cutoff = history.cutoff();
+  }
+  std::vector<float> rows, personal;
+  const OfferStats stats = cache_->builder->Compute(offer, customers, 1.0f, &rows, &personal);
+  CF_ASSIGN_OR_RETURN(std::vector<float> margins,
+                      booster_->Predict(rows, customers.size(), cache_->builder->num_features(), 0, 0, true));
+  // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
+  // this customer spends per offer purchase relative to everyone, shrunk toward 1.
+  const double per_buyer = stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
+  OfferScores out;
+  out.probability.resize(customers.size());
+  out.expected_revenue.resize(customers.size());
+  const size_t width = cache_->builder->num_features();
+  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
+  for (size_t i = 0; i < customers.size(); ++i) {
+    const double p = calibration_.Apply(margins[i]);
+    double ratio = 1.0;
+    if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
+      const double n = rows[i * width + kOfferCountColumn];
+      ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
+    }
+    out.probability[i] = p;
+    out.expected_revenue[i] = p * per_buyer * ratio;
+  }
+  return out;
+}
+
+OfferScores UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
+                                  std::span<const uint32_t> customers) const {
+  auto scores = TryScore(history, offer, customers);
+  if (!scores.has_value()) {
+    CF_LOG_ERROR("{}", scores.error().ToString());
+    return OfferScores{std::vector<double>(customers.size(), 0.0), std::vector<double>(customers.size(), 0.0)};
+  }
+  return *std::move(scores);
+}
+
+uint64_t UniversalModel::MemoryBytes() const {
+  uint64_t bytes = factors_.v.size() * sizeof(float);
+  for (const Level& level : levels_) {
+    bytes += level.code_of_product.size() * sizeof(uint32_t);
+    for (const std::string& v : level.values) {
+      bytes += v.size() + sizeof(std::string);
+    }
+  }
+  return bytes;
+}
+
+Status UniversalModel::Save(const std::string& dir) const {
+  nlohmann::json j;
+  j["format_version"] = kFormatVersion;
+  j["kind"] = "universal";
+  j["horizon_days"] = horizon_days_;
+  std::vector<std::string> level_names;
+  for (const Level& level : levels_) {
+    level_names.push_back(level.name);
+  }
+  j["levels"] = level_names;
+  j["embedding_level"] = embedding_level_;
+  j["feature_names"] = FeatureBuilder::Names(levels_);
+  j["calibration"] = {{"a", calibration_.a}, {"b", calibration_.b}};
+  j["factors"] = {{"groups", factors_.num_groups}, {"rank", factors_.rank}, {"v", factors_.v}};
+  j["training"] = {{"depth", report_.depth},
+                   {"rounds", report_.rounds},
+                   {"validation_lift_quality", report_.validation_lift_quality},
+                   {"training_rows", report_.training_rows},
+                   {"validation_rows", report_.validation_rows},
+                   {"seconds", report_.seconds}};
+  CF_ASSIGN_OR_RETURN(std::string booster, booster_->Save());
+  CF_ASSIGN_OR_RETURN(std::string tmp, MakeTempDirBeside(dir));
+  CF_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + kModelFile, j.dump(1)));
+  CF_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + kBoosterFile, booster));
+  return ReplaceDirectory(tmp, dir);
+}
+
+Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& dir, const data::Catalog& catalog,
+                                                             int threads) {
+  CF_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/" + kModelFile));
+  auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    if (j.at("format_version").get<int>() != kFormatVersion || j.at("kind").get<std::string>() != "universal") {
+      return Err(Status::InvalidArgument(dir + ": not a universal model of format version " +
+                                         std::to_string(kFormatVersion)));
+    }
+    model->horizon_days_ = j.at("horizon_days").get<int>();
+    model->threads_ = threads;
+    const auto names = j.at("levels").get<std::vector<std::string>>();
+    model->levels_ = LevelsByName(catalog, names);
+    if (model->levels_.size() != names.size()) {
+      return Err(Status::InvalidArgument(fmt::format("{}: the model groups products by {}, which this dataset's catalog "
+                                                     "lacks", dir, Join(names, ", "))));
+    }
+    model->embedding_level_ = j.at("embedding_level").get<int>();
+    model->calibration_.a = j.at("calibration").at("a").get<double>();
+    model->calibration_.b = j.at("calibration").at("b").get<double>();
+    model->factors_.num_groups = j.at("factors").at("groups").get<uint32_t>();
+    model->factors_.rank = j.at("factors").at("rank").get<uint32_t>();
+    model->factors_.v = j.at("factors").at("v").get<std::vector<float>>();
+    const nlohmann::json& t = j.at("training");
+    model->report_.depth = t.at("depth").get<int>();
+    model->report_.rounds = t.at("rounds").get<int>();
+    model->report_.validation_lift_quality = t.at("validation_lift_quality").get<double>();
+    model->report_.levels = names;
+  } catch (const nlohmann::json::exception& e) {
+    return Err(Status::Corruption(fmt::format("{}/{}: {}", dir, kModelFile, e.what())));
+  }
+  CF_ASSIGN_OR_RETURN(std::string booster_bytes, ReadFile(dir + "/" + kBoosterFile));
+  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Load(booster_bytes, ResolveThreads(threads)));
+  model->booster_ = std::make_unique<XgbBooster>(std::move(booster));
+  return model;
+}
+
+namespace {
+
+// The universal model behind the Scorer interface: Fit trains it on the history.
+class UniversalScorer final : public Scorer {
+ public:
+  explicit UniversalScorer(const ScorerContext& context) : context_(context) {}
+  std::string_view name() const override { return "universal"; }
+  Status Fit(const HistoryView& history) override {
+    TrainOptions options = context_.train != nullptr ? *context_.train : TrainOptions{};
+    options.horizon_days = context_.horizon_days;
+    options.threads = context_.threads;
+    options.seed = context_.seed;
+    CF_ASSIGN_OR_RETURN(model_, UniversalModel::Train(history, context_.levels, options, nullptr));
+    return Status::OK();
+  }
+  Status Score(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
+               std::span<double> scores) const override {
+    if (model_ == nullptr) {
+      return Status::FailedPrecondition("the universal model must be fitted before scoring");
+    }
+    CF_ASSIGN_OR_RETURN(OfferScores s, model_->TryScore(history, offer, customers));
+    std::copy(s.probability.begin(), s.probability.end(), scores.begin());
+    return Status::OK();
+  }
+
+ private:
+  ScorerContext context_;
+  std::unique_ptr<UniversalModel> model_;
+};
+
+}  // namespace
+
+std::unique_ptr<Scorer> MakeUniversalScorer(const ScorerContext& context) {
+  return std::make_unique<UniversalScorer>(context);
+}
+
+}  // namespace cf::model

@@ -1,0 +1,104 @@
+// The universal model: one gradient-boosted tree model of P(customer buys the offer within
+// H days | history) for every offer, trained on (customer, offer) rows drawn at several past
+// cutoffs, with hyperparameters chosen on a validation cutoff and Platt-calibrated there.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/calibration.h"
+#include "model/embeddings.h"
+#include "model/event_log.h"
+#include "model/scorer.h"
+#include "model/xgb.h"
+#include "offer/product_set.h"
+
+namespace cf::model {
+
+struct TrainOptions {
+  int horizon_days = 30;               // H: the purchase window predicted
+  int cutoffs = 6;                     // training cutoffs, every H/2 days back from the end of history
+  uint64_t max_rows = 400000;          // cap on training rows; negatives are subsampled and reweighted
+  uint32_t min_topic_buyers = 10;      // a training offer (a level value) needs this many past buyers
+  uint32_t max_topics_per_level = 300; // most-bought values of each level used as training offers
+  uint32_t rank = 16;                  // rank of the collaborative embedding
+  std::vector<int> depths = {2, 3, 4}; // candidate tree depths, chosen on the validation cutoff
+  int max_rounds = 400;                // most boosting rounds tried on the validation cutoff
+  int eval_every = 20;                 // validation Lift Quality measured every this many rounds
+  double eta = 0.05;                   // learning rate
+  double min_child_weight = 20;        // shallow, smooth trees generalize across datasets
+  double subsample = 0.8;              // row subsampling per tree
+  double colsample = 0.8;              // feature subsampling per tree
+  uint32_t min_validation_positives = 20;  // a validation offer needs this many buyers
+  int threads = 0;                     // 0 = hardware concurrency
+  uint64_t seed = 1;                   // negative sampling and tree subsampling
+};
+
+// What training measured, for logs and docs.
+struct TrainReport {
+  int depth = 0;
+  int rounds = 0;
+  double validation_lift_quality = 0;  // macro over validation offers, before calibration
+  uint64_t training_rows = 0;
+  uint64_t validation_rows = 0;
+  int validation_topics = 0;
+  std::vector<std::string> levels;
+  double seconds = 0;
+};
+
+struct OfferScores {
+  std::vector<double> probability;       // calibrated P(buys within H days)
+  std::vector<double> expected_revenue;  // probability × expected spend when buying
+};
+
+class UniversalModel {
+ public:
+  ~UniversalModel();
+  // Trains on history strictly before history.cutoff(); `levels` are the catalog groupings
+  // (see ChooseLevels) and must outlive the model.
+  static Result<std::unique_ptr<UniversalModel>> Train(const HistoryView& history, std::vector<Level> levels,
+                                                       const TrainOptions& options, TrainReport* report);
+  // Writes the model directory atomically (model.json + booster.json).
+  Status Save(const std::string& dir) const;
+  // Loads a model; `catalog` supplies the level groupings named in it.
+  static Result<std::unique_ptr<UniversalModel>> Load(const std::string& dir, const data::Catalog& catalog,
+                                                      int threads);
+
+  OfferScores Score(const HistoryView& history, const offer::ProductSet& offer,
+                    std::span<const uint32_t> customers) const;
+  Result<OfferScores> TryScore(const HistoryView& history, const offer::ProductSet& offer,
+                               std::span<const uint32_t> customers) const;
+  int horizon_days() const { return horizon_days_; }
+  const std::vector<Level>& levels() const { return levels_; }
+  const TrainReport& report() const { return report_; }
+  // Bytes held by the loaded model (trees excluded: XGBoost owns them).
+  uint64_t MemoryBytes() const;
+
+ private:
+  struct Cache;
+  UniversalModel();
+
+  int horizon_days_ = 30;
+  int threads_ = 0;
+  int embedding_level_ = -1;
+  std::vector<Level> levels_;
+  ItemFactors factors_;
+  PlattScaling calibration_;
+  std::unique_ptr<XgbBooster> booster_;
+  TrainReport report_;
+  std::unique_ptr<Cache> cache_;
+};
+
+// The catalog attributes used as levels (coarsest first): those named like a department or
+// a category, else the attributes with a useful number of values; plus the products themselves
+// when the catalog is small enough to embed.
+std::vector<Level> ChooseLevels(const data::Catalog& catalog);
+std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names);
+
+std::unique_ptr<Scorer> MakeUniversalScorer(const ScorerContext& context);
+
+}  // namespace cf::model
