@@ -74,9 +74,11 @@ double Log(double x) {
   }
   const double s = (m - 1) / (m + 1);  // |s| <= 0.172; log(m) = 2 atanh(s)
   const double s2 = s * s;
+  static constexpr std::array<double, 11> kOddInverse = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9, 1.0 / 11,
+                                                         1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21};
   double sum = 0;
-  for (int k = 21; k >= 1; k -= 2) {
-    sum = sum * s2 + 1.0 / k;
+  for (size_t k = kOddInverse.size(); k-- > 0;) {
+    sum = sum * s2 + kOddInverse[k];
   }
   return e * kLn2Hi + (e * kLn2Lo + 2 * s * sum);
 }
