@@ -1,6 +1,9 @@
 #include "data/ingest.h"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <thread>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -298,7 +301,22 @@ class Ingester {
     return Status::OK();
   }
 
+  // One range of the events file, parsed on its own thread into its own tables; the parts
+  // are merged in file order afterwards, so ids and errors come out as a sequential read would.
+  struct EventPart {
+    std::unique_ptr<io::RecordReader> reader;
+    EntityTable customers;  // local ids
+    EntityTable products;
+    EventColumns events;
+    uint64_t events_read = 0;
+    uint64_t bad_rows = 0;
+    std::vector<std::string> first_bad_rows;
+    Status fatal;
+  };
+
   Status ReadEvents(io::RecordReader& r, const std::array<int, kFieldCount>& cols) {
+    constexpr uint64_t kParallelMinBytes = 16 << 20;
+    constexpr unsigned kMaxParts = 8;
     const bool has_product = cols[kProduct] >= 0;
     if (has_product) {
       t_.has_products = true;
@@ -306,29 +324,71 @@ class Ingester {
       return Status::InvalidArgument(r.path() + ": the dataset's events name products, but this file has no product "
                                      "column (map one with --map product=COLUMN)");
     }
-    // Estimate rows from the size of a typical line to reserve once.
-    t_.events.Reserve(t_.events.size() + r.bytes_total() / 48 + 16);
+    unsigned parts = 1;
+    if (r.bytes_total() >= kParallelMinBytes) {
+      parts = std::clamp(std::thread::hardware_concurrency(), 1u, kMaxParts);
+    }
+    parts_ = parts;
+    std::vector<EventPart> split(parts);
+    {
+      auto readers = r.Split(static_cast<int>(parts));
+      split.resize(readers.size());
+      for (size_t i = 0; i < readers.size(); ++i) split[i].reader = std::move(readers[i]);
+    }
     Progress progress("ingest " + std::filesystem::path(r.path()).filename().string(), r.bytes_total(), "bytes");
-    uint64_t unknown_products = 0;
-    const bool catalog_given = !o_.products.path.empty();
+    std::atomic<uint64_t> bytes_done{0};
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < split.size(); ++i) {
+      threads.emplace_back([&, i] { ParsePart(split[i], cols, has_product, &bytes_done, nullptr); });
+    }
+    if (!split.empty()) ParsePart(split[0], cols, has_product, &bytes_done, &progress);
+    for (std::thread& t : threads) t.join();
+    progress.Finish();
+    for (EventPart& part : split) {
+      if (!part.fatal.ok()) return part.fatal;
+    }
+    MergeParts(split);
+    return Status::OK();
+  }
+
+  void ParsePart(EventPart& part, const std::array<int, kFieldCount>& cols, bool has_product,
+                 std::atomic<uint64_t>* bytes_done, Progress* progress) const {
+    constexpr uint64_t kBytesPerRowGuess = 48;
+    io::RecordReader& r = *part.reader;
+    part.events.Reserve(r.bytes_total() / kBytesPerRowGuess / parts_ + 16);
     io::Record rec;
     uint64_t n = 0;
+    uint64_t last_pos = 0;
     const auto col = [&](Field f) -> std::string_view {
       return cols[f] >= 0 ? rec.fields[static_cast<size_t>(cols[f])] : std::string_view();
     };
     const auto name = [&](Field f) -> const std::string& { return r.header()[static_cast<size_t>(cols[f])]; };
+    // False when the part must stop (a bad row without --skip-bad-rows).
+    const auto bad = [&](Status s) {
+      if (!o_.skip_bad_rows) {
+        part.fatal = std::move(s);
+        return false;
+      }
+      ++part.bad_rows;
+      if (part.first_bad_rows.size() < kMaxBadRowsShown) part.first_bad_rows.push_back(s.message());
+      return true;
+    };
     while (true) {
       auto more = r.Next(&rec);
       if (!more.has_value()) {
-        CF_RETURN_IF_ERROR(bad_.Add(more.error()));
+        if (!bad(more.error())) return;
         continue;
       }
       if (!*more) break;
-      if ((++n & 0xFFFF) == 0) progress.Update(r.bytes_done());
-
+      if ((++n & 0xFFFF) == 0) {
+        uint64_t pos = r.bytes_done();
+        bytes_done->fetch_add(pos - last_pos);
+        last_pos = pos;
+        if (progress != nullptr) progress->Update(bytes_done->load());
+      }
       std::string_view customer = col(kCustomer);
       if (customer.empty()) {
-        CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kCustomer), "empty customer id", customer)));
+        if (!bad(RowError(r, rec.line, name(kCustomer), "empty customer id", customer))) return;
         continue;
       }
       int64_t time = 0;
@@ -337,19 +397,21 @@ class Ingester {
         std::string why = time_format_ ? "not a date in the format '" + time_format_->pattern() + "'"
                                        : "not an ISO 8601 date (e.g. 2017-10-01 or 2017-10-01T12:30:00Z; "
                                          "use --time-format for other layouts)";
-        CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kTime), why, time_text)));
+        if (!bad(RowError(r, rec.line, name(kTime), why, time_text))) return;
         continue;
       }
       float quantity = 1;
       if (std::string_view q = col(kQuantity); !q.empty()) {
         auto v = ParseDouble(q);
         if (!v) {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kQuantity), "not a number", q)));
+          if (!bad(RowError(r, rec.line, name(kQuantity), "not a number", q))) return;
           continue;
         }
         if (*v < 0) {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kQuantity),
-                                               "negative quantity (returns are not purchases; must be >= 0)", q)));
+          if (!bad(RowError(r, rec.line, name(kQuantity), "negative quantity (returns are not purchases; must be >= 0)",
+                            q))) {
+            return;
+          }
           continue;
         }
         quantity = static_cast<float>(*v);
@@ -358,7 +420,7 @@ class Ingester {
       if (std::string_view rv = col(kRevenue); !rv.empty()) {
         auto v = ParseDouble(rv);
         if (!v) {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kRevenue), "not a number", rv)));
+          if (!bad(RowError(r, rec.line, name(kRevenue), "not a number", rv))) return;
           continue;
         }
         revenue = static_cast<float>(*v);
@@ -370,39 +432,84 @@ class Ingester {
         } else if (EqualsNoCase(ch, "offline")) {
           channel = Channel::kOffline;
         } else {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kChannel), "unknown channel (valid: online, offline)", ch)));
+          if (!bad(RowError(r, rec.line, name(kChannel), "unknown channel (valid: online, offline)", ch))) return;
           continue;
         }
       }
+      bool created = false;
       uint32_t product = kNoProduct;
       if (has_product) {
         std::string_view pid = Trim(col(kProduct));
         if (pid.empty()) {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, name(kProduct), "empty product id", pid)));
+          if (!bad(RowError(r, rec.line, name(kProduct), "empty product id", pid))) return;
           continue;
         }
-        bool created = false;
-        product = t_.products.Intern(pid, &created);
-        if (created && catalog_given) ++unknown_products;
+        product = part.products.Intern(pid, &created);
       }
-      bool created = false;
-      uint32_t c = t_.customers.Intern(customer, &created);
-      EventColumns& e = t_.events;
-      e.customer.push_back(c);
+      EventColumns& e = part.events;
+      e.customer.push_back(part.customers.Intern(customer, &created));
       e.time.push_back(time);
       e.product.push_back(product);
       e.quantity.push_back(quantity);
       e.revenue.push_back(revenue);
       e.channel.push_back(static_cast<uint8_t>(channel));
       e.store.push_back(cols[kStore] >= 0 ? e.stores.Intern(Trim(col(kStore))) : kMissingCode);
-      ++report_->events_read;
+      ++part.events_read;
     }
-    progress.Finish();
+    bytes_done->fetch_add(r.bytes_done() - last_pos);
+  }
+
+  // Appends the parts' events to the dataset's, one column at a time so that only one merged
+  // column exists beside the parts' columns at any moment.
+  void MergeParts(std::vector<EventPart>& parts) {
+    const bool catalog_given = !o_.products.path.empty();
+    uint64_t unknown_products = 0;
+    size_t total = t_.events.size();
+    std::vector<std::vector<uint32_t>> customer_map(parts.size()), product_map(parts.size()), store_map(parts.size());
+    for (size_t k = 0; k < parts.size(); ++k) {
+      EventPart& part = parts[k];
+      bool created = false;
+      for (uint32_t i = 0; i < part.customers.size(); ++i) {
+        customer_map[k].push_back(t_.customers.Intern(part.customers.ids()[i], &created));
+      }
+      for (uint32_t i = 0; i < part.products.size(); ++i) {
+        product_map[k].push_back(t_.products.Intern(part.products.ids()[i], &created));
+        if (created && catalog_given) ++unknown_products;
+      }
+      const Interner& stores = part.events.stores.values();
+      for (uint32_t i = 0; i < stores.size(); ++i) store_map[k].push_back(t_.events.stores.Intern(stores[i]));
+      total += part.events.size();
+      report_->events_read += part.events_read;
+      report_->bad_rows += part.bad_rows;
+      for (std::string& line : part.first_bad_rows) {
+        if (report_->first_bad_rows.size() < kMaxBadRowsShown) report_->first_bad_rows.push_back(std::move(line));
+      }
+    }
+    const auto merge = [&](auto member, const std::vector<std::vector<uint32_t>>* remap) {
+      auto& out = t_.events.*member;
+      out.reserve(total);
+      for (size_t k = 0; k < parts.size(); ++k) {
+        auto& in = parts[k].events.*member;
+        if (remap == nullptr) {
+          out.insert(out.end(), in.begin(), in.end());
+        } else {
+          const std::vector<uint32_t>& m = (*remap)[k];
+          for (auto v : in) out.push_back(v == kNoProduct ? v : m[v]);
+        }
+        std::remove_reference_t<decltype(in)>().swap(in);
+      }
+    };
+    merge(&EventColumns::customer, &customer_map);
+    merge(&EventColumns::time, nullptr);
+    merge(&EventColumns::product, &product_map);
+    merge(&EventColumns::quantity, nullptr);
+    merge(&EventColumns::revenue, nullptr);
+    merge(&EventColumns::channel, nullptr);
+    merge(&EventColumns::store, &store_map);
     if (unknown_products > 0) {
       CF_LOG_WARN("{} products named by events are not in the products file; they were added without attributes",
                   unknown_products);
     }
-    return Status::OK();
   }
 
   bool ParseTime(std::string_view text, int64_t* out) const {
@@ -426,6 +533,7 @@ class Ingester {
   IngestReport* report_;
   BadRows bad_;
   std::optional<TimeFormat> time_format_;
+  unsigned parts_ = 1;
   DatasetTables t_;
 };
 

@@ -201,6 +201,42 @@ TEST_F(IngestTest, DatasetConfigFile) {
   EXPECT_NE(s.message().find("unknown key 'event'"), std::string::npos);
 }
 
+TEST_F(IngestTest, ParallelReadMatchesErrorsAndOrderOfASequentialRead) {
+  // Large enough (> 16 MB) to be parsed in parts.
+  std::string body = "customer_id,time,product_id,revenue,store_id\n";
+  body.reserve(24 << 20);
+  int rows = 0;
+  while (body.size() < (20 << 20)) {
+    body += "cust" + std::to_string((rows * 7919) % 50021) + ",2024-0" + std::to_string(1 + rows % 9) +
+            "-1" + std::to_string(rows % 10) + "T10:00:00Z,\"p," + std::to_string(rows % 997) + "\"," +
+            std::to_string(rows % 13) + ".5,s" + std::to_string(rows % 5) + "\n";
+    ++rows;
+  }
+  auto o = Options(Write("big.csv", body));
+  auto r = Ingest(o);
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->events_read, static_cast<uint64_t>(rows));
+  auto ds = Open();
+  const Customers& cu = ds->customers();
+  EXPECT_EQ(cu.crm_id(0), "cust0");  // dense ids in order of first appearance in the file
+  EXPECT_EQ(cu.crm_id(1), "cust7919");
+  EXPECT_EQ(ds->catalog().product_id(2), "p,2");
+  double revenue = 0;
+  for (float v : ds->events().revenue()) revenue += v;
+  double expected = 0;
+  for (int i = 0; i < rows; ++i) expected += i % 13 + 0.5;
+  EXPECT_DOUBLE_EQ(revenue, expected);
+
+  // A bad row near the end is reported with its true line number.
+  body += "late,not-a-date,x,1,s\n";
+  o.events.path = Write("big2.csv", body);
+  o.out = dir_ + "/ds2";
+  auto bad = Ingest(o);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("big2.csv:" + std::to_string(rows + 2) + ": column time"), std::string::npos)
+      << bad.error().message();
+}
+
 // The acceptance test of the foundation issue: the real completejourney sample.
 TEST_F(IngestTest, CompleteJourneySample) {
   const std::string data = std::string(CF_SOURCE_DIR) + "/../shared/data/completejourney/";

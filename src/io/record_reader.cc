@@ -18,6 +18,17 @@ namespace {
 constexpr size_t kGzipChunk = 1 << 20;
 constexpr size_t kReleaseEvery = 64 << 20;
 
+uint64_t CountByte(const char* p, const char* end, char byte) {
+  uint64_t n = 0;
+  while (p < end) {
+    const void* hit = std::memchr(p, byte, static_cast<size_t>(end - p));
+    if (hit == nullptr) break;
+    ++n;
+    p = static_cast<const char*>(hit) + 1;
+  }
+  return n;
+}
+
 bool IsGzip(const std::string& path) { return EndsWith(ToLower(path), ".gz"); }
 
 std::string StripGz(const std::string& path) {
@@ -74,11 +85,24 @@ class CsvReader final : public RecordReader {
   }
   uint64_t bytes_done() const override { return pos_; }
 
+ protected:
+  std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const override {
+    auto r = std::make_unique<CsvReader>();
+    CopyBaseTo(r.get(), begin, end);
+    r->delim_ = delim_;
+    r->pos_ = begin;
+    r->line_ = line;
+    return r;
+  }
+  size_t position() const override { return pos_; }
+  uint64_t line() const override { return line_; }
+  bool csv_quoting() const override { return true; }
+
  private:
   // Reads one record; with expected > 0 the field count must match.
   Result<bool> ReadRecord(Record* rec, size_t expected) {
     const char* s = input_.data();
-    const size_t n = input_.size();
+    const size_t n = end_;
     // Skip blank lines.
     while (pos_ < n && (s[pos_] == '\n' || s[pos_] == '\r')) {
       if (s[pos_] == '\n') ++line_;
@@ -165,8 +189,8 @@ class CsvReader final : public RecordReader {
   Result<bool> BadAfterQuote(uint64_t line) {
     // Resynchronise at the end of the line so skip-bad-rows can continue.
     const char* s = input_.data();
-    while (pos_ < input_.size() && s[pos_] != '\n') ++pos_;
-    if (pos_ < input_.size()) {
+    while (pos_ < end_ && s[pos_] != '\n') ++pos_;
+    if (pos_ < end_) {
       ++pos_;
       ++line_;
     }
@@ -218,14 +242,26 @@ class JsonLinesReader final : public RecordReader {
 
   uint64_t bytes_done() const override { return pos_; }
 
+ protected:
+  std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const override {
+    auto r = std::make_unique<JsonLinesReader>();
+    CopyBaseTo(r.get(), begin, end);
+    r->pos_ = begin;
+    r->line_ = line;
+    return r;
+  }
+  size_t position() const override { return pos_; }
+  uint64_t line() const override { return line_; }
+  bool csv_quoting() const override { return false; }
+
  private:
   bool NextLine(std::string_view* out) {
-    while (pos_ < input_.size()) {
-      size_t nl = input_.find('\n', pos_);
-      size_t end = nl == std::string_view::npos ? input_.size() : nl;
+    while (pos_ < end_) {
+      size_t nl = input_.substr(0, end_).find('\n', pos_);
+      size_t end = nl == std::string_view::npos ? end_ : nl;
       std::string_view line = Trim(input_.substr(pos_, end - pos_));
       current_line_ = line_;
-      pos_ = nl == std::string_view::npos ? input_.size() : nl + 1;
+      pos_ = nl == std::string_view::npos ? end_ : nl + 1;
       ++line_;
       if (!line.empty()) {
         *out = line;
@@ -336,6 +372,61 @@ void RecordReader::ReleaseBefore(size_t pos) {
   released_ = pos;
 }
 
+void RecordReader::CopyBaseTo(RecordReader* other, size_t begin, size_t end) const {
+  other->path_ = path_;
+  other->header_ = header_;
+  other->input_ = input_;
+  other->end_ = end;
+  other->keep_alive_ = keep_alive_;
+  other->mapped_ = mapped_;
+  other->released_ = begin;
+}
+
+std::vector<std::unique_ptr<RecordReader>> RecordReader::Split(int parts) {
+  const char* s = input_.data();
+  size_t start = position();
+  uint64_t line_at_start = line();
+  std::vector<std::unique_ptr<RecordReader>> out;
+  const size_t span = end_ - start;
+  size_t begin = start;
+  uint64_t begin_line = line_at_start;
+  bool in_quotes = false;  // at `begin`
+  size_t scanned = start;  // quote parity and newlines are known up to here
+  for (int i = 1; i <= parts && begin < end_; ++i) {
+    size_t target = i == parts ? end_ : start + span / static_cast<size_t>(parts) * static_cast<size_t>(i);
+    if (target <= begin) continue;
+    size_t cut = end_;
+    if (target < end_) {
+      // Quote parity and newlines up to `target` (memchr runs at memory speed), then a short
+      // walk to the first newline outside quotes.
+      uint64_t lines = CountByte(s + scanned, s + target, '\n');
+      if (csv_quoting() && CountByte(s + scanned, s + target, '"') % 2 == 1) in_quotes = !in_quotes;
+      size_t p = target;
+      for (; p < end_; ++p) {
+        char c = s[p];
+        if (c == '"' && csv_quoting()) {
+          in_quotes = !in_quotes;
+        } else if (c == '\n') {
+          ++lines;
+          if (!in_quotes) {
+            ++p;
+            break;
+          }
+        }
+      }
+      cut = p;
+      scanned = p;
+      out.push_back(CloneRange(begin, cut, begin_line));
+      begin_line += lines;
+    } else {
+      out.push_back(CloneRange(begin, end_, begin_line));
+    }
+    begin = cut;
+  }
+  end_ = position();
+  return out;
+}
+
 Status RecordReader::SetHeader(std::vector<std::string> header) {
   std::unordered_set<std::string> seen;
   for (const std::string& h : header) {
@@ -366,6 +457,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     csv->input_ = input.first;
     csv->keep_alive_ = input.second;
     csv->mapped_ = !IsGzip(source.path);
+    csv->end_ = csv->input_.size();
     CF_RETURN_IF_ERROR(csv->Init(source));
     reader = std::move(csv);
   } else {
@@ -374,6 +466,7 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     jl->input_ = input.first;
     jl->keep_alive_ = input.second;
     jl->mapped_ = !IsGzip(source.path);
+    jl->end_ = jl->input_.size();
     CF_RETURN_IF_ERROR(jl->Init());
     reader = std::move(jl);
   }

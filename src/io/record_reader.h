@@ -47,16 +47,28 @@ class RecordReader {
   uint64_t bytes_total() const { return input_.size(); }
   virtual uint64_t bytes_done() const = 0;
 
+  // Splits what is left to read into at most `parts` readers over consecutive ranges that
+  // begin at record boundaries (a quoted CSV field may hold newlines), each reporting true
+  // line numbers, so that the parts can be parsed in parallel. This reader is left at its end.
+  std::vector<std::unique_ptr<RecordReader>> Split(int parts);
+
  protected:
   RecordReader() = default;
   Status SetHeader(std::vector<std::string> header);
   // Lets the kernel drop mapped input pages before `pos`, which no record points into any
   // more, so reading a file larger than memory costs no more than a window of it.
   void ReleaseBefore(size_t pos);
+  // A reader of the same input and header over [begin, end), whose first line is `line`.
+  virtual std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const = 0;
+  virtual size_t position() const = 0;
+  virtual uint64_t line() const = 0;
+  virtual bool csv_quoting() const = 0;
+  void CopyBaseTo(RecordReader* other, size_t begin, size_t end) const;
 
   std::string path_;
   std::vector<std::string> header_;
   std::string_view input_;   // the whole decompressed input
+  size_t end_ = 0;           // this reader stops here (a split reader reads a range)
   std::shared_ptr<void> keep_alive_;  // owns the memory `input_` points into
   bool mapped_ = false;               // input_ is a file mapping (not a heap buffer)
   size_t released_ = 0;               // input before this offset was handed back

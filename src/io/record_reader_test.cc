@@ -133,6 +133,46 @@ TEST_F(RecordReaderTest, Gzip) {
   EXPECT_EQ(ReadAll(**r).size(), 2u);
 }
 
+TEST_F(RecordReaderTest, SplitPartsReadLikeOneReader) {
+  // Quoted fields with newlines sit right where naive splits would fall.
+  std::string body = "id,text\n";
+  for (int i = 0; i < 300; ++i) {
+    body += std::to_string(i) + (i % 7 == 0 ? ",\"multi\nline \"\"q\"\"\nfield\"\n" : ",plain\n");
+  }
+  for (const char* name : {"s.csv", "s.jsonl"}) {
+    std::string p;
+    if (std::string(name) == "s.csv") {
+      p = Write(name, body);
+    } else {
+      std::string jl;
+      for (int i = 0; i < 300; ++i) jl += "{\"id\":\"" + std::to_string(i) + "\",\"text\":\"a\\nb\"}\n";
+      p = Write(name, jl);
+    }
+    auto whole = RecordReader::Open({p, 0, ""});
+    ASSERT_TRUE(whole.has_value());
+    std::vector<std::pair<uint64_t, std::vector<std::string>>> expected;
+    Record rec;
+    while ((*whole)->Next(&rec).value()) expected.emplace_back(rec.line, std::vector<std::string>(rec.fields.begin(), rec.fields.end()));
+    for (int parts : {1, 2, 3, 7, 64}) {
+      auto r = RecordReader::Open({p, 0, ""});
+      ASSERT_TRUE(r.has_value());
+      auto split = (*r)->Split(parts);
+      EXPECT_LE(split.size(), static_cast<size_t>(parts));
+      std::vector<std::pair<uint64_t, std::vector<std::string>>> got;
+      for (auto& part : split) {
+        while (true) {
+          auto more = part->Next(&rec);
+          ASSERT_TRUE(more.has_value()) << name << " parts=" << parts << ": " << more.error().ToString();
+          if (!*more) break;
+          got.emplace_back(rec.line, std::vector<std::string>(rec.fields.begin(), rec.fields.end()));
+        }
+      }
+      EXPECT_EQ(got, expected) << name << " parts=" << parts;
+      EXPECT_FALSE((*r)->Next(&rec).value());
+    }
+  }
+}
+
 TEST_F(RecordReaderTest, MissingFile) {
   auto r = RecordReader::Open({dir_ + "/nope.csv", 0, ""});
   ASSERT_FALSE(r.has_value());
