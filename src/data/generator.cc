@@ -859,7 +859,8 @@ class Generator {
     return std::string_view(dates_).substr(static_cast<size_t>(day - date_base_) * 10, 10);
   }
   Status Customer(uint64_t index);
-  void ChoosePurchase(uint32_t c, int32_t day, int32_t home_store, uint32_t region, double online_share, Rng& rng);
+  void ChoosePurchase(uint32_t c, int32_t day, Rng& rng);
+  void AssignTrips(int32_t home_store, uint32_t region, double online_share, Rng& rng);
   Status WriteTruth(uint64_t id, int32_t churn_day, double churn_hazard);
   Status WriteProducts();
   Status WriteTruthJson(const GeneratorReport& report);
@@ -883,8 +884,7 @@ class Generator {
   uint64_t churned_ = 0;
 };
 
-void Generator::ChoosePurchase(uint32_t c, int32_t day, int32_t home_store, uint32_t region, double online_share,
-                               Rng& rng) {
+void Generator::ChoosePurchase(uint32_t c, int32_t day, Rng& rng) {
   const Category& cat = world_.categories[c];
   uint32_t product;
   if (options_.independent) {
@@ -912,23 +912,42 @@ void Generator::ChoosePurchase(uint32_t c, int32_t day, int32_t home_store, uint
   if (rng.Bernoulli(kPromoShare)) {
     revenue = revenue * (10 - 1 - static_cast<int64_t>(rng.Below(3))) / 10;  // 10, 20 or 30% off
   }
-  const bool online = rng.Bernoulli(online_share);
-  int32_t store = -1;
-  if (!online) {
-    store = home_store;
-    if (rng.Bernoulli(kOtherStoreShare)) {
-      store = static_cast<int32_t>(
-          world_.region_stores[region][PickCumulative(world_.region_store_cum[region], rng.Uniform())]);
+  state_.purchases.push_back(Purchase{day * kSecondsPerDay, product, quantity, revenue, -1});
+}
+
+// A customer's purchases of one day form one shopping trip: one time, one channel, one store.
+// Trips only place purchases within their day, so the day-level truth is unaffected.
+void Generator::AssignTrips(int32_t home_store, uint32_t region, double online_share, Rng& rng) {
+  std::stable_sort(state_.purchases.begin(), state_.purchases.end(),
+                   [](const Purchase& a, const Purchase& b) { return a.time < b.time; });
+  for (size_t first = 0; first < state_.purchases.size();) {
+    const int64_t day_start = state_.purchases[first].time;
+    size_t last = first;
+    while (last < state_.purchases.size() && state_.purchases[last].time == day_start) {
+      ++last;
     }
+    const bool online = rng.Bernoulli(online_share);
+    int32_t store = -1;
+    if (!online) {
+      store = home_store;
+      if (rng.Bernoulli(kOtherStoreShare)) {
+        store = static_cast<int32_t>(
+            world_.region_stores[region][PickCumulative(world_.region_store_cum[region], rng.Uniform())]);
+      }
+    }
+    int64_t second;
+    if (options_.independent) {
+      second = static_cast<int64_t>(rng.Below(kSecondsPerDay));
+    } else {
+      const uint32_t hour = PickWeighted(online ? kOnlineHours : kStoreHours, rng.Uniform());
+      second = hour * 3600 + static_cast<int64_t>(rng.Below(3600));
+    }
+    for (size_t i = first; i < last; ++i) {
+      state_.purchases[i].time = day_start + second;
+      state_.purchases[i].store = store;
+    }
+    first = last;
   }
-  int64_t second;
-  if (options_.independent) {
-    second = static_cast<int64_t>(rng.Below(kSecondsPerDay));
-  } else {
-    const uint32_t hour = PickWeighted(online ? kOnlineHours : kStoreHours, rng.Uniform());
-    second = hour * 3600 + static_cast<int64_t>(rng.Below(3600));
-  }
-  state_.purchases.push_back(Purchase{day * kSecondsPerDay + second, product, quantity, revenue, store});
 }
 
 // P(at least one purchase of each truth category in [cutoff, cutoff + horizon)) given the
@@ -1110,7 +1129,7 @@ Status Generator::Customer(uint64_t index) {
           }
         }
       }
-      ChoosePurchase(c, day, home_store, region, online_share, rng);
+      ChoosePurchase(c, day, rng);
     }
   }
   if (truth_stride_ != 0 && index % truth_stride_ == 0 && signup_day < cutoff_day_) {
@@ -1182,9 +1201,8 @@ Status Generator::Customer(uint64_t index) {
     CF_RETURN_IF_ERROR(identified_later_.EndRow());
   }
 
-  // purchases.csv: sorted by time; stable so equal times keep their simulation order.
-  std::stable_sort(state_.purchases.begin(), state_.purchases.end(),
-                   [](const Purchase& a, const Purchase& b) { return a.time < b.time; });
+  // purchases.csv, sorted by time (trips keep the day order).
+  AssignTrips(home_store, region, online_share, rng);
   for (const Purchase& p : state_.purchases) {
     purchases_.PutUint(id);
     purchases_.Put(',');

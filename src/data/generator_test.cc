@@ -203,10 +203,20 @@ TEST_F(GeneratedData, LooksLikeRetailData) {
   const Table later = ReadCsv(File("truth_identified_later.csv"));
 
   // Popularity is skewed: the top tenth of products sells far more than a tenth.
+  // A customer's lines of one day are one trip: same time, channel and store.
   std::map<std::string, uint64_t> sold;
   uint64_t online = 0;
+  uint64_t basket_lines = 0;
   std::array<uint64_t, 7> weekday{};
+  const std::vector<std::string>* previous = nullptr;
   for (const auto& r : purchases.rows) {
+    if (previous != nullptr && (*previous)[0] == r[0] && (*previous)[1].substr(0, 10) == r[1].substr(0, 10)) {
+      EXPECT_EQ((*previous)[1], r[1]);
+      EXPECT_EQ((*previous)[5], r[5]);
+      EXPECT_EQ((*previous)[6], r[6]);
+      ++basket_lines;
+    }
+    previous = &r;
     ++sold[r[2]];
     online += r[5] == "online" ? 1 : 0;
     const int64_t day = Day(r[1]);
@@ -228,6 +238,8 @@ TEST_F(GeneratedData, LooksLikeRetailData) {
   EXPECT_GT(online_share, 0.15);
   EXPECT_LT(online_share, 0.85);
   EXPECT_GT(static_cast<double>(weekday[5]), 1.2 * static_cast<double>(weekday[1]));
+  EXPECT_GT(static_cast<double>(basket_lines) / static_cast<double>(purchases.rows.size()), 0.05)
+      << "some trips hold several lines";
 
   // The three kinds of identity, each a real share of the base.
   std::unordered_map<std::string, const std::vector<std::string>*> by_id;
