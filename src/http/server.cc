@@ -4,6 +4,10 @@
 
 #include <strings.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "base/strings.h"
 
 namespace cf::http {
@@ -33,6 +37,10 @@ struct Server::Impl {
   ServerOptions options;
   httplib::Server server;
   FallbackHandler fallback;
+  // Stop() may come before Run() has started listening (a signal right after start): these
+  // two flags, each written by one side and read by the other, make sure it is not lost.
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> run_active{false};
 };
 
 namespace {
@@ -122,12 +130,21 @@ Result<int> Server::Bind(const std::string& host, int port) {
 }
 
 Status Server::Run() {
-  if (!impl_->server.listen_after_bind()) return Status::IOError("the HTTP server stopped with an error");
+  impl_->run_active = true;
+  if (impl_->stop_requested) return Status::OK();
+  bool ok = impl_->server.listen_after_bind();
+  impl_->run_active = false;
+  if (!ok && !impl_->stop_requested) return Status::IOError("the HTTP server stopped with an error");
   return Status::OK();
 }
 
 void Server::Stop() {
-  if (impl_->server.is_running()) impl_->server.stop();
+  impl_->stop_requested = true;
+  if (!impl_->run_active) return;  // Run() has not started, or has ended; it will see the flag
+  while (impl_->run_active && !impl_->server.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  impl_->server.stop();
 }
 
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {
