@@ -470,6 +470,19 @@ constexpr double kLoyaltyAliasShare = 0.25;
 constexpr double kRepeatProductShare = 0.55;  // consumables: same product as last time
 constexpr double kPromoShare = 0.12;
 constexpr double kIndependentOnlineShare = 0.4;
+constexpr double kMaxChurnHazard = 0.5;   // per day; keeps log(1 - hazard) finite for tiny lifetimes
+constexpr double kFavoriteBrandShare = 0.5;  // otherwise products by popularity
+constexpr double kExtraUnitChance = 0.22;    // consumables: each further unit in a line
+constexpr uint32_t kMaxQuantity = 6;
+constexpr double kPriceSigma = 0.35;         // product prices around the category median
+constexpr double kBrandPremiumSigma = 0.25;
+constexpr double kStoreZipf = 0.7;
+constexpr double kStoreOnlyShare = 0.30;     // identified customers who buy almost only in stores
+constexpr double kWebOnlyShare = 0.15;       // ... almost only online
+constexpr double kAnonymousMinOnline = 0.85;
+constexpr double kEmailOptIn = 0.6;
+constexpr double kPushOptIn = 0.55;
+constexpr double kSmsOptIn = 0.3;
 constexpr double kOtherStoreShare = 0.2;  // offline purchases away from the home store
 constexpr double kCategoryZipf = 0.9;
 constexpr double kProductZipf = 1.0;
@@ -647,7 +660,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
       }
       brand.department = d;
       brand.popularity = brand_pop[b];
-      brand.premium = Exp(0.25 * rng.Normal());
+      brand.premium = Exp(kBrandPremiumSigma * rng.Normal());
       for (double& x : brand.latent) {
         x = rng.Normal();
       }
@@ -666,7 +679,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
     const std::vector<double> product_pop = ShuffledZipf(per_category[k], kProductZipf, rng);
     for (uint32_t j = 0; j < per_category[k]; ++j) {
       const uint32_t brand = brands[PickCumulative(brand_cum, rng.Uniform())];
-      const double price = c.spec->price_median * w.brands[brand].premium * Exp(0.35 * rng.Normal());
+      const double price = c.spec->price_median * w.brands[brand].premium * Exp(kPriceSigma * rng.Normal());
       const uint32_t index = static_cast<uint32_t>(w.products.size());
       w.products.push_back(Product{k, brand, ShelfPriceCents(price)});
       c.products.push_back(index);
@@ -692,7 +705,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
   const uint64_t store_count = std::clamp<uint64_t>(options.customers / kCustomersPerStore, std::size(kRegions), 2000);
   for (uint32_t r = 0; r < std::size(kRegions); ++r) {
     const uint64_t n = std::max<uint64_t>(1, std::llround(static_cast<double>(store_count) * kRegionWeights[r]));
-    const std::vector<double> pop = ShuffledZipf(n, 0.7, rng);
+    const std::vector<double> pop = ShuffledZipf(n, kStoreZipf, rng);
     for (uint64_t s = 0; s < n; ++s) {
       char id[16];
       std::snprintf(id, sizeof id, "S%04zu", w.stores.size() + 1);
@@ -891,7 +904,7 @@ void Generator::ChoosePurchase(uint32_t c, int32_t day, Rng& rng) {
     product = cat.products[PickCumulative(cat.product_cum, rng.Uniform())];
   } else if (cat.spec->consumable && state_.last_product[c] >= 0 && rng.Bernoulli(kRepeatProductShare)) {
     product = static_cast<uint32_t>(state_.last_product[c]);
-  } else if (state_.favorite_brand[c] >= 0 && rng.Bernoulli(0.5)) {
+  } else if (state_.favorite_brand[c] >= 0 && rng.Bernoulli(kFavoriteBrandShare)) {
     const auto b = static_cast<size_t>(state_.favorite_brand[c]);
     product = cat.brand_products[b][PickCumulative(cat.brand_product_cum[b], rng.Uniform())];
   } else {
@@ -904,7 +917,7 @@ void Generator::ChoosePurchase(uint32_t c, int32_t day, Rng& rng) {
   const Product& p = world_.products[product];
   uint32_t quantity = 1;
   if (cat.spec->consumable) {
-    while (quantity < 6 && rng.Bernoulli(0.22)) {
+    while (quantity < kMaxQuantity && rng.Bernoulli(kExtraUnitChance)) {
       ++quantity;
     }
   }
@@ -1028,10 +1041,12 @@ Status Generator::Customer(uint64_t index) {
   if (independent) {
     online_share = kIndependentOnlineShare;
   } else if (kind == IdentityKind::kAnonymous) {
-    online_share = 0.85 + 0.15 * rng.Uniform();
+    online_share = kAnonymousMinOnline + (1 - kAnonymousMinOnline) * rng.Uniform();
   } else {
     const double u = rng.Uniform();
-    online_share = u < 0.3 ? 0.02 : u < 0.45 ? 0.95 : 0.1 + 0.8 * rng.Uniform();
+    online_share = u < kStoreOnlyShare                   ? 0.02
+                   : u < kStoreOnlyShare + kWebOnlyShare ? 0.95
+                                                         : 0.1 + 0.8 * rng.Uniform();
     online_share = std::clamp(online_share + kAgeOnlineShift[age], 0.0, 1.0);
   }
 
@@ -1047,7 +1062,7 @@ Status Generator::Customer(uint64_t index) {
   }
   const double household = independent ? 1.0 : Exp(kCycleSigma * rng.Normal());
   const double lifetime = rng.LogNormal(kLifetimeMedianDays, kLifetimeSigma);
-  const double churn_hazard = independent ? 0.0 : 1.0 / lifetime;
+  const double churn_hazard = independent ? 0.0 : std::min(1.0 / lifetime, kMaxChurnHazard);
   const int64_t churn = signup_day + 1 + rng.Geometric(churn_hazard);
   const auto churn_day = static_cast<int32_t>(std::min<int64_t>(churn, end_day_ + 1));
   if (churn_day < end_day_) {
@@ -1180,9 +1195,9 @@ Status Generator::Customer(uint64_t index) {
   }
   customers_.Put(',');
   customers_.Put(kRegions[region]);
-  const bool email_opt = has_external && rng.Bernoulli(0.6);
-  const bool push_opt = has_device && rng.Bernoulli(0.55);
-  const bool sms_opt = has_external && rng.Bernoulli(0.3);
+  const bool email_opt = has_external && rng.Bernoulli(kEmailOptIn);
+  const bool push_opt = has_device && rng.Bernoulli(kPushOptIn);
+  const bool sms_opt = has_external && rng.Bernoulli(kSmsOptIn);
   customers_.Put(email_opt ? ",true" : ",false");
   customers_.Put(push_opt ? ",true" : ",false");
   customers_.Put(sms_opt ? ",true" : ",false");
@@ -1359,6 +1374,7 @@ Status Generator::WriteTruthJson(const GeneratorReport& report) {
       {"hazard_due_window_cycles", kDueWindow},
       {"lifetime_median_days", options_.independent ? 0.0 : kLifetimeMedianDays},
       {"lifetime_log_sigma", kLifetimeSigma},
+      {"churn_hazard_max_per_day", kMaxChurnHazard},
       {"burn_in_days", kBurnInDays},
       {"weekly", kWeekly},
       {"repeat_product_share", kRepeatProductShare},
