@@ -161,6 +161,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
   t->add_option("--seed", train->options.seed, "Sampling seed")->capture_default_str();
+  t->add_option("--booster-threads", train->options.booster_threads, "XGBoost threads (0 = all cores)")
+      ->capture_default_str();
   AddCommonFlags(t);
   t->callback([train, exit_code] {
     const Status s = RunTrain(*train);
@@ -197,6 +199,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--html", eval->html, "Write the report as a self-contained HTML page");
   e->add_option("--threads", eval->options.threads, "Threads (0 = all cores)")->capture_default_str();
   e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
+  e->add_option("--booster-threads", eval->options.train.booster_threads, "XGBoost threads (0 = all cores)")
+      ->capture_default_str();
   AddCommonFlags(e);
   e->callback([eval, exit_code] {
     const Status st = RunEvaluate(*eval);

@@ -226,7 +226,7 @@ std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOption
           {"min_child_weight", fmt::format("{}", options.min_child_weight)},
           {"subsample", fmt::format("{}", options.subsample)},
           {"colsample_bytree", fmt::format("{}", options.colsample)},
-          {"nthread", std::to_string(ResolveThreads(options.threads))},
+          {"nthread", std::to_string(ResolveThreads(options.booster_threads))},
           {"seed", std::to_string(options.seed)},
           {"verbosity", "0"}};
 }
@@ -366,7 +366,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
   const int64_t end = history.cutoff();
   const int64_t validation_cutoff = end - horizon;
-  const int threads = ResolveThreads(options.threads);
+  const int threads = ResolveThreads(options.booster_threads);
 
   // Hyperparameters and calibration are chosen at a validation cutoff one horizon before
   // the end of history, with a model trained only on what came before it.

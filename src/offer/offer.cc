@@ -171,7 +171,7 @@ class Parser {
       e.position = t.position;
       return e;
     }
-    if (t.kind != Tok::kName) {
+    if (t.kind != Tok::kName || IsKeyword(t, "and") || IsKeyword(t, "or") || IsKeyword(t, "in")) {
       return Error("an attribute name (e.g. product_category), 'any', 'not' or '('");
     }
     return ParseComparison();

@@ -1,0 +1,47 @@
+// Shared helpers of the model tests (compiled into model_test only).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "base/files.h"
+#include "data/ingest.h"
+#include "model/test_data.h"
+
+namespace cf::model::testing {
+
+std::string ScratchDir(const std::string& label) {
+  const std::string dir = ::testing::TempDir() + "model-" + label + "-" + std::to_string(::getpid());
+  EXPECT_TRUE(RemoveAll(dir).ok());
+  EXPECT_TRUE(CreateDirectories(dir).ok());
+  return dir;
+}
+
+std::unique_ptr<data::Dataset> IngestFixture(const std::string& dir) {
+  data::IngestOptions o;
+  o.events.path = std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture/purchases.csv";
+  o.map = {{"customer", "customer"}, {"time", "date"}, {"product", "category"}, {"revenue", "revenue"}};
+  o.out = dir + "/fixture";
+  auto r = data::Ingest(o);
+  EXPECT_TRUE(r.has_value()) << r.error().ToString();
+  auto ds = data::Dataset::Open(o.out);
+  EXPECT_TRUE(ds.has_value()) << ds.error().ToString();
+  return ds.has_value() ? std::move(*ds) : nullptr;
+}
+
+std::unique_ptr<data::Dataset> GenerateAndIngest(const data::GeneratorOptions& options, const std::string& dir) {
+  data::GeneratorOptions g = options;
+  g.out = dir + "/gen";
+  g.progress = false;
+  auto gen = data::Generate(g);
+  EXPECT_TRUE(gen.has_value()) << gen.error().ToString();
+  data::IngestOptions o;
+  o.events.path = g.out + "/purchases.csv";
+  o.products.path = g.out + "/products.csv";
+  o.out = dir + "/ds";
+  auto r = data::Ingest(o);
+  EXPECT_TRUE(r.has_value()) << r.error().ToString();
+  auto ds = data::Dataset::Open(o.out);
+  EXPECT_TRUE(ds.has_value()) << ds.error().ToString();
+  return ds.has_value() ? std::move(*ds) : nullptr;
+}
+
+}  // namespace cf::model::testing
