@@ -14,12 +14,6 @@ constexpr const char* kMalformedChanges =
     "strings, or an aliases object";
 constexpr const char* kTooManyIds = "Only 1,000 user_ids, device_ids, and aliases are allowed per request";
 
-struct Change {
-  std::vector<std::string> user_ids;
-  std::vector<std::string> device_ids;
-  std::vector<Alias> aliases;
-  bool remove = false;
-};
 
 bool ReadStrings(const json& v, std::vector<std::string>* out) {
   if (!v.is_array()) return false;
@@ -30,14 +24,14 @@ bool ReadStrings(const json& v, std::vector<std::string>* out) {
   return true;
 }
 
-Result<std::vector<Change>> ReadChanges(const json& body) {
+Result<std::vector<CohortChange>> ReadChanges(const json& body) {
   auto it = body.find("cohort_changes");
   if (it == body.end() || !it->is_array()) return Err(Status::InvalidArgument(kMalformedChanges));
-  std::vector<Change> out;
+  std::vector<CohortChange> out;
   size_t total = 0;
   for (const json& obj : *it) {
     if (!obj.is_object()) return Err(Status::InvalidArgument(kMalformedChanges));
-    Change c;
+    CohortChange c;
     for (const auto& [k, v] : obj.items()) {
       if (k == "user_ids") {
         if (!ReadStrings(v, &c.user_ids)) return Err(Status::InvalidArgument(kMalformedChanges));
@@ -66,6 +60,50 @@ Result<std::vector<Change>> ReadChanges(const json& body) {
 }
 
 }  // namespace
+
+Result<Engage::Resolution> Engage::Resolve(Transaction& txn, int64_t ws, const std::vector<CohortChange>& changes) {
+  std::vector<std::string> ext, devices;
+  std::vector<Alias> aliases;
+  for (const CohortChange& c : changes) {
+    ext.insert(ext.end(), c.user_ids.begin(), c.user_ids.end());
+    devices.insert(devices.end(), c.device_ids.begin(), c.device_ids.end());
+    aliases.insert(aliases.end(), c.aliases.begin(), c.aliases.end());
+  }
+  using Matches = std::vector<std::optional<Transaction::Match>>;
+  Matches ext_m, dev_m, alias_m;
+  if (!ext.empty()) {
+    CF_ASSIGN_OR_RETURN(ext_m, txn.MatchExternalIds(ws, ext));
+  }
+  if (!devices.empty()) {
+    CF_ASSIGN_OR_RETURN(dev_m, txn.MatchDevices(ws, devices));
+  }
+  if (!aliases.empty()) {
+    CF_ASSIGN_OR_RETURN(alias_m, txn.MatchAliases(ws, aliases));
+  }
+  // The final state of each matched profile: the last change that names it wins.
+  Resolution r;
+  size_t ei = 0, di = 0, ai = 0;
+  auto mark = [&](const std::optional<Transaction::Match>& m, bool want_identified, bool remove) {
+    if (!m || m->identified != want_identified) {
+      ++r.unmatched;
+      return;
+    }
+    if (remove) {
+      r.want_in.remove(m->index);
+      r.want_out.add(m->index);
+    } else {
+      r.want_out.remove(m->index);
+      r.want_in.add(m->index);
+    }
+  };
+  for (const CohortChange& c : changes) {
+    // external_id and alias match identified profiles; device_id only anonymous ones.
+    for (size_t i = 0; i < c.user_ids.size(); ++i) mark(ext_m[ei++], true, c.remove);
+    for (size_t i = 0; i < c.aliases.size(); ++i) mark(alias_m[ai++], true, c.remove);
+    for (size_t i = 0; i < c.device_ids.size(); ++i) mark(dev_m[di++], false, c.remove);
+  }
+  return r;
+}
 
 Result<json> Engage::UpsertCohort(const PartnerAuth& auth, const json& body) {
   auto id = body.find("cohort_id");
@@ -97,9 +135,9 @@ Result<json> Engage::UpsertCohort(const PartnerAuth& auth, const json& body) {
 }
 
 Result<json> Engage::CohortUsers(const PartnerAuth& auth, const json& body) {
-  CF_ASSIGN_OR_RETURN(std::vector<Change> changes, ReadChanges(body));
+  CF_ASSIGN_OR_RETURN(std::vector<CohortChange> changes, ReadChanges(body));
   size_t n_ids = 0;
-  for (const auto& c : changes) n_ids += c.user_ids.size() + c.device_ids.size() + c.aliases.size();
+  for (const CohortChange& c : changes) n_ids += c.user_ids.size() + c.device_ids.size() + c.aliases.size();
   // Clients test their credentials with an empty change list: answer without touching anything.
   if (n_ids == 0 && (!body.contains("cohort_id") || body["cohort_id"].is_string())) {
     return json{{"added", 0}, {"removed", 0}, {"unmatched", 0}};
@@ -110,53 +148,36 @@ Result<json> Engage::CohortUsers(const PartnerAuth& auth, const json& body) {
   }
   const std::string cohort_id = id->get<std::string>();
   const int64_t ws = auth.workspace_id;
-  uint64_t added = 0, removed = 0, unmatched = 0;
+  uint64_t added = 0, removed = 0;
+  // Identifiers are resolved before taking the write lock, so clients resolve in parallel;
+  // if a profile was deleted or merged meanwhile, they are resolved again under the lock.
+  const uint64_t removals_before = profile_removals_.load();
+  Resolution resolved;
+  {
+    CF_ASSIGN_OR_RETURN(auto read, storage_->Begin(false));
+    CF_ASSIGN_OR_RETURN(resolved, Resolve(*read, ws, changes));
+  }
   CF_RETURN_IF_ERROR(Write([&](Transaction& txn, std::vector<CohortDelta>& deltas) -> Status {
+    if (profile_removals_.load() != removals_before) {
+      CF_ASSIGN_OR_RETURN(resolved, Resolve(txn, ws, changes));
+    }
     CF_ASSIGN_OR_RETURN(auto cohort, txn.FindCohort(ws, auth.partner.id, cohort_id));
     if (!cohort) {
       // A cohort never named by the cohorts endpoint is created with its id as its name.
       CohortRecord r{0, ws, auth.partner.id, cohort_id, cohort_id, clock_.NowSeconds()};
       CF_ASSIGN_OR_RETURN(cohort, txn.UpsertCohort(r));
     }
-    // The final state of each matched profile: the last change that names it wins.
-    Roaring want_in, want_out;
-    auto mark = [&](const std::optional<Profile>& p, bool identified_only, bool anonymous_only, bool remove) {
-      if (!p || (identified_only && !p->external_id) || (anonymous_only && p->external_id)) {
-        ++unmatched;
-        return;
-      }
-      if (remove) {
-        want_in.remove(p->index);
-        want_out.add(p->index);
-      } else {
-        want_out.remove(p->index);
-        want_in.add(p->index);
-      }
-    };
-    for (const Change& c : changes) {
-      for (const auto& ext : c.user_ids) {
-        CF_ASSIGN_OR_RETURN(auto p, txn.FindByExternalId(ws, ext));
-        mark(p, true, false, c.remove);
-      }
-      for (const auto& alias : c.aliases) {
-        CF_ASSIGN_OR_RETURN(auto p, txn.FindByAlias(ws, alias));
-        mark(p, true, false, c.remove);
-      }
-      for (const auto& device : c.device_ids) {
-        CF_ASSIGN_OR_RETURN(auto p, txn.FindByDevice(ws, device));
-        mark(p, false, true, c.remove);
-      }
-    }
     const Roaring current = cohorts_.Members(cohort->pk);
     CohortDelta d;
     d.cohort_pk = cohort->pk;
-    d.added = want_in - current;
-    d.removed = want_out & current;
+    d.added = resolved.want_in - current;
+    d.removed = resolved.want_out & current;
     added = d.added.cardinality();
     removed = d.removed.cardinality();
     deltas.push_back(std::move(d));
     return Status::OK();
   }));
+  const uint64_t unmatched = resolved.unmatched;
   return json{{"added", added}, {"removed", removed}, {"unmatched", unmatched}};
 }
 

@@ -118,7 +118,8 @@ Status Engage::Write(const std::function<Status(Transaction&, std::vector<Cohort
   return Status::OK();
 }
 
-void Engage::RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) const {
+void Engage::RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) {
+  ++profile_removals_;
   for (int64_t pk : cohorts_.CohortsOf(index)) {
     CohortDelta d;
     d.cohort_pk = pk;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,14 @@ const std::vector<std::string>& KnownPermissions();
 // Never changes cohort membership, so the admin command line may run it beside the server.
 Result<Profile> StartSession(Transaction& txn, int64_t workspace_id, const std::string& device_id,
                              const std::optional<std::string>& external_id, int64_t now);
+
+// One object of a cohort import's `cohort_changes`.
+struct CohortChange {
+  std::vector<std::string> user_ids;
+  std::vector<std::string> device_ids;
+  std::vector<Alias> aliases;
+  bool remove = false;
+};
 
 struct PartnerAuth {
   int64_t workspace_id = 0;
@@ -85,14 +94,24 @@ class Engage {
   // transaction and applied to the bitmaps after the commit. Writers are serialized here so
   // bitmaps change in commit order.
   Status Write(const std::function<Status(Transaction&, std::vector<CohortDelta>&)>& body);
-  // Adds to `deltas` the removal of `index` from every cohort that holds it.
-  void RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) const;
+  // Adds to `deltas` the removal of `index` from every cohort that holds it; call it for every
+  // profile deleted or merged away, inside Write().
+  void RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas);
+  // Cohort changes resolved to profiles: who should end up in, who out, and how many
+  // identifiers matched no eligible profile.
+  struct Resolution {
+    Roaring want_in;
+    Roaring want_out;
+    uint64_t unmatched = 0;
+  };
+  static Result<Resolution> Resolve(Transaction& txn, int64_t workspace_id, const std::vector<CohortChange>& changes);
   Result<nlohmann::json> ExportUser(Transaction& txn, const Profile& p, const std::vector<std::string>& fields);
 
   std::unique_ptr<Storage> storage_;
   const Clock& clock_;
   CohortIndex cohorts_;
   std::mutex write_mu_;
+  std::atomic<uint64_t> profile_removals_{0};  // bumped under write_mu_ by every profile removal
 };
 
 }  // namespace cf::engage

@@ -5,6 +5,9 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -81,6 +84,17 @@ bool VerifyKey(std::string_view key, const StoredKey& stored) {
   return CRYPTO_memcmp(computed.data(), stored.hash.data(), computed.size()) == 0;
 }
 
-std::string NewBrazeId() { return RandomHex(12); }
+std::string NewBrazeId() {
+  // Like a MongoDB ObjectId (as Braze's are): seconds, a per-process random part, a counter.
+  // Ids made in sequence sort together, so inserting them appends to the unique index
+  // instead of dirtying a random page per profile.
+  static const std::string process_part = RandomHex(5);
+  static std::atomic<uint32_t> counter{static_cast<uint32_t>(std::stoul(RandomHex(3), nullptr, 16))};
+  char head[9];
+  std::snprintf(head, sizeof(head), "%08x", static_cast<uint32_t>(std::time(nullptr)));
+  char tail[7];
+  std::snprintf(tail, sizeof(tail), "%06x", counter.fetch_add(1) & 0xffffffu);
+  return std::string(head) + process_part + tail;
+}
 
 }  // namespace cf::engage

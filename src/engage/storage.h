@@ -132,6 +132,18 @@ class Transaction {
   virtual Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) = 0;
   virtual Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) = 0;
   virtual Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) = 0;
+  // Bulk lookups for cohort import: for identifier i, the matching profile's index and whether
+  // it is identified, or nullopt.
+  struct Match {
+    ProfileIndex index = 0;
+    bool identified = false;
+  };
+  virtual Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t workspace_id,
+                                                                     const std::vector<std::string>& ids) = 0;
+  virtual Result<std::vector<std::optional<Match>>> MatchDevices(int64_t workspace_id,
+                                                                 const std::vector<std::string>& ids) = 0;
+  virtual Result<std::vector<std::optional<Match>>> MatchAliases(int64_t workspace_id,
+                                                                 const std::vector<Alias>& aliases) = 0;
   virtual Status SetExternalId(ProfileIndex index, const std::string& external_id) = 0;
   virtual Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) = 0;
   virtual Result<std::vector<Alias>> Aliases(ProfileIndex index) = 0;
