@@ -1,0 +1,208 @@
+#include "model/universal.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "base/files.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "model/backtest.h"
+#include "model/test_data.h"
+#include "offer/offer.h"
+
+namespace cf::model {
+namespace {
+
+// Small enough for a unit test; the shipped defaults search more.
+TrainOptions QuickOptions(int horizon_days) {
+  TrainOptions o;
+  o.horizon_days = horizon_days;
+  o.depths = {3};
+  o.max_rounds = 150;
+  o.eval_every = 25;
+  o.max_rows = 80000;
+  return o;
+}
+
+std::vector<double> AverageRanks(const std::vector<double>& v) {
+  std::vector<size_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && v[idx[j]] == v[idx[i]]) {
+      ++j;
+    }
+    for (size_t k = i; k < j; ++k) {
+      r[idx[k]] = (static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0;
+    }
+    i = j;
+  }
+  return r;
+}
+
+double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::vector<double> ra = AverageRanks(a), rb = AverageRanks(b);
+  const double n = static_cast<double>(a.size());
+  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n;
+  const double mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
+}
+
+TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
+  const std::string dir = testing::ScratchDir("independent");
+  data::GeneratorOptions g;
+  g.customers = 3000;
+  g.products = 300;
+  g.days = 240;
+  g.seed = 11;
+  g.independent = true;
+  auto ds = testing::GenerateAndIngest(g, dir);
+  ASSERT_TRUE(ds);
+  const EventLog log = EventLog::FromDataset(*ds);
+  EvaluateOptions options;
+  options.horizon_days = 30;
+  options.cutoff = log.last_time() - 30 * kSecondsPerDay;
+  options.min_positives = 30;
+  options.models = {"random", "universal"};
+  options.train = QuickOptions(30);
+  auto topics = TopicsFromCatalog(ds->catalog(), "category");
+  ASSERT_TRUE(topics.has_value());
+  auto result = RunBacktest(log, ChooseLevels(ds->catalog()), *topics, "category", options);
+  ASSERT_TRUE(result.has_value()) << result.error().ToString();
+  ASSERT_GE(result->topics.size(), 10u);
+  const ModelBacktest& universal = result->models[1];
+  EXPECT_NEAR(universal.macro.lift_quality, 0.0, 5.0);
+  EXPECT_NEAR(universal.macro.auc, 0.5, 0.03);
+  // Calibrated: the mean predicted probability is the mean base rate, within a third.
+  double predicted = 0;
+  for (double p : universal.calibration_predicted) {
+    predicted += p / static_cast<double>(universal.calibration_predicted.size());
+  }
+  EXPECT_NEAR(predicted, result->base_rate, result->base_rate / 3);
+  (void)RemoveAll(dir);
+}
+
+TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
+  const std::string dir = testing::ScratchDir("truth");
+  data::GeneratorOptions g;
+  g.customers = 3000;
+  g.products = 300;
+  g.days = 365;
+  g.seed = 3;
+  auto ds = testing::GenerateAndIngest(g, dir);
+  ASSERT_TRUE(ds);
+  auto truth_text = ReadFile(dir + "/gen/truth.json");
+  ASSERT_TRUE(truth_text.has_value());
+  const nlohmann::json truth = nlohmann::json::parse(*truth_text);
+  const int64_t cutoff = ParseIsoTime(truth["options"]["truth_cutoff"].get<std::string>()).value();
+  const int horizon = truth["options"]["truth_horizon_days"].get<int>();
+
+  // True probabilities per category, per customer.
+  auto csv = ReadFile(dir + "/gen/truth_probabilities.csv");
+  ASSERT_TRUE(csv.has_value());
+  std::map<std::string, std::vector<std::pair<uint32_t, double>>> by_category;
+  bool header = true;
+  for (std::string_view line : Split(*csv, '\n')) {
+    if (header || line.empty()) {
+      header = false;
+      continue;
+    }
+    const std::vector<std::string_view> f = Split(line, ',');
+    ASSERT_EQ(f.size(), 3u) << line;
+    const auto c = ds->customers().Find(f[0]);
+    if (!c.has_value()) {
+      continue;  // never bought anything: not in the ingested events
+    }
+    by_category[std::string(f[1])].emplace_back(*c, ParseDouble(f[2]).value());
+  }
+  ASSERT_GE(by_category.size(), 10u);
+
+  const EventLog log = EventLog::FromDataset(*ds);
+  const HistoryView history(log, cutoff);
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), QuickOptions(horizon), nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  ScorerContext context;
+  context.horizon_days = horizon;
+  auto rfm = MakeScorer("topic_rfm", context);
+  auto popularity = MakeScorer("popularity", context);
+  ASSERT_TRUE(rfm.has_value() && popularity.has_value());
+
+  double universal_rho = 0, rfm_rho = 0, popularity_rho = 0;
+  for (const auto& [category, rows] : by_category) {
+    auto offer = offer::CompileOffer("category = \"" + category + "\"", ds->catalog());
+    ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+    std::vector<uint32_t> customers;
+    std::vector<double> truth_p;
+    for (const auto& [c, p] : rows) {
+      if (history.HasHistory(c)) {
+        customers.push_back(c);
+        truth_p.push_back(p);
+      }
+    }
+    const OfferScores s = (*model)->Score(history, *offer, customers);
+    std::vector<double> r(customers.size()), q(customers.size());
+    ASSERT_TRUE((*rfm)->Score(history, *offer, customers, r).ok());
+    ASSERT_TRUE((*popularity)->Score(history, *offer, customers, q).ok());
+    universal_rho += Spearman(s.probability, truth_p) / static_cast<double>(by_category.size());
+    rfm_rho += Spearman(r, truth_p) / static_cast<double>(by_category.size());
+    popularity_rho += Spearman(q, truth_p) / static_cast<double>(by_category.size());
+  }
+  RecordProperty("universal_spearman", std::to_string(universal_rho));
+  RecordProperty("topic_rfm_spearman", std::to_string(rfm_rho));
+  RecordProperty("popularity_spearman", std::to_string(popularity_rho));
+  std::printf("mean Spearman with the true probabilities: universal %.3f, topic_rfm %.3f, popularity %.3f\n",
+              universal_rho, rfm_rho, popularity_rho);
+  EXPECT_GT(universal_rho, rfm_rho + 0.05);
+  EXPECT_GT(universal_rho, popularity_rho + 0.05);
+  (void)RemoveAll(dir);
+}
+
+TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
+  const std::string dir = testing::ScratchDir("save");
+  data::GeneratorOptions g;
+  g.customers = 1500;
+  g.products = 200;
+  g.days = 200;
+  g.seed = 5;
+  auto ds = testing::GenerateAndIngest(g, dir);
+  ASSERT_TRUE(ds);
+  const EventLog log = EventLog::FromDataset(*ds);
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions options = QuickOptions(30);
+  options.max_rounds = 50;
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), options, nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  ASSERT_TRUE((*model)->Save(dir + "/model").ok());
+  auto loaded = UniversalModel::Load(dir + "/model", ds->catalog(), 1);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().ToString();
+  auto offer = offer::CompileOffer("department = \"PRODUCE\" or brand in (\"x\")", ds->catalog());
+  ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
+  std::vector<uint32_t> customers(log.num_customers());
+  std::iota(customers.begin(), customers.end(), 0u);
+  const OfferScores a = (*model)->Score(history, *offer, customers);
+  const OfferScores b = (*loaded)->Score(history, *offer, customers);
+  ASSERT_EQ(a.probability.size(), b.probability.size());
+  for (size_t i = 0; i < a.probability.size(); ++i) {
+    ASSERT_NEAR(a.probability[i], b.probability[i], 1e-6);
+    ASSERT_NEAR(a.expected_revenue[i], b.expected_revenue[i], 1e-4);
+    ASSERT_GE(a.probability[i], 0.0);
+    ASSERT_LE(a.probability[i], 1.0);
+  }
+  auto missing = UniversalModel::Load(dir + "/nope", ds->catalog(), 1);
+  EXPECT_FALSE(missing.has_value());
+  (void)RemoveAll(dir);
+}
+
+}  // namespace
+}  // namespace cf::model
