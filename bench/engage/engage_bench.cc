@@ -37,8 +37,12 @@ struct Options {
   bool fast_commit = false;   // engage serve --fast-commit (synchronous=NORMAL)
 };
 
+// The running server, stopped by Die() so that a failed run leaves no process behind.
+std::unique_ptr<cf::engage_test::EngageServer>* g_server = nullptr;
+
 void Die(const std::string& what) {
   std::cerr << "engage_bench: " << what << "\n";
+  if (g_server != nullptr) g_server->reset();
   std::exit(1);
 }
 
@@ -126,6 +130,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> serve_args;
   if (o.fast_commit) serve_args.push_back("--fast-commit");
   auto server = std::make_unique<cf::engage_test::EngageServer>(data, serve_args);
+  g_server = &server;
   if (!server->running()) Die("engage serve did not start");
   const std::string base = server->base_url();
 
