@@ -4,6 +4,9 @@
 #include <set>
 #include <thread>
 
+// fmt::format, not "literal" + std::to_string(): GCC 12 warns falsely on the latter (-Wrestrict).
+#include <fmt/format.h>
+
 #include "test_util.h"
 
 namespace cf::engage_test {
@@ -17,7 +20,7 @@ constexpr int kPerClient = 400;   // client t owns users [t*400, t*400+400)
 constexpr int kBatch = 40;
 constexpr int kCommonStart = 1900;  // every client adds users 1900..1999 to the shared cohort
 
-std::string User(int i) { return "u" + std::to_string(i); }
+std::string User(int i) { return fmt::format("u{}", i); }
 
 // Membership of every cohort, read back through /users/export/ids.
 std::map<std::string, std::set<std::string>> ReadMembership(http::Client& client, const std::string& key) {
@@ -67,7 +70,7 @@ TEST(ConcurrencyTest, ConcurrentImportsAreExactlyTheAcknowledgedUnion) {
         for (int i = kCommonStart + b * 10; i < kCommonStart + b * 10 + 10; ++i) common.push_back(User(i));
         json a = send("shared", {{{"user_ids", ids}}, {{"user_ids", common}}});
         shared_added[t] += a["added"].get<int64_t>();
-        send("own" + std::to_string(t), {{{"user_ids", ids}}});
+        send(fmt::format("own{}", t), {{{"user_ids", ids}}});
       }
       // Each client then removes the first batch it added (its own users only).
       json first = json::array();
@@ -97,7 +100,7 @@ TEST(ConcurrencyTest, ConcurrentImportsAreExactlyTheAcknowledgedUnion) {
     http::Client client(server->base_url());
     auto membership = ReadMembership(client, creds.api_key);
     EXPECT_EQ(membership["shared"], expected_shared);
-    for (int t = 0; t < kClients; ++t) EXPECT_EQ(membership["own" + std::to_string(t)], expected_own[t]);
+    for (int t = 0; t < kClients; ++t) EXPECT_EQ(membership[fmt::format("own{}", t)], expected_own[t]);
     server->Kill();
     server = std::make_unique<EngageServer>(data, args);
     ASSERT_TRUE(server->running());
