@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -35,7 +36,7 @@ const std::array<std::vector<std::string_view>, kFieldCount> kDefaultColumns = {
     {"store", "store_id"},
 }};
 
-enum IdentityField { kExternalId, kDeviceId, kAliases, kIdentityCount };
+enum IdentityField : size_t { kExternalId, kDeviceId, kAliases, kIdentityCount };
 constexpr std::array<std::string_view, kIdentityCount> kIdentityNames = {"external_id", "device_id", "aliases"};
 
 std::string Columns(const io::RecordReader& r) {
@@ -165,15 +166,25 @@ class Ingester {
   }
 
  private:
-  Status ReadProducts(io::RecordReader& r) {
-    int key = r.ColumnIndex(o_.product_key);
+  // Reads a file keyed by one column (products, customers): every row's id is interned into
+  // `table` and every column other than the key and `identity_cols` is an attribute. `check`
+  // may reject a row before anything of it is kept; `apply` stores the rest. An empty cell
+  // never erases a value that an earlier file gave.
+  Status ReadKeyed(io::RecordReader& r, const std::string& key_name, const char* key_flag, const char* what,
+                   const std::vector<int>& identity_cols, EntityTable* table,
+                   const std::function<Status(const io::Record&)>& check,
+                   const std::function<void(const io::Record&, uint32_t)>& apply) {
+    const int key = r.ColumnIndex(key_name);
     if (key < 0) {
-      return Status::InvalidArgument(r.path() + ": product key column '" + o_.product_key +
-                                     "' does not exist (columns: " + Columns(r) + "); choose one with --product-key");
+      return Status::InvalidArgument(r.path() + ": " + what + " key column '" + key_name +
+                                     "' does not exist (columns: " + Columns(r) + "); choose one with " + key_flag);
     }
     std::vector<bool> is_attr(r.header().size());
-    for (size_t i = 0; i < r.header().size(); ++i) is_attr[i] = static_cast<int>(i) != key;
-    std::vector<AttributeTable*> attrs = AttributeColumns(r, is_attr, &t_.products);
+    for (size_t i = 0; i < r.header().size(); ++i) {
+      is_attr[i] = static_cast<int>(i) != key &&
+                   std::find(identity_cols.begin(), identity_cols.end(), static_cast<int>(i)) == identity_cols.end();
+    }
+    std::vector<AttributeTable*> attrs = AttributeColumns(r, is_attr, table);
     io::Record rec;
     while (true) {
       auto more = r.Next(&rec);
@@ -184,91 +195,66 @@ class Ingester {
       if (!*more) break;
       std::string_view id = Trim(rec.fields[static_cast<size_t>(key)]);
       if (id.empty()) {
-        CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, o_.product_key, "empty product id", id)));
+        CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, key_name, std::string("empty ") + what + " id", id)));
+        continue;
+      }
+      if (Status s = check(rec); !s.ok()) {
+        CF_RETURN_IF_ERROR(bad_.Add(s));
         continue;
       }
       bool created = false;
-      uint32_t row = t_.products.Intern(id, &created);
+      uint32_t row = table->Intern(id, &created);
+      apply(rec, row);
       for (size_t i = 0; i < attrs.size(); ++i) {
-        if (attrs[i] != nullptr) attrs[i]->Set(row, rec.fields[i]);
+        if (attrs[i] != nullptr && !rec.fields[i].empty()) attrs[i]->Set(row, rec.fields[i]);
       }
     }
-    t_.has_products = true;
     return Status::OK();
   }
 
+  Status ReadProducts(io::RecordReader& r) {
+    t_.has_products = true;
+    return ReadKeyed(
+        r, o_.product_key, "--product-key", "product", {}, &t_.products,
+        [](const io::Record&) { return Status::OK(); }, [](const io::Record&, uint32_t) {});
+  }
+
   Status ReadCustomers(io::RecordReader& r) {
-    int key = r.ColumnIndex(o_.customer_key);
-    if (key < 0) {
-      return Status::InvalidArgument(r.path() + ": customer key column '" + o_.customer_key +
-                                     "' does not exist (columns: " + Columns(r) + "); choose one with --customer-key");
-    }
-    std::array<int, kIdentityCount> id_cols;
-    for (size_t f = 0; f < kIdentityCount; ++f) {
-      std::string name(kIdentityNames[f]);
-      auto it = o_.customer_map.find(name);
-      if (it != o_.customer_map.end()) {
-        id_cols[f] = r.ColumnIndex(it->second);
-        if (id_cols[f] < 0) {
-          return Status::InvalidArgument(r.path() + ": mapped column '" + it->second + "' for '" + name +
-                                         "' does not exist (columns: " + Columns(r) + ")");
-        }
-      } else {
-        id_cols[f] = r.ColumnIndex(name);
-      }
-    }
     for (const auto& [field, column] : o_.customer_map) {
       if (std::find(kIdentityNames.begin(), kIdentityNames.end(), field) == kIdentityNames.end()) {
         return Status::InvalidArgument("--customer-map: unknown field '" + field +
                                        "' (valid: external_id, device_id, aliases)");
       }
     }
-    std::vector<bool> is_attr(r.header().size());
-    for (size_t i = 0; i < r.header().size(); ++i) {
-      is_attr[i] = static_cast<int>(i) != key &&
-                   std::find(id_cols.begin(), id_cols.end(), static_cast<int>(i)) == id_cols.end();
+    std::vector<int> id_cols(kIdentityCount);
+    for (size_t f = 0; f < kIdentityCount; ++f) {
+      std::string name(kIdentityNames[f]);
+      auto it = o_.customer_map.find(name);
+      id_cols[f] = r.ColumnIndex(it != o_.customer_map.end() ? it->second : name);
+      if (it != o_.customer_map.end() && id_cols[f] < 0) {
+        return Status::InvalidArgument(r.path() + ": mapped column '" + it->second + "' for '" + name +
+                                       "' does not exist (columns: " + Columns(r) + ")");
+      }
     }
-    std::vector<AttributeTable*> attrs = AttributeColumns(r, is_attr, &t_.customers);
-    io::Record rec;
     std::string aliases;
-    while (true) {
-      auto more = r.Next(&rec);
-      if (!more.has_value()) {
-        CF_RETURN_IF_ERROR(bad_.Add(more.error()));
-        continue;
-      }
-      if (!*more) break;
-      std::string_view id = Trim(rec.fields[static_cast<size_t>(key)]);
-      if (id.empty()) {
-        CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, o_.customer_key, "empty customer id", id)));
-        continue;
-      }
-      if (id_cols[kAliases] >= 0) {
-        std::string_view raw = rec.fields[static_cast<size_t>(id_cols[kAliases])];
-        Status s = ParseAliases(raw, &aliases);
-        if (!s.ok()) {
-          CF_RETURN_IF_ERROR(bad_.Add(RowError(r, rec.line, r.header()[static_cast<size_t>(id_cols[kAliases])],
-                                               s.message(), raw)));
-          continue;
-        }
-      }
-      bool created = false;
-      uint32_t row = t_.customers.Intern(id, &created);
+    const auto check = [&](const io::Record& rec) {
+      if (id_cols[kAliases] < 0) return Status::OK();
+      std::string_view raw = rec.fields[static_cast<size_t>(id_cols[kAliases])];
+      Status s = ParseAliases(raw, &aliases);
+      return s.ok() ? s : RowError(r, rec.line, r.header()[static_cast<size_t>(id_cols[kAliases])], s.message(), raw);
+    };
+    const auto apply = [&](const io::Record& rec, uint32_t row) {
       t_.PadIdentities();
-      // A later file only adds identities; it never erases one with an empty cell.
-      auto set = [&](int col, std::string& dst) {
+      const auto set = [&](int col, std::string& dst) {
         if (col < 0) return;
         std::string_view v = Trim(rec.fields[static_cast<size_t>(col)]);
         if (!v.empty()) dst = std::string(v);
       };
       set(id_cols[kExternalId], t_.external_ids[row]);
       set(id_cols[kDeviceId], t_.device_ids[row]);
-      if (id_cols[kAliases] >= 0 && !aliases.empty()) t_.aliases[row] = aliases;
-      for (size_t i = 0; i < attrs.size(); ++i) {
-        if (attrs[i] != nullptr && !rec.fields[i].empty()) attrs[i]->Set(row, rec.fields[i]);
-      }
-    }
-    return Status::OK();
+      if (!aliases.empty()) t_.aliases[row] = aliases;
+    };
+    return ReadKeyed(r, o_.customer_key, "--customer-key", "customer", id_cols, &t_.customers, check, apply);
   }
 
   // The attribute table of each column (nullptr for columns that are not attributes).

@@ -83,19 +83,13 @@ class CsvReader final : public RecordReader {
     ReleaseBefore(pos_);
     return ReadRecord(rec, header_.size());
   }
-  uint64_t bytes_done() const override { return pos_; }
 
  protected:
-  std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const override {
+  std::unique_ptr<RecordReader> CloneEmpty() const override {
     auto r = std::make_unique<CsvReader>();
-    CopyBaseTo(r.get(), begin, end);
     r->delim_ = delim_;
-    r->pos_ = begin;
-    r->line_ = line;
     return r;
   }
-  size_t position() const override { return pos_; }
-  uint64_t line() const override { return line_; }
   bool csv_quoting() const override { return true; }
 
  private:
@@ -203,8 +197,6 @@ class CsvReader final : public RecordReader {
     size_t field, at, len;
   };
   char delim_ = ',';
-  size_t pos_ = 0;
-  uint64_t line_ = 1;
   std::vector<std::string_view> fields_;
   std::vector<Unescaped> unescaped_;
   std::string scratch_;
@@ -240,18 +232,9 @@ class JsonLinesReader final : public RecordReader {
     return true;
   }
 
-  uint64_t bytes_done() const override { return pos_; }
 
  protected:
-  std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const override {
-    auto r = std::make_unique<JsonLinesReader>();
-    CopyBaseTo(r.get(), begin, end);
-    r->pos_ = begin;
-    r->line_ = line;
-    return r;
-  }
-  size_t position() const override { return pos_; }
-  uint64_t line() const override { return line_; }
+  std::unique_ptr<RecordReader> CloneEmpty() const override { return std::make_unique<JsonLinesReader>(); }
   bool csv_quoting() const override { return false; }
 
  private:
@@ -328,8 +311,6 @@ class JsonLinesReader final : public RecordReader {
     return Status::OK();
   }
 
-  size_t pos_ = 0;
-  uint64_t line_ = 1;
   uint64_t current_line_ = 0;
   simdjson::ondemand::parser parser_;
   std::string padded_;
@@ -372,24 +353,26 @@ void RecordReader::ReleaseBefore(size_t pos) {
   released_ = pos;
 }
 
-void RecordReader::CopyBaseTo(RecordReader* other, size_t begin, size_t end) const {
-  other->path_ = path_;
-  other->header_ = header_;
-  other->input_ = input_;
-  other->end_ = end;
-  other->keep_alive_ = keep_alive_;
-  other->mapped_ = mapped_;
-  other->released_ = begin;
-}
-
 std::vector<std::unique_ptr<RecordReader>> RecordReader::Split(int parts) {
   const char* s = input_.data();
-  size_t start = position();
-  uint64_t line_at_start = line();
+  const size_t start = pos_;
+  const auto clone = [&](size_t begin, size_t end, uint64_t line) {
+    std::unique_ptr<RecordReader> r = CloneEmpty();
+    r->path_ = path_;
+    r->header_ = header_;
+    r->input_ = input_;
+    r->keep_alive_ = keep_alive_;
+    r->mapped_ = mapped_;
+    r->released_ = begin;
+    r->pos_ = begin;
+    r->end_ = end;
+    r->line_ = line;
+    return r;
+  };
   std::vector<std::unique_ptr<RecordReader>> out;
   const size_t span = end_ - start;
   size_t begin = start;
-  uint64_t begin_line = line_at_start;
+  uint64_t begin_line = line_;
   bool in_quotes = false;  // at `begin`
   size_t scanned = start;  // quote parity and newlines are known up to here
   for (int i = 1; i <= parts && begin < end_; ++i) {
@@ -416,14 +399,14 @@ std::vector<std::unique_ptr<RecordReader>> RecordReader::Split(int parts) {
       }
       cut = p;
       scanned = p;
-      out.push_back(CloneRange(begin, cut, begin_line));
+      out.push_back(clone(begin, cut, begin_line));
       begin_line += lines;
     } else {
-      out.push_back(CloneRange(begin, end_, begin_line));
+      out.push_back(clone(begin, end_, begin_line));
     }
     begin = cut;
   }
-  end_ = position();
+  end_ = pos_;
   return out;
 }
 

@@ -45,7 +45,7 @@ class RecordReader {
 
   // Progress through the (decompressed) input, in bytes.
   uint64_t bytes_total() const { return input_.size(); }
-  virtual uint64_t bytes_done() const = 0;
+  uint64_t bytes_done() const { return pos_; }
 
   // Splits what is left to read into at most `parts` readers over consecutive ranges that
   // begin at record boundaries (a quoted CSV field may hold newlines), each reporting true
@@ -58,17 +58,17 @@ class RecordReader {
   // Lets the kernel drop mapped input pages before `pos`, which no record points into any
   // more, so reading a file larger than memory costs no more than a window of it.
   void ReleaseBefore(size_t pos);
-  // A reader of the same input and header over [begin, end), whose first line is `line`.
-  virtual std::unique_ptr<RecordReader> CloneRange(size_t begin, size_t end, uint64_t line) const = 0;
-  virtual size_t position() const = 0;
-  virtual uint64_t line() const = 0;
+  // A reader of the same kind and settings, positioned by Split.
+  virtual std::unique_ptr<RecordReader> CloneEmpty() const = 0;
+  // True when '"' quotes fields that may hold newlines (CSV).
   virtual bool csv_quoting() const = 0;
-  void CopyBaseTo(RecordReader* other, size_t begin, size_t end) const;
 
   std::string path_;
   std::vector<std::string> header_;
   std::string_view input_;   // the whole decompressed input
   size_t end_ = 0;           // this reader stops here (a split reader reads a range)
+  size_t pos_ = 0;           // next byte to read
+  uint64_t line_ = 1;        // line of the byte at pos_
   std::shared_ptr<void> keep_alive_;  // owns the memory `input_` points into
   bool mapped_ = false;               // input_ is a file mapping (not a heap buffer)
   size_t released_ = 0;               // input before this offset was handed back
