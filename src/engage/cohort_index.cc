@@ -85,6 +85,17 @@ Status CohortIndex::Persist(Transaction& txn, const CohortDelta& delta) const {
   return txn.WriteCohortSnapshot(delta.cohort_pk, SerializeBitmap(next));
 }
 
+CohortIndex::Entry CohortIndex::Save(int64_t cohort_pk) const {
+  std::shared_lock lock(mu_);
+  auto it = cohorts_.find(cohort_pk);
+  return it == cohorts_.end() ? Entry() : it->second;
+}
+
+void CohortIndex::Restore(int64_t cohort_pk, Entry entry) {
+  std::unique_lock lock(mu_);
+  cohorts_[cohort_pk] = std::move(entry);
+}
+
 void CohortIndex::Apply(const CohortDelta& delta) {
   if (delta.added.isEmpty() && delta.removed.isEmpty()) return;
   std::unique_lock lock(mu_);

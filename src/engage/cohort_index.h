@@ -45,11 +45,15 @@ class CohortIndex {
   Status Persist(Transaction& txn, const CohortDelta& delta) const;
   void Apply(const CohortDelta& delta);
 
- private:
   struct Entry {
     Roaring members;
     int deltas = 0;  // deltas stored since the last snapshot
   };
+  // A copy of a cohort's state, and putting it back (to undo Apply() after a failed commit).
+  Entry Save(int64_t cohort_pk) const;
+  void Restore(int64_t cohort_pk, Entry entry);
+
+ private:
   CohortIndexOptions options_;
   mutable std::shared_mutex mu_;
   std::unordered_map<int64_t, Entry> cohorts_;

@@ -95,11 +95,31 @@ Result<std::optional<RateLimitRecord>> Engage::RateLimitFor(int64_t workspace_id
 }
 
 Status Engage::Write(const std::function<Status(Transaction&, std::vector<CohortDelta>&)>& body) {
-  std::lock_guard<std::mutex> lock(write_mu_);
-  CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(true));
-  std::vector<CohortDelta> changes;
-  CF_RETURN_IF_ERROR(body(*txn, changes));
-  // One delta per cohort and transaction, so a snapshot written by Persist includes them all.
+  // Group commit: writers queue up; one of them (the leader) runs every queued body in one
+  // transaction, each inside its own savepoint, and commits once for all. With synchronous=FULL
+  // this turns N fsyncs into one when N clients write at the same time.
+  PendingWrite me{&body, Status::OK(), false};
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  queue_.push_back(&me);
+  queue_cv_.wait(lock, [&] { return me.done || !leader_busy_; });
+  if (me.done) return me.status;
+  leader_busy_ = true;
+  std::vector<PendingWrite*> batch;
+  batch.swap(queue_);
+  lock.unlock();
+  RunBatch(batch);
+  lock.lock();
+  for (PendingWrite* w : batch) w->done = true;
+  leader_busy_ = false;
+  lock.unlock();
+  queue_cv_.notify_all();
+  return me.status;
+}
+
+namespace {
+
+// One delta per cohort, so a snapshot written by Persist includes all of a body's changes.
+std::vector<CohortDelta> Coalesce(std::vector<CohortDelta> changes) {
   std::vector<CohortDelta> deltas;
   for (auto& c : changes) {
     auto same = std::find_if(deltas.begin(), deltas.end(), [&](const CohortDelta& d) { return d.cohort_pk == c.cohort_pk; });
@@ -112,10 +132,48 @@ Status Engage::Write(const std::function<Status(Transaction&, std::vector<Cohort
     same->removed -= c.added;
     same->removed |= c.removed;
   }
-  for (const auto& d : deltas) CF_RETURN_IF_ERROR(cohorts_.Persist(*txn, d));
-  CF_RETURN_IF_ERROR(txn->Commit());
-  for (const auto& d : deltas) cohorts_.Apply(d);
-  return Status::OK();
+  return deltas;
+}
+
+}  // namespace
+
+void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
+  auto txn = storage_->Begin(true);
+  if (!txn.has_value()) {
+    for (PendingWrite* w : batch) w->status = txn.error();
+    return;
+  }
+  // Bitmaps change as each body succeeds, so the next body of the batch sees them; the state
+  // before the batch is kept to undo them if the commit fails.
+  std::vector<std::pair<int64_t, CohortIndex::Entry>> before;
+  bool any_ok = false;
+  for (PendingWrite* w : batch) {
+    Status s = (*txn)->Savepoint();
+    std::vector<CohortDelta> deltas;
+    if (s.ok()) {
+      std::vector<CohortDelta> changes;
+      s = (*w->body)(**txn, changes);
+      if (s.ok()) deltas = Coalesce(std::move(changes));
+      for (size_t i = 0; s.ok() && i < deltas.size(); ++i) s = cohorts_.Persist(**txn, deltas[i]);
+      Status end = s.ok() ? (*txn)->ReleaseSavepoint() : (*txn)->RollbackToSavepoint();
+      if (s.ok()) s = end;
+    }
+    w->status = s;
+    if (!s.ok()) continue;
+    any_ok = true;
+    for (const auto& d : deltas) {
+      bool saved = std::any_of(before.begin(), before.end(), [&](const auto& b) { return b.first == d.cohort_pk; });
+      if (!saved) before.emplace_back(d.cohort_pk, cohorts_.Save(d.cohort_pk));
+      cohorts_.Apply(d);
+    }
+  }
+  if (!any_ok) return;  // every body failed and was rolled back; the transaction is empty
+  Status committed = (*txn)->Commit();
+  if (committed.ok()) return;
+  for (auto& [pk, entry] : before) cohorts_.Restore(pk, std::move(entry));
+  for (PendingWrite* w : batch) {
+    if (w->status.ok()) w->status = committed;
+  }
 }
 
 void Engage::RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) {

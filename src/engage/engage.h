@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -90,10 +91,16 @@ class Engage {
   Engage(std::unique_ptr<Storage> storage, const Clock& clock, CohortIndexOptions cohort_options)
       : storage_(std::move(storage)), clock_(clock), cohorts_(cohort_options) {}
 
-  // Runs `body` in one write transaction; `deltas` it fills are persisted in the same
-  // transaction and applied to the bitmaps after the commit. Writers are serialized here so
-  // bitmaps change in commit order.
+  // Runs `body` atomically and durably: the changes it makes and the cohort `deltas` it fills
+  // are committed together, or not at all (then its error is returned). Bodies run one at a
+  // time, so bitmaps change in commit order; concurrent calls share one commit.
   Status Write(const std::function<Status(Transaction&, std::vector<CohortDelta>&)>& body);
+  struct PendingWrite {
+    const std::function<Status(Transaction&, std::vector<CohortDelta>&)>* body;
+    Status status;
+    bool done = false;
+  };
+  void RunBatch(const std::vector<PendingWrite*>& batch);
   // Adds to `deltas` the removal of `index` from every cohort that holds it; call it for every
   // profile deleted or merged away, inside Write().
   void RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas);
@@ -110,8 +117,11 @@ class Engage {
   std::unique_ptr<Storage> storage_;
   const Clock& clock_;
   CohortIndex cohorts_;
-  std::mutex write_mu_;
-  std::atomic<uint64_t> profile_removals_{0};  // bumped under write_mu_ by every profile removal
+  std::mutex queue_mu_;  // guards the three below
+  std::condition_variable queue_cv_;
+  std::vector<PendingWrite*> queue_;
+  bool leader_busy_ = false;
+  std::atomic<uint64_t> profile_removals_{0};  // bumped inside Write() by every profile removal
 };
 
 }  // namespace cf::engage

@@ -244,6 +244,13 @@ class SqliteTransaction final : public Transaction {
     return Status::OK();
   }
 
+  Status Savepoint() override { return c_->Exec("SAVEPOINT request"); }
+  Status ReleaseSavepoint() override { return c_->Exec("RELEASE request"); }
+  Status RollbackToSavepoint() override {
+    CF_RETURN_IF_ERROR(c_->Exec("ROLLBACK TO request"));
+    return c_->Exec("RELEASE request");
+  }
+
   Result<std::optional<int64_t>> FindWorkspace(const std::string& name) override {
     Stmt s(*c_, "SELECT id FROM workspaces WHERE name = ?");
     s.Bind(name);

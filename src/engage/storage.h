@@ -101,6 +101,11 @@ class Transaction {
  public:
   virtual ~Transaction() = default;
   virtual Status Commit() = 0;
+  // One level of savepoint, so that one of several requests sharing a transaction can be
+  // undone alone: Savepoint(), then ReleaseSavepoint() to keep or RollbackToSavepoint() to undo.
+  virtual Status Savepoint() = 0;
+  virtual Status ReleaseSavepoint() = 0;
+  virtual Status RollbackToSavepoint() = 0;
 
   // Workspaces.
   virtual Result<std::optional<int64_t>> FindWorkspace(const std::string& name) = 0;
