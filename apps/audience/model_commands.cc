@@ -201,6 +201,10 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
   e->add_option("--booster-threads", eval->options.train.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
+  e->add_option("--train-cutoffs", eval->options.train.cutoffs, "Universal model: training cutoffs, every horizon/2 days")
+      ->capture_default_str();
+  e->add_option("--max-rows", eval->options.train.max_rows, "Universal model: most training rows")->capture_default_str();
+  e->add_option("--depths", eval->options.train.depths, "Universal model: candidate tree depths")->delimiter(',');
   AddCommonFlags(e);
   e->callback([eval, exit_code] {
     const Status st = RunEvaluate(*eval);

@@ -58,7 +58,7 @@ std::vector<std::string> FeatureBuilder::Names(const std::vector<Level>& levels)
     names.push_back(level.name + "_recency");
     names.push_back(level.name + "_decay");
   }
-  names.insert(names.end(), {"affinity", "affinity_cosine", "affinity_pct", "offer_popularity_recent",
+  names.insert(names.end(), {"affinity", "affinity_cosine", "affinity_pct", "item_cf", "item_cf_mean", "offer_popularity_recent",
                              "offer_popularity_ever", "offer_trend", "offer_repeat_rate", "offer_new_rate",
                              "offer_log_products", "window_share"});
   return names;
@@ -147,6 +147,10 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
       facts_[c].norm = static_cast<float>(std::sqrt(norm));
       groups_.offsets[c + 1] = groups_.groups.size();
     }
+    group_buyers_.assign(groups, 0.0f);
+    for (uint32_t g : groups_.groups) {
+      group_buyers_[g] += 1.0f;
+    }
     if (factors != nullptr) {
       factors_ = *factors;
     } else {
@@ -199,7 +203,14 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
         const uint32_t p = ev.product[k];
         const int64_t t_k = ev.time[k];
         const double age = Days(cutoff - t_k);
-        const float decay = static_cast<float>(std::exp(log_decay * age));
+        // exp() only for events that count somewhere: most events match neither.
+        float decay = -1.0f;
+        auto decayed = [&] {
+          if (decay < 0) {
+            decay = static_cast<float>(std::exp(log_decay * age));
+          }
+          return decay;
+        };
         if (offer.Contains(p)) {
           const int64_t day = DayOf(t_k);
           f.days += day != prev_day ? 1.0f : 0.0f;
@@ -210,7 +221,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
           }
           f.last = static_cast<float>(age);
           f.count += 1;
-          f.decay += decay;
+          f.decay += decayed();
           f.spend += ev.revenue[k];
           f.recent += t_k >= cutoff - horizon ? 1.0f : 0.0f;
           f.in_recent |= t_k >= cutoff - horizon;
@@ -228,7 +239,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
           if (level_mask[l][levels[l].code_of_product[p]] != 0) {
             lf[l * kLevelFeatures] += 1.0f;
             lf[l * kLevelFeatures + 1] = static_cast<float>(age);
-            lf[l * kLevelFeatures + 2] += decay;
+            lf[l * kLevelFeatures + 2] += decayed();
           }
         }
       }
@@ -299,6 +310,39 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     });
   }
   const std::vector<float> affinity_pct = Percentiles(affinity);
+
+  // Item-item similarity: cosine between each group's buyers and the offer's buyers, summed
+  // over the groups the customer bought.
+  std::vector<float> item_cf(pop, 0.0f), item_cf_mean(pop, 0.0f);
+  if (!group_buyers_.empty()) {
+    std::vector<double> both(group_buyers_.size(), 0.0);
+    double offer_buyers = 0;
+    for (size_t i = 0; i < pop; ++i) {
+      if (facts[i].count > 0) {
+        offer_buyers += 1;
+        const uint32_t c = population_[i];
+        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+          both[groups_.groups[k]] += 1;
+        }
+      }
+    }
+    std::vector<float> sim(group_buyers_.size(), 0.0f);
+    for (size_t g = 0; g < sim.size(); ++g) {
+      if (both[g] > 0) {
+        sim[g] = static_cast<float>(both[g] / std::sqrt(static_cast<double>(group_buyers_[g]) * offer_buyers));
+      }
+    }
+    for (size_t i = 0; i < pop; ++i) {
+      const uint32_t c = population_[i];
+      float s = 0;
+      for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+        s += sim[groups_.groups[k]];
+      }
+      const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
+      item_cf[i] = s;
+      item_cf_mean[i] = n > 0 ? s / static_cast<float>(n) : 0.0f;
+    }
+  }
   std::vector<float> decays(pop);
   for (size_t i = 0; i < pop; ++i) {
     decays[i] = facts[i].decay;
@@ -359,6 +403,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       row[j++] = known ? affinity[static_cast<size_t>(i)] : 0.0f;
       row[j++] = known ? cosine[static_cast<size_t>(i)] : 0.0f;
       row[j++] = known ? affinity_pct[static_cast<size_t>(i)] : 0.0f;
+      row[j++] = known ? item_cf[static_cast<size_t>(i)] : 0.0f;
+      row[j++] = known ? item_cf_mean[static_cast<size_t>(i)] : 0.0f;
       row[j++] = popularity_recent;
       row[j++] = popularity_ever;
       row[j++] = trend;

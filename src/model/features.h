@@ -61,6 +61,7 @@ class FeatureBuilder {
   std::vector<uint32_t> population_;
   std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
+  std::vector<float> group_buyers_;   // per embedding group: customers who bought it
   ItemFactors factors_;
 };
 
