@@ -60,7 +60,6 @@ class Engage {
   static Result<std::unique_ptr<Engage>> Open(const EngageOptions& options, const Clock& clock);
 
   Storage& storage() { return *storage_; }
-  const Clock& clock() const { return clock_; }
 
   // REST API key from "Authorization: Bearer KEY" with `permission`; returns the workspace id.
   Result<int64_t> AuthenticateApiKey(const std::string& authorization, const std::string& permission);
