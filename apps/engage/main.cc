@@ -2,11 +2,15 @@
 // other commands administer the same database and may run while the server does.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <thread>
 
+#include "base/files.h"
 #include "base/log.h"
 #include "base/time.h"
 #include "engage/admin.h"
@@ -49,6 +53,14 @@ int Fail(const Status& s) {
 Status Serve(const Common& c, const std::string& listen, const cf::http::ServerOptions& server_options,
              bool synchronous_full, int deltas_per_snapshot) {
   CF_ASSIGN_OR_RETURN(auto address, cf::http::ParseListenAddress(listen));
+  CF_RETURN_IF_ERROR(cf::CreateDirectories(c.data));
+  // Cohort bitmaps live in the server's memory: a second server on the same directory would
+  // write deltas the first never sees. The lock is released when the process ends, however.
+  const std::string lock_path = c.data + "/serve.lock";
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return Status::FailedPrecondition("another `engage serve` is using " + c.data + " (" + lock_path + " is locked)");
+  }
   CF_ASSIGN_OR_RETURN(auto engage, OpenEngage(c, synchronous_full, deltas_per_snapshot));
   cf::http::Server server(server_options);
   cf::engage::ApiOptions api_options;

@@ -67,3 +67,23 @@ TEST(DurabilityTest, SigkillAfter201KeepsChangesAcrossSnapshots) { RunKillCycles
 
 }  // namespace
 }  // namespace cf::engage_test
+
+namespace cf::engage_test {
+namespace {
+
+// Cohort bitmaps live in the server's memory, so two servers on one directory must not run.
+TEST(DurabilityTest, SecondServerOnTheSameDirectoryIsRefused) {
+  const std::string data = MakeTempDir("engage-lock");
+  EngageServer first(data);
+  ASSERT_TRUE(first.running());
+  EngageServer second(data);
+  EXPECT_FALSE(second.running());
+  first.Kill();
+  EngageServer third(data);  // the lock dies with its process, even on SIGKILL
+  EXPECT_TRUE(third.running());
+  third.Stop();
+  std::filesystem::remove_all(data);
+}
+
+}  // namespace
+}  // namespace cf::engage_test
