@@ -131,7 +131,10 @@ Result<int> Server::Bind(const std::string& host, int port) {
 
 Status Server::Run() {
   impl_->run_active = true;
-  if (impl_->stop_requested) return Status::OK();
+  if (impl_->stop_requested) {
+    impl_->run_active = false;
+    return Status::OK();
+  }
   bool ok = impl_->server.listen_after_bind();
   impl_->run_active = false;
   if (!ok && !impl_->stop_requested) return Status::IOError("the HTTP server stopped with an error");

@@ -72,3 +72,29 @@ TEST(ParseListenAddressTest, AcceptsHostPortOnly) {
 
 }  // namespace
 }  // namespace cf::http
+
+namespace cf::http {
+namespace {
+
+// A stop that arrives before Run() (a signal right after start) ends Run() at once.
+TEST(ServerStopTest, StopBeforeRunIsNotLost) {
+  Server server(ServerOptions{});
+  ASSERT_TRUE(server.Bind("127.0.0.1", 0).has_value());
+  server.Stop();
+  EXPECT_TRUE(server.Run().ok());
+  server.Stop();  // and the destructor's Stop() returns too
+}
+
+// A stop while Run() starts up is not lost either.
+TEST(ServerStopTest, StopDuringStartIsNotLost) {
+  for (int i = 0; i < 20; ++i) {
+    Server server(ServerOptions{});
+    ASSERT_TRUE(server.Bind("127.0.0.1", 0).has_value());
+    std::thread run([&] { EXPECT_TRUE(server.Run().ok()); });
+    server.Stop();
+    run.join();
+  }
+}
+
+}  // namespace
+}  // namespace cf::http
