@@ -17,6 +17,7 @@
 #include "model/features.h"
 #include "model/metrics.h"
 #include "model/parallel.h"
+#include "model/xgb.h"
 
 namespace cf::model {
 namespace {
@@ -24,6 +25,7 @@ namespace {
 constexpr uint32_t kMaxEmbeddingGroups = 1500;  // the Gram matrix is groups²; its eigensolve groups³
 constexpr uint32_t kMaxAutoLevelValues = 2000;  // finer attributes are identifiers, not groupings
 constexpr size_t kMaxAutoLevels = 2;
+constexpr double kPositiveOversampling = 25.0;  // see AppendRows
 constexpr int kPatience = 5;                    // validation checks without improvement before stopping
 constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
 constexpr const char* kProductLevel = "@product";
@@ -114,6 +116,8 @@ std::vector<offer::ProductSet> TrainingOffers(const HistoryView& view, const std
 
 // Appends rows for every offer at `cutoff`, labelled by purchases in [cutoff, label_end),
 // which `history` clamps to its own cutoff. Negatives are kept with probability `rate`.
+// Rows are weighted by the inverse of their keeping probability, so the objective and the
+// probabilities stay unbiased.
 void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, const std::vector<offer::ProductSet>& offers,
                 const FeatureOptions& features, double rate, uint64_t seed, uint32_t* next_group, RowSet* rows,
                 Progress* progress) {
@@ -122,6 +126,9 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, c
   rows->cols = builder.num_features();
   const std::vector<uint32_t>& population = builder.population();
   const int64_t end = std::min(label_end, history.cutoff());
+  // Positives are rarer and carry most of the signal: keep them kPositiveOversampling times
+  // as often as negatives (all of them on sparse data), reweighted like the negatives.
+  const double positive_rate = std::min(1.0, rate * kPositiveOversampling);
   const float share = static_cast<float>(static_cast<double>(end - cutoff) /
                                          (static_cast<double>(features.horizon_days) * kSecondsPerDay));
   std::vector<uint32_t> chosen;
@@ -136,7 +143,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, c
       for (size_t k = 0; k < window.size() && !bought; ++k) {
         bought = offer.Contains(window.product[k]);
       }
-      if (bought || rate >= 1.0 || Uniform(seed, c, group) < rate) {
+      if (Uniform(seed, c, group) < (bought ? positive_rate : rate)) {
         chosen.push_back(c);
         labels.push_back(bought ? 1.0f : 0.0f);
       }
@@ -145,7 +152,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, c
     rows->x.insert(rows->x.end(), row_block.begin(), row_block.end());
     for (float y : labels) {
       rows->y.push_back(y);
-      rows->w.push_back(y > 0 ? 1.0f : static_cast<float>(1.0 / rate));
+      rows->w.push_back(static_cast<float>(1.0 / (y > 0 ? positive_rate : rate)));
       rows->group.push_back(group);
     }
     if (progress != nullptr) {
@@ -444,7 +451,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     progress.Add(1);
   }
   progress.Finish();
-  model->booster_ = std::make_unique<XgbBooster>(std::move(booster));
+  CF_ASSIGN_OR_RETURN(model->booster_json_, booster.Save());
+  CF_ASSIGN_OR_RETURN(model->forest_, Forest::FromXgboostJson(model->booster_json_));
   // The embedding used at scoring time: the item subspace of all history before the end.
   const FeatureBuilder final_view(history, features, nullptr);
   model->factors_ = final_view.factors();
@@ -467,14 +475,20 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
     features.embedding_level = embedding_level_;
     features.horizon_days = horizon_days_;
     features.threads = threads_;
+    const auto start = std::chrono::steady_clock::now();
     cache_->builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
+    CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
     cache_->view = &history;
     cache_->cutoff = history.cutoff();
   }
+  const auto start = std::chrono::steady_clock::now();
   std::vector<float> rows, personal;
   const OfferStats stats = cache_->builder->Compute(offer, customers, 1.0f, &rows, &personal);
-  CF_ASSIGN_OR_RETURN(std::vector<float> margins,
-                      booster_->Predict(rows, customers.size(), cache_->builder->num_features(), 0, 0, true));
+  const double features_seconds = Elapsed(start);
+  std::vector<float> margins(customers.size());
+  forest_.PredictMargins(rows, customers.size(), cache_->builder->num_features(), margins, threads_);
+  CF_LOG_DEBUG("scored {} customers: offer features {:.3f} s, trees {:.3f} s", customers.size(), features_seconds,
+               Elapsed(start) - features_seconds);
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
   const double per_buyer = stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
@@ -537,10 +551,9 @@ Status UniversalModel::Save(const std::string& dir) const {
                    {"training_rows", report_.training_rows},
                    {"validation_rows", report_.validation_rows},
                    {"seconds", report_.seconds}};
-  CF_ASSIGN_OR_RETURN(std::string booster, booster_->Save());
   CF_ASSIGN_OR_RETURN(std::string tmp, MakeTempDirBeside(dir));
   CF_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + kModelFile, j.dump(1)));
-  CF_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + kBoosterFile, booster));
+  CF_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + kBoosterFile, booster_json_));
   return ReplaceDirectory(tmp, dir);
 }
 
@@ -576,9 +589,17 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
   } catch (const nlohmann::json::exception& e) {
     return Err(Status::Corruption(fmt::format("{}/{}: {}", dir, kModelFile, e.what())));
   }
-  CF_ASSIGN_OR_RETURN(std::string booster_bytes, ReadFile(dir + "/" + kBoosterFile));
-  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Load(booster_bytes, ResolveThreads(threads)));
-  model->booster_ = std::make_unique<XgbBooster>(std::move(booster));
+  CF_ASSIGN_OR_RETURN(model->booster_json_, ReadFile(dir + "/" + kBoosterFile));
+  auto forest = Forest::FromXgboostJson(model->booster_json_);
+  if (!forest.has_value()) {
+    return Err(forest.error().WithPrefix(dir + "/" + kBoosterFile));
+  }
+  model->forest_ = *std::move(forest);
+  if (model->forest_.num_features() != FeatureBuilder::Names(model->levels_).size()) {
+    return Err(Status::InvalidArgument(fmt::format("{}: the trees use {} features, this version computes {}", dir,
+                                                   model->forest_.num_features(),
+                                                   FeatureBuilder::Names(model->levels_).size())));
+  }
   return model;
 }
 

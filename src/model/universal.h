@@ -12,9 +12,9 @@
 #include "base/status.h"
 #include "model/calibration.h"
 #include "model/embeddings.h"
+#include "model/forest.h"
 #include "model/event_log.h"
 #include "model/scorer.h"
-#include "model/xgb.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -27,9 +27,9 @@ struct TrainOptions {
   uint32_t max_topics_per_level = 300; // most-bought values of each level used as training offers
   uint32_t rank = 16;                  // rank of the collaborative embedding
   std::vector<int> depths = {2, 3, 4}; // candidate tree depths, chosen on the validation cutoff
-  int max_rounds = 400;                // most boosting rounds tried on the validation cutoff
-  int eval_every = 20;                 // validation Lift Quality measured every this many rounds
-  double eta = 0.05;                   // learning rate
+  int max_rounds = 200;                // most boosting rounds tried on the validation cutoff
+  int eval_every = 10;                 // validation Lift Quality measured every this many rounds
+  double eta = 0.1;                    // learning rate
   double min_child_weight = 20;        // shallow, smooth trees generalize across datasets
   double subsample = 0.8;              // row subsampling per tree
   double colsample = 0.8;              // feature subsampling per tree
@@ -91,7 +91,8 @@ class UniversalModel {
   std::vector<Level> levels_;
   ItemFactors factors_;
   PlattScaling calibration_;
-  std::unique_ptr<XgbBooster> booster_;
+  std::string booster_json_;  // the trees as XGBoost wrote them (saved with the model)
+  Forest forest_;             // the same trees, for scoring
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
 };

@@ -50,16 +50,6 @@ Result<XgbBooster> XgbBooster::Create(const XgbMatrix& train,
   return b;
 }
 
-Result<XgbBooster> XgbBooster::Load(std::string_view bytes, int threads) {
-  BoosterHandle h = nullptr;
-  CF_RETURN_IF_ERROR(Check(XGBoosterCreate(nullptr, 0, &h), "creating a booster"));
-  XgbBooster b;
-  b.handle_.reset(h);
-  CF_RETURN_IF_ERROR(Check(XGBoosterLoadModelFromBuffer(h, bytes.data(), bytes.size()), "loading the model"));
-  CF_RETURN_IF_ERROR(Check(XGBoosterSetParam(h, "nthread", std::to_string(threads).c_str()), "setting nthread"));
-  return b;
-}
-
 Status XgbBooster::UpdateOneIter(int iteration, const XgbMatrix& train) {
   return Check(XGBoosterUpdateOneIter(handle_.get(), iteration, train.handle()), "training");
 }

@@ -30,7 +30,6 @@ class XgbMatrix {
 class XgbBooster {
  public:
   static Result<XgbBooster> Create(const XgbMatrix& train, const std::vector<std::pair<std::string, std::string>>& params);
-  static Result<XgbBooster> Load(std::string_view bytes, int threads);
 
   Status UpdateOneIter(int iteration, const XgbMatrix& train);
   // Probabilities (margins when `margin`) of dense row-major rows, using rounds

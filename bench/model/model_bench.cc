@@ -1,0 +1,73 @@
+// Scoring speed of the universal model: one ad-hoc offer for every customer of a dataset,
+// features included. Needs CF_BENCH_DATA (dataset) and CF_BENCH_MODEL (model directory);
+// CF_BENCH_OFFER overrides the offer. bench/model/run.sh prepares them.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <numeric>
+#include <random>
+
+#include "data/dataset.h"
+#include "model/event_log.h"
+#include "model/metrics.h"
+#include "model/universal.h"
+#include "offer/offer.h"
+
+namespace {
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+void BM_ScoreOffer(benchmark::State& state) {
+  auto ds = cf::data::Dataset::Open(Env("CF_BENCH_DATA", ""));
+  if (!ds.has_value()) {
+    state.SkipWithError(("CF_BENCH_DATA: " + ds.error().ToString()).c_str());
+    return;
+  }
+  auto model = cf::model::UniversalModel::Load(Env("CF_BENCH_MODEL", ""), (*ds)->catalog(), 0);
+  if (!model.has_value()) {
+    state.SkipWithError(("CF_BENCH_MODEL: " + model.error().ToString()).c_str());
+    return;
+  }
+  auto offer = cf::offer::CompileOffer(Env("CF_BENCH_OFFER", "department = \"GROCERY\""), (*ds)->catalog());
+  if (!offer.has_value()) {
+    state.SkipWithError(offer.error().ToString().c_str());
+    return;
+  }
+  const cf::model::EventLog log = cf::model::EventLog::FromDataset(**ds);
+  std::vector<uint32_t> customers(log.num_customers());
+  std::iota(customers.begin(), customers.end(), 0u);
+  for (auto _ : state) {
+    // A fresh view each time: the per-customer part of the features is included.
+    const cf::model::HistoryView history(log, log.last_time() + 1);
+    auto scores = (*model)->TryScore(history, *offer, customers);
+    benchmark::DoNotOptimize(scores);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(customers.size()));
+  state.counters["customers"] = static_cast<double>(customers.size());
+  state.counters["events"] = static_cast<double>(log.num_events());
+}
+BENCHMARK(BM_ScoreOffer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+void BM_TopicMetrics(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::mt19937_64 rng(1);
+  std::vector<double> scores(n);
+  std::vector<uint8_t> labels(n);
+  for (size_t i = 0; i < n; ++i) {
+    scores[i] = std::uniform_real_distribution<double>(0, 1)(rng);
+    labels[i] = scores[i] + std::uniform_real_distribution<double>(0, 1)(rng) > 1.7 ? 1 : 0;
+  }
+  for (auto _ : state) {
+    const auto order = cf::model::RankOrder(scores);
+    benchmark::DoNotOptimize(cf::model::ComputeTopicMetrics(scores, labels, order));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_TopicMetrics)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
