@@ -1,8 +1,10 @@
 #include "model/features.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "base/time.h"
 #include "model/parallel.h"
@@ -120,33 +122,49 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
   if (options_.embedding_level >= 0) {
     const Level& level = (*options_.levels)[static_cast<size_t>(options_.embedding_level)];
     const uint32_t groups = static_cast<uint32_t>(level.values.size());
-    std::vector<uint32_t> count(groups, 0);
-    std::vector<uint32_t> touched;
+    // Two parallel passes: count each customer's distinct groups, then fill the rows.
     groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
-    for (uint32_t c = 0; c < n; ++c) {
-      const CustomerEvents ev = view.Customer(c);
-      touched.clear();
-      for (size_t k = 0; k < ev.size(); ++k) {
-        if (ev.product[k] == data::kNoProduct) {
-          continue;
+    auto for_each_row = [&](auto&& emit) {
+      ParallelFor(n, options_.threads, [&](size_t, size_t b, size_t e) {
+        std::vector<uint32_t> count(groups, 0);
+        std::vector<uint32_t> touched;
+        for (size_t c = b; c < e; ++c) {
+          const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+          touched.clear();
+          for (size_t k = 0; k < ev.size(); ++k) {
+            if (ev.product[k] != data::kNoProduct) {
+              const uint32_t g = level.code_of_product[ev.product[k]];
+              if (count[g]++ == 0) {
+                touched.push_back(g);
+              }
+            }
+          }
+          std::sort(touched.begin(), touched.end());
+          emit(c, touched, count);
+          for (uint32_t g : touched) {
+            count[g] = 0;
+          }
         }
-        const uint32_t g = level.code_of_product[ev.product[k]];
-        if (count[g]++ == 0) {
-          touched.push_back(g);
-        }
-      }
-      std::sort(touched.begin(), touched.end());
+      });
+    };
+    for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>&) {
+      groups_.offsets[c + 1] = touched.size();
+    });
+    std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
+    groups_.groups.resize(groups_.offsets.back());
+    groups_.values.resize(groups_.offsets.back());
+    for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>& count) {
       double norm = 0;
+      uint64_t at = groups_.offsets[c];
       for (uint32_t g : touched) {
         const float x = std::log1p(static_cast<float>(count[g]));
-        groups_.groups.push_back(g);
-        groups_.values.push_back(x);
+        groups_.groups[at] = g;
+        groups_.values[at] = x;
+        ++at;
         norm += static_cast<double>(x) * x;
-        count[g] = 0;
       }
       facts_[c].norm = static_cast<float>(std::sqrt(norm));
-      groups_.offsets[c + 1] = groups_.groups.size();
-    }
+    });
     group_buyers_.assign(groups, 0.0f);
     for (uint32_t g : groups_.groups) {
       group_buyers_[g] += 1.0f;
@@ -332,16 +350,18 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
         sim[g] = static_cast<float>(both[g] / std::sqrt(static_cast<double>(group_buyers_[g]) * offer_buyers));
       }
     }
-    for (size_t i = 0; i < pop; ++i) {
-      const uint32_t c = population_[i];
-      float s = 0;
-      for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-        s += sim[groups_.groups[k]];
+    ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        const uint32_t c = population_[i];
+        float s = 0;
+        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+          s += sim[groups_.groups[k]];
+        }
+        const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
+        item_cf[i] = s;
+        item_cf_mean[i] = n > 0 ? s / static_cast<float>(n) : 0.0f;
       }
-      const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
-      item_cf[i] = s;
-      item_cf_mean[i] = n > 0 ? s / static_cast<float>(n) : 0.0f;
-    }
+    });
   }
   std::vector<float> decays(pop);
   for (size_t i = 0; i < pop; ++i) {
@@ -355,7 +375,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     slot[population_[i]] = static_cast<int64_t>(i);
   }
   const size_t width = names_.size();
-  rows->assign(customers.size() * width, 0.0f);
+  rows->resize(customers.size() * width);  // every cell is written below
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
   }
@@ -412,6 +432,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       row[j++] = new_rate;
       row[j++] = log_products;
       row[j++] = window_share;
+      assert(j == width && "FeatureBuilder::Names and the row layout disagree");
       if (personal_revenue != nullptr && bought) {
         (*personal_revenue)[r] = f.spend / f.count;
       }
