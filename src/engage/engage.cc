@@ -23,7 +23,12 @@ Result<std::unique_ptr<Engage>> Engage::Open(const EngageOptions& options, const
   CF_ASSIGN_OR_RETURN(auto storage, OpenSqliteStorage(so));
   CohortIndexOptions co;
   co.deltas_per_snapshot = options.deltas_per_snapshot;
-  auto engage = std::unique_ptr<Engage>(new Engage(std::move(storage), clock, co));
+  return Open(std::move(storage), clock, co);
+}
+
+Result<std::unique_ptr<Engage>> Engage::Open(std::unique_ptr<Storage> storage, const Clock& clock,
+                                             CohortIndexOptions cohort_options) {
+  auto engage = std::unique_ptr<Engage>(new Engage(std::move(storage), clock, cohort_options));
   {
     CF_ASSIGN_OR_RETURN(auto txn, engage->storage_->Begin(true));
     CF_ASSIGN_OR_RETURN(auto ws, txn->FindWorkspace(kDefaultWorkspace));

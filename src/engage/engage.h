@@ -58,6 +58,9 @@ class Engage {
   // Opens (creating) DATA_DIR/engage.db, makes sure the `default` workspace exists and loads
   // cohort bitmaps.
   static Result<std::unique_ptr<Engage>> Open(const EngageOptions& options, const Clock& clock);
+  // The same over any Storage (another database; a fault-injecting one in tests).
+  static Result<std::unique_ptr<Engage>> Open(std::unique_ptr<Storage> storage, const Clock& clock,
+                                              CohortIndexOptions cohort_options = {});
 
   Storage& storage() { return *storage_; }
 
