@@ -15,6 +15,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr double kDecayPerWeek = 0.9;  // as the decay baseline: a purchase a week older weighs 0.9
 constexpr size_t kPercentileSample = 20000;
+constexpr size_t kRowChunk = 16384;  // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
@@ -178,7 +179,7 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
 }
 
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
-                                   float window_share, std::vector<float>* rows,
+                                   float window_share, const RowSink& sink,
                                    std::vector<float>* personal_revenue) const {
   const std::vector<Level>& levels = *options_.levels;
   const size_t num_levels = levels.size();
@@ -375,69 +376,75 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     slot[population_[i]] = static_cast<int64_t>(i);
   }
   const size_t width = names_.size();
-  rows->resize(customers.size() * width);  // every cell is written below
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
   }
-  ParallelFor(customers.size(), threads, [&](size_t, size_t b, size_t e) {
-    for (size_t r = b; r < e; ++r) {
-      const uint32_t c = customers[r];
-      const int64_t i = slot[c];
-      float* row = &(*rows)[r * width];
-      const CustomerFacts& cf = facts_[c];
-      size_t j = 0;
-      const bool known = i >= 0;
-      row[j++] = std::log1p(cf.events);
-      row[j++] = cf.days;
-      row[j++] = known ? cf.recency : kNaN;
-      row[j++] = known ? cf.tenure : kNaN;
-      row[j++] = cf.mean_gap;
-      row[j++] = known && cf.mean_gap > 0 ? cf.recency / cf.mean_gap : kNaN;
-      row[j++] = std::log1p(std::max(0.0f, cf.spend));
-      row[j++] = known ? cf.online_share : kNaN;
-      row[j++] = cf.recent_events;
-      row[j++] = cf.events_pct;
-      row[j++] = cf.recency_pct;
-      const OfferFacts f = known ? facts[static_cast<size_t>(i)] : OfferFacts{};
-      const bool bought = f.count > 0;
-      const float gap = f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN;
-      row[j++] = f.count;
-      row[j++] = f.days;
-      row[j++] = bought ? f.last : kNaN;
-      row[j++] = f.decay;
-      row[j++] = f.recent;
-      row[j++] = std::log1p(std::max(0.0f, f.spend));
-      row[j++] = cf.events > 0 ? f.count / cf.events : 0.0f;
-      row[j++] = bought ? f.first : kNaN;
-      row[j++] = gap;
-      row[j++] = bought && gap > 0 ? f.last / gap : kNaN;
-      row[j++] = bought && cf.mean_gap > 0 ? f.last / cf.mean_gap : kNaN;
-      row[j++] = known ? decay_pct[static_cast<size_t>(i)] : 0.0f;
-      for (size_t l = 0; l < num_levels; ++l) {
-        const float* lf = known ? &level_facts[(static_cast<size_t>(i) * num_levels + l) * kLevelFeatures] : nullptr;
-        const float count = lf != nullptr ? lf[0] : 0.0f;
-        row[j++] = count;
-        row[j++] = count > 0 ? lf[1] : kNaN;
-        row[j++] = lf != nullptr ? lf[2] : 0.0f;
+  std::vector<float> block;
+  for (size_t first = 0; first < customers.size(); first += kRowChunk) {
+    const size_t count = std::min(kRowChunk, customers.size() - first);
+    block.resize(count * width);  // every cell is written below
+    ParallelFor(count, threads, [&](size_t, size_t b, size_t e) {
+      for (size_t k = b; k < e; ++k) {
+        const size_t r = first + k;
+        const uint32_t c = customers[r];
+        const int64_t i = slot[c];
+        float* row = &block[k * width];
+        const CustomerFacts& cf = facts_[c];
+        size_t j = 0;
+        const bool known = i >= 0;
+        row[j++] = std::log1p(cf.events);
+        row[j++] = cf.days;
+        row[j++] = known ? cf.recency : kNaN;
+        row[j++] = known ? cf.tenure : kNaN;
+        row[j++] = cf.mean_gap;
+        row[j++] = known && cf.mean_gap > 0 ? cf.recency / cf.mean_gap : kNaN;
+        row[j++] = std::log1p(std::max(0.0f, cf.spend));
+        row[j++] = known ? cf.online_share : kNaN;
+        row[j++] = cf.recent_events;
+        row[j++] = cf.events_pct;
+        row[j++] = cf.recency_pct;
+        const OfferFacts f = known ? facts[static_cast<size_t>(i)] : OfferFacts{};
+        const bool bought = f.count > 0;
+        const float gap = f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN;
+        row[j++] = f.count;
+        row[j++] = f.days;
+        row[j++] = bought ? f.last : kNaN;
+        row[j++] = f.decay;
+        row[j++] = f.recent;
+        row[j++] = std::log1p(std::max(0.0f, f.spend));
+        row[j++] = cf.events > 0 ? f.count / cf.events : 0.0f;
+        row[j++] = bought ? f.first : kNaN;
+        row[j++] = gap;
+        row[j++] = bought && gap > 0 ? f.last / gap : kNaN;
+        row[j++] = bought && cf.mean_gap > 0 ? f.last / cf.mean_gap : kNaN;
+        row[j++] = known ? decay_pct[static_cast<size_t>(i)] : 0.0f;
+        for (size_t l = 0; l < num_levels; ++l) {
+          const float* lf = known ? &level_facts[(static_cast<size_t>(i) * num_levels + l) * kLevelFeatures] : nullptr;
+          const float count = lf != nullptr ? lf[0] : 0.0f;
+          row[j++] = count;
+          row[j++] = count > 0 ? lf[1] : kNaN;
+          row[j++] = lf != nullptr ? lf[2] : 0.0f;
+        }
+        row[j++] = known ? affinity[static_cast<size_t>(i)] : 0.0f;
+        row[j++] = known ? cosine[static_cast<size_t>(i)] : 0.0f;
+        row[j++] = known ? affinity_pct[static_cast<size_t>(i)] : 0.0f;
+        row[j++] = known ? item_cf[static_cast<size_t>(i)] : 0.0f;
+        row[j++] = known ? item_cf_mean[static_cast<size_t>(i)] : 0.0f;
+        row[j++] = popularity_recent;
+        row[j++] = popularity_ever;
+        row[j++] = trend;
+        row[j++] = repeat_rate;
+        row[j++] = new_rate;
+        row[j++] = log_products;
+        row[j++] = window_share;
+        assert(j == width && "FeatureBuilder::Names and the row layout disagree");
+        if (personal_revenue != nullptr && bought) {
+          (*personal_revenue)[r] = f.spend / f.count;
+        }
       }
-      row[j++] = known ? affinity[static_cast<size_t>(i)] : 0.0f;
-      row[j++] = known ? cosine[static_cast<size_t>(i)] : 0.0f;
-      row[j++] = known ? affinity_pct[static_cast<size_t>(i)] : 0.0f;
-      row[j++] = known ? item_cf[static_cast<size_t>(i)] : 0.0f;
-      row[j++] = known ? item_cf_mean[static_cast<size_t>(i)] : 0.0f;
-      row[j++] = popularity_recent;
-      row[j++] = popularity_ever;
-      row[j++] = trend;
-      row[j++] = repeat_rate;
-      row[j++] = new_rate;
-      row[j++] = log_products;
-      row[j++] = window_share;
-      assert(j == width && "FeatureBuilder::Names and the row layout disagree");
-      if (personal_revenue != nullptr && bought) {
-        (*personal_revenue)[r] = f.spend / f.count;
-      }
-    }
-  });
+    });
+    sink(first, block);
+  }
   return stats;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -43,11 +44,15 @@ class FeatureBuilder {
   const ItemFactors& factors() const { return factors_; }
   const HistoryView& view() const { return *view_; }
 
-  // Rows (customers.size() × num_features(), row-major, NaN = missing) for the offer.
+  // Receives the rows of customers [first, first + rows.size() / num_features()).
+  using RowSink = std::function<void(size_t first, std::span<const float> rows)>;
+
+  // Rows (num_features() floats per customer, row-major, NaN = missing) for the offer,
+  // handed to `sink` in chunks so that a million customers never need one huge matrix.
   // `window_share` is the label window's length over H (1 at scoring). Also fills, when not
   // null, each customer's offer revenue per offer purchase (NaN without one).
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
-                     std::vector<float>* rows, std::vector<float>* personal_revenue) const;
+                     const RowSink& sink, std::vector<float>* personal_revenue) const;
 
  private:
   struct CustomerFacts {

@@ -132,7 +132,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, c
   const float share = static_cast<float>(static_cast<double>(end - cutoff) /
                                          (static_cast<double>(features.horizon_days) * kSecondsPerDay));
   std::vector<uint32_t> chosen;
-  std::vector<float> labels, row_block;
+  std::vector<float> labels;
   for (const offer::ProductSet& offer : offers) {
     const uint32_t group = (*next_group)++;
     chosen.clear();
@@ -148,8 +148,10 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, c
         labels.push_back(bought ? 1.0f : 0.0f);
       }
     }
-    builder.Compute(offer, chosen, share, &row_block, nullptr);
-    rows->x.insert(rows->x.end(), row_block.begin(), row_block.end());
+    builder.Compute(
+        offer, chosen, share,
+        [&](size_t, std::span<const float> block) { rows->x.insert(rows->x.end(), block.begin(), block.end()); },
+        nullptr);
     for (float y : labels) {
       rows->y.push_back(y);
       rows->w.push_back(static_cast<float>(1.0 / (y > 0 ? positive_rate : rate)));
@@ -482,26 +484,31 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
     cache_->cutoff = history.cutoff();
   }
   const auto start = std::chrono::steady_clock::now();
-  std::vector<float> rows, personal;
-  const OfferStats stats = cache_->builder->Compute(offer, customers, 1.0f, &rows, &personal);
-  const double features_seconds = Elapsed(start);
-  std::vector<float> margins(customers.size());
-  forest_.PredictMargins(rows, customers.size(), cache_->builder->num_features(), margins, threads_);
-  CF_LOG_DEBUG("scored {} customers: offer features {:.3f} s, trees {:.3f} s", customers.size(), features_seconds,
-               Elapsed(start) - features_seconds);
+  const size_t width = cache_->builder->num_features();
+  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
+  std::vector<float> margins(customers.size()), offer_counts(customers.size()), personal;
+  const OfferStats stats = cache_->builder->Compute(
+      offer, customers, 1.0f,
+      [&](size_t first, std::span<const float> rows) {
+        const size_t n = rows.size() / width;
+        forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
+        for (size_t i = 0; i < n; ++i) {
+          offer_counts[first + i] = rows[i * width + kOfferCountColumn];
+        }
+      },
+      &personal);
+  CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", customers.size(), Elapsed(start));
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
   const double per_buyer = stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
   OfferScores out;
   out.probability.resize(customers.size());
   out.expected_revenue.resize(customers.size());
-  const size_t width = cache_->builder->num_features();
-  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
   for (size_t i = 0; i < customers.size(); ++i) {
     const double p = calibration_.Apply(margins[i]);
     double ratio = 1.0;
     if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
-      const double n = rows[i * width + kOfferCountColumn];
+      const double n = offer_counts[i];
       ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
     }
     out.probability[i] = p;
