@@ -1,10 +1,9 @@
 // engage: the Braze-compatible engagement platform. `engage serve` runs the HTTP API; the
 // other commands administer the same database and may run while the server does.
-#include <CLI/CLI.hpp>
-
 #include <fcntl.h>
 #include <sys/file.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -35,8 +34,9 @@ void AddCommon(CLI::App* cmd, Common* c, bool with_workspace) {
   cmd->add_option("--log-level", c->log_level, "trace, debug, info, warn, error, off")->capture_default_str();
 }
 
-Result<std::unique_ptr<cf::engage::Engage>> OpenEngage(const Common& c, bool synchronous_full = true,
-                                                       int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot) {
+Result<std::unique_ptr<cf::engage::Engage>> OpenEngage(
+    const Common& c, bool synchronous_full = true,
+    int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot) {
   CF_RETURN_IF_ERROR(cf::SetLogLevel(c.log_level));
   cf::engage::EngageOptions o;
   o.data_dir = c.data;
@@ -108,8 +108,9 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413")->capture_default_str();
   serve->add_flag("--fast-commit", fast_commit,
                   "SQLite synchronous=NORMAL: a 2xx survives a crash of engage but not of the machine");
-  serve->add_option("--deltas-per-snapshot", deltas_per_snapshot,
-                    "cohort membership deltas kept before a cohort's bitmap is rewritten whole")
+  serve
+      ->add_option("--deltas-per-snapshot", deltas_per_snapshot,
+                   "cohort membership deltas kept before a cohort's bitmap is rewritten whole")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
 
@@ -118,20 +119,25 @@ int main(int argc, char** argv) {
   AddCommon(api_key_create, &c, true);
   std::string key_name, permissions = "all";
   api_key_create->add_option("--name", key_name, "what the key is for")->required();
-  api_key_create->add_option("--permissions", permissions, "all, or a comma-separated list such as users.track,users.identify")
+  api_key_create
+      ->add_option("--permissions", permissions, "all, or a comma-separated list such as users.track,users.identify")
       ->capture_default_str();
 
-  auto* partner = app.add_subcommand("partner", "technology partners and their data import keys")->require_subcommand(1);
+  auto* partner =
+      app.add_subcommand("partner", "technology partners and their data import keys")->require_subcommand(1);
   std::string partner_name, display_name;
   auto* partner_add = partner->add_subcommand("add", "register a partner; prints its partner_api_key on the last line");
   AddCommon(partner_add, &c, false);
   partner_add->add_option("--partner", partner_name, "partner name as in URLs, e.g. tinyclues")->required();
   partner_add->add_option("--display-name", display_name, "name shown in segment filters (default: --partner)");
-  auto* partner_show = partner->add_subcommand("show", "the partner's endpoint and whether a data import key is active");
+  auto* partner_show =
+      partner->add_subcommand("show", "the partner's endpoint and whether a data import key is active");
   AddCommon(partner_show, &c, true);
   partner_show->add_option("--partner", partner_name, "partner name")->required();
-  auto* partner_key = partner->add_subcommand("key", "the workspace's data import key for a partner")->require_subcommand(1);
-  auto* key_generate = partner_key->add_subcommand("generate", "new key (the client_secret), printed on the last line; the previous one stops working");
+  auto* partner_key =
+      partner->add_subcommand("key", "the workspace's data import key for a partner")->require_subcommand(1);
+  auto* key_generate = partner_key->add_subcommand(
+      "generate", "new key (the client_secret), printed on the last line; the previous one stops working");
   AddCommon(key_generate, &c, true);
   key_generate->add_option("--partner", partner_name, "partner name")->required();
   auto* key_invalidate = partner_key->add_subcommand("invalidate", "the current key stops working");
@@ -186,7 +192,8 @@ int main(int argc, char** argv) {
   }
   if (partner_add->parsed()) {
     return with_engage([&](cf::engage::Storage& st) {
-      return print_key(cf::engage::AddPartner(st, partner_name, display_name, now), "partner_api_key of " + partner_name);
+      return print_key(cf::engage::AddPartner(st, partner_name, display_name, now),
+                       "partner_api_key of " + partner_name);
     });
   }
   if (partner_show->parsed()) {
@@ -209,8 +216,8 @@ int main(int argc, char** argv) {
   if (key_invalidate->parsed()) {
     return with_engage([&](cf::engage::Storage& st) -> Status {
       CF_RETURN_IF_ERROR(cf::engage::InvalidateDataImportKey(st, c.workspace, partner_name));
-      std::cout << "the data import key of " << partner_name << " for workspace '" << c.workspace
-                << "' no longer works" << std::endl;
+      std::cout << "the data import key of " << partner_name << " for workspace '" << c.workspace << "' no longer works"
+                << std::endl;
       return Status::OK();
     });
   }

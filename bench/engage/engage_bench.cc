@@ -4,9 +4,9 @@
 //   2. /users/track: profiles created per second with 75-object requests;
 //   3. segment size of a cohort filter over N profiles (over HTTP, and in-process).
 // Prints a Markdown report on stdout. Usage: engage_bench --help.
-#include <CLI/CLI.hpp>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,13 +28,13 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
 struct Options {
-  int profiles = 1000000;     // identified profiles, and identifiers imported
-  int clients = 4;            // concurrent HTTP clients
-  int batch = 1000;           // identifiers per cohort import request
-  int track_requests = 400;   // /users/track requests of 75 new profiles each
-  int segment_calls = 50;     // /segments/details calls timed
-  std::string dir;            // work directory (default: a fresh temp dir, removed at the end)
-  bool fast_commit = false;   // engage serve --fast-commit (synchronous=NORMAL)
+  int profiles = 1000000;    // identified profiles, and identifiers imported
+  int clients = 4;           // concurrent HTTP clients
+  int batch = 1000;          // identifiers per cohort import request
+  int track_requests = 400;  // /users/track requests of 75 new profiles each
+  int segment_calls = 50;    // /segments/details calls timed
+  std::string dir;           // work directory (default: a fresh temp dir, removed at the end)
+  bool fast_commit = false;  // engage serve --fast-commit (synchronous=NORMAL)
 };
 
 // The running server, stopped by Die() so that a failed run leaves no process behind.
@@ -75,7 +75,8 @@ void SeedProfiles(const std::string& data, int n) {
 double RawSqliteRowsPerSecond(const std::string& path, int n, bool synchronous_full) {
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + (synchronous_full ? "FULL;" : "NORMAL;") +
+  std::string pragmas = std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") +
+                        (synchronous_full ? "FULL;" : "NORMAL;") +
                         "CREATE TABLE cohort_members(cohort_pk INTEGER NOT NULL, external_id TEXT NOT NULL, "
                         "PRIMARY KEY(cohort_pk, external_id)) WITHOUT ROWID;";
   sqlite3_exec(db, pragmas.c_str(), nullptr, nullptr, nullptr);
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   app.add_option("--profiles", o.profiles, "profiles seeded, and identifiers imported")->capture_default_str();
   app.add_option("--clients", o.clients, "concurrent HTTP clients")->capture_default_str();
   app.add_option("--batch", o.batch, "identifiers per cohort import request (at most 1000)")->capture_default_str();
-  app.add_option("--track-requests", o.track_requests, "/users/track requests of 75 new profiles")->capture_default_str();
+  app.add_option("--track-requests", o.track_requests, "/users/track requests of 75 new profiles")
+      ->capture_default_str();
   app.add_option("--segment-calls", o.segment_calls, "/segments/details calls timed")->capture_default_str();
   app.add_option("--dir", o.dir, "work directory (default: fresh temp dir, removed afterwards)");
   app.add_flag("--fast-commit", o.fast_commit, "run engage serve with --fast-commit");
@@ -153,7 +155,8 @@ int main(int argc, char** argv) {
       cf::http::Client c(base);
       for (int r = next++; r < requests; r = next++) {
         json ids = json::array();
-        for (int i = r * o.batch; i < std::min(o.profiles, (r + 1) * o.batch); ++i) ids.push_back("user-" + std::to_string(i));
+        for (int i = r * o.batch; i < std::min(o.profiles, (r + 1) * o.batch); ++i)
+          ids.push_back("user-" + std::to_string(i));
         json body = keys;
         body["cohort_id"] = "big";
         body["cohort_changes"] = json::array({{{"user_ids", std::move(ids)}}});
@@ -166,7 +169,8 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   const double import_s = Seconds(t_import, Clock::now());
-  if (added != o.profiles) Die("import added " + std::to_string(added.load()) + " members, expected " + std::to_string(o.profiles));
+  if (added != o.profiles)
+    Die("import added " + std::to_string(added.load()) + " members, expected " + std::to_string(o.profiles));
   std::sort(latencies.begin(), latencies.end());
   const double import_rate = o.profiles / import_s;
   const double raw_rate = RawSqliteRowsPerSecond(dir + "/raw.db", o.profiles, !o.fast_commit);
@@ -181,7 +185,8 @@ int main(int argc, char** argv) {
       for (int r = next_track++; r < o.track_requests; r = next_track++) {
         json attrs = json::array();
         for (int i = 0; i < 75; ++i) {
-          attrs.push_back({{"external_id", "t-" + std::to_string(r) + "-" + std::to_string(i)}, {"city", "Paris"}, {"age", i}});
+          attrs.push_back(
+              {{"external_id", "t-" + std::to_string(r) + "-" + std::to_string(i)}, {"city", "Paris"}, {"age", i}});
         }
         json a = Post(c, "/users/track", {{"attributes", attrs}}, api_key);
         if (a["attributes_processed"] != 75) Die("track processed " + a.dump());
@@ -197,14 +202,17 @@ int main(int argc, char** argv) {
   std::vector<double> seg_http;
   {
     cf::http::Client c(base);
-    json s = Post(c, "/segments/create",
-                  {{"name", "big"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"Big cohort"}}}}}}}, api_key);
+    json s = Post(
+        c, "/segments/create",
+        {{"name", "big"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"Big cohort"}}}}}}},
+        api_key);
     segment_id = s["segment_id"];
     for (int i = 0; i < o.segment_calls; ++i) {
       auto t0 = Clock::now();
       auto r = c.Get("/segments/details?segment_id=" + segment_id, {{"Authorization", "Bearer " + api_key}});
       seg_http.push_back(Seconds(t0, Clock::now()));
-      if (!r || json::parse(r->body)["size"] != o.profiles) Die("segment size wrong: " + (r ? r->body : r.error().ToString()));
+      if (!r || json::parse(r->body)["size"] != o.profiles)
+        Die("segment size wrong: " + (r ? r->body : r.error().ToString()));
     }
   }
   server.reset();
@@ -229,19 +237,25 @@ int main(int argc, char** argv) {
   }
   std::sort(seg_local.begin(), seg_local.end());
   auto ms = [](double s) { return s * 1000.0; };
-  auto pct = [](const std::vector<double>& v, double p) { return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))]; };
+  auto pct = [](const std::vector<double>& v, double p) {
+    return v[std::min(v.size() - 1, static_cast<size_t>(p * v.size()))];
+  };
 
   std::printf("| benchmark | result |\n|---|---|\n");
-  std::printf("| cohort import, %d ids in %d requests of %d from %d clients | %.0f ids/s (%.2f s; request p50 %.1f ms, p99 %.1f ms) |\n",
-              o.profiles, requests, o.batch, o.clients, import_rate, import_s, ms(pct(latencies, 0.5)), ms(pct(latencies, 0.99)));
+  std::printf(
+      "| cohort import, %d ids in %d requests of %d from %d clients | %.0f ids/s (%.2f s; request p50 %.1f ms, p99 "
+      "%.1f ms) |\n",
+      o.profiles, requests, o.batch, o.clients, import_rate, import_s, ms(pct(latencies, 0.5)),
+      ms(pct(latencies, 0.99)));
   std::printf("| raw SQLite insert of the same %d rows, one transaction | %.0f rows/s |\n", o.profiles, raw_rate);
   std::printf("| ratio import / raw | %.2f |\n", import_rate / raw_rate);
   std::printf("| /users/track, %d requests of 75 new profiles from %d clients | %.0f profiles/s (%.0f requests/s) |\n",
               o.track_requests, o.clients, track_rate, o.track_requests / track_s);
-  std::printf("| segment size, cohort filter over %d members, GET /segments/details over HTTP | p50 %.2f ms, p99 %.2f ms |\n",
-              o.profiles, ms(pct(seg_http, 0.5)), ms(pct(seg_http, 0.99)));
-  std::printf("| segment size, same, in-process Engage::SegmentDetails | p50 %.2f ms, p99 %.2f ms |\n", ms(pct(seg_local, 0.5)),
-              ms(pct(seg_local, 0.99)));
+  std::printf(
+      "| segment size, cohort filter over %d members, GET /segments/details over HTTP | p50 %.2f ms, p99 %.2f ms |\n",
+      o.profiles, ms(pct(seg_http, 0.5)), ms(pct(seg_http, 0.99)));
+  std::printf("| segment size, same, in-process Engage::SegmentDetails | p50 %.2f ms, p99 %.2f ms |\n",
+              ms(pct(seg_local, 0.5)), ms(pct(seg_local, 0.99)));
   std::printf("| start-up: open the database and load the cohort bitmaps | %.2f s |\n", load_s);
   if (own_dir) std::filesystem::remove_all(dir);
   return 0;

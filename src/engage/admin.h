@@ -12,7 +12,7 @@ namespace cf::engage {
 struct PartnerInfo {
   std::string name;
   std::string display_name;
-  std::string endpoint;           // path of the cohort endpoint, e.g. /partners/tinyclues/cohorts
+  std::string endpoint;                 // path of the cohort endpoint, e.g. /partners/tinyclues/cohorts
   bool data_import_key_active = false;  // for the workspace asked about
 };
 

@@ -96,8 +96,8 @@ http::Response Api::Partner(const http::Request& req, const Endpoint& ep,
                             const std::function<Result<json>(const PartnerAuth&, const json&)>& call) {
   http::Response limited;
   auto body = ParseBody(req.body);
-  Result<PartnerAuth> auth = body.has_value() ? engage_.AuthenticatePartner(req.matches.at(1), *body)
-                                              : Result<PartnerAuth>(Err(body.error()));
+  Result<PartnerAuth> auth =
+      body.has_value() ? engage_.AuthenticatePartner(req.matches.at(1), *body) : Result<PartnerAuth>(Err(body.error()));
   if (!Limit(auth.has_value() ? auth->workspace_id : 0, ep.path, &limited)) {
     return Finish(429, Err(Status::ResourceExhausted("API rate limit exceeded")), std::move(limited));
   }
@@ -117,14 +117,17 @@ void Api::Register(http::Server& server) {
       {"POST", {"/users/identify", "users.identify"}, [&e](int64_t ws, const json& b) { return e.Identify(ws, b); }},
       {"POST", {"/users/alias/new", "users.alias.new"}, [&e](int64_t ws, const json& b) { return e.AliasNew(ws, b); }},
       {"POST", {"/users/delete", "users.delete"}, [&e](int64_t ws, const json& b) { return e.Delete(ws, b); }},
-      {"POST", {"/users/export/ids", "users.export.ids"}, [&e](int64_t ws, const json& b) { return e.ExportIds(ws, b); }},
+      {"POST",
+       {"/users/export/ids", "users.export.ids"},
+       [&e](int64_t ws, const json& b) { return e.ExportIds(ws, b); }},
       {"POST", {"/sdk/v1/session", "sdk.session"}, [&e](int64_t ws, const json& b) { return e.Session(ws, b); }},
-      {"POST", {"/segments/create", "segments.create"}, [&e](int64_t ws, const json& b) { return e.CreateSegment(ws, b); }},
+      {"POST",
+       {"/segments/create", "segments.create"},
+       [&e](int64_t ws, const json& b) { return e.CreateSegment(ws, b); }},
   };
   for (auto& r : routes) {
-    server.Route(r.method, r.ep.path, [this, ep = r.ep, call = r.call](const http::Request& req) {
-      return Bearer(req, ep, call);
-    });
+    server.Route(r.method, r.ep.path,
+                 [this, ep = r.ep, call = r.call](const http::Request& req) { return Bearer(req, ep, call); });
   }
   server.Route("GET", "/segments/list", [this, &e](const http::Request& req) {
     return Bearer(req, {"/segments/list", "segments.list", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
@@ -138,13 +141,16 @@ void Api::Register(http::Server& server) {
     });
   });
   server.Route("GET", "/segments/details", [this, &e](const http::Request& req) {
-    return Bearer(req, {"/segments/details", "segments.details", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
-      if (req.Query("segment_id").empty()) return Err(Status::InvalidArgument("'segment_id' query parameter is required"));
-      return e.SegmentDetails(ws, req.Query("segment_id"));
-    });
+    return Bearer(req, {"/segments/details", "segments.details", 200},
+                  [&e, &req](int64_t ws, const json&) -> Result<json> {
+                    if (req.Query("segment_id").empty())
+                      return Err(Status::InvalidArgument("'segment_id' query parameter is required"));
+                    return e.SegmentDetails(ws, req.Query("segment_id"));
+                  });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts", [this, &e](const http::Request& req) {
-    return Partner(req, {"/partners/cohorts", ""}, [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });
+    return Partner(req, {"/partners/cohorts", ""},
+                   [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts/users", [this, &e](const http::Request& req) {
     return Partner(req, {"/partners/cohorts/users", ""},

@@ -2,9 +2,8 @@
 // the store at start and kept in step with it by the single writer (see Engage).
 #pragma once
 
-#include <roaring/roaring.hh>
-
 #include <cstdint>
+#include <roaring/roaring.hh>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>

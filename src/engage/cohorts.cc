@@ -14,7 +14,6 @@ constexpr const char* kMalformedChanges =
     "strings, or an aliases object";
 constexpr const char* kTooManyIds = "Only 1,000 user_ids, device_ids, and aliases are allowed per request";
 
-
 bool ReadStrings(const json& v, std::vector<std::string>* out) {
   if (!v.is_array()) return false;
   for (const json& s : v) {

@@ -9,9 +9,9 @@
 namespace cf::engage {
 
 const std::vector<std::string>& KnownPermissions() {
-  static const std::vector<std::string> kAll = {
-      "users.track",   "users.identify", "users.alias.new", "users.delete", "users.export.ids",
-      "segments.list", "segments.details", "segments.create", "sdk.session"};
+  static const std::vector<std::string> kAll = {"users.track",      "users.identify",   "users.alias.new",
+                                                "users.delete",     "users.export.ids", "segments.list",
+                                                "segments.details", "segments.create",  "sdk.session"};
   return kAll;
 }
 
@@ -127,7 +127,8 @@ namespace {
 std::vector<CohortDelta> Coalesce(std::vector<CohortDelta> changes) {
   std::vector<CohortDelta> deltas;
   for (auto& c : changes) {
-    auto same = std::find_if(deltas.begin(), deltas.end(), [&](const CohortDelta& d) { return d.cohort_pk == c.cohort_pk; });
+    auto same =
+        std::find_if(deltas.begin(), deltas.end(), [&](const CohortDelta& d) { return d.cohort_pk == c.cohort_pk; });
     if (same == deltas.end()) {
       deltas.push_back(std::move(c));
       continue;

@@ -6,12 +6,11 @@
 // PermissionDenied -> 403, NotFound -> 404, anything else -> 5xx.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/time.h"
@@ -27,8 +26,8 @@ struct EngageOptions {
 };
 
 inline constexpr const char* kDefaultWorkspace = "default";
-inline constexpr size_t kMaxTrackObjects = 75;       // per array of /users/track
-inline constexpr size_t kMaxUserBatch = 50;          // identify, alias/new, delete, export/ids
+inline constexpr size_t kMaxTrackObjects = 75;  // per array of /users/track
+inline constexpr size_t kMaxUserBatch = 50;     // identify, alias/new, delete, export/ids
 inline constexpr size_t kMaxCohortIdentifiers = 1000;
 
 // The permissions a REST API key can carry; "all" grants every one.

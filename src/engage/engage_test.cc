@@ -20,7 +20,8 @@ using nlohmann::json;
 
 class FaultyTransaction final : public Transaction {
  public:
-  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail) : inner_(std::move(inner)), fail_(fail) {}
+  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail)
+      : inner_(std::move(inner)), fail_(fail) {}
   Status Commit() override {
     if (fail_) return Status::IOError("injected commit failure");  // inner_ rolls back when destroyed
     return inner_->Commit();
@@ -29,40 +30,98 @@ class FaultyTransaction final : public Transaction {
   Status ReleaseSavepoint() override { return inner_->ReleaseSavepoint(); }
   Status RollbackToSavepoint() override { return inner_->RollbackToSavepoint(); }
   Result<std::optional<int64_t>> FindWorkspace(const std::string& name) override { return inner_->FindWorkspace(name); }
-  Result<int64_t> CreateWorkspace(const std::string& name, int64_t now) override { return inner_->CreateWorkspace(name, now); }
+  Result<int64_t> CreateWorkspace(const std::string& name, int64_t now) override {
+    return inner_->CreateWorkspace(name, now);
+  }
   Status InsertApiKey(const ApiKeyRecord& record) override { return inner_->InsertApiKey(record); }
-  Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override { return inner_->FindApiKey(key_id); }
+  Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override {
+    return inner_->FindApiKey(key_id);
+  }
   Result<int64_t> InsertPartner(const PartnerRecord& record) override { return inner_->InsertPartner(record); }
-  Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) override { return inner_->FindPartner(name); }
-  Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) override { return inner_->FindPartnerByKeyId(key_id); }
+  Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) override {
+    return inner_->FindPartner(name);
+  }
+  Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) override {
+    return inner_->FindPartnerByKeyId(key_id);
+  }
   Result<std::vector<PartnerRecord>> ListPartners() override { return inner_->ListPartners(); }
-  Status SetDataImportKey(int64_t workspace_id, int64_t partner_id, const std::optional<DataImportKeyRecord>& record) override { return inner_->SetDataImportKey(workspace_id, partner_id, record); }
-  Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) override { return inner_->FindDataImportKey(key_id); }
-  Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) override { return inner_->FindDataImportKeyOf(workspace_id, partner_id); }
-  Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) override { return inner_->SetRateLimit(workspace_id, endpoint, r); }
-  Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) override { return inner_->FindRateLimit(workspace_id, endpoint); }
-  Result<Profile> InsertProfile(int64_t workspace_id, const std::optional<std::string>& external_id, int64_t now) override { return inner_->InsertProfile(workspace_id, external_id, now); }
+  Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
+                          const std::optional<DataImportKeyRecord>& record) override {
+    return inner_->SetDataImportKey(workspace_id, partner_id, record);
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) override {
+    return inner_->FindDataImportKey(key_id);
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) override {
+    return inner_->FindDataImportKeyOf(workspace_id, partner_id);
+  }
+  Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) override {
+    return inner_->SetRateLimit(workspace_id, endpoint, r);
+  }
+  Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) override {
+    return inner_->FindRateLimit(workspace_id, endpoint);
+  }
+  Result<Profile> InsertProfile(int64_t workspace_id, const std::optional<std::string>& external_id,
+                                int64_t now) override {
+    return inner_->InsertProfile(workspace_id, external_id, now);
+  }
   Result<std::optional<Profile>> FindProfile(ProfileIndex index) override { return inner_->FindProfile(index); }
-  Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) override { return inner_->FindByExternalId(workspace_id, external_id); }
-  Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) override { return inner_->FindByBrazeId(workspace_id, braze_id); }
-  Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) override { return inner_->FindByAlias(workspace_id, alias); }
-  Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) override { return inner_->FindByDevice(workspace_id, device_id); }
-  Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t workspace_id, const std::vector<std::string>& ids) override { return inner_->MatchExternalIds(workspace_id, ids); }
-  Result<std::vector<std::optional<Match>>> MatchDevices(int64_t workspace_id, const std::vector<std::string>& ids) override { return inner_->MatchDevices(workspace_id, ids); }
-  Result<std::vector<std::optional<Match>>> MatchAliases(int64_t workspace_id, const std::vector<Alias>& aliases) override { return inner_->MatchAliases(workspace_id, aliases); }
-  Status SetExternalId(ProfileIndex index, const std::string& external_id) override { return inner_->SetExternalId(index, external_id); }
-  Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) override { return inner_->AddAlias(workspace_id, index, alias); }
+  Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) override {
+    return inner_->FindByExternalId(workspace_id, external_id);
+  }
+  Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) override {
+    return inner_->FindByBrazeId(workspace_id, braze_id);
+  }
+  Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) override {
+    return inner_->FindByAlias(workspace_id, alias);
+  }
+  Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) override {
+    return inner_->FindByDevice(workspace_id, device_id);
+  }
+  Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t workspace_id,
+                                                             const std::vector<std::string>& ids) override {
+    return inner_->MatchExternalIds(workspace_id, ids);
+  }
+  Result<std::vector<std::optional<Match>>> MatchDevices(int64_t workspace_id,
+                                                         const std::vector<std::string>& ids) override {
+    return inner_->MatchDevices(workspace_id, ids);
+  }
+  Result<std::vector<std::optional<Match>>> MatchAliases(int64_t workspace_id,
+                                                         const std::vector<Alias>& aliases) override {
+    return inner_->MatchAliases(workspace_id, aliases);
+  }
+  Status SetExternalId(ProfileIndex index, const std::string& external_id) override {
+    return inner_->SetExternalId(index, external_id);
+  }
+  Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) override {
+    return inner_->AddAlias(workspace_id, index, alias);
+  }
   Result<std::vector<Alias>> Aliases(ProfileIndex index) override { return inner_->Aliases(index); }
-  Status SetDevice(int64_t workspace_id, ProfileIndex index, const std::string& device_id) override { return inner_->SetDevice(workspace_id, index, device_id); }
+  Status SetDevice(int64_t workspace_id, ProfileIndex index, const std::string& device_id) override {
+    return inner_->SetDevice(workspace_id, index, device_id);
+  }
   Result<std::vector<std::string>> Devices(ProfileIndex index) override { return inner_->Devices(index); }
-  Status SetAttribute(ProfileIndex index, const std::string& name, const std::string& value_json) override { return inner_->SetAttribute(index, name, value_json); }
-  Status RemoveAttribute(ProfileIndex index, const std::string& name) override { return inner_->RemoveAttribute(index, name); }
-  Result<std::vector<std::pair<std::string, std::string>>> Attributes(ProfileIndex index) override { return inner_->Attributes(index); }
-  Status InsertEvent(ProfileIndex index, const std::string& name, int64_t time, const std::string& properties_json) override { return inner_->InsertEvent(index, name, time, properties_json); }
-  Status InsertPurchase(ProfileIndex index, const PurchaseRecord& purchase) override { return inner_->InsertPurchase(index, purchase); }
+  Status SetAttribute(ProfileIndex index, const std::string& name, const std::string& value_json) override {
+    return inner_->SetAttribute(index, name, value_json);
+  }
+  Status RemoveAttribute(ProfileIndex index, const std::string& name) override {
+    return inner_->RemoveAttribute(index, name);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Attributes(ProfileIndex index) override {
+    return inner_->Attributes(index);
+  }
+  Status InsertEvent(ProfileIndex index, const std::string& name, int64_t time,
+                     const std::string& properties_json) override {
+    return inner_->InsertEvent(index, name, time, properties_json);
+  }
+  Status InsertPurchase(ProfileIndex index, const PurchaseRecord& purchase) override {
+    return inner_->InsertPurchase(index, purchase);
+  }
   Status MergeProfileInto(ProfileIndex from, ProfileIndex to) override { return inner_->MergeProfileInto(from, to); }
   Status DeleteProfile(ProfileIndex index) override { return inner_->DeleteProfile(index); }
-  Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) override { return inner_->AllProfiles(workspace_id); }
+  Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) override {
+    return inner_->AllProfiles(workspace_id);
+  }
   Status ScanAttribute(int64_t workspace_id, const std::string& name,
                        const std::function<void(ProfileIndex, const std::string&)>& visit) override {
     return inner_->ScanAttribute(workspace_id, name, visit);
@@ -71,16 +130,30 @@ class FaultyTransaction final : public Transaction {
                                                  int64_t since) override {
     return inner_->PurchasersOf(workspace_id, product_id, since);
   }
-  Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id, const std::string& cohort_id) override { return inner_->FindCohort(workspace_id, partner_id, cohort_id); }
-  Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id, const std::string& name) override { return inner_->FindCohortsByName(workspace_id, partner_id, name); }
+  Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id,
+                                                 const std::string& cohort_id) override {
+    return inner_->FindCohort(workspace_id, partner_id, cohort_id);
+  }
+  Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id,
+                                                      const std::string& name) override {
+    return inner_->FindCohortsByName(workspace_id, partner_id, name);
+  }
   Result<std::vector<CohortRecord>> ListCohorts() override { return inner_->ListCohorts(); }
   Result<CohortRecord> UpsertCohort(const CohortRecord& record) override { return inner_->UpsertCohort(record); }
-  Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) override { return inner_->AppendCohortDelta(cohort_pk, added, removed); }
-  Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) override { return inner_->WriteCohortSnapshot(cohort_pk, snapshot); }
+  Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) override {
+    return inner_->AppendCohortDelta(cohort_pk, added, removed);
+  }
+  Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) override {
+    return inner_->WriteCohortSnapshot(cohort_pk, snapshot);
+  }
   Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() override { return inner_->LoadCohortBitmaps(); }
   Status InsertSegment(const SegmentRecord& record) override { return inner_->InsertSegment(record); }
-  Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) override { return inner_->FindSegment(workspace_id, segment_id); }
-  Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override { return inner_->ListSegments(workspace_id); }
+  Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) override {
+    return inner_->FindSegment(workspace_id, segment_id);
+  }
+  Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override {
+    return inner_->ListSegments(workspace_id);
+  }
 
  private:
   std::unique_ptr<Transaction> inner_;
@@ -115,7 +188,8 @@ class EngageTest : public ::testing::Test {
     auto partner_key = AddPartner(engage_->storage(), "tinyclues", "Tinyclues", 0);
     auto secret = GenerateDataImportKey(engage_->storage(), "default", "tinyclues", 0);
     ASSERT_TRUE(partner_key.has_value() && secret.has_value());
-    auto auth = engage_->AuthenticatePartner("tinyclues", {{"partner_api_key", *partner_key}, {"client_secret", *secret}});
+    auto auth =
+        engage_->AuthenticatePartner("tinyclues", {{"partner_api_key", *partner_key}, {"client_secret", *secret}});
     ASSERT_TRUE(auth.has_value()) << auth.error().ToString();
     auth_ = *auth;
   }
@@ -156,7 +230,7 @@ TEST_F(EngageTest, FailedCommitLeavesNoTrace) {
 
   EXPECT_EQ(CohortsOf("u2"), json::array());  // the bitmap change was undone
   EXPECT_EQ(CohortsOf("u1").size(), 1u);
-  EXPECT_TRUE(CohortsOf("u3").is_null());     // the profile was never created
+  EXPECT_TRUE(CohortsOf("u3").is_null());  // the profile was never created
   auto again = Import("u2");
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ((*again)["added"], 1);  // counted against the restored bitmap
@@ -179,7 +253,8 @@ TEST_F(EngageTest, ConcurrentWritersShareCommitsAndAllLand) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
-  auto seg = engage_->CreateSegment(1, {{"name", "all"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "all"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
   ASSERT_TRUE(seg.has_value()) << seg.error().ToString();
   auto details = engage_->SegmentDetails(1, (*seg)["segment_id"]);
   ASSERT_TRUE(details.has_value());

@@ -6,9 +6,9 @@
 
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <cstdint>
 #include <random>
 #include <stdexcept>
 

@@ -22,8 +22,9 @@ class FilterEvaluator {
 
   Result<Roaring> Eval(const json& f, const std::string& path) {
     if (!f.is_object() || f.size() != 1) {
-      return Err(BadField(path, "must be an object with exactly one of 'and', 'or', 'not', 'partner_cohort', "
-                                "'custom_attribute', 'purchased'"));
+      return Err(BadField(path,
+                          "must be an object with exactly one of 'and', 'or', 'not', 'partner_cohort', "
+                          "'custom_attribute', 'purchased'"));
     }
     const std::string& op = f.begin().key();
     const json& arg = f.begin().value();
@@ -33,9 +34,12 @@ class FilterEvaluator {
       Roaring acc;
       for (size_t i = 0; i < arg.size(); ++i) {
         CF_ASSIGN_OR_RETURN(Roaring r, Eval(arg[i], here + "[" + std::to_string(i) + "]"));
-        if (i == 0) acc = std::move(r);
-        else if (op == "and") acc &= r;
-        else acc |= r;
+        if (i == 0)
+          acc = std::move(r);
+        else if (op == "and")
+          acc &= r;
+        else
+          acc |= r;
       }
       return acc;
     }
@@ -72,13 +76,15 @@ class FilterEvaluator {
     }
     auto cohorts_named = [&](const char* key) -> Result<std::vector<int64_t>> {
       const json& names = arg[key];
-      if (!names.is_array() || names.empty()) return Err(BadField(here + "." + key, "must be a non-empty array of cohort names"));
+      if (!names.is_array() || names.empty())
+        return Err(BadField(here + "." + key, "must be a non-empty array of cohort names"));
       std::vector<int64_t> pks;
       for (const json& n : names) {
         if (!IsNonEmptyString(n)) return Err(BadField(here + "." + key, "must contain only non-empty strings"));
         CF_ASSIGN_OR_RETURN(auto found, txn_.FindCohortsByName(ws_, partner->id, n.get<std::string>()));
         if (found.empty()) {
-          return Err(BadField(here + "." + key, "names no cohort of partner " + Quote(partner->name) + ": " + n.dump()));
+          return Err(
+              BadField(here + "." + key, "names no cohort of partner " + Quote(partner->name) + ": " + n.dump()));
         }
         for (const auto& c : found) pks.push_back(c.pk);
       }
@@ -101,10 +107,12 @@ class FilterEvaluator {
 
   Result<Roaring> CustomAttribute(const json& arg, const std::string& here) {
     CF_RETURN_IF_ERROR(CheckKeys(arg, {"name", "comparison", "value"}).WithPrefix(here));
-    if (!arg.contains("name") || !IsNonEmptyString(arg["name"])) return Err(BadField(here + ".name", "must be a non-empty string"));
-    static const std::vector<std::string> kComparisons = {"equals", "not_equals", "greater_than", "less_than",
-                                                           "exists", "does_not_exist"};
-    std::string cmp = arg.contains("comparison") && arg["comparison"].is_string() ? arg["comparison"].get<std::string>() : "";
+    if (!arg.contains("name") || !IsNonEmptyString(arg["name"]))
+      return Err(BadField(here + ".name", "must be a non-empty string"));
+    static const std::vector<std::string> kComparisons = {"equals",    "not_equals", "greater_than",
+                                                          "less_than", "exists",     "does_not_exist"};
+    std::string cmp =
+        arg.contains("comparison") && arg["comparison"].is_string() ? arg["comparison"].get<std::string>() : "";
     if (std::find(kComparisons.begin(), kComparisons.end(), cmp) == kComparisons.end()) {
       return Err(BadField(here + ".comparison", "must be one of " + Join(kComparisons, ", ")));
     }
@@ -115,16 +123,19 @@ class FilterEvaluator {
       return Err(BadField(here + ".value", "must be a number for " + Quote(cmp)));
     }
     Roaring has, match;
-    CF_RETURN_IF_ERROR(txn_.ScanAttribute(ws_, arg["name"].get<std::string>(), [&](ProfileIndex i, const std::string& v) {
-      has.add(i);
-      if (!needs_value) return;
-      json stored = json::parse(v, nullptr, false);
-      bool m = false;
-      if (cmp == "equals" || cmp == "not_equals") m = stored == value;
-      else if (stored.is_number()) m = cmp == "greater_than" ? stored.get<double>() > value.get<double>()
-                                                             : stored.get<double>() < value.get<double>();
-      if (m) match.add(i);
-    }));
+    CF_RETURN_IF_ERROR(
+        txn_.ScanAttribute(ws_, arg["name"].get<std::string>(), [&](ProfileIndex i, const std::string& v) {
+          has.add(i);
+          if (!needs_value) return;
+          json stored = json::parse(v, nullptr, false);
+          bool m = false;
+          if (cmp == "equals" || cmp == "not_equals")
+            m = stored == value;
+          else if (stored.is_number())
+            m = cmp == "greater_than" ? stored.get<double>() > value.get<double>()
+                                      : stored.get<double>() < value.get<double>();
+          if (m) match.add(i);
+        }));
     if (cmp == "exists") return has;
     if (cmp == "equals" || cmp == "greater_than" || cmp == "less_than") return match;
     CF_ASSIGN_OR_RETURN(const Roaring* all, Universe());
@@ -164,7 +175,8 @@ std::string NewSegmentId() {
 
 Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
   CF_RETURN_IF_ERROR(CheckKeys(body, {"name", "filter"}));
-  if (!body.contains("name") || !IsNonEmptyString(body["name"])) return Err(BadField("name", "must be a non-empty string"));
+  if (!body.contains("name") || !IsNonEmptyString(body["name"]))
+    return Err(BadField("name", "must be a non-empty string"));
   if (!body.contains("filter")) return Err(BadField("filter", "is required"));
   SegmentRecord r{ws, NewSegmentId(), body["name"].get<std::string>(), body["filter"].dump(), clock_.NowSeconds()};
   CF_RETURN_IF_ERROR(Write([&](Transaction& txn, std::vector<CohortDelta>&) -> Status {
@@ -181,8 +193,11 @@ Result<json> Engage::ListSegments(int64_t ws, int64_t page) {
   CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
   CF_ASSIGN_OR_RETURN(auto all, txn->ListSegments(ws));
   json list = json::array();
-  for (int64_t i = page * kSegmentsPerPage; i < static_cast<int64_t>(all.size()) && i < (page + 1) * kSegmentsPerPage; ++i) {
-    list.push_back({{"id", all[i].segment_id}, {"name", all[i].name}, {"analytics_tracking_enabled", false},
+  for (int64_t i = page * kSegmentsPerPage; i < static_cast<int64_t>(all.size()) && i < (page + 1) * kSegmentsPerPage;
+       ++i) {
+    list.push_back({{"id", all[i].segment_id},
+                    {"name", all[i].name},
+                    {"analytics_tracking_enabled", false},
                     {"tags", json::array()}});
   }
   return json{{"segments", std::move(list)}};

@@ -2,10 +2,9 @@
 
 #include <sqlite3.h>
 
-#include <nlohmann/json.hpp>
-
 #include <limits>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -266,15 +265,22 @@ class SqliteTransaction final : public Transaction {
   }
 
   Status InsertApiKey(const ApiKeyRecord& r) override {
-    Stmt s(*c_, "INSERT INTO api_keys(key_id, salt, hash, workspace_id, name, permissions, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(r.key.key_id).Bind(r.key.salt).Bind(r.key.hash).Bind(r.workspace_id).Bind(r.name).Bind(r.permissions)
+    Stmt s(*c_,
+           "INSERT INTO api_keys(key_id, salt, hash, workspace_id, name, permissions, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(r.key.key_id)
+        .Bind(r.key.salt)
+        .Bind(r.key.hash)
+        .Bind(r.workspace_id)
+        .Bind(r.name)
+        .Bind(r.permissions)
         .Bind(r.created_at);
     return s.Run();
   }
   Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override {
-    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
-                "WHERE key_id = ?");
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
+           "WHERE key_id = ?");
     s.Bind(key_id);
     CF_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<ApiKeyRecord>();
@@ -284,7 +290,11 @@ class SqliteTransaction final : public Transaction {
 
   Result<int64_t> InsertPartner(const PartnerRecord& r) override {
     Stmt s(*c_, "INSERT INTO partners(name, display_name, key_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)");
-    s.Bind(r.name).Bind(r.display_name).Bind(r.api_key.key_id).Bind(r.api_key.salt).Bind(r.api_key.hash)
+    s.Bind(r.name)
+        .Bind(r.display_name)
+        .Bind(r.api_key.key_id)
+        .Bind(r.api_key.salt)
+        .Bind(r.api_key.hash)
         .Bind(r.created_at);
     CF_RETURN_IF_ERROR(s.Run());
     return sqlite3_last_insert_rowid(c_->db());
@@ -318,33 +328,38 @@ class SqliteTransaction final : public Transaction {
       CF_RETURN_IF_ERROR(del.Run());
     }
     if (!r) return Status::OK();
-    Stmt s(*c_, "INSERT INTO data_import_keys(workspace_id, partner_id, key_id, salt, hash, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)");
+    Stmt s(*c_,
+           "INSERT INTO data_import_keys(workspace_id, partner_id, key_id, salt, hash, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
     s.Bind(workspace_id).Bind(partner_id).Bind(r->key.key_id).Bind(r->key.salt).Bind(r->key.hash).Bind(r->created_at);
     return s.Run();
   }
   Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) override {
-    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
-                "WHERE key_id = ?");
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+           "WHERE key_id = ?");
     s.Bind(key_id);
     return OneImportKey(s);
   }
   Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) override {
-    Stmt s(*c_, "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
-                "WHERE workspace_id = ? AND partner_id = ?");
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+           "WHERE workspace_id = ? AND partner_id = ?");
     s.Bind(workspace_id).Bind(partner_id);
     return OneImportKey(s);
   }
 
   Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) override {
-    Stmt s(*c_, "INSERT OR REPLACE INTO rate_limits(workspace_id, endpoint, max_requests, window_seconds) "
-                "VALUES (?, ?, ?, ?)");
+    Stmt s(*c_,
+           "INSERT OR REPLACE INTO rate_limits(workspace_id, endpoint, max_requests, window_seconds) "
+           "VALUES (?, ?, ?, ?)");
     s.Bind(workspace_id).Bind(endpoint).Bind(r.limit).Bind(r.window_seconds);
     return s.Run();
   }
   Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) override {
-    Stmt s(*c_, "SELECT max_requests, window_seconds FROM rate_limits WHERE workspace_id = ? AND endpoint IN (?, '*') "
-                "ORDER BY endpoint = '*' LIMIT 1");
+    Stmt s(*c_,
+           "SELECT max_requests, window_seconds FROM rate_limits WHERE workspace_id = ? AND endpoint IN (?, '*') "
+           "ORDER BY endpoint = '*' LIMIT 1");
     s.Bind(workspace_id).Bind(endpoint);
     CF_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<RateLimitRecord>();
@@ -359,8 +374,9 @@ class SqliteTransaction final : public Transaction {
     p.external_id = external_id;
     p.created_anonymous = !external_id.has_value();
     p.created_at = now;
-    Stmt s(*c_, "INSERT INTO profiles(workspace_id, braze_id, external_id, created_anonymous, created_at) "
-                "VALUES (?, ?, ?, ?, ?)");
+    Stmt s(*c_,
+           "INSERT INTO profiles(workspace_id, braze_id, external_id, created_anonymous, created_at) "
+           "VALUES (?, ?, ?, ?, ?)");
     s.Bind(workspace_id).Bind(p.braze_id).Bind(external_id).Bind(int64_t{p.created_anonymous}).Bind(now);
     CF_RETURN_IF_ERROR(s.Run());
     int64_t id = sqlite3_last_insert_rowid(c_->db());
@@ -371,34 +387,39 @@ class SqliteTransaction final : public Transaction {
     return p;
   }
   Result<std::optional<Profile>> FindProfile(ProfileIndex index) override {
-    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
-                "WHERE id = ?");
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE id = ?");
     s.Bind(int64_t{index});
     return OneProfile(s);
   }
   Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) override {
-    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
-                "WHERE workspace_id = ? AND external_id = ?");
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE workspace_id = ? AND external_id = ?");
     s.Bind(workspace_id).Bind(external_id);
     return OneProfile(s);
   }
   Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) override {
-    Stmt s(*c_, "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
-                "WHERE braze_id = ? AND workspace_id = ?");
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE braze_id = ? AND workspace_id = ?");
     s.Bind(braze_id).Bind(workspace_id);
     return OneProfile(s);
   }
   Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) override {
-    Stmt s(*c_, "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
-                "FROM aliases a JOIN profiles p ON p.id = a.profile_id "
-                "WHERE a.workspace_id = ? AND a.label = ? AND a.name = ?");
+    Stmt s(*c_,
+           "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+           "FROM aliases a JOIN profiles p ON p.id = a.profile_id "
+           "WHERE a.workspace_id = ? AND a.label = ? AND a.name = ?");
     s.Bind(workspace_id).Bind(alias.label).Bind(alias.name);
     return OneProfile(s);
   }
   Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) override {
-    Stmt s(*c_, "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
-                "FROM devices d JOIN profiles p ON p.id = d.profile_id "
-                "WHERE d.workspace_id = ? AND d.device_id = ?");
+    Stmt s(*c_,
+           "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+           "FROM devices d JOIN profiles p ON p.id = d.profile_id "
+           "WHERE d.workspace_id = ? AND d.device_id = ?");
     s.Bind(workspace_id).Bind(device_id);
     return OneProfile(s);
   }
@@ -406,23 +427,26 @@ class SqliteTransaction final : public Transaction {
   // instead of 1,000 statement round trips. CROSS JOIN pins json_each as the outer loop:
   // left to itself the planner may scan all profiles instead.
   Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t ws, const std::vector<std::string>& ids) override {
-    Stmt s(*c_, "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-                "profiles p ON p.workspace_id = ? AND p.external_id = j.value");
+    Stmt s(*c_,
+           "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+           "profiles p ON p.workspace_id = ? AND p.external_id = j.value");
     s.Bind(nlohmann::json(ids).dump()).Bind(ws);
     return Matches(s, ids.size());
   }
   Result<std::vector<std::optional<Match>>> MatchDevices(int64_t ws, const std::vector<std::string>& ids) override {
-    Stmt s(*c_, "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-                "devices d ON d.workspace_id = ? AND d.device_id = j.value CROSS JOIN profiles p ON p.id = d.profile_id");
+    Stmt s(*c_,
+           "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+           "devices d ON d.workspace_id = ? AND d.device_id = j.value CROSS JOIN profiles p ON p.id = d.profile_id");
     s.Bind(nlohmann::json(ids).dump()).Bind(ws);
     return Matches(s, ids.size());
   }
   Result<std::vector<std::optional<Match>>> MatchAliases(int64_t ws, const std::vector<Alias>& aliases) override {
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& a : aliases) pairs.push_back({a.label, a.name});
-    Stmt s(*c_, "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-                "aliases a ON a.workspace_id = ? AND a.label = json_extract(j.value, '$[0]') "
-                "AND a.name = json_extract(j.value, '$[1]') CROSS JOIN profiles p ON p.id = a.profile_id");
+    Stmt s(*c_,
+           "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+           "aliases a ON a.workspace_id = ? AND a.label = json_extract(j.value, '$[0]') "
+           "AND a.name = json_extract(j.value, '$[1]') CROSS JOIN profiles p ON p.id = a.profile_id");
     s.Bind(pairs.dump()).Bind(ws);
     return Matches(s, aliases.size());
   }
@@ -485,9 +509,15 @@ class SqliteTransaction final : public Transaction {
     return s.Run();
   }
   Status InsertPurchase(ProfileIndex index, const PurchaseRecord& p) override {
-    Stmt s(*c_, "INSERT INTO purchases(profile_id, product_id, currency, price, quantity, time, properties) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    s.Bind(int64_t{index}).Bind(p.product_id).Bind(p.currency).Bind(p.price).Bind(p.quantity).Bind(p.time)
+    Stmt s(*c_,
+           "INSERT INTO purchases(profile_id, product_id, currency, price, quantity, time, properties) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(int64_t{index})
+        .Bind(p.product_id)
+        .Bind(p.currency)
+        .Bind(p.price)
+        .Bind(p.quantity)
+        .Bind(p.time)
         .Bind(p.properties_json);
     return s.Run();
   }
@@ -495,8 +525,9 @@ class SqliteTransaction final : public Transaction {
     const int64_t f = from;
     const int64_t t = to;
     {
-      Stmt s(*c_, "INSERT OR IGNORE INTO attributes(profile_id, name, value) "
-                  "SELECT ?, name, value FROM attributes WHERE profile_id = ?");
+      Stmt s(*c_,
+             "INSERT OR IGNORE INTO attributes(profile_id, name, value) "
+             "SELECT ?, name, value FROM attributes WHERE profile_id = ?");
       s.Bind(t).Bind(f);
       CF_RETURN_IF_ERROR(s.Run());
     }
@@ -528,8 +559,9 @@ class SqliteTransaction final : public Transaction {
   }
   Status ScanAttribute(int64_t workspace_id, const std::string& name,
                        const std::function<void(ProfileIndex, const std::string&)>& visit) override {
-    Stmt s(*c_, "SELECT a.profile_id, a.value FROM attributes a JOIN profiles p ON p.id = a.profile_id "
-                "WHERE a.name = ? AND p.workspace_id = ?");
+    Stmt s(*c_,
+           "SELECT a.profile_id, a.value FROM attributes a JOIN profiles p ON p.id = a.profile_id "
+           "WHERE a.name = ? AND p.workspace_id = ?");
     s.Bind(name).Bind(workspace_id);
     while (true) {
       CF_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -540,16 +572,18 @@ class SqliteTransaction final : public Transaction {
   }
   Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
                                                  int64_t since) override {
-    Stmt s(*c_, "SELECT DISTINCT u.profile_id FROM purchases u JOIN profiles p ON p.id = u.profile_id "
-                "WHERE u.product_id = ? AND u.time >= ? AND p.workspace_id = ?");
+    Stmt s(*c_,
+           "SELECT DISTINCT u.profile_id FROM purchases u JOIN profiles p ON p.id = u.profile_id "
+           "WHERE u.product_id = ? AND u.time >= ? AND p.workspace_id = ?");
     s.Bind(product_id).Bind(since).Bind(workspace_id);
     return Indexes(s);
   }
 
   Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id,
                                                  const std::string& cohort_id) override {
-    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
-                "WHERE workspace_id = ? AND partner_id = ? AND cohort_id = ?");
+    Stmt s(*c_,
+           "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+           "WHERE workspace_id = ? AND partner_id = ? AND cohort_id = ?");
     s.Bind(workspace_id).Bind(partner_id).Bind(cohort_id);
     CF_ASSIGN_OR_RETURN(auto all, Cohorts(s));
     if (all.empty()) return std::optional<CohortRecord>();
@@ -557,8 +591,9 @@ class SqliteTransaction final : public Transaction {
   }
   Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id,
                                                       const std::string& name) override {
-    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
-                "WHERE workspace_id = ? AND partner_id = ? AND name = ?");
+    Stmt s(*c_,
+           "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+           "WHERE workspace_id = ? AND partner_id = ? AND name = ?");
     s.Bind(workspace_id).Bind(partner_id).Bind(name);
     return Cohorts(s);
   }
@@ -568,8 +603,9 @@ class SqliteTransaction final : public Transaction {
   }
   Result<CohortRecord> UpsertCohort(const CohortRecord& r) override {
     {
-      Stmt s(*c_, "INSERT INTO cohorts(workspace_id, partner_id, cohort_id, name, created_at) VALUES (?, ?, ?, ?, ?) "
-                  "ON CONFLICT(workspace_id, partner_id, cohort_id) DO UPDATE SET name = excluded.name");
+      Stmt s(*c_,
+             "INSERT INTO cohorts(workspace_id, partner_id, cohort_id, name, created_at) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT(workspace_id, partner_id, cohort_id) DO UPDATE SET name = excluded.name");
       s.Bind(r.workspace_id).Bind(r.partner_id).Bind(r.cohort_id).Bind(r.name).Bind(r.created_at);
       CF_RETURN_IF_ERROR(s.Run());
     }
@@ -623,16 +659,18 @@ class SqliteTransaction final : public Transaction {
     return s.Run();
   }
   Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) override {
-    Stmt s(*c_, "SELECT workspace_id, segment_id, name, filter, created_at FROM segments "
-                "WHERE workspace_id = ? AND segment_id = ?");
+    Stmt s(*c_,
+           "SELECT workspace_id, segment_id, name, filter, created_at FROM segments "
+           "WHERE workspace_id = ? AND segment_id = ?");
     s.Bind(workspace_id).Bind(segment_id);
     CF_ASSIGN_OR_RETURN(auto all, Segments(s));
     if (all.empty()) return std::optional<SegmentRecord>();
     return std::optional<SegmentRecord>(std::move(all.front()));
   }
   Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override {
-    Stmt s(*c_, "SELECT workspace_id, segment_id, name, filter, created_at FROM segments WHERE workspace_id = ? "
-                "ORDER BY id");
+    Stmt s(*c_,
+           "SELECT workspace_id, segment_id, name, filter, created_at FROM segments WHERE workspace_id = ? "
+           "ORDER BY id");
     s.Bind(workspace_id);
     return Segments(s);
   }

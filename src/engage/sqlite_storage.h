@@ -10,10 +10,10 @@
 namespace cf::engage {
 
 struct SqliteStorageOptions {
-  std::string path;                // the database file, e.g. DIR/engage.db
-  bool synchronous_full = true;    // true: fsync the WAL at every commit (durable on power loss)
-  int busy_timeout_ms = 10000;     // how long a writer waits for another process's write lock
-  int cache_mib = 64;              // page cache per connection; the default 2 MiB thrashes at 1M profiles
+  std::string path;              // the database file, e.g. DIR/engage.db
+  bool synchronous_full = true;  // true: fsync the WAL at every commit (durable on power loss)
+  int busy_timeout_ms = 10000;   // how long a writer waits for another process's write lock
+  int cache_mib = 64;            // page cache per connection; the default 2 MiB thrashes at 1M profiles
 };
 
 Result<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteStorageOptions& options);

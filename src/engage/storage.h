@@ -71,7 +71,7 @@ struct CohortRecord {
 // Each blob is a portable serialized Roaring bitmap.
 struct CohortBitmapRecord {
   int64_t cohort_pk = 0;
-  std::string snapshot;  // empty: no snapshot yet
+  std::string snapshot;                                     // empty: no snapshot yet
   std::vector<std::pair<std::string, std::string>> deltas;  // (added, removed)
 };
 
@@ -122,8 +122,7 @@ class Transaction {
   virtual Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
                                   const std::optional<DataImportKeyRecord>& record) = 0;
   virtual Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) = 0;
-  virtual Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id,
-                                                                          int64_t partner_id) = 0;
+  virtual Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) = 0;
 
   // Rate limits overriding the built-in defaults; endpoint "*" applies to all of a workspace.
   virtual Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) = 0;

@@ -166,8 +166,8 @@ Result<json> Engage::Track(int64_t ws, const json& body) {
         errors.push_back(ErrorEntry(error, "events", i));
         continue;
       }
-      CF_RETURN_IF_ERROR(txn.InsertEvent(p->index, name->get<std::string>(), *time,
-                                         props == obj.end() ? "{}" : props->dump()));
+      CF_RETURN_IF_ERROR(
+          txn.InsertEvent(p->index, name->get<std::string>(), *time, props == obj.end() ? "{}" : props->dump()));
       ++n_event;
     }
     for (size_t i = 0; purchases && i < purchases->size(); ++i) {
@@ -186,12 +186,13 @@ Result<json> Engage::Track(int64_t ws, const json& body) {
       auto props = obj.find("properties");
       if (product == obj.end() || !IsNonEmptyString(*product)) {
         error = "'product_id' must be a non-empty string";
-      } else if (currency == obj.end() || !currency->is_string() || currency->get_ref<const std::string&>().size() != 3) {
+      } else if (currency == obj.end() || !currency->is_string() ||
+                 currency->get_ref<const std::string&>().size() != 3) {
         error = "'currency' must be a three-letter ISO 4217 code";
       } else if (price == obj.end() || !price->is_number()) {
         error = "'price' must be a number";
-      } else if (quantity != obj.end() && (!quantity->is_number_integer() || quantity->get<int64_t>() < 1 ||
-                                           quantity->get<int64_t>() > 100)) {
+      } else if (quantity != obj.end() &&
+                 (!quantity->is_number_integer() || quantity->get<int64_t>() < 1 || quantity->get<int64_t>() > 100)) {
         error = "'quantity' must be an integer from 1 to 100";
       } else if (!time) {
         error = "'time' must be a valid time as an ISO-8601 string";
@@ -234,7 +235,8 @@ Result<json> Engage::Identify(int64_t ws, const json& body) {
       return Err(BadField(where + ".external_id", "must be a non-empty string"));
     }
     if (!it.contains("user_alias") || !ReadAlias(it["user_alias"])) {
-      return Err(BadField(where + ".user_alias", "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
+      return Err(
+          BadField(where + ".user_alias", "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
     }
   }
   size_t processed = 0;
@@ -250,8 +252,10 @@ Result<json> Engage::Identify(int64_t ws, const json& body) {
         continue;
       }
       if (source->external_id) {
-        if (*source->external_id != ext) error("this 'user_alias' belongs to a user with another external_id");
-        else ++processed;
+        if (*source->external_id != ext)
+          error("this 'user_alias' belongs to a user with another external_id");
+        else
+          ++processed;
         continue;
       }
       CF_ASSIGN_OR_RETURN(auto target, txn.FindByExternalId(ws, ext));
@@ -283,7 +287,8 @@ Result<json> Engage::AliasNew(int64_t ws, const json& body) {
   for (size_t i = 0; i < items->size(); ++i) {
     const json& it = (*items)[i];
     const std::string where = "user_aliases[" + std::to_string(i) + "]";
-    if (!ReadAlias(it)) return Err(BadField(where, "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
+    if (!ReadAlias(it))
+      return Err(BadField(where, "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
     if (it.contains("external_id") && !IsNonEmptyString(it["external_id"])) {
       return Err(BadField(where + ".external_id", "must be a non-empty string when given"));
     }
@@ -366,8 +371,8 @@ Result<json> Engage::Delete(int64_t ws, const json& body) {
 namespace {
 
 const std::vector<std::string>& ExportFields() {
-  static const std::vector<std::string> kFields = {"braze_id", "external_id", "user_aliases", "devices",
-                                                   "custom_attributes", "created_at", "cohorts"};
+  static const std::vector<std::string> kFields = {"braze_id",          "external_id", "user_aliases", "devices",
+                                                   "custom_attributes", "created_at",  "cohorts"};
   return kFields;
 }
 
@@ -421,19 +426,21 @@ Result<json> Engage::ExportIds(int64_t ws, const json& body) {
   size_t total = (ext_ids ? ext_ids->size() : 0) + (aliases ? aliases->size() : 0) + body.contains("device_id") +
                  body.contains("braze_id");
   if (total == 0) {
-    return Err(Status::InvalidArgument(
-        "name at least one user: 'external_ids', 'user_aliases', 'device_id' or 'braze_id'"));
+    return Err(
+        Status::InvalidArgument("name at least one user: 'external_ids', 'user_aliases', 'device_id' or 'braze_id'"));
   }
   if (total > kMaxUserBatch) {
     return Err(Status::InvalidArgument("at most " + std::to_string(kMaxUserBatch) +
                                        " user identifiers are allowed per request, got " + std::to_string(total)));
   }
   for (size_t i = 0; ext_ids && i < ext_ids->size(); ++i) {
-    if (!IsNonEmptyString((*ext_ids)[i])) return Err(BadField("external_ids[" + std::to_string(i) + "]", "must be a non-empty string"));
+    if (!IsNonEmptyString((*ext_ids)[i]))
+      return Err(BadField("external_ids[" + std::to_string(i) + "]", "must be a non-empty string"));
   }
   for (size_t i = 0; aliases && i < aliases->size(); ++i) {
     if (!ReadAlias((*aliases)[i])) {
-      return Err(BadField("user_aliases[" + std::to_string(i) + "]", "must be an object with 'alias_name' and 'alias_label'"));
+      return Err(
+          BadField("user_aliases[" + std::to_string(i) + "]", "must be an object with 'alias_name' and 'alias_label'"));
     }
   }
   for (const char* k : {"device_id", "braze_id"}) {
@@ -445,9 +452,10 @@ Result<json> Engage::ExportIds(int64_t ws, const json& body) {
     if (!f.is_array()) return Err(BadField("fields_to_export", "must be an array of field names"));
     fields.clear();
     for (const json& name : f) {
-      if (!name.is_string() || std::find(ExportFields().begin(), ExportFields().end(), name.get<std::string>()) ==
-                                   ExportFields().end()) {
-        return Err(BadField("fields_to_export", "has " + (name.is_string() ? Quote(name.get<std::string>()) : name.dump()) +
+      if (!name.is_string() ||
+          std::find(ExportFields().begin(), ExportFields().end(), name.get<std::string>()) == ExportFields().end()) {
+        return Err(BadField("fields_to_export", "has " +
+                                                    (name.is_string() ? Quote(name.get<std::string>()) : name.dump()) +
                                                     "; valid fields are " + Join(ExportFields(), ", ")));
       }
       fields.push_back(name.get<std::string>());

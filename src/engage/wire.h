@@ -2,7 +2,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 
@@ -11,7 +10,9 @@
 
 namespace cf::engage {
 
-inline bool IsNonEmptyString(const nlohmann::json& v) { return v.is_string() && !v.get_ref<const std::string&>().empty(); }
+inline bool IsNonEmptyString(const nlohmann::json& v) {
+  return v.is_string() && !v.get_ref<const std::string&>().empty();
+}
 
 // {"alias_name": "...", "alias_label": "..."} with two non-empty strings, or nullopt.
 inline std::optional<Alias> ReadAlias(const nlohmann::json& v) {

@@ -1,7 +1,6 @@
 #include "http/server.h"
 
 #include <httplib.h>
-
 #include <strings.h>
 
 #include <atomic>
@@ -80,7 +79,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   // cpp-httplib calls this for every status >= 400, including the ones our handlers set:
   // only answers that have no body yet (no route, 413, parse errors) are ours to fill.
   httplib::Server::HandlerWithResponse on_error = [impl = impl_.get()](const httplib::Request& req,
-                                                                      httplib::Response& res) {
+                                                                       httplib::Response& res) {
     if (!res.body.empty() || !impl->fallback) return httplib::Server::HandlerResponse::Unhandled;
     Write(impl->fallback(Convert(req), res.status), &res);
     return httplib::Server::HandlerResponse::Handled;
@@ -123,8 +122,8 @@ void Server::SetFallback(FallbackHandler handler) { impl_->fallback = std::move(
 Result<int> Server::Bind(const std::string& host, int port) {
   int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
-    return Err(Status::IOError("cannot listen on " + host + ":" + std::to_string(port) +
-                               " (address in use or not local?)"));
+    return Err(
+        Status::IOError("cannot listen on " + host + ":" + std::to_string(port) + " (address in use or not local?)"));
   }
   return bound;
 }

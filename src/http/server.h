@@ -44,12 +44,12 @@ using Handler = std::function<Response(const Request&)>;
 using FallbackHandler = std::function<Response(const Request&, int status)>;
 
 struct ServerOptions {
-  int threads = 16;                           // worker threads (blocking handlers, keep-alive)
-  size_t keep_alive_max_count = 100000;       // requests per connection before it is closed
-  int keep_alive_timeout_seconds = 5;         // idle keep-alive lifetime; Stop() waits for it
-  size_t max_body_bytes = 8 * 1024 * 1024;    // larger bodies get 413 without being read
-  int read_timeout_seconds = 30;              // per socket read
-  int write_timeout_seconds = 30;             // per socket write
+  int threads = 16;                         // worker threads (blocking handlers, keep-alive)
+  size_t keep_alive_max_count = 100000;     // requests per connection before it is closed
+  int keep_alive_timeout_seconds = 5;       // idle keep-alive lifetime; Stop() waits for it
+  size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 without being read
+  int read_timeout_seconds = 30;            // per socket read
+  int write_timeout_seconds = 30;           // per socket write
 };
 
 class Server {

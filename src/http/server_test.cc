@@ -17,8 +17,8 @@ class ServerTest : public ::testing::Test {
     options.max_body_bytes = 64;
     server_ = std::make_unique<Server>(options);
     server_->Route("POST", "/echo/([a-z]+)", [](const Request& r) {
-      return JsonAnswer(201, {{"name", r.matches.at(1)}, {"body", r.body}, {"q", r.Query("q")},
-                              {"h", r.Header("x-test")}});
+      return JsonAnswer(201,
+                        {{"name", r.matches.at(1)}, {"body", r.body}, {"q", r.Query("q")}, {"h", r.Header("x-test")}});
     });
     server_->SetFallback([](const Request&, int status) { return MessageAnswer(status, "fallback"); });
     auto port = server_->Bind("127.0.0.1", 0);

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 constexpr int kClients = 4;
 constexpr int kUsers = 2000;
-constexpr int kPerClient = 400;   // client t owns users [t*400, t*400+400)
+constexpr int kPerClient = 400;  // client t owns users [t*400, t*400+400)
 constexpr int kBatch = 40;
 constexpr int kCommonStart = 1900;  // every client adds users 1900..1999 to the shared cohort
 
@@ -28,9 +28,11 @@ std::map<std::string, std::set<std::string>> ReadMembership(http::Client& client
   for (int start = 0; start < kUsers; start += 50) {
     json ids = json::array();
     for (int i = start; i < start + 50; ++i) ids.push_back(User(i));
-    json r = PostJson(client, "/users/export/ids", {{"external_ids", ids}, {"fields_to_export", {"external_id", "cohorts"}}}, key);
+    json r = PostJson(client, "/users/export/ids",
+                      {{"external_ids", ids}, {"fields_to_export", {"external_id", "cohorts"}}}, key);
     for (const auto& u : r["users"]) {
-      for (const auto& c : u["cohorts"]) out[c["cohort_id"].get<std::string>()].insert(u["external_id"].get<std::string>());
+      for (const auto& c : u["cohorts"])
+        out[c["cohort_id"].get<std::string>()].insert(u["external_id"].get<std::string>());
     }
   }
   return out;

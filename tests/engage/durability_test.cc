@@ -37,7 +37,8 @@ void RunKillCycles(const std::vector<std::string>& server_args) {
       json change = keys;
       change["cohort_id"] = "c";
       change["cohort_changes"] = {{{"user_ids", {user}}}};
-      if (cycle > 0) change["cohort_changes"].push_back({{"user_ids", {fmt::format("u{}", cycle - 1)}}, {"should_remove", true}});
+      if (cycle > 0)
+        change["cohort_changes"].push_back({{"user_ids", {fmt::format("u{}", cycle - 1)}}, {"should_remove", true}});
       json answer = PostJson(client, partner + "/cohorts/users", change);
       EXPECT_EQ(answer["added"], 1);
       server.Kill();  // right after the 201, before anything else can happen
@@ -51,7 +52,8 @@ void RunKillCycles(const std::vector<std::string>& server_args) {
       EXPECT_EQ(u["users"][0]["custom_attributes"]["cycle"], i);
       json expected_cohorts = json::array();
       if (i == cycle) {
-        expected_cohorts.push_back({{"partner", "tinyclues"}, {"cohort_id", "c"}, {"name", fmt::format("Cohort after cycle {}", cycle)}});
+        expected_cohorts.push_back(
+            {{"partner", "tinyclues"}, {"cohort_id", "c"}, {"name", fmt::format("Cohort after cycle {}", cycle)}});
       }
       EXPECT_EQ(u["users"][0]["cohorts"], expected_cohorts) << "u" << i;
     }

@@ -70,8 +70,8 @@ AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>
 }
 
 EngageServer::EngageServer(std::string data_dir, std::vector<std::string> extra_args) : data_dir_(std::move(data_dir)) {
-  std::vector<std::string> argv = {EngageBinary(), "serve", "--data", data_dir_, "--listen", "127.0.0.1:0",
-                                   "--log-level", "warn"};
+  std::vector<std::string> argv = {EngageBinary(), "serve",       "--data",      data_dir_,
+                                   "--listen",     "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   auto [pid, fd] = Spawn(argv);
   pid_ = pid;

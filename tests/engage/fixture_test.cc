@@ -1,15 +1,15 @@
 // Runs the request/response fixtures in tests/engage/fixtures/*.json, each against a fresh
 // `engage serve` process over real HTTP. Format: tests/engage/fixtures/README.md.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 
-#include "engage_process.h"
 #include "base/strings.h"
+#include "engage_process.h"
 #include "http/client.h"
 
 namespace cf::engage_test {
@@ -39,13 +39,15 @@ class Runner {
       std::string s = v.get<std::string>();
       for (const auto& [k, val] : vars_) {
         std::string pat = "${" + k + "}";
-        for (size_t at = s.find(pat); at != std::string::npos; at = s.find(pat, at + val.size())) s.replace(at, pat.size(), val);
+        for (size_t at = s.find(pat); at != std::string::npos; at = s.find(pat, at + val.size()))
+          s.replace(at, pat.size(), val);
       }
       return s;
     }
     if (v.is_object() && v.size() == 1 && v.contains("$ids")) {
       json out = json::array();
-      for (int i = 0; i < v["$ids"]["count"].get<int>(); ++i) out.push_back(v["$ids"]["prefix"].get<std::string>() + std::to_string(i));
+      for (int i = 0; i < v["$ids"]["count"].get<int>(); ++i)
+        out.push_back(v["$ids"]["prefix"].get<std::string>() + std::to_string(i));
       return out;
     }
     if (v.is_object()) {
@@ -63,7 +65,8 @@ class Runner {
 
   // Objects: every expected key matches ("$absent": must be missing); arrays: same length,
   // element by element; "$any" matches anything present.
-  static void Match(const json& expected, const json& actual, const std::string& where, std::vector<std::string>* errors) {
+  static void Match(const json& expected, const json& actual, const std::string& where,
+                    std::vector<std::string>* errors) {
     if (expected == "$any") return;
     if (expected.is_object()) {
       if (!actual.is_object()) {
@@ -88,7 +91,8 @@ class Runner {
         errors->push_back(where + ": expected " + expected.dump() + ", got " + actual.dump());
         return;
       }
-      for (size_t i = 0; i < expected.size(); ++i) Match(expected[i], actual[i], where + "[" + std::to_string(i) + "]", errors);
+      for (size_t i = 0; i < expected.size(); ++i)
+        Match(expected[i], actual[i], where + "[" + std::to_string(i) + "]", errors);
       return;
     }
     if (expected != actual) errors->push_back(where + ": expected " + expected.dump() + ", got " + actual.dump());
@@ -111,7 +115,8 @@ TEST_P(FixtureTest, Run) {
   Runner runner({});
   auto admin = [&](const std::vector<std::string>& args) { return RunAdmin(data, args); };
   runner.Set("API_KEY", admin({"api-key", "create", "--name", "all"}).last_line);
-  runner.Set("PARTNER_KEY", admin({"partner", "add", "--partner", "tinyclues", "--display-name", "Tinyclues"}).last_line);
+  runner.Set("PARTNER_KEY",
+             admin({"partner", "add", "--partner", "tinyclues", "--display-name", "Tinyclues"}).last_line);
   runner.Set("CLIENT_SECRET", admin({"partner", "key", "generate", "--partner", "tinyclues"}).last_line);
   std::vector<std::string> server_args;
   if (fixture.contains("server_args")) server_args = fixture["server_args"].get<std::vector<std::string>>();
@@ -128,7 +133,8 @@ TEST_P(FixtureTest, Run) {
       EXPECT_EQ(r.exit_code, step.value("expect_exit", 0)) << r.out;
       if (step.contains("save")) runner.Set(step["save"].get<std::string>(), r.last_line);
       if (step.contains("expect_stdout_contains")) {
-        for (const auto& s : step["expect_stdout_contains"]) EXPECT_NE(r.out.find(s.get<std::string>()), std::string::npos) << r.out;
+        for (const auto& s : step["expect_stdout_contains"])
+          EXPECT_NE(r.out.find(s.get<std::string>()), std::string::npos) << r.out;
       }
       continue;
     }

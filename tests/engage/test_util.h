@@ -2,8 +2,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "engage_process.h"
@@ -41,7 +41,8 @@ inline nlohmann::json PostJson(http::Client& client, const std::string& path, co
 inline void CreateUsers(http::Client& client, const std::string& api_key, const std::string& prefix, int n) {
   for (int start = 0; start < n; start += 75) {
     nlohmann::json attrs = nlohmann::json::array();
-    for (int i = start; i < std::min(n, start + 75); ++i) attrs.push_back({{"external_id", prefix + std::to_string(i)}});
+    for (int i = start; i < std::min(n, start + 75); ++i)
+      attrs.push_back({{"external_id", prefix + std::to_string(i)}});
     PostJson(client, "/users/track", {{"attributes", attrs}}, api_key);
   }
 }
