@@ -341,7 +341,11 @@ class Ingester {
                  std::atomic<uint64_t>* bytes_done, Progress* progress) const {
     constexpr uint64_t kBytesPerRowGuess = 48;
     io::RecordReader& r = *part.reader;
-    part.events.Reserve(r.bytes_total() / kBytesPerRowGuess / parts_ + 16);
+    // The first part's columns become the merged ones: reserving room for the whole file
+    // there costs address space only, and spares the merge a copy of them.
+    const bool first = progress != nullptr;
+    const uint64_t share = r.bytes_total() / kBytesPerRowGuess / parts_;
+    part.events.Reserve(first && parts_ > 1 ? share * parts_ * 11 / 10 : share + 16);
     io::Record rec;
     uint64_t n = 0;
     uint64_t last_pos = 0;
@@ -473,8 +477,17 @@ class Ingester {
     }
     const auto merge = [&](auto member, const std::vector<std::vector<uint32_t>>* remap) {
       auto& out = t_.events.*member;
+      size_t k = 0;
+      if (out.empty() && !parts.empty()) {
+        // The first part's column is taken over and renumbered in place.
+        out.swap(parts[0].events.*member);
+        if (remap != nullptr) {
+          for (auto& v : out) v = v == kNoProduct ? v : (*remap)[0][v];
+        }
+        k = 1;
+      }
       out.reserve(total);
-      for (size_t k = 0; k < parts.size(); ++k) {
+      for (; k < parts.size(); ++k) {
         auto& in = parts[k].events.*member;
         if (remap == nullptr) {
           out.insert(out.end(), in.begin(), in.end());
