@@ -8,6 +8,7 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <optional>
 
 #include "base/files.h"
 #include "base/log.h"
@@ -26,6 +27,7 @@ constexpr uint32_t kMaxEmbeddingGroups = 1500;  // the Gram matrix is groups²; 
 constexpr uint32_t kMaxAutoLevelValues = 2000;  // finer attributes are identifiers, not groupings
 constexpr size_t kMaxAutoLevels = 2;
 constexpr double kPositiveOversampling = 25.0;  // see AppendRows
+constexpr size_t kProgressCustomers = 200000;   // smallest scoring request with a progress bar
 constexpr int kPatience = 5;                    // validation checks without improvement before stopping
 constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
 constexpr const char* kProductLevel = "@product";
@@ -487,16 +489,27 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   const size_t width = cache_->builder->num_features();
   constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
   std::vector<float> margins(customers.size()), offer_counts(customers.size()), personal;
+  // Only large requests get a bar: evaluate scores small populations many times under its own.
+  std::optional<Progress> progress;
+  if (customers.size() >= kProgressCustomers) {
+    progress.emplace("scoring", customers.size(), "customers");
+  }
   const OfferStats stats = cache_->builder->Compute(
       offer, customers, 1.0f,
       [&](size_t first, std::span<const float> rows) {
         const size_t n = rows.size() / width;
+        if (progress.has_value()) {
+          progress->Add(n);
+        }
         forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + kOfferCountColumn];
         }
       },
       &personal);
+  if (progress.has_value()) {
+    progress->Finish();
+  }
   CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", customers.size(), Elapsed(start));
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
