@@ -1,5 +1,7 @@
 #include "report/html.h"
 
+#include <fmt/format.h>
+
 #include <cctype>
 
 namespace cf::report {
@@ -42,8 +44,7 @@ std::string Escape(std::string_view text) {
 }
 
 void HtmlPage::Heading(std::string_view text, int level) {
-  const std::string tag = "h" + std::to_string(level);
-  body_ += "<" + tag + ">" + Escape(text) + "</" + tag + ">\n";
+  body_ += fmt::format("<h{0}>{1}</h{0}>\n", level, Escape(text));
 }
 
 void HtmlPage::Paragraph(std::string_view text) { body_ += "<p>" + Escape(text) + "</p>\n"; }
