@@ -48,7 +48,8 @@ struct TrainFlags {
 Status RunTrain(const TrainFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   if (f.options.horizon_days <= 0) {
-    return Status::InvalidArgument(fmt::format("--horizon must be a positive number of days, got {}", f.options.horizon_days));
+    return Status::InvalidArgument(
+        fmt::format("--horizon must be a positive number of days, got {}", f.options.horizon_days));
   }
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   // Everything known is history: the cutoff sits just after the last event.
@@ -57,11 +58,12 @@ Status RunTrain(const TrainFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
-  std::printf("trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
-              "validation Lift Quality %.2f over %d offers\n",
-              f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
-              report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
-              report.validation_topics);
+  std::printf(
+      "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
+      "validation Lift Quality %.2f over %d offers\n",
+      f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
+      report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
+      report.validation_topics);
   return Status::OK();
 }
 
@@ -104,10 +106,11 @@ Status RunScore(const ScoreFlags& f) {
                        scores.expected_revenue[c], i + 1);
   }
   CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
-  std::printf("scored %zu customers for '%s' (%llu products) in %.3f s: %.1f expected buyers, %.2f expected revenue "
-              "within %d days; wrote %zu rows to %s\n",
-              customers.size(), offer.name.c_str(), static_cast<unsigned long long>(offer.count), seconds, buyers,
-              revenue, m->horizon_days(), rows, f.out.c_str());
+  std::printf(
+      "scored %zu customers for '%s' (%llu products) in %.3f s: %.1f expected buyers, %.2f expected revenue "
+      "within %d days; wrote %zu rows to %s\n",
+      customers.size(), offer.name.c_str(), static_cast<unsigned long long>(offer.count), seconds, buyers, revenue,
+      m->horizon_days(), rows, f.out.c_str());
   return Status::OK();
 }
 
@@ -156,7 +159,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--horizon", train->options.horizon_days, "Days after scoring in which a purchase counts")
       ->capture_default_str();
   t->add_option("--out", train->out, "Model directory to write")->required();
-  t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")->capture_default_str();
+  t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")
+      ->capture_default_str();
   t->add_option("--max-rows", train->options.max_rows, "Most training rows (negatives are subsampled)")
       ->capture_default_str();
   t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
@@ -201,9 +205,11 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
   e->add_option("--booster-threads", eval->options.train.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
-  e->add_option("--train-cutoffs", eval->options.train.cutoffs, "Universal model: training cutoffs, every horizon/2 days")
+  e->add_option("--train-cutoffs", eval->options.train.cutoffs,
+                "Universal model: training cutoffs, every horizon/2 days")
       ->capture_default_str();
-  e->add_option("--max-rows", eval->options.train.max_rows, "Universal model: most training rows")->capture_default_str();
+  e->add_option("--max-rows", eval->options.train.max_rows, "Universal model: most training rows")
+      ->capture_default_str();
   e->add_option("--depths", eval->options.train.depths, "Universal model: candidate tree depths")->delimiter(',');
   AddCommonFlags(e);
   e->callback([eval, exit_code] {

@@ -51,7 +51,8 @@ Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& ca
   for (const data::Attribute& attr : catalog.attributes()) {
     valid += ", " + attr.name;
   }
-  return Err(Status::InvalidArgument(fmt::format("--topics '{}' is not a product attribute; expected one of {}", by, valid)));
+  return Err(
+      Status::InvalidArgument(fmt::format("--topics '{}' is not a product attribute; expected one of {}", by, valid)));
 }
 
 Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,
@@ -60,7 +61,8 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   const int64_t cutoff = options.cutoff;
   const int64_t end = cutoff + static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
   if (options.horizon_days <= 0) {
-    return Err(Status::InvalidArgument(fmt::format("--horizon must be a positive number of days, got {}", options.horizon_days)));
+    return Err(Status::InvalidArgument(
+        fmt::format("--horizon must be a positive number of days, got {}", options.horizon_days)));
   }
   const HistoryView history(log, cutoff);
   BacktestResult result;
@@ -75,7 +77,8 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
     }
   }
   if (population.empty()) {
-    return Err(Status::FailedPrecondition(fmt::format("no customer has a purchase before the cutoff {}", FormatIsoDate(cutoff))));
+    return Err(Status::FailedPrecondition(
+        fmt::format("no customer has a purchase before the cutoff {}", FormatIsoDate(cutoff))));
   }
   result.population = population.size();
 
@@ -104,12 +107,13 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
     }
   }
   if (kept.empty()) {
-    return Err(Status::FailedPrecondition(fmt::format(
-        "no topic has at least {} buyers between {} and {}; lower --min-positives or move the cutoff",
-        options.min_positives, FormatIsoDate(cutoff), FormatIsoDate(end))));
+    return Err(Status::FailedPrecondition(
+        fmt::format("no topic has at least {} buyers between {} and {}; lower --min-positives or move the cutoff",
+                    options.min_positives, FormatIsoDate(cutoff), FormatIsoDate(end))));
   }
   for (uint64_t p : result.positives) {
-    result.base_rate += static_cast<double>(p) / static_cast<double>(population.size()) / static_cast<double>(kept.size());
+    result.base_rate +=
+        static_cast<double>(p) / static_cast<double>(population.size()) / static_cast<double>(kept.size());
   }
 
   ScorerContext context;

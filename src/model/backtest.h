@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "model/event_log.h"
@@ -18,13 +17,13 @@
 namespace cf::model {
 
 struct EvaluateOptions {
-  int64_t cutoff = 0;              // T, UTC seconds (required)
-  int horizon_days = 56;           // H
-  uint32_t min_positives = 30;     // topics with fewer buyers in the window are dropped
+  int64_t cutoff = 0;           // T, UTC seconds (required)
+  int horizon_days = 56;        // H
+  uint32_t min_positives = 30;  // topics with fewer buyers in the window are dropped
   std::vector<std::string> models = {"random", "popularity", "topic_rfm", "decay", "item_cf", "universal"};
-  uint64_t seed = 1;               // random baseline and training sampling
-  int threads = 0;                 // 0 = hardware concurrency
-  TrainOptions train;              // the universal model's training (its horizon is set to H)
+  uint64_t seed = 1;   // random baseline and training sampling
+  int threads = 0;     // 0 = hardware concurrency
+  TrainOptions train;  // the universal model's training (its horizon is set to H)
 };
 
 inline constexpr int kGainsPoints = 50;      // points of the stored cumulative-gains curves
@@ -32,14 +31,14 @@ inline constexpr int kCalibrationBins = 10;  // equal-count bins of the calibrat
 
 struct ModelBacktest {
   std::string name;
-  TopicMetrics macro;                     // means over topics (positives/population unused)
-  std::vector<TopicMetrics> per_topic;    // in topic order
-  std::vector<double> gains;              // macro cumulative gains at x = i / kGainsPoints, i = 0..kGainsPoints
-  std::vector<double> deciles;            // macro share of buyers per score decile, best first
+  TopicMetrics macro;                         // means over topics (positives/population unused)
+  std::vector<TopicMetrics> per_topic;        // in topic order
+  std::vector<double> gains;                  // macro cumulative gains at x = i / kGainsPoints, i = 0..kGainsPoints
+  std::vector<double> deciles;                // macro share of buyers per score decile, best first
   std::vector<double> calibration_predicted;  // mean score per bin (all topic × customer pairs)
   std::vector<double> calibration_observed;   // buyer rate per bin
-  bool probabilities = false;             // scores are calibrated probabilities
-  double seconds = 0;                     // fit + scoring time
+  bool probabilities = false;                 // scores are calibrated probabilities
+  double seconds = 0;                         // fit + scoring time
 };
 
 struct BacktestResult {
@@ -48,7 +47,7 @@ struct BacktestResult {
   std::string topics_by;
   uint32_t min_positives = 0;
   uint64_t population = 0;
-  double base_rate = 0;                   // mean over topics of positives / population
+  double base_rate = 0;  // mean over topics of positives / population
   std::vector<std::string> topics;
   std::vector<uint64_t> positives;
   std::vector<ModelBacktest> models;

@@ -12,11 +12,12 @@ namespace cf::model {
 
 std::string BacktestToHtml(const BacktestResult& result) {
   report::HtmlPage page("Topic propensity backtest");
-  page.Paragraph(fmt::format(
-      "Cutoff {}, horizon {} days, topics by {} (at least {} buyers): {} topics, population {}, mean base rate {:.2f}%. "
-      "Every model learned from purchases before the cutoff only.",
-      FormatIsoDate(result.cutoff), result.horizon_days, result.topics_by, result.min_positives, result.topics.size(),
-      result.population, 100.0 * result.base_rate));
+  page.Paragraph(
+      fmt::format("Cutoff {}, horizon {} days, topics by {} (at least {} buyers): {} topics, population {}, mean base "
+                  "rate {:.2f}%. "
+                  "Every model learned from purchases before the cutoff only.",
+                  FormatIsoDate(result.cutoff), result.horizon_days, result.topics_by, result.min_positives,
+                  result.topics.size(), result.population, 100.0 * result.base_rate));
   std::vector<std::vector<std::string>> rows;
   for (const ModelBacktest& m : result.models) {
     rows.push_back({m.name, fmt::format("{:.4f}", m.macro.auc), fmt::format("{:.4f}", m.macro.average_precision),
@@ -91,8 +92,9 @@ std::string BacktestToHtml(const BacktestResult& result) {
 
   if (!calibration.empty()) {
     page.Heading("Calibration");
-    page.Paragraph("Mean predicted probability against the observed buyer rate, in ten equal-count bins of all "
-                   "customer × topic pairs; the diagonal is perfect calibration.");
+    page.Paragraph(
+        "Mean predicted probability against the observed buyer rate, in ten equal-count bins of all "
+        "customer × topic pairs; the diagonal is perfect calibration.");
     double top = 0.05;
     for (const report::Series& s : calibration) {
       for (const auto& [x, y] : s.points) {

@@ -59,12 +59,10 @@ void EventLog::Finish() {
 
 CustomerEvents EventLog::Slice(uint64_t from, uint64_t to) const {
   const size_t n = to - from;
-  return {time_.subspan(from, n), product_.subspan(from, n), revenue_.subspan(from, n),
-          channel_.subspan(from, n)};
+  return {time_.subspan(from, n), product_.subspan(from, n), revenue_.subspan(from, n), channel_.subspan(from, n)};
 }
 
-HistoryView::HistoryView(const EventLog& log, int64_t cutoff)
-    : log_(&log), cutoff_(cutoff), first_time_(cutoff) {
+HistoryView::HistoryView(const EventLog& log, int64_t cutoff) : log_(&log), cutoff_(cutoff), first_time_(cutoff) {
   const uint32_t n = log.num_customers();
   ends_.resize(n);
   const std::span<const int64_t> times = log.times();
@@ -79,9 +77,7 @@ HistoryView::HistoryView(const EventLog& log, int64_t cutoff)
   }
 }
 
-HistoryView HistoryView::Before(int64_t earlier) const {
-  return HistoryView(*log_, std::min(earlier, cutoff_));
-}
+HistoryView HistoryView::Before(int64_t earlier) const { return HistoryView(*log_, std::min(earlier, cutoff_)); }
 
 CustomerEvents HistoryView::Window(uint32_t c, int64_t from, int64_t to) const {
   const CustomerEvents all = Customer(c);

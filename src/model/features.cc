@@ -15,7 +15,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr double kDecayPerWeek = 0.9;  // as the decay baseline: a purchase a week older weighs 0.9
 constexpr size_t kPercentileSample = 20000;
-constexpr size_t kRowChunk = 16384;  // rows per chunk handed to the sink: a few MB, reused
+constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
@@ -50,20 +50,37 @@ std::vector<float> Percentiles(std::span<const float> values) {
 }
 
 std::vector<std::string> FeatureBuilder::Names(const std::vector<Level>& levels) {
-  std::vector<std::string> names = {
-      "customer_log_events", "customer_days", "customer_recency", "customer_tenure", "customer_mean_gap",
-      "customer_recency_over_gap", "customer_log_spend", "customer_online_share", "customer_recent_events",
-      "customer_events_pct", "customer_recency_pct",
-      "offer_count", "offer_days", "offer_recency", "offer_decay", "offer_recent", "offer_log_spend", "offer_share",
-      "offer_first", "offer_gap", "offer_recency_over_gap", "offer_recency_over_customer_gap", "offer_decay_pct"};
+  std::vector<std::string> names = {"customer_log_events",
+                                    "customer_days",
+                                    "customer_recency",
+                                    "customer_tenure",
+                                    "customer_mean_gap",
+                                    "customer_recency_over_gap",
+                                    "customer_log_spend",
+                                    "customer_online_share",
+                                    "customer_recent_events",
+                                    "customer_events_pct",
+                                    "customer_recency_pct",
+                                    "offer_count",
+                                    "offer_days",
+                                    "offer_recency",
+                                    "offer_decay",
+                                    "offer_recent",
+                                    "offer_log_spend",
+                                    "offer_share",
+                                    "offer_first",
+                                    "offer_gap",
+                                    "offer_recency_over_gap",
+                                    "offer_recency_over_customer_gap",
+                                    "offer_decay_pct"};
   for (const Level& level : levels) {
     names.push_back(level.name + "_count");
     names.push_back(level.name + "_recency");
     names.push_back(level.name + "_decay");
   }
-  names.insert(names.end(), {"affinity", "affinity_cosine", "affinity_pct", "item_cf", "item_cf_mean", "offer_popularity_recent",
-                             "offer_popularity_ever", "offer_trend", "offer_repeat_rate", "offer_new_rate",
-                             "offer_log_products", "window_share"});
+  names.insert(names.end(), {"affinity", "affinity_cosine", "affinity_pct", "item_cf", "item_cf_mean",
+                             "offer_popularity_recent", "offer_popularity_ever", "offer_trend", "offer_repeat_rate",
+                             "offer_new_rate", "offer_log_products", "window_share"});
   return names;
 }
 
@@ -206,7 +223,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   const int threads = ResolveThreads(options_.threads);
   const uint32_t groups = factors_.num_groups;
   std::vector<std::vector<float>> group_weight(static_cast<size_t>(threads), std::vector<float>(groups, 0.0f));
-  std::vector<double> thread_revenue(static_cast<size_t>(threads), 0.0), thread_events(static_cast<size_t>(threads), 0.0);
+  std::vector<double> thread_revenue(static_cast<size_t>(threads), 0.0),
+      thread_events(static_cast<size_t>(threads), 0.0);
   const Level* embed_level =
       options_.embedding_level >= 0 ? &levels[static_cast<size_t>(options_.embedding_level)] : nullptr;
 

@@ -17,18 +17,18 @@ namespace cf::model {
 
 struct FeatureOptions {
   const std::vector<Level>* levels = nullptr;  // product groupings (not owned), may be empty
-  int embedding_level = -1;   // index into levels of the grouping embedded; -1 = none
-  int horizon_days = 30;      // the prediction horizon H
-  uint32_t rank = 16;         // embedding rank when the factors are computed from the view
-  int threads = 0;            // 0 = hardware concurrency
+  int embedding_level = -1;                    // index into levels of the grouping embedded; -1 = none
+  int horizon_days = 30;                       // the prediction horizon H
+  uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
+  int threads = 0;                             // 0 = hardware concurrency
 };
 
 // Offer-level facts that do not depend on the customer; also used for expected revenue.
 struct OfferStats {
-  double population = 0;           // customers with history before the cutoff
-  double buyers_recent = 0;        // bought the offer in [cutoff − H, cutoff)
-  double revenue_recent = 0;       // their revenue in the offer in that window
-  double revenue_per_event = 0;    // mean revenue of an offer purchase, whole history
+  double population = 0;         // customers with history before the cutoff
+  double buyers_recent = 0;      // bought the offer in [cutoff − H, cutoff)
+  double revenue_recent = 0;     // their revenue in the offer in that window
+  double revenue_per_event = 0;  // mean revenue of an offer purchase, whole history
 };
 
 class FeatureBuilder {

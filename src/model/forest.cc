@@ -1,13 +1,12 @@
 #include "model/forest.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
-#include <tuple>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 
 #include "model/parallel.h"
 
@@ -37,11 +36,10 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
     f.base_margin_ = static_cast<float>(std::log(base_score / (1.0 - base_score)));
     f.num_features_ = std::stoul(learner.at("learner_model_param").at("num_feature").get<std::string>());
     for (const nlohmann::json& tree : learner.at("gradient_booster").at("model").at("trees")) {
-      trees.push_back({tree.at("left_children").get<std::vector<int32_t>>(),
-                       tree.at("right_children").get<std::vector<int32_t>>(),
-                       tree.at("split_indices").get<std::vector<uint32_t>>(),
-                       tree.at("split_conditions").get<std::vector<float>>(),
-                       tree.at("default_left").get<std::vector<int>>()});
+      trees.push_back(
+          {tree.at("left_children").get<std::vector<int32_t>>(), tree.at("right_children").get<std::vector<int32_t>>(),
+           tree.at("split_indices").get<std::vector<uint32_t>>(), tree.at("split_conditions").get<std::vector<float>>(),
+           tree.at("default_left").get<std::vector<int>>()});
     }
   } catch (const std::exception& e) {  // nlohmann and std::stod
     return Err(Status::Corruption(std::string("XGBoost model JSON: ") + e.what()));
@@ -132,7 +130,8 @@ void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t
             const float v = rows[r * num_cols + s.feature];
             // Branch-free: left when v < threshold, or when v is missing (NaN compares
             // false) and the split sends missing values left.
-            const uint32_t left = static_cast<uint32_t>(v < s.threshold) | (static_cast<uint32_t>(v != v) & s.missing_left);
+            const uint32_t left =
+                static_cast<uint32_t>(v < s.threshold) | (static_cast<uint32_t>(v != v) & s.missing_left);
             const uint32_t right = 1 - left;
             i = 2 * i + 1 + right;
           }

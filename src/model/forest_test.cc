@@ -26,8 +26,11 @@ TEST(ForestTest, PredictsTheSameMarginsAsXgboost) {
   }
   auto m = XgbMatrix::FromDense(x, rows, cols, y, w, 1);
   ASSERT_TRUE(m.has_value()) << m.error().ToString();
-  auto b = XgbBooster::Create(*m, {{"objective", "binary:logistic"}, {"max_depth", "3"}, {"nthread", "1"},
-                                   {"base_score", "0.3"}, {"verbosity", "0"}});
+  auto b = XgbBooster::Create(*m, {{"objective", "binary:logistic"},
+                                   {"max_depth", "3"},
+                                   {"nthread", "1"},
+                                   {"base_score", "0.3"},
+                                   {"verbosity", "0"}});
   ASSERT_TRUE(b.has_value()) << b.error().ToString();
   for (int it = 0; it < 30; ++it) {
     ASSERT_TRUE(b->UpdateOneIter(it, *m).ok());

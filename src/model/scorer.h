@@ -19,10 +19,10 @@ struct TrainOptions;
 
 // What a scorer may know besides the history: the catalog's groupings and the horizon.
 struct ScorerContext {
-  std::vector<Level> levels;  // product groupings, coarsest first (e.g. department, category)
-  int horizon_days = 30;      // the purchase window being predicted
-  uint64_t seed = 1;          // for the random baseline and sampling
-  int threads = 0;            // 0 = hardware concurrency
+  std::vector<Level> levels;            // product groupings, coarsest first (e.g. department, category)
+  int horizon_days = 30;                // the purchase window being predicted
+  uint64_t seed = 1;                    // for the random baseline and sampling
+  int threads = 0;                      // 0 = hardware concurrency
   const TrainOptions* train = nullptr;  // the universal model's options (not owned); null = defaults
 };
 
@@ -34,8 +34,8 @@ class Scorer {
   virtual Status Fit(const HistoryView& history) = 0;
   // Writes one score per customer; higher means likelier to buy the offer within the
   // horizon after history.cutoff(). Probabilities when the scorer is calibrated.
-  virtual Status Score(const HistoryView& history, const offer::ProductSet& offer,
-                       std::span<const uint32_t> customers, std::span<double> scores) const = 0;
+  virtual Status Score(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
+                       std::span<double> scores) const = 0;
 };
 
 // "random", "popularity", "topic_rfm", "decay", "item_cf", "universal".

@@ -1,10 +1,11 @@
 // Shared helpers of the model tests (compiled into model_test only).
+#include "model/test_data.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "base/files.h"
 #include "data/ingest.h"
-#include "model/test_data.h"
 
 namespace cf::model::testing {
 

@@ -1,12 +1,12 @@
 #include "model/universal.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 
@@ -120,9 +120,9 @@ std::vector<offer::ProductSet> TrainingOffers(const HistoryView& view, const std
 // which `history` clamps to its own cutoff. Negatives are kept with probability `rate`.
 // Rows are weighted by the inverse of their keeping probability, so the objective and the
 // probabilities stay unbiased.
-void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end, const std::vector<offer::ProductSet>& offers,
-                const FeatureOptions& features, double rate, uint64_t seed, uint32_t* next_group, RowSet* rows,
-                Progress* progress) {
+void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end,
+                const std::vector<offer::ProductSet>& offers, const FeatureOptions& features, double rate,
+                uint64_t seed, uint32_t* next_group, RowSet* rows, Progress* progress) {
   const HistoryView view = history.Before(cutoff);
   const FeatureBuilder builder(view, features, nullptr);
   rows->cols = builder.num_features();
@@ -197,8 +197,10 @@ void KeepGroupsWithPositives(uint32_t min_positives, RowSet* rows) {
     }
     kept.x.insert(kept.x.end(), rows->x.begin() + static_cast<std::ptrdiff_t>(b * rows->cols),
                   rows->x.begin() + static_cast<std::ptrdiff_t>(e * rows->cols));
-    kept.y.insert(kept.y.end(), rows->y.begin() + static_cast<std::ptrdiff_t>(b), rows->y.begin() + static_cast<std::ptrdiff_t>(e));
-    kept.w.insert(kept.w.end(), rows->w.begin() + static_cast<std::ptrdiff_t>(b), rows->w.begin() + static_cast<std::ptrdiff_t>(e));
+    kept.y.insert(kept.y.end(), rows->y.begin() + static_cast<std::ptrdiff_t>(b),
+                  rows->y.begin() + static_cast<std::ptrdiff_t>(e));
+    kept.w.insert(kept.w.end(), rows->w.begin() + static_cast<std::ptrdiff_t>(b),
+                  rows->w.begin() + static_cast<std::ptrdiff_t>(e));
     kept.group.insert(kept.group.end(), rows->group.begin() + static_cast<std::ptrdiff_t>(b),
                       rows->group.begin() + static_cast<std::ptrdiff_t>(e));
   }
@@ -214,7 +216,8 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
     std::vector<uint8_t> labels;
     for (size_t g = b; g < e; ++g) {
       const auto [lo, hi] = ranges[g];
-      scores.assign(predictions.begin() + static_cast<std::ptrdiff_t>(lo), predictions.begin() + static_cast<std::ptrdiff_t>(hi));
+      scores.assign(predictions.begin() + static_cast<std::ptrdiff_t>(lo),
+                    predictions.begin() + static_cast<std::ptrdiff_t>(hi));
       labels.resize(hi - lo);
       for (uint64_t i = lo; i < hi; ++i) {
         labels[i - lo] = rows.y[i] > 0 ? 1 : 0;
@@ -263,15 +266,15 @@ Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const 
                                  const std::string& label) {
   const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, options);
   if (cutoffs.empty()) {
-    return Err(Status::FailedPrecondition(fmt::format(
-        "not enough history to train: need at least {} days before {}", options.horizon_days, FormatIsoDate(end))));
+    return Err(Status::FailedPrecondition(fmt::format("not enough history to train: need at least {} days before {}",
+                                                      options.horizon_days, FormatIsoDate(end))));
   }
   uint64_t population = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
     population += history.HasHistory(c) ? 1 : 0;
   }
-  const double candidates = static_cast<double>(population) * static_cast<double>(offers.size()) *
-                            static_cast<double>(cutoffs.size());
+  const double candidates =
+      static_cast<double>(population) * static_cast<double>(offers.size()) * static_cast<double>(cutoffs.size());
   const double rate = std::min(1.0, static_cast<double>(options.max_rows) / std::max(1.0, candidates));
   RowSet rows;
   Progress progress(label, cutoffs.size() * offers.size(), "offers");
@@ -313,7 +316,8 @@ std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<
 }
 
 std::vector<Level> ChooseLevels(const data::Catalog& catalog) {
-  static const std::vector<std::string> kGroupingWords = {"depart", "categ", "class", "family", "segment", "aisle", "group"};
+  static const std::vector<std::string> kGroupingWords = {"depart",  "categ", "class", "family",
+                                                          "segment", "aisle", "group"};
   std::vector<std::pair<size_t, std::string>> named, other;
   for (const data::Attribute& attr : catalog.attributes()) {
     const size_t values = attr.dict.size();
@@ -388,8 +392,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   // Candidates are compared on half the rows: their ranking barely moves, the time halves.
   TrainOptions search = options;
   search.max_rows = options.max_rows / 2;
-  auto validation_train = BuildTrainingRows(validation_history, validation_cutoff, offers, features, search, &next_group,
-                                            "validation rows");
+  auto validation_train = BuildTrainingRows(validation_history, validation_cutoff, offers, features, search,
+                                            &next_group, "validation rows");
   if (validation_train.has_value()) {
     RowSet valid;
     AppendRows(history, validation_cutoff, end, offers, features, 1.0, options.seed, &next_group, &valid, nullptr);
@@ -412,16 +416,16 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
         if ((it + 1) % options.eval_every != 0) {
           continue;
         }
-        CF_ASSIGN_OR_RETURN(std::vector<float> part,
-                            booster.Predict(valid.x, valid.rows(), valid.cols, it + 1 - options.eval_every, it + 1, true));
+        CF_ASSIGN_OR_RETURN(std::vector<float> part, booster.Predict(valid.x, valid.rows(), valid.cols,
+                                                                     it + 1 - options.eval_every, it + 1, true));
         for (size_t i = 0; i < margins.size(); ++i) {
           margins[i] += part[i];
         }
         int topics = 0;
         const double lq = MacroLiftQuality(margins, valid, &topics);
         rep.validation_topics = topics;
-        CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth, it + 1,
-                     lq, topics, Elapsed(start));
+        CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth,
+                     it + 1, lq, topics, Elapsed(start));
         if (lq > depth_best) {
           depth_best = lq;
           stale = 0;
@@ -444,7 +448,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
                 validation_train.error().message(), best_depth, best_rounds);
   }
 
-  CF_ASSIGN_OR_RETURN(RowSet rows, BuildTrainingRows(history, end, offers, features, options, &next_group, "training rows"));
+  CF_ASSIGN_OR_RETURN(RowSet rows,
+                      BuildTrainingRows(history, end, offers, features, options, &next_group, "training rows"));
   rep.training_rows = rows.rows();
   CF_LOG_DEBUG("final: {} training rows ({:.1f} s)", rows.rows(), Elapsed(start));
   CF_ASSIGN_OR_RETURN(XgbMatrix dtrain, MatrixOf(rows, threads));
@@ -513,7 +518,8 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", customers.size(), Elapsed(start));
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
-  const double per_buyer = stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
+  const double per_buyer =
+      stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
   OfferScores out;
   out.probability.resize(customers.size());
   out.expected_revenue.resize(customers.size());
@@ -584,16 +590,18 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format_version").get<int>() != kFormatVersion || j.at("kind").get<std::string>() != "universal") {
-      return Err(Status::InvalidArgument(dir + ": not a universal model of format version " +
-                                         std::to_string(kFormatVersion)));
+      return Err(
+          Status::InvalidArgument(dir + ": not a universal model of format version " + std::to_string(kFormatVersion)));
     }
     model->horizon_days_ = j.at("horizon_days").get<int>();
     model->threads_ = threads;
     const auto names = j.at("levels").get<std::vector<std::string>>();
     model->levels_ = LevelsByName(catalog, names);
     if (model->levels_.size() != names.size()) {
-      return Err(Status::InvalidArgument(fmt::format("{}: the model groups products by {}, which this dataset's catalog "
-                                                     "lacks", dir, Join(names, ", "))));
+      return Err(
+          Status::InvalidArgument(fmt::format("{}: the model groups products by {}, which this dataset's catalog "
+                                              "lacks",
+                                              dir, Join(names, ", "))));
     }
     model->embedding_level_ = j.at("embedding_level").get<int>();
     model->calibration_.a = j.at("calibration").at("a").get<double>();

@@ -12,33 +12,33 @@
 #include "base/status.h"
 #include "model/calibration.h"
 #include "model/embeddings.h"
-#include "model/forest.h"
 #include "model/event_log.h"
+#include "model/forest.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
 
 struct TrainOptions {
-  int horizon_days = 30;               // H: the purchase window predicted
-  int cutoffs = 6;                     // training cutoffs, every H/2 days back from the end of history
-  uint64_t max_rows = 200000;          // cap on training rows; negatives are subsampled and reweighted
-  uint32_t min_topic_buyers = 10;      // a training offer (a level value) needs this many past buyers
-  uint32_t max_topics_per_level = 300; // most-bought values of each level used as training offers
-  uint32_t rank = 16;                  // rank of the collaborative embedding
-  std::vector<int> depths = {2, 3, 4}; // candidate tree depths, chosen on the validation cutoff
-  int max_rounds = 200;                // most boosting rounds tried on the validation cutoff
-  int eval_every = 10;                 // validation Lift Quality measured every this many rounds
-  double eta = 0.1;                    // learning rate
-  double min_child_weight = 20;        // shallow, smooth trees generalize across datasets
-  double subsample = 0.8;              // row subsampling per tree
-  double colsample = 0.8;              // feature subsampling per tree
+  int horizon_days = 30;                   // H: the purchase window predicted
+  int cutoffs = 6;                         // training cutoffs, every H/2 days back from the end of history
+  uint64_t max_rows = 200000;              // about this many training rows; sampled rows are reweighted
+  uint32_t min_topic_buyers = 10;          // a training offer (a level value) needs this many past buyers
+  uint32_t max_topics_per_level = 300;     // most-bought values of each level used as training offers
+  uint32_t rank = 16;                      // rank of the collaborative embedding
+  std::vector<int> depths = {2, 3, 4};     // candidate tree depths, chosen on the validation cutoff
+  int max_rounds = 200;                    // most boosting rounds tried on the validation cutoff
+  int eval_every = 10;                     // validation Lift Quality measured every this many rounds
+  double eta = 0.1;                        // learning rate
+  double min_child_weight = 20;            // shallow, smooth trees generalize across datasets
+  double subsample = 0.8;                  // row subsampling per tree
+  double colsample = 0.8;                  // feature subsampling per tree
   uint32_t min_validation_positives = 20;  // a validation offer needs this many buyers
-  int threads = 0;                     // feature threads; 0 = hardware concurrency
+  int threads = 0;                         // feature threads; 0 = hardware concurrency
   // XGBoost (OpenMP) threads; 0 = hardware concurrency. On a shared 2-core machine OpenMP's
   // spin-waiting made 2 threads about 3× slower than 1, hence the default.
   int booster_threads = 1;
-  uint64_t seed = 1;                   // negative sampling and tree subsampling
+  uint64_t seed = 1;  // negative sampling and tree subsampling
 };
 
 // What training measured, for logs and docs.

@@ -29,7 +29,8 @@ class XgbMatrix {
 
 class XgbBooster {
  public:
-  static Result<XgbBooster> Create(const XgbMatrix& train, const std::vector<std::pair<std::string, std::string>>& params);
+  static Result<XgbBooster> Create(const XgbMatrix& train,
+                                   const std::vector<std::pair<std::string, std::string>>& params);
 
   Status UpdateOneIter(int iteration, const XgbMatrix& train);
   // Probabilities (margins when `margin`) of dense row-major rows, using rounds

@@ -20,15 +20,18 @@ struct Token {
 
 std::string Describe(const Token& t) {
   switch (t.kind) {
-    case Tok::kEnd: return "the end of the offer";
-    case Tok::kString: return "\"" + t.text + "\"";
-    default: return "'" + t.text + "'";
+    case Tok::kEnd:
+      return "the end of the offer";
+    case Tok::kString:
+      return "\"" + t.text + "\"";
+    default:
+      return "'" + t.text + "'";
   }
 }
 
 bool IsNameChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-' || c == '/' ||
-         c == '&' || c == '+';
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-' || c == '/' || c == '&' ||
+         c == '+';
 }
 
 Result<std::vector<Token>> Lex(std::string_view s) {
@@ -56,7 +59,8 @@ Result<std::vector<Token>> Lex(std::string_view s) {
         }
       }
       if (!closed) {
-        return Err(Status::InvalidArgument(fmt::format("offer: column {}: expected a closing {} for the value that starts here", pos, c)));
+        return Err(Status::InvalidArgument(
+            fmt::format("offer: column {}: expected a closing {} for the value that starts here", pos, c)));
       }
       tokens.push_back({Tok::kString, std::move(text), pos});
       i = j;
@@ -84,7 +88,8 @@ Result<std::vector<Token>> Lex(std::string_view s) {
       i = j;
     } else {
       return Err(Status::InvalidArgument(fmt::format(
-          "offer: column {}: unexpected character '{}'; expected a name, a quoted value, a comparison or a parenthesis", pos, c)));
+          "offer: column {}: unexpected character '{}'; expected a name, a quoted value, a comparison or a parenthesis",
+          pos, c)));
     }
   }
   tokens.push_back({Tok::kEnd, "", s.size() + 1});
@@ -105,7 +110,9 @@ class Parser {
 
  private:
   const Token& Peek() const { return tokens_[pos_]; }
-  bool IsKeyword(const Token& t, std::string_view word) const { return t.kind == Tok::kName && ToLower(t.text) == word; }
+  bool IsKeyword(const Token& t, std::string_view word) const {
+    return t.kind == Tok::kName && ToLower(t.text) == word;
+  }
   std::unexpected<Status> Error(std::string_view expected) const {
     return Err(Status::InvalidArgument(
         fmt::format("offer: column {}: expected {}, found {}", Peek().position, expected, Describe(Peek()))));
@@ -232,8 +239,8 @@ class Parser {
 
   Result<std::string> ParseValue() {
     const Token& t = Peek();
-    if (t.kind == Tok::kString || t.kind == Tok::kNumber || (t.kind == Tok::kName && !IsKeyword(t, "and") &&
-                                                              !IsKeyword(t, "or") && !IsKeyword(t, "not"))) {
+    if (t.kind == Tok::kString || t.kind == Tok::kNumber ||
+        (t.kind == Tok::kName && !IsKeyword(t, "and") && !IsKeyword(t, "or") && !IsKeyword(t, "not"))) {
       ++pos_;
       return t.text;
     }
@@ -289,23 +296,26 @@ class Compiler {
       for (const data::Attribute& a : catalog_.attributes()) {
         valid += ", " + a.name;
       }
-      return Err(Status::InvalidArgument(fmt::format("offer: column {}: unknown product attribute '{}'; expected one of {}",
-                                                     e.position, e.column, valid)));
+      return Err(Status::InvalidArgument(fmt::format(
+          "offer: column {}: unknown product attribute '{}'; expected one of {}", e.position, e.column, valid)));
     }
     auto value_of = [&](uint32_t p) { return is_id ? catalog_.product_id(p) : attr->value(p); };
     std::vector<uint8_t> m(n, 0);
     if (e.op == Op::kLt || e.op == Op::kLe || e.op == Op::kGt || e.op == Op::kGe) {
       const std::optional<double> bound = ParseDouble(e.values[0]);
       if (!bound.has_value()) {
-        return Err(Status::InvalidArgument(fmt::format("offer: column {}: expected a number to compare {} with, found '{}'",
-                                                       e.position, e.column, e.values[0])));
+        return Err(Status::InvalidArgument(fmt::format(
+            "offer: column {}: expected a number to compare {} with, found '{}'", e.position, e.column, e.values[0])));
       }
       for (uint32_t p = 0; p < n; ++p) {
         const std::optional<double> v = ParseDouble(value_of(p));
         if (!v.has_value()) {
           continue;
         }
-        const bool hit = e.op == Op::kLt ? *v < *bound : e.op == Op::kLe ? *v <= *bound : e.op == Op::kGt ? *v > *bound : *v >= *bound;
+        const bool hit = e.op == Op::kLt   ? *v < *bound
+                         : e.op == Op::kLe ? *v <= *bound
+                         : e.op == Op::kGt ? *v > *bound
+                                           : *v >= *bound;
         m[p] = hit ? 1 : 0;
       }
       return m;
@@ -340,7 +350,8 @@ class Compiler {
 
 Result<Expr> ParseOffer(std::string_view text) {
   if (Trim(text).empty()) {
-    return Err(Status::InvalidArgument("offer: column 1: expected an offer expression (e.g. department = \"PRODUCE\" or any), found nothing"));
+    return Err(Status::InvalidArgument(
+        "offer: column 1: expected an offer expression (e.g. department = \"PRODUCE\" or any), found nothing"));
   }
   CF_ASSIGN_OR_RETURN(std::vector<Token> tokens, Lex(text));
   return Parser(std::move(tokens)).Parse();
@@ -357,8 +368,7 @@ Result<ProductSet> CompileOffer(const Expr& expr, const data::Catalog& catalog, 
   ProductSet set = ProductSet::FromMembers(name, std::move(members));
   if (set.count == 0) {
     // Misspelt values are the usual cause, so name them.
-    const std::string why =
-        compiler.unknown_values().empty() ? "" : " (" + Join(compiler.unknown_values(), "; ") + ")";
+    const std::string why = compiler.unknown_values().empty() ? "" : " (" + Join(compiler.unknown_values(), "; ") + ")";
     return Err(Status::InvalidArgument(fmt::format("offer '{}' matches no product{}", name, why)));
   }
   return set;

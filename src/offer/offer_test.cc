@@ -59,7 +59,8 @@ class CompileOfferTest : public ::testing::Test {
                                 "4,DRINKS,SOFT DRINKS,C,3\n"
                                 "5,DAIRY,MILK,B,1\n")
                     .ok());
-    ASSERT_TRUE(WriteFileAtomic(dir_ + "/events.csv", "customer_id,time,product_id\nc1,2024-01-01,1\nc2,2024-01-02,3\n").ok());
+    ASSERT_TRUE(
+        WriteFileAtomic(dir_ + "/events.csv", "customer_id,time,product_id\nc1,2024-01-01,1\nc2,2024-01-02,3\n").ok());
     data::IngestOptions o;
     o.events.path = dir_ + "/events.csv";
     o.products.path = dir_ + "/products.csv";

@@ -39,10 +39,12 @@ std::string Axes(const Frame& f, bool x_ticks) {
     const double y = o.y_min + (o.y_max - o.y_min) * i / kTicks;
     s += fmt::format(R"(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#eee"/>)", f.px(o.x_min), f.py(y),
                      f.px(o.x_max), f.py(y));
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end">{:.3g}</text>)", f.px(o.x_min) - 4, f.py(y) + 4, y);
+    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end">{:.3g}</text>)", f.px(o.x_min) - 4, f.py(y) + 4,
+                     y);
     if (x_ticks) {
       const double x = o.x_min + (o.x_max - o.x_min) * i / kTicks;
-      s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{:.3g}</text>)", f.px(x), f.py(o.y_min) + 14, x);
+      s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{:.3g}</text>)", f.px(x), f.py(o.y_min) + 14,
+                       x);
     }
   }
   s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{2:.1f}" y2="{1:.1f}" stroke="#444"/>)", f.px(o.x_min),

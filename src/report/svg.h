@@ -19,8 +19,8 @@ struct ChartOptions {
   std::string y_label;
   double x_min = 0, x_max = 1;  // axis ranges
   double y_min = 0, y_max = 1;
-  bool diagonal = false;        // draw the y = x reference (random targeting, perfect calibration)
-  int width = 560;              // pixels
+  bool diagonal = false;  // draw the y = x reference (random targeting, perfect calibration)
+  int width = 560;        // pixels
   int height = 360;
 };
 

@@ -44,12 +44,15 @@ class ModelCliTest : public ::testing::Test {
 
 TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
   const std::string shared = std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture";
-  Outcome ingest = Audience("ingest --events " + shared + "/purchases.csv --map customer=customer,time=date,product=category,"
-                        "revenue=revenue --out " + dir_ + "/ds");
+  Outcome ingest = Audience("ingest --events " + shared +
+                            "/purchases.csv --map customer=customer,time=date,product=category,"
+                            "revenue=revenue --out " +
+                            dir_ + "/ds");
   ASSERT_EQ(ingest.code, 0) << ingest.err;
-  Outcome eval = Audience("evaluate --data " + dir_ + "/ds --cutoff 2024-07-01 --horizon 30 --topics product "
-                      "--min-positives 10 --models popularity,topic_rfm,decay --json " + dir_ + "/r.json --html " +
-                      dir_ + "/r.html");
+  Outcome eval = Audience("evaluate --data " + dir_ +
+                          "/ds --cutoff 2024-07-01 --horizon 30 --topics product "
+                          "--min-positives 10 --models popularity,topic_rfm,decay --json " +
+                          dir_ + "/r.json --html " + dir_ + "/r.html");
   ASSERT_EQ(eval.code, 0) << eval.err;
   EXPECT_NE(eval.out.find("topic_rfm"), std::string::npos);
   const nlohmann::json got = nlohmann::json::parse(ReadFile(dir_ + "/r.json").value());
@@ -69,14 +72,14 @@ TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
 TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
   Outcome gen = Audience("generate --customers 1500 --products 200 --days 200 --seed 4 --out " + dir_ + "/gen");
   ASSERT_EQ(gen.code, 0) << gen.err;
-  Outcome ingest = Audience("ingest --events " + dir_ + "/gen/purchases.csv --products " + dir_ + "/gen/products.csv --out " +
-                        dir_ + "/ds");
+  Outcome ingest = Audience("ingest --events " + dir_ + "/gen/purchases.csv --products " + dir_ +
+                            "/gen/products.csv --out " + dir_ + "/ds");
   ASSERT_EQ(ingest.code, 0) << ingest.err;
   Outcome train = Audience("train --data " + dir_ + "/ds --horizon 30 --out " + dir_ + "/model");
   ASSERT_EQ(train.code, 0) << train.err;
   EXPECT_NE(train.out.find("trained"), std::string::npos);
-  Outcome score = Audience("score --data " + dir_ + "/ds --model " + dir_ + "/model --offer 'department = \"GROCERY\"' --out " +
-                       dir_ + "/scores.csv");
+  Outcome score = Audience("score --data " + dir_ + "/ds --model " + dir_ +
+                           "/model --offer 'department = \"GROCERY\"' --out " + dir_ + "/scores.csv");
   ASSERT_EQ(score.code, 0) << score.err;
   const std::string csv = ReadFile(dir_ + "/scores.csv").value();
   std::vector<std::string_view> lines = Split(csv, '\n');
@@ -93,16 +96,17 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
     previous = p;
   }
 
-  Outcome bad = Audience("score --data " + dir_ + "/ds --model " + dir_ + "/model --offer 'department = ' --out " + dir_ +
-                     "/x.csv");
+  Outcome bad = Audience("score --data " + dir_ + "/ds --model " + dir_ + "/model --offer 'department = ' --out " +
+                         dir_ + "/x.csv");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("audience score: offer: column 14: expected a value"), std::string::npos) << bad.err;
-  Outcome empty = Audience("score --data " + dir_ + "/ds --model " + dir_ + "/model --offer 'department = \"NOPE\"' --out " +
-                       dir_ + "/x.csv");
+  Outcome empty = Audience("score --data " + dir_ + "/ds --model " + dir_ +
+                           "/model --offer 'department = \"NOPE\"' --out " + dir_ + "/x.csv");
   EXPECT_EQ(empty.code, 1);
   EXPECT_NE(empty.err.find("matches no product"), std::string::npos) << empty.err;
   EXPECT_FALSE(PathExists(dir_ + "/x.csv"));
-  Outcome topics = Audience("evaluate --data " + dir_ + "/ds --cutoff 2025-06-01 --topics colour --json " + dir_ + "/r.json");
+  Outcome topics =
+      Audience("evaluate --data " + dir_ + "/ds --cutoff 2025-06-01 --topics colour --json " + dir_ + "/r.json");
   EXPECT_EQ(topics.code, 1);
   EXPECT_NE(topics.err.find("audience evaluate: --topics 'colour' is not a product attribute"), std::string::npos)
       << topics.err;
@@ -112,12 +116,16 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
 // result is deterministic and the bar can be asserted.
 TEST_F(ModelCliTest, UniversalBeatsTopicRfmOnCompleteJourney) {
   const std::string cj = std::string(CF_SOURCE_DIR) + "/../shared/data/completejourney";
-  Outcome ingest = Audience("ingest --events " + cj + "/transactions_sample.csv --products " + cj + "/products.csv --map "
-                        "customer=household_id,product=product_id,time=transaction_timestamp,quantity=quantity,"
-                        "revenue=sales_value,store=store_id --out " + dir_ + "/cj");
+  Outcome ingest = Audience("ingest --events " + cj + "/transactions_sample.csv --products " + cj +
+                            "/products.csv --map "
+                            "customer=household_id,product=product_id,time=transaction_timestamp,quantity=quantity,"
+                            "revenue=sales_value,store=store_id --out " +
+                            dir_ + "/cj");
   ASSERT_EQ(ingest.code, 0) << ingest.err;
-  Outcome eval = Audience("evaluate --data " + dir_ + "/cj --cutoff 2017-10-01 --horizon 56 --topics product_category "
-                      "--min-positives 30 --models topic_rfm,universal --json " + dir_ + "/r.json");
+  Outcome eval = Audience("evaluate --data " + dir_ +
+                          "/cj --cutoff 2017-10-01 --horizon 56 --topics product_category "
+                          "--min-positives 30 --models topic_rfm,universal --json " +
+                          dir_ + "/r.json");
   ASSERT_EQ(eval.code, 0) << eval.err;
   const nlohmann::json r = nlohmann::json::parse(ReadFile(dir_ + "/r.json").value());
   EXPECT_EQ(r["topics"], 107);
