@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace cf::http {
@@ -85,35 +86,76 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
     return httplib::Server::HandlerResponse::Handled;
   };
   s.set_error_handler(std::move(on_error));
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "internal error";
+  // A handler that throws is a bug: the fallback answers (with the headers it adds to every
+  // answer) and the exception goes to the log, not to the client.
+  s.set_exception_handler([impl = impl_.get()](const httplib::Request& req, httplib::Response& res,
+                                               std::exception_ptr ep) {
+    std::string what = "unknown exception";
     try {
       std::rethrow_exception(ep);
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
     }
+    CF_LOG_ERROR("{} {}: {}", req.method, req.path, what);
     res.status = 500;
-    res.set_content("{\"message\":" + JsonString(what) + "}", "application/json");
+    if (impl->fallback) {
+      Write(impl->fallback(Convert(req), 500), &res);
+    } else {
+      res.set_content("{\"message\":\"internal error\"}", "application/json");
+    }
   });
 }
 
 Server::~Server() { Stop(); }
 
 void Server::Route(std::string_view method, const std::string& pattern, Handler handler) {
-  auto wrapped = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-    Write(h(Convert(req)), &res);
-  };
   if (method == "GET") {
-    impl_->server.Get(pattern, wrapped);
-  } else if (method == "POST") {
-    impl_->server.Post(pattern, wrapped);
+    impl_->server.Get(pattern, [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+      Write(h(Convert(req)), &res);
+    });
+    return;
+  }
+  // Bodies are read here, not by cpp-httplib: its own reading answers 413 to every
+  // application/x-www-form-urlencoded body over 8 KiB (curl -d sends that type) and does not
+  // hold chunked bodies to the payload limit.
+  httplib::Server::HandlerWithContentReader with_body =
+      [h = std::move(handler), max = impl_->options.max_body_bytes](
+          const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+        std::string body;
+        bool too_large = false;
+        // A multipart body is not JSON: it is read within the limit and dropped, so the
+        // handler sees an empty body.
+        const bool keep = !req.is_multipart_form_data();
+        size_t seen = 0;
+        httplib::ContentReceiver receive = [&](const char* data, size_t n) {
+          seen += n;
+          too_large = seen > max;
+          if (too_large) return false;
+          if (keep) body.append(data, n);
+          return true;
+        };
+        const bool ok = keep ? read(receive) : read([](const httplib::MultipartFormData&) { return true; }, receive);
+        if (!ok) {
+          // cpp-httplib set 413 (Content-Length over the limit) or 400 (broken body), except
+          // for chunked bodies over the limit, which stop here with the rest still unread.
+          if (too_large) res.status = 413;
+          if (res.status < 400) res.status = 400;
+          res.set_header("Connection", "close");
+          return;
+        }
+        Request converted = Convert(req);
+        converted.body = std::move(body);
+        Write(h(converted), &res);
+      };
+  if (method == "POST") {
+    impl_->server.Post(pattern, std::move(with_body));
   } else if (method == "PUT") {
-    impl_->server.Put(pattern, wrapped);
+    impl_->server.Put(pattern, std::move(with_body));
   } else if (method == "DELETE") {
-    impl_->server.Delete(pattern, wrapped);
+    impl_->server.Delete(pattern, std::move(with_body));
   } else if (method == "PATCH") {
-    impl_->server.Patch(pattern, wrapped);
+    impl_->server.Patch(pattern, std::move(with_body));
   }
 }
 

@@ -40,7 +40,7 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 // Builds the answer for requests that no handler answered: no route (404), body over the
-// limit (413), unparsable request (400). Gets the status cpp-httplib chose.
+// limit (413), unparsable request (400), a handler that threw (500). Gets that status.
 using FallbackHandler = std::function<Response(const Request&, int status)>;
 
 struct ServerOptions {

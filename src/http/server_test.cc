@@ -98,3 +98,78 @@ TEST(ServerStopTest, StopDuringStartIsNotLost) {
 
 }  // namespace
 }  // namespace cf::http
+
+namespace cf::http {
+namespace {
+
+// Bodies are read by the server itself, whatever their Content-Type and transfer encoding.
+class BodyTest : public ::testing::Test {
+ protected:
+  static constexpr size_t kMaxBody = 16 * 1024;
+  void SetUp() override {
+    ServerOptions options;
+    options.max_body_bytes = kMaxBody;
+    server_ = std::make_unique<Server>(options);
+    server_->Route("POST", "/size", [](const Request& r) { return JsonAnswer(201, {{"size", r.body.size()}}); });
+    server_->Route("POST", "/throw", [](const Request&) -> Response { throw std::runtime_error("boom"); });
+    server_->SetFallback([](const Request&, int status) {
+      Response r = MessageAnswer(status, "fallback");
+      r.headers.emplace_back("X-Fallback", "yes");
+      return r;
+    });
+    auto port = server_->Bind("127.0.0.1", 0);
+    ASSERT_TRUE(port.has_value()) << port.error().ToString();
+    thread_ = std::thread([this] { (void)server_->Run(); });
+    client_ = std::make_unique<Client>("http://127.0.0.1:" + std::to_string(*port));
+  }
+  void TearDown() override {
+    client_.reset();
+    server_->Stop();
+    thread_.join();
+  }
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Client> client_;
+  std::thread thread_;
+};
+
+// cpp-httplib alone answers 413 to form-encoded bodies over 8 KiB, the type curl -d sends.
+TEST_F(BodyTest, FormEncodedBodyOverEightKibIsRead) {
+  auto r = client_->Post("/size", std::string(12000, 'x'), {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body)["size"], 12000);
+}
+
+TEST_F(BodyTest, ChunkedBodyIsHeldToTheLimit) {
+  auto small = client_->Post("/size", std::string(1000, 'x'), {{"Transfer-Encoding", "chunked"}});
+  ASSERT_TRUE(small.has_value()) << small.error().ToString();
+  EXPECT_EQ(small->status, 201);
+  EXPECT_EQ(nlohmann::json::parse(small->body)["size"], 1000);
+  auto big = client_->Post("/size", std::string(kMaxBody + 1, 'x'), {{"Transfer-Encoding", "chunked"}});
+  ASSERT_TRUE(big.has_value()) << big.error().ToString();
+  EXPECT_EQ(big->status, 413) << big->body;
+  EXPECT_EQ(big->Header("x-fallback"), "yes");
+  auto after = client_->Post("/size", "{}");  // the unread rest of the body cost only that connection
+  ASSERT_TRUE(after.has_value()) << after.error().ToString();
+  EXPECT_EQ(after->status, 201);
+}
+
+TEST_F(BodyTest, MultipartBodyReachesTheHandlerEmpty) {
+  const std::string body = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n{}\r\n--b--\r\n";
+  auto r = client_->Post("/size", body, {{"Content-Type", "multipart/form-data; boundary=b"}});
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(nlohmann::json::parse(r->body)["size"], 0);
+}
+
+// The fallback answers for a handler that throws, so its headers are on that answer too.
+TEST_F(BodyTest, HandlerExceptionIsAnsweredByTheFallback) {
+  auto r = client_->Post("/throw", "{}");
+  ASSERT_TRUE(r.has_value()) << r.error().ToString();
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["message"], "fallback");
+  EXPECT_EQ(r->Header("x-fallback"), "yes");
+}
+
+}  // namespace
+}  // namespace cf::http
