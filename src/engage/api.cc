@@ -24,11 +24,44 @@ int HttpStatus(const Status& s) {
   }
 }
 
+// Deeper JSON is refused before parsing: handlers, dump() and copies of a json value recurse
+// once per level, and a few hundred kilobytes of "[[[[" would overflow a worker's stack.
+// Braze nests custom attributes at most 50 levels deep, under a few levels of request.
+constexpr size_t kMaxJsonDepth = 64;
+
+// The byte offset where `text` opens its (kMaxJsonDepth + 1)th nested array or object, if any.
+std::optional<size_t> TooDeepAt(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 // The body as JSON, or the 400 message naming where it breaks.
 Result<json> ParseBody(const std::string& body) {
+  if (auto at = TooDeepAt(body)) {
+    return Err(Status::InvalidArgument("the request body nests arrays and objects more than " +
+                                       std::to_string(kMaxJsonDepth) + " levels deep (at byte " +
+                                       std::to_string(*at) + ")"));
+  }
   try {
     return json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e400
     return Err(Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what()));
   }
 }
@@ -84,7 +117,7 @@ http::Response Api::Bearer(const http::Request& req, const Endpoint& ep,
   }
   if (!ws.has_value()) return Finish(0, Err(ws.error()), std::move(limited));
   json body = json::object();
-  if (req.method != "GET") {
+  if (req.method != "GET" && req.method != "HEAD") {  // cpp-httplib answers HEAD with the GET route
     auto parsed = ParseBody(req.body);
     if (!parsed.has_value()) return Finish(0, Err(parsed.error()), std::move(limited));
     body = std::move(*parsed);
@@ -162,6 +195,8 @@ void Api::Register(http::Server& server) {
     Status s;
     if (status == 404) {
       s = Status::NotFound("no such endpoint: " + req.method + " " + req.path);
+    } else if (status == 500) {
+      s = Status::Internal("internal error (the server logged it); retry with exponential backoff");
     } else if (status == 413) {
       s = Status::InvalidArgument("the request body is larger than the limit of " +
                                   std::to_string(options_.max_body_bytes) + " bytes");

@@ -47,7 +47,8 @@ Result<int64_t> Engage::AuthenticateApiKey(const std::string& authorization, con
   if (authorization.empty()) {
     return Err(Status::Unauthenticated("Missing Authorization header: expected 'Bearer <REST API key>'"));
   }
-  if (!StartsWith(authorization, kBearer)) {
+  // The scheme is case-insensitive (RFC 9110): some HTTP libraries send "bearer".
+  if (!StartsWith(ToLower(authorization.substr(0, kBearer.size())), "bearer ")) {
     return Err(Status::Unauthenticated("Invalid Authorization header: expected 'Bearer <REST API key>'"));
   }
   std::string key(Trim(std::string_view(authorization).substr(kBearer.size())));

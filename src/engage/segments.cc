@@ -12,7 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kSegmentsPerPage = 100;
+constexpr size_t kSegmentsPerPage = 100;
 
 // Evaluates a filter tree; the workspace's full profile set is read only when a negation needs it.
 class FilterEvaluator {
@@ -153,7 +153,9 @@ class FilterEvaluator {
       if (!arg["within_days"].is_number_integer() || arg["within_days"].get<int64_t>() < 1) {
         return Err(BadField(here + ".within_days", "must be a positive integer"));
       }
-      since = now_ - arg["within_days"].get<int64_t>() * kSecondsPerDay;
+      // More days than have passed since 1970 means ever (and keeps the product from overflowing).
+      const int64_t days = arg["within_days"].get<int64_t>();
+      if (days <= now_ / kSecondsPerDay) since = now_ - days * kSecondsPerDay;
     }
     CF_ASSIGN_OR_RETURN(auto idx, txn_.PurchasersOf(ws_, arg["product_id"].get<std::string>(), since));
     return Roaring(idx.size(), idx.data());
@@ -193,8 +195,11 @@ Result<json> Engage::ListSegments(int64_t ws, int64_t page) {
   CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
   CF_ASSIGN_OR_RETURN(auto all, txn->ListSegments(ws));
   json list = json::array();
-  for (int64_t i = page * kSegmentsPerPage; i < static_cast<int64_t>(all.size()) && i < (page + 1) * kSegmentsPerPage;
-       ++i) {
+  // Pages past the last are empty; checked first, as page * 100 overflows for huge pages.
+  const size_t first = page < static_cast<int64_t>(all.size() / kSegmentsPerPage + 1)
+                           ? static_cast<size_t>(page) * kSegmentsPerPage
+                           : all.size();
+  for (size_t i = first; i < all.size() && i < first + kSegmentsPerPage; ++i) {
     list.push_back({{"id", all[i].segment_id},
                     {"name", all[i].name},
                     {"analytics_tracking_enabled", false},

@@ -104,6 +104,21 @@ class Runner {
   std::map<std::string, std::string> vars_;
 };
 
+// "raw_body": a string, or an array of strings and {"repeat": S, "count": N} pieces joined
+// (for bodies too large or too deep to write out).
+std::string RawBody(const json& raw) {
+  if (raw.is_string()) return raw.get<std::string>();
+  std::string out;
+  for (const json& piece : raw) {
+    if (piece.is_string()) {
+      out += piece.get<std::string>();
+      continue;
+    }
+    for (int i = 0; i < piece["count"].get<int>(); ++i) out += piece["repeat"].get<std::string>();
+  }
+  return out;
+}
+
 class FixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureTest, Run) {
@@ -150,7 +165,7 @@ TEST_P(FixtureTest, Run) {
     std::vector<std::pair<std::string, std::string>> headers;
     const json req_headers = req.value("headers", json::object());
     for (const auto& [k, v] : req_headers.items()) headers.emplace_back(k, v.get<std::string>());
-    std::string body = req.contains("raw_body") ? req["raw_body"].get<std::string>()
+    std::string body = req.contains("raw_body") ? RawBody(req["raw_body"])
                        : req.contains("body")   ? req["body"].dump()
                                                 : "";
     if (req.contains("body_bytes")) body = std::string(req["body_bytes"].get<size_t>(), ' ');
