@@ -103,7 +103,7 @@ namespace cf::http {
 namespace {
 
 // Bodies are read by the server itself, whatever their Content-Type and transfer encoding.
-class BodyTest : public ::testing::Test {
+class ServerBodyTest : public ::testing::Test {
  protected:
   static constexpr size_t kMaxBody = 16 * 1024;
   void SetUp() override {
@@ -133,14 +133,14 @@ class BodyTest : public ::testing::Test {
 };
 
 // cpp-httplib alone answers 413 to form-encoded bodies over 8 KiB, the type curl -d sends.
-TEST_F(BodyTest, FormEncodedBodyOverEightKibIsRead) {
+TEST_F(ServerBodyTest, FormEncodedBodyOverEightKibIsRead) {
   auto r = client_->Post("/size", std::string(12000, 'x'), {{"Content-Type", "application/x-www-form-urlencoded"}});
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->status, 201) << r->body;
   EXPECT_EQ(nlohmann::json::parse(r->body)["size"], 12000);
 }
 
-TEST_F(BodyTest, ChunkedBodyIsHeldToTheLimit) {
+TEST_F(ServerBodyTest, ChunkedBodyIsHeldToTheLimit) {
   auto small = client_->Post("/size", std::string(1000, 'x'), {{"Transfer-Encoding", "chunked"}});
   ASSERT_TRUE(small.has_value()) << small.error().ToString();
   EXPECT_EQ(small->status, 201);
@@ -154,7 +154,7 @@ TEST_F(BodyTest, ChunkedBodyIsHeldToTheLimit) {
   EXPECT_EQ(after->status, 201);
 }
 
-TEST_F(BodyTest, MultipartBodyReachesTheHandlerEmpty) {
+TEST_F(ServerBodyTest, MultipartBodyReachesTheHandlerEmpty) {
   const std::string body = "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n{}\r\n--b--\r\n";
   auto r = client_->Post("/size", body, {{"Content-Type", "multipart/form-data; boundary=b"}});
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
@@ -163,7 +163,7 @@ TEST_F(BodyTest, MultipartBodyReachesTheHandlerEmpty) {
 }
 
 // The fallback answers for a handler that throws, so its headers are on that answer too.
-TEST_F(BodyTest, HandlerExceptionIsAnsweredByTheFallback) {
+TEST_F(ServerBodyTest, HandlerExceptionIsAnsweredByTheFallback) {
   auto r = client_->Post("/throw", "{}");
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->status, 500);
