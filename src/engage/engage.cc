@@ -113,7 +113,13 @@ Status Engage::Write(const std::function<Status(Transaction&, std::vector<Cohort
   std::vector<PendingWrite*> batch;
   batch.swap(queue_);
   lock.unlock();
-  RunBatch(batch);
+  // Whatever happens in the batch, the leader must hand over: a throw that skipped the code
+  // below would leave leader_busy_ set and hang every later write.
+  try {
+    RunBatch(batch);
+  } catch (const std::exception& e) {
+    for (PendingWrite* w : batch) w->status = Status::Internal(std::string("write failed: ") + e.what());
+  }
   lock.lock();
   for (PendingWrite* w : batch) w->done = true;
   leader_busy_ = false;
