@@ -162,24 +162,7 @@ void LoadTables(const Dataset& ds, DatasetTables* t) {
 namespace {
 
 Status WriteBytes(const std::string& path, const void* data, size_t size) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
-  const char* p = static_cast<const char*>(data);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::write(fd, p + done, size - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status s = Status::IOError("cannot write " + path + ": " + std::strerror(errno));
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return Status::IOError("cannot sync " + path + ": " + std::strerror(errno));
-  }
-  return Status::OK();
+  return WriteFileAtomic(path, std::string_view(static_cast<const char*>(data), size));
 }
 
 template <typename T>
