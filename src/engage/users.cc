@@ -11,6 +11,12 @@ using nlohmann::json;
 
 namespace {
 
+// True when an alias object names a user: a present, non-null "external_id".
+bool HasExternalId(const nlohmann::json& alias) {
+  auto it = alias.find("external_id");
+  return it != alias.end() && !it->is_null();
+}
+
 std::string ToUpperAscii(std::string s) {
   for (char& c : s) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -289,8 +295,9 @@ Result<json> Engage::AliasNew(int64_t ws, const json& body) {
     const std::string where = "user_aliases[" + std::to_string(i) + "]";
     if (!ReadAlias(it))
       return Err(BadField(where, "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
-    if (it.contains("external_id") && !IsNonEmptyString(it["external_id"])) {
-      return Err(BadField(where + ".external_id", "must be a non-empty string when given"));
+    // Clients that serialize every field send "external_id": null for "none"; so is it read.
+    if (HasExternalId(it) && !IsNonEmptyString(it["external_id"])) {
+      return Err(BadField(where + ".external_id", "must be a non-empty string or null when given"));
     }
   }
   size_t processed = 0;
@@ -305,7 +312,7 @@ Result<json> Engage::AliasNew(int64_t ws, const json& body) {
         ++processed;
         continue;
       }
-      if (!it.contains("external_id")) {
+      if (!HasExternalId(it)) {
         CF_ASSIGN_OR_RETURN(Profile p, txn.InsertProfile(ws, std::nullopt, now));
         CF_RETURN_IF_ERROR(txn.AddAlias(ws, p.index, alias));
         ++processed;
