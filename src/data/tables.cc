@@ -1,6 +1,7 @@
 #include "data/tables.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,14 +105,29 @@ AttributeTable& EntityTable::Attribute(std::string_view name) {
   return attributes_.back();
 }
 
+namespace {
+
+// Asks for transparent huge pages under a large column: one page fault per 2 MB instead of
+// per 4 KB while the column fills (where the kernel allows it; otherwise a no-op).
+template <typename T>
+void ReserveHuge(std::vector<T>& v, size_t n) {
+  constexpr uintptr_t kHugePage = 2 << 20;
+  v.reserve(n);
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(v.data()) + kHugePage - 1) & ~(kHugePage - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(v.data() + v.capacity())) & ~(kHugePage - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 void EventColumns::Reserve(size_t n) {
-  customer.reserve(n);
-  time.reserve(n);
-  product.reserve(n);
-  quantity.reserve(n);
-  revenue.reserve(n);
-  channel.reserve(n);
-  store.reserve(n);
+  ReserveHuge(customer, n);
+  ReserveHuge(time, n);
+  ReserveHuge(product, n);
+  ReserveHuge(quantity, n);
+  ReserveHuge(revenue, n);
+  ReserveHuge(channel, n);
+  ReserveHuge(store, n);
 }
 
 void DatasetTables::PadIdentities() {
