@@ -349,6 +349,8 @@ class Ingester {
     io::Record rec;
     uint64_t n = 0;
     uint64_t last_pos = 0;
+    std::string last_customer;
+    uint32_t last_customer_id = 0;
     const auto col = [&](Field f) -> std::string_view {
       return cols[f] >= 0 ? rec.fields[static_cast<size_t>(cols[f])] : std::string_view();
     };
@@ -437,7 +439,12 @@ class Ingester {
         product = part.products.Intern(pid, &created);
       }
       EventColumns& e = part.events;
-      e.customer.push_back(part.customers.Intern(customer, &created));
+      // Files often hold a customer's rows together: skip the lookup for a repeat.
+      if (customer != last_customer) {
+        last_customer.assign(customer);
+        last_customer_id = part.customers.Intern(customer, &created);
+      }
+      e.customer.push_back(last_customer_id);
       e.time.push_back(time);
       e.product.push_back(product);
       e.quantity.push_back(quantity);
