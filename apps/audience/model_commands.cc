@@ -64,6 +64,11 @@ Status RunTrain(const TrainFlags& f) {
       f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
       report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
       report.validation_topics);
+  if (!report.blend.baseline.empty()) {
+    std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
+                report.blend.baseline.c_str(), report.blend.weight, report.blended_lift_quality,
+                report.validation_lift_quality);
+  }
   return Status::OK();
 }
 

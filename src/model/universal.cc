@@ -33,7 +33,7 @@ constexpr double kRevenuePrior = 3.0;           // purchases of evidence that ha
 constexpr const char* kProductLevel = "@product";
 constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;  // 2: the baseline blend
 
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -75,6 +75,7 @@ struct RowSet {
   size_t cols = 0;
   std::vector<float> x, y, w;
   std::vector<uint32_t> group;
+  std::vector<uint32_t> customer;
   uint64_t rows() const { return y.size(); }
 };
 
@@ -159,6 +160,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end,
       rows->w.push_back(static_cast<float>(1.0 / (y > 0 ? positive_rate : rate)));
       rows->group.push_back(group);
     }
+    rows->customer.insert(rows->customer.end(), chosen.begin(), chosen.end());
     if (progress != nullptr) {
       progress->Add(1);
     }
@@ -203,6 +205,8 @@ void KeepGroupsWithPositives(uint32_t min_positives, RowSet* rows) {
                   rows->w.begin() + static_cast<std::ptrdiff_t>(e));
     kept.group.insert(kept.group.end(), rows->group.begin() + static_cast<std::ptrdiff_t>(b),
                       rows->group.begin() + static_cast<std::ptrdiff_t>(e));
+    kept.customer.insert(kept.customer.end(), rows->customer.begin() + static_cast<std::ptrdiff_t>(b),
+                         rows->customer.begin() + static_cast<std::ptrdiff_t>(e));
   }
   *rows = std::move(kept);
 }
@@ -229,6 +233,87 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
     *topics = static_cast<int>(ranges.size());
   }
   return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
+}
+
+// Percentile ranks in [0, 1] (0 lowest); tied scores share the mean of their ranks.
+std::vector<float> PercentileRanks(std::span<const double> scores) {
+  std::vector<uint32_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
+  std::vector<float> ranks(scores.size(), 0.0f);
+  const double last = std::max<double>(1.0, static_cast<double>(scores.size()) - 1.0);
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && scores[idx[j]] == scores[idx[i]]) {
+      ++j;
+    }
+    const float r = static_cast<float>((static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 / last);
+    for (size_t k = i; k < j; ++k) {
+      ranks[idx[k]] = r;
+    }
+    i = j;
+  }
+  return ranks;
+}
+
+// A baseline the blend may use: only the simple ones, which need no fitting.
+Result<std::unique_ptr<Scorer>> MakeBlendScorer(const std::string& name) {
+  if (name != "topic_rfm" && name != "decay" && name != "popularity") {
+    return Err(Status::InvalidArgument("cannot blend with baseline '" + name +
+                                       "'; expected one of topic_rfm, decay, popularity"));
+  }
+  return MakeScorer(name, ScorerContext{});
+}
+
+// The baseline's percentile ranks of `customers` for `offer`, within `customers`.
+Result<std::vector<float>> BaselineRanks(const Scorer& scorer, const HistoryView& view, const offer::ProductSet& offer,
+                                         std::span<const uint32_t> customers) {
+  std::vector<double> scores(customers.size());
+  CF_RETURN_IF_ERROR(scorer.Score(view, offer, customers, scores));
+  return PercentileRanks(scores);
+}
+
+// Compares the trees' validation margins with blends of each baseline (validation rows hold
+// the whole population of every validation offer, so percentile ranks within a group are
+// ranks in the population, as at scoring time). Returns the best blend if it beats the trees
+// by more than options.min_blend_gain, and then replaces `margins` by its scores.
+Result<BaselineBlend> ChooseBlend(const HistoryView& view, const std::vector<offer::ProductSet>& offers,
+                                  uint32_t first_group, const RowSet& valid, const TrainOptions& options,
+                                  std::vector<float>* margins, TrainReport* report) {
+  const auto ranges = GroupRanges(valid);
+  BaselineBlend best;
+  double best_lq = report->validation_lift_quality;
+  std::vector<float> best_scores, blended(valid.rows());
+  for (const std::string& name : options.blend_baselines) {
+    CF_ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, MakeBlendScorer(name));
+    std::vector<float> ranks(valid.rows());
+    for (const auto& [lo, hi] : ranges) {
+      const std::span<const uint32_t> customers(valid.customer.data() + lo, hi - lo);
+      CF_ASSIGN_OR_RETURN(std::vector<float> r, BaselineRanks(*scorer, view, offers[valid.group[lo] - first_group],
+                                                              customers));
+      std::copy(r.begin(), r.end(), ranks.begin() + static_cast<std::ptrdiff_t>(lo));
+    }
+    report->baseline_lift_quality.emplace_back(name, MacroLiftQuality(ranks, valid, nullptr));
+    for (double weight : options.blend_weights) {
+      for (size_t i = 0; i < blended.size(); ++i) {
+        blended[i] = (*margins)[i] + static_cast<float>(weight) * ranks[i];
+      }
+      const double lq = MacroLiftQuality(blended, valid, nullptr);
+      CF_LOG_DEBUG("validation blend {} × {}: macro lift quality {:.2f}", name, weight, lq);
+      if (lq > best_lq) {
+        best_lq = lq;
+        best = BaselineBlend{name, weight};
+        best_scores = blended;
+      }
+    }
+  }
+  if (best.baseline.empty() || best_lq - report->validation_lift_quality <= options.min_blend_gain) {
+    report->blended_lift_quality = report->validation_lift_quality;
+    return BaselineBlend{};
+  }
+  report->blended_lift_quality = best_lq;
+  *margins = std::move(best_scores);
+  return best;
 }
 
 std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, int depth) {
@@ -396,6 +481,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
                                             &next_group, "validation rows");
   if (validation_train.has_value()) {
     RowSet valid;
+    const uint32_t first_valid_group = next_group;
     AppendRows(history, validation_cutoff, end, offers, features, 1.0, options.seed, &next_group, &valid, nullptr);
     KeepGroupsWithPositives(options.min_validation_positives, &valid);
     rep.validation_rows = valid.rows();
@@ -442,6 +528,16 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     }
     progress.Finish();
     rep.validation_lift_quality = best_lq;
+    // The safeguard: a simple baseline (or a blend with it) that wins on validation by more
+    // than noise is used instead of the trees alone, and calibrated as what is scored.
+    CF_ASSIGN_OR_RETURN(model->blend_, ChooseBlend(validation_history, offers, first_valid_group, valid, options,
+                                                   &best_margins, &rep));
+    if (!model->blend_.baseline.empty()) {
+      CF_ASSIGN_OR_RETURN(model->blend_scorer_, MakeBlendScorer(model->blend_.baseline));
+      CF_LOG_INFO("validation: {} blended in with weight {} (lift quality {:.2f}, trees alone {:.2f})",
+                  model->blend_.baseline, model->blend_.weight, rep.blended_lift_quality, rep.validation_lift_quality);
+    }
+    rep.blend = model->blend_;
     model->calibration_ = PlattScaling::Fit(best_margins, valid.y, {});
   } else {
     CF_LOG_WARN("no validation cutoff ({}); using depth {} and {} rounds uncalibrated",
@@ -515,6 +611,19 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   if (progress.has_value()) {
     progress->Finish();
   }
+  if (blend_scorer_ != nullptr) {
+    // Ranks in the view's population, as on validation, so a customer's score does not
+    // depend on who else is in the request.
+    const std::vector<uint32_t>& population = cache_->builder->population();
+    CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
+    std::vector<float> rank_of(history.num_customers(), 0.0f);  // no history: the lowest rank
+    for (size_t i = 0; i < population.size(); ++i) {
+      rank_of[population[i]] = ranks[i];
+    }
+    for (size_t i = 0; i < customers.size(); ++i) {
+      margins[i] += static_cast<float>(blend_.weight) * rank_of[customers[i]];
+    }
+  }
   CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", customers.size(), Elapsed(start));
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
@@ -570,6 +679,7 @@ Status UniversalModel::Save(const std::string& dir) const {
   j["embedding_level"] = embedding_level_;
   j["feature_names"] = FeatureBuilder::Names(levels_);
   j["calibration"] = {{"a", calibration_.a}, {"b", calibration_.b}};
+  j["blend"] = {{"baseline", blend_.baseline}, {"weight", blend_.weight}};
   j["factors"] = {{"groups", factors_.num_groups}, {"rank", factors_.rank}, {"v", factors_.v}};
   j["training"] = {{"depth", report_.depth},
                    {"rounds", report_.rounds},
@@ -606,6 +716,9 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     model->embedding_level_ = j.at("embedding_level").get<int>();
     model->calibration_.a = j.at("calibration").at("a").get<double>();
     model->calibration_.b = j.at("calibration").at("b").get<double>();
+    model->blend_.baseline = j.at("blend").at("baseline").get<std::string>();
+    model->blend_.weight = j.at("blend").at("weight").get<double>();
+    model->report_.blend = model->blend_;
     model->factors_.num_groups = j.at("factors").at("groups").get<uint32_t>();
     model->factors_.rank = j.at("factors").at("rank").get<uint32_t>();
     model->factors_.v = j.at("factors").at("v").get<std::vector<float>>();
@@ -623,6 +736,13 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     return Err(forest.error().WithPrefix(dir + "/" + kBoosterFile));
   }
   model->forest_ = *std::move(forest);
+  if (!model->blend_.baseline.empty()) {
+    auto scorer = MakeBlendScorer(model->blend_.baseline);
+    if (!scorer.has_value()) {
+      return Err(scorer.error().WithPrefix(dir + "/" + kModelFile));
+    }
+    model->blend_scorer_ = *std::move(scorer);
+  }
   if (model->forest_.num_features() != FeatureBuilder::Names(model->levels_).size()) {
     return Err(Status::InvalidArgument(fmt::format("{}: the trees use {} features, this version computes {}", dir,
                                                    model->forest_.num_features(),

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -34,6 +35,10 @@ struct TrainOptions {
   double subsample = 0.8;                  // row subsampling per tree
   double colsample = 0.8;                  // feature subsampling per tree
   uint32_t min_validation_positives = 20;  // a validation offer needs this many buyers
+  // Baselines the validation cutoff compares the trees with (see BaselineBlend); empty = none.
+  std::vector<std::string> blend_baselines = {"topic_rfm", "decay", "popularity"};
+  std::vector<double> blend_weights = {0.5, 1, 2, 4, 8, 16, 64};  // baseline weights tried in a blend
+  double min_blend_gain = 1.0;  // validation Lift Quality a blend must add to be used: less is noise
   int threads = 0;                         // feature threads; 0 = hardware concurrency
   // XGBoost (OpenMP) threads; 0 = hardware concurrency. On a shared 2-core machine OpenMP's
   // spin-waiting made 2 threads about 3× slower than 1, hence the default.
@@ -41,11 +46,23 @@ struct TrainOptions {
   uint64_t seed = 1;  // negative sampling and tree subsampling
 };
 
+// The safeguard against losing to a simple baseline, chosen on the validation cutoff: the
+// score is the trees' margin + weight × the baseline's percentile rank in the population
+// (0 lowest, 1 highest), then Platt-calibrated. A large weight orders customers by the
+// baseline and lets the trees break its ties. No baseline = the trees alone.
+struct BaselineBlend {
+  std::string baseline;  // "topic_rfm", "decay", "popularity", or empty
+  double weight = 0;
+};
+
 // What training measured, for logs and docs.
 struct TrainReport {
   int depth = 0;
   int rounds = 0;
-  double validation_lift_quality = 0;  // macro over validation offers, before calibration
+  double validation_lift_quality = 0;  // of the trees alone, macro over validation offers
+  BaselineBlend blend;                 // what the validation chose (empty: the trees alone)
+  double blended_lift_quality = 0;     // validation Lift Quality of the chosen scores
+  std::vector<std::pair<std::string, double>> baseline_lift_quality;  // each baseline alone on validation
   uint64_t training_rows = 0;
   uint64_t validation_rows = 0;
   int validation_topics = 0;
@@ -91,6 +108,8 @@ class UniversalModel {
   std::vector<Level> levels_;
   ItemFactors factors_;
   PlattScaling calibration_;
+  BaselineBlend blend_;
+  std::unique_ptr<Scorer> blend_scorer_;  // the scorer of blend_.baseline, if any
   std::string booster_json_;  // the trees as XGBoost wrote them (saved with the model)
   Forest forest_;             // the same trees, for scoring
   TrainReport report_;

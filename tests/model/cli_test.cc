@@ -135,6 +135,18 @@ TEST_F(ModelCliTest, UniversalBeatsTopicRfmOnCompleteJourney) {
   std::printf("completejourney product_category: universal LQ %.2f, topic_rfm LQ %.2f\n", universal, rfm);
   EXPECT_NEAR(rfm, 45.1, 0.1);
   EXPECT_GE(universal, 47.1);
+
+  // The second bar: ahead of topic_rfm at the department level too.
+  Outcome dept = Audience("evaluate --data " + dir_ +
+                          "/cj --cutoff 2017-10-01 --horizon 56 --topics department "
+                          "--min-positives 30 --models topic_rfm,universal --json " +
+                          dir_ + "/d.json");
+  ASSERT_EQ(dept.code, 0) << dept.err;
+  const nlohmann::json d = nlohmann::json::parse(ReadFile(dir_ + "/d.json").value());
+  const double dept_universal = d["models"]["universal"]["lift_quality"].get<double>();
+  const double dept_rfm = d["models"]["topic_rfm"]["lift_quality"].get<double>();
+  std::printf("completejourney department: universal LQ %.2f, topic_rfm LQ %.2f\n", dept_universal, dept_rfm);
+  EXPECT_GT(dept_universal, dept_rfm);
 }
 
 }  // namespace
