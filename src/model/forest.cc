@@ -10,9 +10,12 @@
 
 #include "model/parallel.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace cf::model {
 namespace {
-constexpr size_t kBlock = 64;  // rows walked together through each tree, for cache locality
 constexpr int kMaxDepth = 12;  // padding doubles the nodes per level: deeper trees would not pay
 }  // namespace
 
@@ -103,16 +106,93 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
       stack.emplace_back(t.right[sn], 2 * pos + 2, d + 1);
     }
   }
+  if (f.depth_ <= static_cast<int>(kVectorDepth)) {
+    // Per tree, each level's splits and the leaves padded to a fixed width, for WalkBlockAvx2.
+    f.level_feature_.assign(trees.size() * kVectorDepth * kLanes, 0);
+    f.level_threshold_.assign(trees.size() * kVectorDepth * kLanes, 0.0f);
+    f.level_missing_left_.assign(trees.size() * kVectorDepth * kLanes, 0);
+    f.level_leaves_.assign(trees.size() * 2 * kLanes, 0.0f);
+    for (size_t k = 0; k < trees.size(); ++k) {
+      for (size_t d = 0; d < static_cast<size_t>(f.depth_); ++d) {
+        const size_t first = (size_t{1} << d) - 1;
+        for (size_t p = 0; p < (size_t{1} << d); ++p) {
+          const Split& split = f.splits_[k * internal + first + p];
+          const size_t at = (k * kVectorDepth + d) * kLanes + p;
+          f.level_feature_[at] = static_cast<int32_t>(split.feature);
+          f.level_threshold_[at] = split.threshold;
+          f.level_missing_left_[at] = split.missing_left != 0 ? -1 : 0;
+        }
+      }
+      std::copy_n(&f.leaves_[k * leaves], leaves, &f.level_leaves_[k * 2 * kLanes]);
+    }
+  }
   return f;
 }
+
+#if defined(__x86_64__)
+// The block walk of PredictMargins for trees of depth ≤ kVectorDepth, eight rows per AVX2
+// instruction. A level of such a tree has at most eight nodes, so a row's split is picked
+// from registers by its position in the level (a lane permute, not a load); the only memory
+// read per row and level is the row's value of the split feature (one gather for 8 rows).
+__attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const {
+  static_assert(kBlock % kLanes == 0);
+  const auto cols = static_cast<int32_t>(num_cols);
+  const __m256i row_offsets = _mm256_setr_epi32(0, cols, 2 * cols, 3 * cols, 4 * cols, 5 * cols, 6 * cols, 7 * cols);
+  const __m256i one = _mm256_set1_epi32(1), upper_half = _mm256_set1_epi32(kLanes - 1);
+  const auto depth = static_cast<size_t>(depth_);
+  for (size_t g = 0; g < kBlock; g += kLanes) {
+    _mm256_storeu_ps(out + g, _mm256_set1_ps(base_margin_));
+  }
+  for (size_t k = 0; k < num_trees_; ++k) {
+    const int32_t* feature = &level_feature_[k * kVectorDepth * kLanes];
+    const float* threshold = &level_threshold_[k * kVectorDepth * kLanes];
+    const int32_t* missing_left = &level_missing_left_[k * kVectorDepth * kLanes];
+    const __m256 leaf_low = _mm256_loadu_ps(&level_leaves_[k * 2 * kLanes]);
+    const __m256 leaf_high = _mm256_loadu_ps(&level_leaves_[k * 2 * kLanes + kLanes]);
+    for (size_t g = 0; g < kBlock; g += kLanes) {
+      const float* block_rows = rows + g * num_cols;
+      __m256i pos = _mm256_setzero_si256();  // position of each row's node within its level
+      for (size_t d = 0; d < depth; ++d) {
+        const __m256i f = _mm256_permutevar8x32_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feature + d * kLanes)), pos);
+        const __m256 t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(threshold + d * kLanes), pos);
+        const __m256i m = _mm256_permutevar8x32_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(missing_left + d * kLanes)), pos);
+        const __m256 v = _mm256_i32gather_ps(block_rows, _mm256_add_epi32(row_offsets, f), 4);
+        // Left when v < t (false for NaN), or when v is missing and the split sends missing
+        // values left; as a mask, left is −1 and right 0.
+        const __m256 missing = _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_castsi256_ps(m));
+        const __m256i left = _mm256_castps_si256(_mm256_or_ps(_mm256_cmp_ps(v, t, _CMP_LT_OQ), missing));
+        pos = _mm256_add_epi32(_mm256_add_epi32(pos, pos), _mm256_add_epi32(one, left));  // 2p or 2p + 1
+      }
+      // The permute reads the low three bits of pos; the high half of the leaves is picked by a blend.
+      const __m256 value =
+          _mm256_blendv_ps(_mm256_permutevar8x32_ps(leaf_low, pos), _mm256_permutevar8x32_ps(leaf_high, pos),
+                           _mm256_castsi256_ps(_mm256_cmpgt_epi32(pos, upper_half)));
+      _mm256_storeu_ps(out + g, _mm256_add_ps(_mm256_loadu_ps(out + g), value));
+    }
+  }
+}
+#endif
 
 void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t num_cols, std::span<float> out,
                             int threads) const {
   const size_t internal = (size_t{1} << depth_) - 1;
   const size_t leaves = size_t{1} << depth_;
+#if defined(__x86_64__)
+  const bool avx2 = __builtin_cpu_supports("avx2") != 0;
+#else
+  const bool avx2 = false;
+#endif
   ParallelFor(num_rows, threads, [&](size_t, size_t begin, size_t end) {
     for (size_t b = begin; b < end; b += kBlock) {
       const size_t e = std::min(end, b + kBlock);
+#if defined(__x86_64__)
+      if (avx2 && e - b == kBlock && !level_leaves_.empty()) {
+        WalkBlockAvx2(&rows[b * num_cols], num_cols, &out[b]);
+        continue;
+      }
+#endif
       for (size_t r = b; r < e; ++r) {
         out[r] = base_margin_;
       }

@@ -34,12 +34,28 @@ class Forest {
     float threshold = 0;        // go left when x < threshold
     uint32_t missing_left = 1;  // where a missing value goes
   };
+  static constexpr size_t kBlock = 64;       // rows walked together through each tree, for cache locality
+  static constexpr size_t kLanes = 8;        // floats in an AVX2 register
+  // Deepest trees for WalkBlockAvx2: every level has at most 8 nodes, the 16 leaves fill two registers.
+  static constexpr size_t kVectorDepth = 4;
+#if defined(__x86_64__)
+  // One full block of kBlock rows, for CPUs with AVX2 (checked at run time) and trees of
+  // depth ≤ kVectorDepth.
+  void WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const;
+#endif
+
   int depth_ = 0;
   size_t num_trees_ = 0;
   size_t num_features_ = 0;
   float base_margin_ = 0;
   std::vector<Split> splits_;  // num_trees × (2^depth − 1)
   std::vector<float> leaves_;  // num_trees × 2^depth
+  // The same trees by level for WalkBlockAvx2 (empty when deeper than kVectorDepth):
+  // num_trees × kVectorDepth × kLanes splits (missing_left as a −1/0 mask), num_trees × 16 leaves.
+  std::vector<int32_t> level_feature_;
+  std::vector<float> level_threshold_;
+  std::vector<int32_t> level_missing_left_;
+  std::vector<float> level_leaves_;
 };
 
 }  // namespace cf::model
