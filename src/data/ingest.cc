@@ -329,6 +329,7 @@ class Ingester {
     }
     if (!split.empty()) ParsePart(split[0], cols, has_product, &bytes_done, &progress);
     for (std::thread& t : threads) t.join();
+    progress.Update(r.bytes_total());
     progress.Finish();
     for (EventPart& part : split) {
       if (!part.fatal.ok()) return part.fatal;
@@ -348,7 +349,7 @@ class Ingester {
     part.events.Reserve(first && parts_ > 1 ? share * parts_ * 11 / 10 : share + 16);
     io::Record rec;
     uint64_t n = 0;
-    uint64_t last_pos = 0;
+    uint64_t last_pos = r.bytes_done();  // a part starts inside the file
     std::string last_customer;
     uint32_t last_customer_id = 0;
     const auto col = [&](Field f) -> std::string_view {
