@@ -7,7 +7,7 @@ namespace cf::model {
 namespace {
 constexpr int kNewtonSteps = 50;
 constexpr double kTolerance = 1e-10;
-constexpr double kRidge = 1e-6;  // keeps the Hessian invertible on separable data
+constexpr double kRidge = 1e-6;   // keeps the Hessian invertible on separable data
 constexpr int kMaxHalvings = 40;  // step halvings before a Newton step is given up
 
 // Weighted log-loss of the map on the rows.

@@ -34,8 +34,8 @@ class Forest {
     float threshold = 0;        // go left when x < threshold
     uint32_t missing_left = 1;  // where a missing value goes
   };
-  static constexpr size_t kBlock = 64;       // rows walked together through each tree, for cache locality
-  static constexpr size_t kLanes = 8;        // floats in an AVX2 register
+  static constexpr size_t kBlock = 64;  // rows walked together through each tree, for cache locality
+  static constexpr size_t kLanes = 8;   // floats in an AVX2 register
   // Deepest trees for WalkBlockAvx2: every level has at most 8 nodes, the 16 leaves fill two registers.
   static constexpr size_t kVectorDepth = 4;
 #if defined(__x86_64__)

@@ -289,8 +289,8 @@ Result<BaselineBlend> ChooseBlend(const HistoryView& view, const std::vector<off
     std::vector<float> ranks(valid.rows());
     for (const auto& [lo, hi] : ranges) {
       const std::span<const uint32_t> customers(valid.customer.data() + lo, hi - lo);
-      CF_ASSIGN_OR_RETURN(std::vector<float> r, BaselineRanks(*scorer, view, offers[valid.group[lo] - first_group],
-                                                              customers));
+      CF_ASSIGN_OR_RETURN(std::vector<float> r,
+                          BaselineRanks(*scorer, view, offers[valid.group[lo] - first_group], customers));
       std::copy(r.begin(), r.end(), ranks.begin() + static_cast<std::ptrdiff_t>(lo));
     }
     report->baseline_lift_quality.emplace_back(name, MacroLiftQuality(ranks, valid, nullptr));
@@ -530,8 +530,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     rep.validation_lift_quality = best_lq;
     // The safeguard: a simple baseline (or a blend with it) that wins on validation by more
     // than noise is used instead of the trees alone, and calibrated as what is scored.
-    CF_ASSIGN_OR_RETURN(model->blend_, ChooseBlend(validation_history, offers, first_valid_group, valid, options,
-                                                   &best_margins, &rep));
+    CF_ASSIGN_OR_RETURN(
+        model->blend_, ChooseBlend(validation_history, offers, first_valid_group, valid, options, &best_margins, &rep));
     if (!model->blend_.baseline.empty()) {
       CF_ASSIGN_OR_RETURN(model->blend_scorer_, MakeBlendScorer(model->blend_.baseline));
       CF_LOG_INFO("validation: {} blended in with weight {} (lift quality {:.2f}, trees alone {:.2f})",

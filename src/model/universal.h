@@ -39,7 +39,7 @@ struct TrainOptions {
   std::vector<std::string> blend_baselines = {"topic_rfm", "decay", "popularity"};
   std::vector<double> blend_weights = {0.5, 1, 2, 4, 8, 16, 64};  // baseline weights tried in a blend
   double min_blend_gain = 1.0;  // validation Lift Quality a blend must add to be used: less is noise
-  int threads = 0;                         // feature threads; 0 = hardware concurrency
+  int threads = 0;              // feature threads; 0 = hardware concurrency
   // XGBoost (OpenMP) threads; 0 = hardware concurrency. On a shared 2-core machine OpenMP's
   // spin-waiting made 2 threads about 3× slower than 1, hence the default.
   int booster_threads = 1;
@@ -110,8 +110,8 @@ class UniversalModel {
   PlattScaling calibration_;
   BaselineBlend blend_;
   std::unique_ptr<Scorer> blend_scorer_;  // the scorer of blend_.baseline, if any
-  std::string booster_json_;  // the trees as XGBoost wrote them (saved with the model)
-  Forest forest_;             // the same trees, for scoring
+  std::string booster_json_;              // the trees as XGBoost wrote them (saved with the model)
+  Forest forest_;                         // the same trees, for scoring
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
 };
