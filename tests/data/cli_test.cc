@@ -1,51 +1,17 @@
 // `audience generate / ingest / inspect` as a user runs them: separate processes, real files.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/files.h"
+#include "tests/audience_cli.h"
 
 namespace cf {
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
-class DataCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const char* bin = std::getenv("CF_BIN_DIR");
-    audience_ = std::string(bin != nullptr ? bin : "build/bin") + "/audience";
-    dir_ = ::testing::TempDir() + "data-cli-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
-
-  Outcome Audience(const std::string& args) {
-    const std::string cmd = audience_ + " " + args + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
-    Outcome r;
-    const int status = std::system(cmd.c_str());
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(dir_ + "/stdout").value_or("");
-    r.err = ReadFile(dir_ + "/stderr").value_or("");
-    return r;
-  }
-  std::string Write(const std::string& name, const std::string& body) {
-    EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name, body).ok());
-    return dir_ + "/" + name;
-  }
-
-  std::string audience_, dir_;
-};
+using DataCliTest = AudienceCliTest;
 
 TEST_F(DataCliTest, GenerateIngestInspect) {
   Outcome gen = Audience("generate --customers 300 --products 80 --days 60 --seed 3 --quiet --out " + dir_ + "/raw");

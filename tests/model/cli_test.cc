@@ -1,46 +1,17 @@
 // `audience train / score / evaluate` as a user runs them: separate processes, real files.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "base/files.h"
+#include "tests/audience_cli.h"
 #include "base/strings.h"
 
 namespace cf {
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
-class ModelCliTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const char* bin = std::getenv("CF_BIN_DIR");
-    audience_ = std::string(bin != nullptr ? bin : "build/bin") + "/audience";
-    dir_ = ::testing::TempDir() + "model-cli-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
-
-  Outcome Audience(const std::string& args) {
-    const std::string cmd = audience_ + " " + args + " --quiet >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
-    Outcome r;
-    const int status = std::system(cmd.c_str());
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(dir_ + "/stdout").value_or("");
-    r.err = ReadFile(dir_ + "/stderr").value_or("");
-    return r;
-  }
-
-  std::string audience_, dir_;
-};
+using ModelCliTest = AudienceCliTest;
 
 TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
   const std::string shared = std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture";

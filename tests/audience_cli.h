@@ -1,0 +1,52 @@
+// The harness of the cross-process `audience` tests (tests/data, tests/model): runs the real
+// binary (CF_BIN_DIR, else build/bin) in a scratch directory of each test's own.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "base/files.h"
+
+namespace cf {
+
+class AudienceCliTest : public ::testing::Test {
+ protected:
+  struct Outcome {
+    int code = -1;
+    std::string out, err;
+  };
+
+  void SetUp() override {
+    const char* bin = std::getenv("CF_BIN_DIR");
+    audience_ = std::string(bin != nullptr ? bin : "build/bin") + "/audience";
+    dir_ = ::testing::TempDir() + "audience-cli-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_TRUE(RemoveAll(dir_).ok());
+    ASSERT_TRUE(CreateDirectories(dir_).ok());
+  }
+  void TearDown() override { (void)RemoveAll(dir_); }
+
+  // Runs `audience ARGS`; stdout and stderr go through files, so no progress bar is drawn.
+  Outcome Audience(const std::string& args) {
+    const std::string cmd = audience_ + " " + args + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
+    Outcome r;
+    const int status = std::system(cmd.c_str());
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadFile(dir_ + "/stdout").value_or("");
+    r.err = ReadFile(dir_ + "/stderr").value_or("");
+    return r;
+  }
+
+  std::string Write(const std::string& name, const std::string& body) {
+    EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name, body).ok());
+    return dir_ + "/" + name;
+  }
+
+  std::string audience_, dir_;
+};
+
+}  // namespace cf
