@@ -433,27 +433,23 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
                                        " (valid: csv, jsonl)"));
   }
   CF_ASSIGN_OR_RETURN(auto input, LoadInput(source.path));
-  std::unique_ptr<RecordReader> reader;
+  const auto attach = [&](RecordReader* r) {
+    r->path_ = source.path;
+    r->input_ = input.first;
+    r->keep_alive_ = input.second;
+    r->mapped_ = !IsGzip(source.path);
+    r->end_ = r->input_.size();
+  };
   if (format == "csv") {
     auto csv = std::make_unique<CsvReader>();
-    csv->path_ = source.path;
-    csv->input_ = input.first;
-    csv->keep_alive_ = input.second;
-    csv->mapped_ = !IsGzip(source.path);
-    csv->end_ = csv->input_.size();
+    attach(csv.get());
     CF_RETURN_IF_ERROR(csv->Init(source));
-    reader = std::move(csv);
-  } else {
-    auto jl = std::make_unique<JsonLinesReader>();
-    jl->path_ = source.path;
-    jl->input_ = input.first;
-    jl->keep_alive_ = input.second;
-    jl->mapped_ = !IsGzip(source.path);
-    jl->end_ = jl->input_.size();
-    CF_RETURN_IF_ERROR(jl->Init());
-    reader = std::move(jl);
+    return csv;
   }
-  return reader;
+  auto jl = std::make_unique<JsonLinesReader>();
+  attach(jl.get());
+  CF_RETURN_IF_ERROR(jl->Init());
+  return jl;
 }
 
 }  // namespace cf::io
