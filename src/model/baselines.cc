@@ -187,16 +187,7 @@ Level FinestLevel(const std::vector<Level>& levels, uint32_t num_products) {
   if (best != nullptr) {
     return *best;
   }
-  Level identity;
-  identity.name = "product";
-  identity.values.reserve(static_cast<size_t>(num_products) + 1);
-  identity.values.emplace_back();
-  identity.code_of_product.resize(num_products);
-  for (uint32_t p = 0; p < num_products; ++p) {
-    identity.code_of_product[p] = p + 1;
-    identity.values.push_back(std::to_string(p));
-  }
-  return identity;
+  return ProductLevel(num_products, "product");
 }
 
 std::vector<std::string> ScorerNames() {

@@ -89,6 +89,19 @@ CustomerEvents HistoryView::Window(uint32_t c, int64_t from, int64_t to) const {
   return log_->Slice(base + static_cast<uint64_t>(lo), base + static_cast<uint64_t>(hi));
 }
 
+Level ProductLevel(uint32_t num_products, std::string name) {
+  Level level;
+  level.name = std::move(name);
+  level.values.reserve(static_cast<size_t>(num_products) + 1);
+  level.values.emplace_back();
+  level.code_of_product.resize(num_products);
+  for (uint32_t p = 0; p < num_products; ++p) {
+    level.code_of_product[p] = p + 1;
+    level.values.push_back(std::to_string(p));
+  }
+  return level;
+}
+
 std::vector<Level> LevelsFromCatalog(const data::Catalog& catalog, const std::vector<std::string>& names) {
   std::vector<Level> levels;
   for (const std::string& name : names) {

@@ -106,6 +106,9 @@ class HistoryView {
   std::vector<uint64_t> ends_;  // per customer: first event index at or after cutoff_
 };
 
+// The finest level: every product its own group (code p + 1, value "p").
+Level ProductLevel(uint32_t num_products, std::string name);
+
 // The levels (product groupings) of a catalog, one per attribute named in `names`.
 std::vector<Level> LevelsFromCatalog(const data::Catalog& catalog, const std::vector<std::string>& names);
 

@@ -46,19 +46,6 @@ double Uniform(uint64_t a, uint64_t b, uint64_t c) {
   return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
 }
 
-Level ProductLevel(uint32_t num_products) {
-  Level level;
-  level.name = kProductLevel;
-  level.values.reserve(static_cast<size_t>(num_products) + 1);
-  level.values.emplace_back();
-  level.code_of_product.resize(num_products);
-  for (uint32_t p = 0; p < num_products; ++p) {
-    level.code_of_product[p] = p + 1;
-    level.values.push_back(std::to_string(p));
-  }
-  return level;
-}
-
 int EmbeddingLevel(const std::vector<Level>& levels) {
   int best = -1;
   for (size_t l = 0; l < levels.size(); ++l) {
@@ -391,7 +378,7 @@ std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<
   std::vector<Level> levels;
   for (const std::string& name : names) {
     if (name == kProductLevel) {
-      levels.push_back(ProductLevel(catalog.size()));
+      levels.push_back(ProductLevel(catalog.size(), kProductLevel));
     } else {
       std::vector<Level> found = LevelsFromCatalog(catalog, {name});
       levels.insert(levels.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
@@ -444,7 +431,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   model->horizon_days_ = options.horizon_days;
   model->threads_ = options.threads;
   if (levels.empty() && history.num_products() <= kMaxEmbeddingGroups) {
-    levels.push_back(ProductLevel(history.num_products()));
+    levels.push_back(ProductLevel(history.num_products(), kProductLevel));
   }
   model->levels_ = std::move(levels);
   model->embedding_level_ = EmbeddingLevel(model->levels_);
