@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -23,12 +22,8 @@ class AudienceCliTest : public ::testing::Test {
   void SetUp() override {
     const char* bin = std::getenv("CF_BIN_DIR");
     audience_ = std::string(bin != nullptr ? bin : "build/bin") + "/audience";
-    dir_ = ::testing::TempDir() + "audience-cli-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
+    ASSERT_TRUE(scratch_.ok()) << scratch_.status().ToString();
   }
-  void TearDown() override { (void)RemoveAll(dir_); }
 
   // Runs `audience ARGS`; stdout and stderr go through files, so no progress bar is drawn.
   Outcome Audience(const std::string& args) {
@@ -46,7 +41,9 @@ class AudienceCliTest : public ::testing::Test {
     return dir_ + "/" + name;
   }
 
-  std::string audience_, dir_;
+  TempDirectory scratch_{"audience-cli"};
+  const std::string dir_ = scratch_.path();
+  std::string audience_;
 };
 
 }  // namespace cf

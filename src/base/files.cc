@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -152,6 +153,17 @@ Result<std::string> MakeTempDirBeside(const std::string& path) {
   CF_RETURN_IF_ERROR(CreateDirectories(tmp));
   return tmp;
 }
+
+TempDirectory::TempDirectory(std::string_view label) {
+  static std::atomic<uint64_t> counter{0};
+  const char* tmp = std::getenv("TMPDIR");
+  path_ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/cf-" + std::string(label) + "-" +
+          std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  status_ = RemoveAll(path_);
+  if (status_.ok()) status_ = CreateDirectories(path_);
+}
+
+TempDirectory::~TempDirectory() { (void)RemoveAll(path_); }
 
 Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

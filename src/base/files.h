@@ -25,6 +25,25 @@ Status ReplaceDirectory(const std::string& from, const std::string& to);
 Result<std::string> MakeTempDirBeside(const std::string& path);
 Status FsyncDirectory(const std::string& path);
 
+// A fresh, empty directory "$TMPDIR/cf-<label>-<pid>-<n>" (TMPDIR defaults to /tmp), removed
+// with everything in it when the object goes away. For tests and scratch work.
+class TempDirectory {
+ public:
+  explicit TempDirectory(std::string_view label);
+  ~TempDirectory();
+  TempDirectory(const TempDirectory&) = delete;
+  TempDirectory& operator=(const TempDirectory&) = delete;
+
+  const std::string& path() const { return path_; }
+  // False when the directory could not be created (see status()).
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+
+ private:
+  std::string path_;
+  Status status_;
+};
+
 // A read-only memory map of a whole file; empty files map to an empty view.
 class MappedFile {
  public:

@@ -1,7 +1,6 @@
 #include "data/ingest.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "base/files.h"
 #include "base/time.h"
@@ -12,13 +11,7 @@ namespace {
 
 class IngestTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "ingest-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()) << scratch_.status().ToString(); }
 
   std::string Write(const std::string& name, const std::string& body) {
     std::string p = dir_ + "/" + name;
@@ -37,7 +30,8 @@ class IngestTest : public ::testing::Test {
     return ds.has_value() ? std::move(*ds) : nullptr;
   }
 
-  std::string dir_;
+  TempDirectory scratch_{"ingest-test"};
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(IngestTest, EventsOnlySortedByCustomerThenTime) {

@@ -1,7 +1,6 @@
 #include "io/record_reader.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "base/files.h"
@@ -11,11 +10,7 @@ namespace {
 
 class RecordReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = ::testing::TempDir() + "rr-" + std::to_string(::getpid());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()) << scratch_.status().ToString(); }
 
   std::string Write(const std::string& name, const std::string& body) {
     std::string p = dir_ + "/" + name;
@@ -35,7 +30,8 @@ class RecordReaderTest : public ::testing::Test {
     return rows;
   }
 
-  std::string dir_;
+  TempDirectory scratch_{"record-reader-test"};
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(RecordReaderTest, CsvRfc4180) {

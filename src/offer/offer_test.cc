@@ -1,7 +1,6 @@
 #include "offer/offer.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "base/files.h"
 #include "data/ingest.h"
@@ -48,9 +47,7 @@ TEST(ParseOfferTest, SyntaxErrorsNameTheColumnAndWhatWasExpected) {
 class CompileOfferTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "offer-" + std::to_string(::getpid());
-    ASSERT_TRUE(RemoveAll(dir_).ok());
-    ASSERT_TRUE(CreateDirectories(dir_).ok());
+    ASSERT_TRUE(scratch_.ok()) << scratch_.status().ToString();
     ASSERT_TRUE(WriteFileAtomic(dir_ + "/products.csv",
                                 "product_id,department,category,brand,price\n"
                                 "1,PRODUCE,FRUIT,A,1.5\n"
@@ -71,7 +68,6 @@ class CompileOfferTest : public ::testing::Test {
     ASSERT_TRUE(ds.has_value()) << ds.error().ToString();
     ds_ = std::move(*ds);
   }
-  void TearDown() override { (void)RemoveAll(dir_); }
 
   // The product ids an offer covers, in catalog order.
   std::vector<std::string> Ids(std::string_view text) {
@@ -89,7 +85,8 @@ class CompileOfferTest : public ::testing::Test {
     return ids;
   }
 
-  std::string dir_;
+  TempDirectory scratch_{"offer-test"};
+  const std::string dir_ = scratch_.path();
   std::unique_ptr<data::Dataset> ds_;
 };
 
