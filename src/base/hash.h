@@ -1,0 +1,24 @@
+#pragma once
+// splitmix64: the one hash and seed expander of the code base. The baselines, the model's
+// sampling and the generator all use it, so a seed means the same everywhere.
+#include <cstdint>
+
+namespace cf {
+
+// The splitmix64 finalizer: a bijection of 64-bit values with good avalanche.
+constexpr uint64_t Scramble(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// A stateless hash of one value: splitmix64's step applied to x.
+constexpr uint64_t Mix(uint64_t x) { return Scramble(x + 0x9E3779B97F4A7C15ULL); }
+
+// The splitmix64 generator: advances state and returns its next output.
+constexpr uint64_t SplitMix64(uint64_t& state) { return Scramble(state += 0x9E3779B97F4A7C15ULL); }
+
+// A uniform double in [0, 1) from 53 bits of a hash.
+constexpr double UnitInterval(uint64_t hash) { return static_cast<double>(hash >> 11) * 0x1.0p-53; }
+
+}  // namespace cf
