@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/progress.h"
 #include "base/time.h"
 
@@ -110,21 +111,8 @@ double Cos(double x) {
 
 // ---------------------------------------------------------------------------------------
 // Randomness: our own generators, so output is identical wherever the code is built
-// (std:: distributions differ between standard libraries).
-
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// A bijection of 64-bit values: distinct inputs give distinct outputs (used for unique ids).
-uint64_t Scramble(uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
+// (std:: distributions differ between standard libraries). Seeds are expanded, and unique ids
+// drawn, with base/hash.h's splitmix64 (Scramble is a bijection: distinct inputs, distinct ids).
 
 __extension__ using Uint128 = unsigned __int128;  // __extension__: GCC's type, silences -Wpedantic
 
@@ -148,7 +136,7 @@ class Rng {
     return result;
   }
   // Uniform in [0, 1).
-  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+  double Uniform() { return UnitInterval(Next()); }
   // Uniform in (0, 1]: safe under log().
   double UniformOpen() { return (static_cast<double>(Next() >> 11) + 1.0) * 0x1.0p-53; }
   bool Bernoulli(double p) { return Uniform() < p; }
@@ -806,11 +794,11 @@ constexpr double kLapsedBound = 1.5;
 
 // An upper bound of Hazard over the days [day, end_day), for thinning. `last` is the last
 // purchase day (maybe `day` itself), `before` the one before it.
-struct Segment {
-  double bound;
-  int64_t end_day;
+struct HazardBound {
+  double value;     // Hazard(g) <= value on every day of the span
+  int64_t end_day;  // first day the bound no longer covers
 };
-Segment BoundFrom(int32_t day, int32_t last, int32_t before, const Rhythm& r) {
+HazardBound BoundFrom(int32_t day, int32_t last, int32_t before, const Rhythm& r) {
   if (last == day) {
     return {Hazard(static_cast<double>(day - before), r), day + 1};  // same-day rate is fixed
   }
@@ -1108,17 +1096,17 @@ Status Generator::Customer(uint64_t index) {
     int32_t before = kNever;
     double t = t_begin;
     while (t < t_end) {
-      const Segment segment = BoundFrom(static_cast<int32_t>(std::floor(t)), last, before, rhythm);
-      const double segment_end = std::min(static_cast<double>(segment.end_day), t_end);
-      const double next = t + rng.Exponential(base * segment.bound);
-      if (next >= segment_end) {
-        t = segment_end;
+      const HazardBound bound = BoundFrom(static_cast<int32_t>(std::floor(t)), last, before, rhythm);
+      const double bound_end = std::min(static_cast<double>(bound.end_day), t_end);
+      const double next = t + rng.Exponential(base * bound.value);
+      if (next >= bound_end) {
+        t = bound_end;
         continue;
       }
       t = next;
       const auto day = static_cast<int32_t>(std::floor(t));
       const int32_t lp = last < day ? last : before;
-      const double accept = season[day - world_.first_day] / cat.season_max * Hazard(static_cast<double>(day - lp), rhythm) / segment.bound;
+      const double accept = season[day - world_.first_day] / cat.season_max * Hazard(static_cast<double>(day - lp), rhythm) / bound.value;
       if (rng.Uniform() >= accept) {
         continue;
       }
