@@ -225,17 +225,37 @@ Status Generator::WriteTruthJson(const GeneratorReport& report) {
 namespace cf::data {
 namespace {
 
-Result<int64_t> ParseDay(std::string_view flag, const std::string& text) {
+Result<int64_t> ParseDay(std::string_view field, const std::string& text) {
   Result<int64_t> t = ParseIsoTime(text);
   if (!t.has_value() || *t % kSecondsPerDay != 0) {
-    return Err(Status::InvalidArgument(std::string(flag) + " '" + text + "' is not a date like 2025-01-01"));
+    return Err(Status::InvalidArgument(std::string(field) + " '" + text + "' is not a date like 2025-01-01"));
   }
   return *t / kSecondsPerDay;
 }
 
-constexpr uint64_t kMaxCustomers = 2'000'000'000;
-constexpr uint32_t kMaxProducts = 10'000'000;
-constexpr int32_t kMaxDays = 3660;
+// The days of a run, as day numbers since 1970-01-01.
+struct RunDays {
+  int64_t start = 0;
+  int64_t cutoff = 0;  // first day of the truth window
+};
+
+// Needs the fields Validate() checks before the dates.
+Result<RunDays> DaysOf(const GeneratorOptions& options) {
+  RunDays days;
+  CF_ASSIGN_OR_RETURN(days.start, ParseDay("start", options.start));
+  const int64_t end = days.start + options.days;
+  days.cutoff = end - options.truth_horizon;
+  if (!options.truth_cutoff.empty()) {
+    CF_ASSIGN_OR_RETURN(days.cutoff, ParseDay("truth_cutoff", options.truth_cutoff));
+    if (days.cutoff < days.start || days.cutoff + options.truth_horizon > end) {
+      return Err(Status::InvalidArgument(
+          "truth_cutoff " + options.truth_cutoff + " with truth_horizon " + std::to_string(options.truth_horizon) +
+          " must lie within the generated days [" + FormatIsoDate(days.start * kSecondsPerDay) + ", " +
+          FormatIsoDate(end * kSecondsPerDay) + ")"));
+    }
+  }
+  return days;
+}
 
 // Refuses to replace anything that is not an earlier generator output or an empty directory.
 Status CheckReplaceable(const std::string& out) {
@@ -243,14 +263,14 @@ Status CheckReplaceable(const std::string& out) {
     return Status::OK();
   }
   if (!IsDirectory(out)) {
-    return Status::AlreadyExists("--out " + out + " exists and is not a directory");
+    return Status::AlreadyExists("out " + out + " exists and is not a directory");
   }
   if (PathExists(out + "/truth.json")) {
     return Status::OK();
   }
   std::error_code ec;
   if (!std::filesystem::is_empty(out, ec) || ec) {
-    return Status::AlreadyExists("--out " + out +
+    return Status::AlreadyExists("out " + out +
                                  " is a non-empty directory that is not a generated dataset; choose another "
                                  "directory");
   }
@@ -259,51 +279,46 @@ Status CheckReplaceable(const std::string& out) {
 
 }  // namespace
 
+Status GeneratorOptions::Validate() const {
+  if (customers < 1 || customers > kMaxCustomers) {
+    return Status::InvalidArgument("customers " + std::to_string(customers) + " is out of range: use 1 to " +
+                                   std::to_string(kMaxCustomers));
+  }
+  if (products < 1 || products > kMaxProducts) {
+    return Status::InvalidArgument("products " + std::to_string(products) + " is out of range: use 1 to " +
+                                   std::to_string(kMaxProducts));
+  }
+  if (days < 1 || days > kMaxDays) {
+    return Status::InvalidArgument("days " + std::to_string(days) + " is out of range: use 1 to " +
+                                   std::to_string(kMaxDays));
+  }
+  if (out.empty()) {
+    return Status::InvalidArgument("out is required: the directory to write the dataset to");
+  }
+  if (truth_horizon < 1 || truth_horizon > days) {
+    return Status::InvalidArgument("truth_horizon " + std::to_string(truth_horizon) +
+                                   " is out of range: use 1 to days (" + std::to_string(days) + ")");
+  }
+  if (truth_categories < 1) {
+    return Status::InvalidArgument("truth_categories 0 is out of range: use at least 1");
+  }
+  Result<RunDays> run_days = DaysOf(*this);
+  return run_days.has_value() ? Status::OK() : run_days.error();
+}
+
 Result<GeneratorReport> Generate(const GeneratorOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (options.customers < 1 || options.customers > kMaxCustomers) {
-    return Err(Status::InvalidArgument("--customers " + std::to_string(options.customers) +
-                                       " is out of range: use 1 to " + std::to_string(kMaxCustomers)));
-  }
-  if (options.products < 1 || options.products > kMaxProducts) {
-    return Err(Status::InvalidArgument("--products " + std::to_string(options.products) +
-                                       " is out of range: use 1 to " + std::to_string(kMaxProducts)));
-  }
-  if (options.days < 1 || options.days > kMaxDays) {
-    return Err(Status::InvalidArgument("--days " + std::to_string(options.days) + " is out of range: use 1 to " +
-                                       std::to_string(kMaxDays)));
-  }
-  if (options.out.empty()) {
-    return Err(Status::InvalidArgument("--out is required: the directory to write the dataset to"));
-  }
-  if (options.truth_horizon < 1 || options.truth_horizon > options.days) {
-    return Err(Status::InvalidArgument("--truth-horizon " + std::to_string(options.truth_horizon) +
-                                       " is out of range: use 1 to --days (" + std::to_string(options.days) + ")"));
-  }
-  if (options.truth_categories < 1) {
-    return Err(Status::InvalidArgument("--truth-categories must be at least 1"));
-  }
-  CF_ASSIGN_OR_RETURN(const int64_t start_day, ParseDay("--start", options.start));
-  const int64_t end_day = start_day + options.days;
-  int64_t cutoff_day = end_day - options.truth_horizon;
-  if (!options.truth_cutoff.empty()) {
-    CF_ASSIGN_OR_RETURN(cutoff_day, ParseDay("--truth-cutoff", options.truth_cutoff));
-    if (cutoff_day < start_day || cutoff_day + options.truth_horizon > end_day) {
-      return Err(Status::InvalidArgument(
-          "--truth-cutoff " + options.truth_cutoff + " with --truth-horizon " + std::to_string(options.truth_horizon) +
-          " must lie within the generated days [" + FormatIsoDate(start_day * kSecondsPerDay) + ", " +
-          FormatIsoDate(end_day * kSecondsPerDay) + ")"));
-    }
-  }
+  CF_RETURN_IF_ERROR(options.Validate());
+  CF_ASSIGN_OR_RETURN(const RunDays days, DaysOf(options));
   CF_RETURN_IF_ERROR(CheckReplaceable(options.out));
 
   generator_internal::Rng world_rng(Scramble(options.seed ^ 0xC0407F10ULL));
-  const generator_internal::World world = generator_internal::BuildWorld(options, start_day, world_rng);
+  const generator_internal::World world = generator_internal::BuildWorld(options, days.start, world_rng);
   CF_ASSIGN_OR_RETURN(const std::string tmp, MakeTempDirBeside(options.out));
   GeneratorReport report;
   Status status;
   {
-    generator_internal::Generator generator(options, start_day, cutoff_day, world, tmp);
+    generator_internal::Generator generator(options, days.start, days.cutoff, world, tmp);
     status = generator.Run(&report);
   }
   if (status.ok()) {
