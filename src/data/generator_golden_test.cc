@@ -7,7 +7,7 @@
 //       --truth-customers 150 --out DIR
 //   audience generate --customers 300 --products 90 --days 45 --seed 7 --independent --out DIR
 //
-// A deliberate change of the generator's output updates the table below (the failure message
+// A deliberate change of the generator's output updates the table in the test below (the failure message
 // prints the new one) and says so in its commit.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -88,32 +88,41 @@ GeneratorOptions Independent() {
   return o;
 }
 
-TEST(GeneratorGolden, RealisticConfigurationGivesThePinnedBytes) {
-  const Digests expected = {
-      {"products.csv", "bd67516d9feab90be8430f18e9098fdb492f85b1d661263367b530c5d91ee9f3"},
-      {"customers.csv", "b7f35fe5483c7c4889627dace3afeef577e4b292c1583aa8c0830f030b3ae8d0"},
-      {"purchases.csv", "a4d5b9ae7d6bbb1614233dafcfff6b09a7236c1567195ae7f30934fd73cbac94"},
-      {"truth.json", "f4c1f0b088ee3ff852c6f18b15e41b9a7adc72394456ac3f785b28884611cc6c"},
-      {"truth_probabilities.csv", "77a446533c2c0284e31be6dcb961d4e40cc1a3ead00357634d30b1e8a1abbe3c"},
-      {"truth_identified_later.csv", "fb888b8732684998eb6330a270bc9a34c18247bc890b6dd80a8b1e960f643d00"},
-  };
-  const Digests actual = GenerateDigests(Realistic());
-  EXPECT_EQ(actual, expected) << "the generator's output changed; if on purpose, the new table is:\n"
-                              << AsTable(actual);
-}
+struct GoldenCase {
+  const char* name;
+  GeneratorOptions options;
+  Digests digests;
+};
 
-TEST(GeneratorGolden, IndependentConfigurationGivesThePinnedBytes) {
-  const Digests expected = {
-      {"products.csv", "cb78cd8d99ce5b5058e3ec31f835a7ead5dfe58185a9f70674149c143b115c78"},
-      {"customers.csv", "bc4ab990ca1ab96b8826c60989fce5682d8874193e4e4b47fe89863e5ed8be4b"},
-      {"purchases.csv", "ff6a03c79261b1ca4ff3eb31910434d12c3d6f37e53bcc001c4eb6d268dbe046"},
-      {"truth.json", "df7e2bfd34a3d9898444e4cda200b0dd7639679f1737f31fcb48c928952d239c"},
-      {"truth_probabilities.csv", "5bff5e9de8561c7e4366e0e35593db7494eb6e053b8951b1332e709ce567c2af"},
-      {"truth_identified_later.csv", "b4d60b242aaa895a8ecb045dadfc92be6f56f530b774cc9f6949f0475fd1dc93"},
+TEST(GeneratorGolden, FixedConfigurationsGiveThePinnedBytes) {
+  const GoldenCase cases[] = {
+      {"realistic",
+       Realistic(),
+       {
+           {"products.csv", "bd67516d9feab90be8430f18e9098fdb492f85b1d661263367b530c5d91ee9f3"},
+           {"customers.csv", "b7f35fe5483c7c4889627dace3afeef577e4b292c1583aa8c0830f030b3ae8d0"},
+           {"purchases.csv", "a4d5b9ae7d6bbb1614233dafcfff6b09a7236c1567195ae7f30934fd73cbac94"},
+           {"truth.json", "f4c1f0b088ee3ff852c6f18b15e41b9a7adc72394456ac3f785b28884611cc6c"},
+           {"truth_probabilities.csv", "77a446533c2c0284e31be6dcb961d4e40cc1a3ead00357634d30b1e8a1abbe3c"},
+           {"truth_identified_later.csv", "fb888b8732684998eb6330a270bc9a34c18247bc890b6dd80a8b1e960f643d00"},
+       }},
+      {"independent",
+       Independent(),
+       {
+           {"products.csv", "cb78cd8d99ce5b5058e3ec31f835a7ead5dfe58185a9f70674149c143b115c78"},
+           {"customers.csv", "bc4ab990ca1ab96b8826c60989fce5682d8874193e4e4b47fe89863e5ed8be4b"},
+           {"purchases.csv", "ff6a03c79261b1ca4ff3eb31910434d12c3d6f37e53bcc001c4eb6d268dbe046"},
+           {"truth.json", "df7e2bfd34a3d9898444e4cda200b0dd7639679f1737f31fcb48c928952d239c"},
+           {"truth_probabilities.csv", "5bff5e9de8561c7e4366e0e35593db7494eb6e053b8951b1332e709ce567c2af"},
+           {"truth_identified_later.csv", "b4d60b242aaa895a8ecb045dadfc92be6f56f530b774cc9f6949f0475fd1dc93"},
+       }},
   };
-  const Digests actual = GenerateDigests(Independent());
-  EXPECT_EQ(actual, expected) << "the generator's output changed; if on purpose, the new table is:\n"
-                              << AsTable(actual);
+  for (const GoldenCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Digests actual = GenerateDigests(c.options);
+    EXPECT_EQ(actual, c.digests) << "the generator's output changed; if on purpose, the new table is:\n"
+                                 << AsTable(actual);
+  }
 }
 
 // The digests depend on the seed, file by file: a pinned table that ignored the seed (or a
