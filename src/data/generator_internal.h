@@ -1,7 +1,7 @@
 // Internal to the generator: what its files share (generator.cc runs it and writes its files,
 // generator_world.cc builds the catalog and stores, generator_customers.cc simulates and writes one
 // customer, generator_output.cc buffers the output). Not part of the data module's public face,
-// which is generator.h; see "Headers" in docs/architecture.md.
+// which is generator.h; the rule for `*_internal.h` headers is in docs/architecture.md ("Data path").
 //
 // The portable math and the random streams are defined here, inline, because the per-customer
 // simulation spends most of its time in them.
