@@ -1,7 +1,6 @@
 #include "data/generator.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -92,35 +91,35 @@ int64_t Day(std::string_view iso) {
   return t.has_value() ? *t / kSecondsPerDay : 0;
 }
 
-std::string TestRoot() {
-  return ::testing::TempDir() + "cf_generator_test_" + std::to_string(::getpid());
-}
-
 // One realistic dataset shared by the tests that only read it.
 class GeneratedData : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    scratch_ = new TempDirectory("generator-test");
+    ASSERT_TRUE(scratch_->ok()) << scratch_->status().ToString();
     options_ = new GeneratorOptions();
     options_->customers = 4000;
     options_->products = 600;
     options_->days = 240;
     options_->seed = 11;
     options_->progress = false;
-    options_->out = TestRoot() + "/realistic";
+    options_->out = scratch_->path() + "/realistic";
     Result<GeneratorReport> r = Generate(*options_);
     ASSERT_TRUE(r.has_value()) << r.error().ToString();
     report_ = new GeneratorReport(*r);
   }
   static void TearDownTestSuite() {
-    (void)RemoveAll(TestRoot());
     delete options_;
     delete report_;
+    delete scratch_;
   }
   static std::string File(const char* name) { return options_->out + "/" + name; }
 
+  static TempDirectory* scratch_;
   static GeneratorOptions* options_;
   static GeneratorReport* report_;
 };
+TempDirectory* GeneratedData::scratch_ = nullptr;
 GeneratorOptions* GeneratedData::options_ = nullptr;
 GeneratorReport* GeneratedData::report_ = nullptr;
 
@@ -256,8 +255,7 @@ TEST_F(GeneratedData, LooksLikeRetailData) {
       ++identified;
     }
   }
-  EXPECT_EQ(later.header,
-            (std::vector<std::string>{"customer_id", "device_id", "first_seen_date", "identified_date"}));
+  EXPECT_EQ(later.header, (std::vector<std::string>{"customer_id", "device_id", "first_seen_date", "identified_date"}));
   const double n = static_cast<double>(customers.rows.size());
   EXPECT_GT(static_cast<double>(anonymous) / n, 0.1);
   EXPECT_GT(static_cast<double>(identified - later.rows.size()) / n, 0.3);
@@ -313,8 +311,7 @@ TEST_F(GeneratedData, ConsumablesAreReboughtAroundTheirCycle) {
   EXPECT_GT(median, 0.8);
   EXPECT_LT(median, 2.0);
   const auto early = std::lower_bound(ratios.begin(), ratios.end(), 0.5) - ratios.begin();
-  EXPECT_LT(static_cast<double>(early) / static_cast<double>(ratios.size()), 0.1)
-      << "few re-buys before half a cycle";
+  EXPECT_LT(static_cast<double>(early) / static_cast<double>(ratios.size()), 0.1) << "few re-buys before half a cycle";
 }
 
 // The truth is exact, so over many (customer, category) pairs the number of buyers in the
@@ -366,25 +363,27 @@ TEST_F(GeneratedData, TruthProbabilitiesMatchTheSimulatedWindow) {
   EXPECT_NEAR(all_observed, all_expected, 4 * std::sqrt(all_variance));
 }
 
-GeneratorOptions Small(const std::string& name) {
-  GeneratorOptions o;
-  o.customers = 600;
-  o.products = 200;
-  o.days = 90;
-  o.seed = 5;
-  o.truth_horizon = 14;
-  o.progress = false;
-  o.out = TestRoot() + "/" + name;
-  return o;
-}
-
 class GeneratorRun : public ::testing::Test {
  protected:
-  void TearDown() override { (void)RemoveAll(TestRoot()); }
+  void SetUp() override { ASSERT_TRUE(scratch_.ok()) << scratch_.status().ToString(); }
+
+  GeneratorOptions Small(const std::string& name) const {
+    GeneratorOptions o;
+    o.customers = 600;
+    o.products = 200;
+    o.days = 90;
+    o.seed = 5;
+    o.truth_horizon = 14;
+    o.progress = false;
+    o.out = scratch_.path() + "/" + name;
+    return o;
+  }
+
+  TempDirectory scratch_{"generator-test"};
 };
 
-constexpr const char* kFiles[] = {"products.csv",  "customers.csv",           "purchases.csv",
-                                  "truth.json",    "truth_probabilities.csv", "truth_identified_later.csv"};
+constexpr const char* kFiles[] = {"products.csv", "customers.csv",           "purchases.csv",
+                                  "truth.json",   "truth_probabilities.csv", "truth_identified_later.csv"};
 
 TEST_F(GeneratorRun, SameOptionsGiveByteIdenticalFiles) {
   GeneratorOptions a = Small("a");
@@ -461,26 +460,58 @@ TEST_F(GeneratorRun, BadOptionsAreRejectedAndWriteNothing) {
   auto rejects = [](GeneratorOptions o, std::string_view words) {
     Result<GeneratorReport> r = Generate(o);
     ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(r.error().message().find(words), std::string::npos) << r.error().message();
     EXPECT_FALSE(PathExists(o.out));
   };
   GeneratorOptions o = Small("bad");
   o.customers = 0;
-  rejects(o, "--customers 0");
+  rejects(o, "customers 0");
   o = Small("bad");
   o.start = "01/02/2025";
-  rejects(o, "--start");
+  rejects(o, "start '01/02/2025' is not a date like 2025-01-01");
   o = Small("bad");
   o.truth_cutoff = "2025-03-25";  // + 14 days passes the end (2025-04-01)
-  rejects(o, "--truth-cutoff 2025-03-25");
+  rejects(o,
+          "truth_cutoff 2025-03-25 with truth_horizon 14 must lie within the generated days [2025-01-01, 2025-04-01)");
   o = Small("bad");
   o.truth_horizon = 91;
-  rejects(o, "--truth-horizon 91");
+  rejects(o, "truth_horizon 91 is out of range: use 1 to days (90)");
   o = Small("bad");
   o.out.clear();
-  Result<GeneratorReport> r = Generate(o);
-  ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code(), StatusCode::kInvalidArgument);
+  rejects(o, "out is required");
+}
+
+// The library speaks of its fields: a message naming a command-line flag would mean nothing to a
+// caller that is not the CLI. Each field out of its range is named with its value and the range.
+TEST(GeneratorOptionsTest, ValidateNamesTheFieldItsValueAndTheValidRange) {
+  GeneratorOptions valid;
+  valid.out = "anywhere";
+  EXPECT_TRUE(valid.Validate().ok()) << valid.Validate().ToString();
+  auto message = [&](auto change) {
+    GeneratorOptions o = valid;
+    change(o);
+    const Status s = o.Validate();
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message().find("--"), std::string::npos) << s.message();
+    return s.message();
+  };
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.customers = GeneratorOptions::kMaxCustomers + 1; }),
+            "customers 2000000001 is out of range: use 1 to 2000000000");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.products = 0; }), "products 0 is out of range: use 1 to 10000000");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.days = -5; }), "days -5 is out of range: use 1 to 3660");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.truth_horizon = 0; }),
+            "truth_horizon 0 is out of range: use 1 to days (365)");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.truth_categories = 0; }),
+            "truth_categories 0 is out of range: use at least 1");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.truth_cutoff = "2025-13-01"; }),
+            "truth_cutoff '2025-13-01' is not a date like 2025-01-01");
+  EXPECT_EQ(message([](GeneratorOptions& o) { o.truth_cutoff = "2024-12-31"; }),
+            "truth_cutoff 2024-12-31 with truth_horizon 30 must lie within the generated days [2025-01-01, "
+            "2026-01-01)");
+  GeneratorOptions edge = valid;
+  edge.truth_cutoff = "2025-12-02";  // the last 30 days exactly
+  EXPECT_TRUE(edge.Validate().ok()) << edge.Validate().ToString();
 }
 
 TEST_F(GeneratorRun, ReplacesAnEarlierDatasetButNeverOtherFiles) {
@@ -489,7 +520,7 @@ TEST_F(GeneratorRun, ReplacesAnEarlierDatasetButNeverOtherFiles) {
   o.customers = 100;
   ASSERT_TRUE(Generate(o).has_value());
   EXPECT_EQ(ReadCsv(o.out + "/customers.csv").rows.size(), 100U);
-  for (const auto& entry : std::filesystem::directory_iterator(TestRoot())) {
+  for (const auto& entry : std::filesystem::directory_iterator(scratch_.path())) {
     EXPECT_EQ(entry.path().filename(), "replace") << "a temporary directory was left behind";
   }
 
