@@ -1,7 +1,7 @@
-// A small HTTP/1.1 server: one event-driven I/O thread (Boost.Beast over Asio) reads requests
-// and writes answers, a pool of worker threads runs the handlers, which may block. Slow or
-// silent clients only hold a socket, never a worker. Boost stays inside server.cc, so code that
-// includes this header may also include Eigen.
+// A small HTTP/1.1 server, event-driven (Boost.Beast over Asio): a pool of threads reads
+// requests, runs the handlers (which may block) and writes answers, all asynchronously, so a
+// slow or silent client holds a socket and a timer, never a thread. Boost stays inside
+// server.cc, so code that includes this header may also include Eigen.
 #pragma once
 
 #include <cstddef>
@@ -50,7 +50,7 @@ using Handler = std::function<Response(const Request&)>;
 using FallbackHandler = std::function<Response(const Request&, int status)>;
 
 struct ServerOptions {
-  int threads = 16;                         // worker threads running the (blocking) handlers
+  int threads = 16;                         // threads; at most this many handlers run at once
   size_t keep_alive_max_count = 100000;     // requests per connection before it is closed
   int keep_alive_timeout_seconds = 5;       // an idle keep-alive connection is closed after this
   size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 before a byte of them is read
