@@ -98,16 +98,17 @@ struct Core {
   ServerOptions options;
   std::vector<RouteEntry> routes;
   FallbackHandler fallback;
+  // Declared before `io`, so a session that `io`'s destructor frees can still find them.
+  std::mutex mu;
+  std::unordered_set<Session*> sessions;
+  std::unordered_map<std::string, int> per_client;
+
   asio::io_context io;
   asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
   tcp::acceptor acceptor{accept_strand};
   asio::steady_timer accept_retry{accept_strand};
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> stopping{false};
-
-  std::mutex mu;
-  std::unordered_set<Session*> sessions;
-  std::unordered_map<std::string, int> per_client;
 
   void Accept();
   void ShutDown();
@@ -314,7 +315,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep = !close && keep_alive_ && !core_->stopping && served_ + 1 < core_->options.keep_alive_max_count;
     res_ = {};
     res_.version(version_ == 10 ? 10 : 11);
-    res_.result(static_cast<unsigned>(answer.status));
+    // Beast throws on a status outside 100..999; a handler bug is answered as one.
+    res_.result(answer.status >= 100 && answer.status <= 999 ? static_cast<unsigned>(answer.status) : 500u);
     res_.set(bhttp::field::content_type, answer.content_type);
     for (const auto& [k, v] : answer.headers) {
       if (IEquals(k, "Connection")) {
@@ -515,10 +517,21 @@ Status Server::Run() {
     return Status::FailedPrecondition("the HTTP server runs only after a successful Bind()");
   if (core.stop_requested) return Status::OK();
   asio::post(core.accept_strand, [&core] { core.Accept(); });
-  // Each thread returns once the acceptor is closed and every connection has ended.
+  // Each thread returns once the acceptor is closed and every connection has ended. An
+  // exception out of a completion handler is a bug: logged, and the thread serves on.
+  auto serve = [&core] {
+    while (true) {
+      try {
+        core.io.run();
+        return;
+      } catch (const std::exception& e) {
+        CF_LOG_ERROR("HTTP server: {}", e.what());
+      }
+    }
+  };
   std::vector<std::thread> threads;
-  for (int i = 1; i < core.options.threads; ++i) threads.emplace_back([&core] { core.io.run(); });
-  core.io.run();
+  for (int i = 1; i < core.options.threads; ++i) threads.emplace_back(serve);
+  serve();
   for (auto& t : threads) t.join();
   return Status::OK();
 }

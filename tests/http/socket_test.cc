@@ -478,3 +478,66 @@ TEST(EngageServePortTest, ASecondServeOnTheSamePortExitsWithAClearMessage) {
 
 }  // namespace
 }  // namespace cf::http
+
+namespace cf::http {
+namespace {
+
+// The same defences through a default `engage serve`, the way its clients meet them.
+class EngageServeSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(engage_test::EngageBinary())) GTEST_SKIP() << "no engage binary (set CF_BIN_DIR)";
+    dir_ = engage_test::MakeTempDir("http-engage");
+    server_ = std::make_unique<engage_test::EngageServer>(dir_);
+    ASSERT_TRUE(server_->running());
+  }
+  void TearDown() override {
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<engage_test::EngageServer> server_;
+};
+
+TEST_F(EngageServeSocketTest, FramingErrorsAreAnsweredAtOnceNamingTheHeaderAndClose) {
+  {
+    Socket s(server_->port());
+    ASSERT_TRUE(s.Send("POST /users/track HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 30\r\n\r\n{}"));
+    auto r = s.ReadUntilClosed(5);
+    EXPECT_EQ(r.data.rfind("HTTP/1.1 400", 0), 0u) << r.data;
+    EXPECT_NE(r.data.find("two different Content-Length headers"), std::string::npos) << r.data;
+    EXPECT_NE(r.data.find("X-RateLimit-Limit"), std::string::npos) << r.data;
+    EXPECT_TRUE(r.closed);
+    EXPECT_LT(r.seconds, 1.0);
+  }
+  {
+    Socket s(server_->port());
+    ASSERT_TRUE(s.Send("POST /users/track HTTP/1.1\r\nHost: x\r\nContent-Length: 52428800\r\n\r\n{"));
+    auto r = s.ReadUntilClosed(5);
+    EXPECT_EQ(r.data.rfind("HTTP/1.1 413", 0), 0u) << r.data;
+    EXPECT_NE(r.data.find("8388608 bytes"), std::string::npos) << r.data;
+    EXPECT_TRUE(r.closed);
+    EXPECT_LT(r.seconds, 1.0);
+  }
+}
+
+TEST_F(EngageServeSocketTest, SixteenSilentClientsDoNotDelayANormalRequest) {
+  std::vector<std::unique_ptr<Socket>> silent;
+  for (int i = 0; i < 16; ++i) {
+    silent.push_back(std::make_unique<Socket>(server_->port()));
+    ASSERT_TRUE(silent.back()->connected());
+    if (i % 2 == 1) {
+      ASSERT_TRUE(silent.back()->Send("POST /users/track HTTP/1.1\r\nContent-Length: 10\r\n\r\n"));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Socket s(server_->port());
+  auto start = Clock::now();
+  ASSERT_TRUE(s.Send("GET /segments/list HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = s.ReadAnswers(5);
+  EXPECT_LT(SecondsSince(start), 1.0);
+  EXPECT_EQ(r.data.rfind("HTTP/1.1 401", 0), 0u) << r.data;
+}
+
+}  // namespace
+}  // namespace cf::http
