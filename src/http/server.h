@@ -1,5 +1,5 @@
-// A small HTTP/1.1 server, event-driven (Boost.Beast over Asio): a pool of threads reads
-// requests, runs the handlers (which may block) and writes answers, all asynchronously, so a
+// A small HTTP/1.1 server, event-driven (Boost.Beast over Asio): an I/O thread reads requests
+// and writes answers asynchronously, a pool of threads runs the handlers (which may block). A
 // slow or silent client holds a socket and a timer, never a thread. Boost stays inside
 // server.cc, so code that includes this header may also include Eigen.
 #pragma once
@@ -50,7 +50,8 @@ using Handler = std::function<Response(const Request&)>;
 using FallbackHandler = std::function<Response(const Request&, int status)>;
 
 struct ServerOptions {
-  int threads = 16;                         // threads; at most this many handlers run at once
+  int threads = 16;                         // handler threads: at most this many handlers run at once
+  int io_threads = 1;                       // threads reading requests and writing answers
   size_t keep_alive_max_count = 100000;     // requests per connection before it is closed
   int keep_alive_timeout_seconds = 5;       // an idle keep-alive connection is closed after this
   size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 before a byte of them is read
