@@ -200,6 +200,8 @@ void Api::Register(http::Server& server) {
     } else if (status == 413) {
       s = Status::InvalidArgument("the request body is larger than the limit of " +
                                   std::to_string(options_.max_body_bytes) + " bytes");
+    } else if (!req.error.empty()) {  // what http::Server found wrong, e.g. two Content-Length headers
+      s = Status::InvalidArgument(req.error);
     } else {
       s = Status::InvalidArgument("the request could not be read as HTTP");
     }

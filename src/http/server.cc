@@ -1,16 +1,30 @@
 #include "http/server.h"
 
-#include <httplib.h>
 #include <strings.h>
 
+#include <array>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
+#include <mutex>
+#include <optional>
+#include <regex>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "http/json_answer.h"
 
 namespace cf::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
 
 std::string Request::Query(std::string_view name) const {
   for (const auto& [k, v] : query) {
@@ -33,162 +47,510 @@ std::string Request::Header(std::string_view name) const {
   return "";
 }
 
-struct Server::Impl {
-  ServerOptions options;
-  httplib::Server server;
-  FallbackHandler fallback;
-  // Stop() may come before Run() has started listening (a signal right after start): these
-  // two flags, each written by one side and read by the other, make sure it is not lost.
-  std::atomic<bool> stop_requested{false};
-  std::atomic<bool> run_active{false};
-};
+Status ServerOptions::Validate() const {
+  auto at_least = [](const char* field, long long value, long long min) -> Status {
+    if (value >= min) return Status::OK();
+    return Status::InvalidArgument(std::string("server option ") + field + " is " + std::to_string(value) +
+                                   ": it must be at least " + std::to_string(min));
+  };
+  for (const Status& s :
+       {at_least("threads", threads, 1), at_least("io_threads", io_threads, 1),
+        at_least("keep_alive_max_count", static_cast<long long>(keep_alive_max_count), 1),
+        at_least("keep_alive_timeout_seconds", keep_alive_timeout_seconds, 1),
+        at_least("max_header_bytes", static_cast<long long>(max_header_bytes), 1024),
+        at_least("header_timeout_seconds", header_timeout_seconds, 1),
+        at_least("read_timeout_seconds", read_timeout_seconds, 1),
+        at_least("write_timeout_seconds", write_timeout_seconds, 1), at_least("max_connections", max_connections, 1),
+        at_least("max_connections_per_client", max_connections_per_client, 1),
+        at_least("listen_backlog", listen_backlog, 1)}) {
+    if (!s.ok()) return s;
+  }
+  if (max_connections_per_client > max_connections) {
+    return Status::InvalidArgument("server option max_connections_per_client (" +
+                                   std::to_string(max_connections_per_client) + ") must not be over max_connections (" +
+                                   std::to_string(max_connections) + ")");
+  }
+  return Status::OK();
+}
 
 namespace {
 
-Request Convert(const httplib::Request& in) {
-  Request out;
-  out.method = in.method;
-  out.path = in.path;
-  out.body = in.body;
-  out.remote_addr = in.remote_addr;
-  for (const auto& m : in.matches) out.matches.emplace_back(m.str());
-  for (const auto& [k, v] : in.params) out.query.emplace_back(k, v);
-  for (const auto& [k, v] : in.headers) out.headers.emplace_back(k, v);
+// What a session waits for; a stop closes the sessions that wait for their client.
+enum class SessionState { kReading, kHandling, kWriting, kClosing };
+
+// After an answer that closes the connection, what the client still sends is read and dropped
+// for a while, so that closing with unread bytes (which sends a reset) does not destroy the
+// answer before the client has read it. Never parsed: that is what makes smuggling impossible.
+constexpr size_t kMaxDrainBytes = 1 << 20;
+constexpr int kDrainSeconds = 2;
+
+struct RouteEntry {
+  std::string method;
+  std::regex pattern;
+  Handler handler;
+};
+
+class Session;
+
+// Everything the sessions share. `options.io_threads` threads run the I/O context, each
+// session on its own strand and the acceptor on another; `options.threads` threads run the
+// handlers. `mu` guards what they share.
+struct Core {
+  ServerOptions options;
+  std::vector<RouteEntry> routes;
+  FallbackHandler fallback;
+  // Declared before `io`, so a session that `io`'s destructor frees can still find them.
+  std::mutex mu;
+  std::unordered_set<Session*> sessions;
+  std::unordered_map<std::string, int> per_client;
+
+  asio::io_context io;
+  std::optional<asio::thread_pool> handlers;  // created by Run()
+  asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
+  tcp::acceptor acceptor{accept_strand};
+  asio::steady_timer accept_retry{accept_strand};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> stopping{false};
+
+  void Accept();
+  void ShutDown();
+  // The route's answer, or the fallback's.
+  Response Answer(Request& req) const;
+  Response Fallback(const Request& req, int status) const;
+};
+
+std::string DecodePercent(std::string_view in, bool plus_is_space) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else if (plus_is_space && in[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
   return out;
 }
 
-void Write(const Response& in, httplib::Response* out) {
-  out->status = in.status;
-  for (const auto& [k, v] : in.headers) out->set_header(k, v);
-  out->set_content(in.body, in.content_type);
+// Method, path, query and headers of a request whose headers were read (perhaps not all).
+Request MakeRequest(const bhttp::request<bhttp::string_body>& msg, const std::string& client) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  std::string_view target(msg.target().data(), msg.target().size());
+  const size_t q = target.find('?');
+  r.path = DecodePercent(target.substr(0, q), false);
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      std::string_view part = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      if (part.empty()) continue;
+      const size_t eq = part.find('=');
+      r.query.emplace_back(DecodePercent(part.substr(0, eq), true),
+                           eq == std::string_view::npos ? "" : DecodePercent(part.substr(eq + 1), true));
+    }
+  }
+  r.remote_addr = client;
+  for (const auto& f : msg) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  return r;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Core* core, tcp::socket socket, std::string client)
+      : core_(core), stream_(std::move(socket)), client_(std::move(client)) {
+    std::lock_guard lock(core_->mu);
+    core_->sessions.insert(this);
+    ++core_->per_client[client_];
+  }
+  ~Session() {
+    std::lock_guard lock(core_->mu);
+    core_->sessions.erase(this);
+    if (--core_->per_client[client_] == 0) core_->per_client.erase(client_);
+  }
+
+  // The session's strand: every call below runs on it.
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+  void Start() { ReadHeader(); }
+
+  // Answers without reading a request (too many connections) and closes.
+  void Reject(Response answer) { Write(std::move(answer), true); }
+
+  // A stop: connections that wait for their client close now; the others after their answer.
+  void Cancel() {
+    if (state_ == SessionState::kReading || state_ == SessionState::kClosing) Close();
+  }
+
+ private:
+  void ReadHeader() {
+    state_ = SessionState::kReading;
+    if (core_->stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
+    parser_->body_limit(core_->options.max_body_bytes);
+    // A connection waits for its first request's headers header_timeout_seconds, and for a
+    // later one's keep_alive_timeout_seconds: slow or silent clients cost a socket, briefly.
+    stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_->options.header_timeout_seconds
+                                                            : core_->options.keep_alive_timeout_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    const size_t max_body = core_->options.max_body_bytes;
+    if (ec == bhttp::error::body_limit) {
+      // Beast stops at the Content-Length header: not a byte of the body has been read.
+      return Fail(413, "the body of " + std::to_string(parser_->content_length().value_or(0)) +
+                           " bytes (Content-Length) is over the limit of " + std::to_string(max_body) + " bytes");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Fail(431, "the request line and headers are over the limit of " +
+                           std::to_string(core_->options.max_header_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::multiple_content_length) {
+      return Fail(400, "two different Content-Length headers: send one");
+    }
+    if (ec == bhttp::error::bad_content_length) {
+      return Fail(400, parser_->chunked() ? "both Transfer-Encoding: chunked and Content-Length: send one of them"
+                                          : "Content-Length is not a non-negative decimal integer");
+    }
+    if (ec == bhttp::error::bad_transfer_encoding) {
+      return Fail(400, "Transfer-Encoding is sent twice or together with Content-Length: send one of them");
+    }
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return Close();
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return Fail(400, "the request is not valid HTTP/1.1 (" + ec.message() + ")");
+    }
+    if (ec) return Close();  // timeout, reset: nobody to answer
+
+    const auto& h = parser_->get();
+    head_ = h.method() == bhttp::verb::head;
+    version_ = h.version();
+    keep_alive_ = h.keep_alive();
+    if (h.count(bhttp::field::transfer_encoding) > 0 && !parser_->chunked()) {
+      return Fail(400, "Transfer-Encoding " + Quote(std::string(h[bhttp::field::transfer_encoding])) +
+                           " is not supported: only chunked");
+    }
+    if (IEquals(std::string_view(h[bhttp::field::expect].data(), h[bhttp::field::expect].size()), "100-continue") &&
+        !parser_->is_done()) {
+      // The client waits for this before it sends the body (curl does, for bodies over 1 KiB).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return Dispatch();
+    stream_.expires_after(std::chrono::seconds(core_->options.read_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) {
+      return Fail(413, "the body is over the limit of " + std::to_string(core_->options.max_body_bytes) + " bytes");
+    }
+    if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream) return Close();
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+      return Fail(400, "the request body could not be read (" + ec.message() + ")");
+    }
+    if (ec) return Close();
+    Dispatch();
+  }
+
+  void Dispatch() {
+    state_ = SessionState::kHandling;
+    stream_.expires_never();
+    auto msg = parser_->release();
+    parser_.reset();
+    Request req = MakeRequest(msg, client_);
+    // A multipart body is not JSON: the handler sees an empty one.
+    if (!IEquals(req.Header("Content-Type").substr(0, 19), "multipart/form-data")) req.body = std::move(msg.body());
+    Answer(std::move(req), 0);
+  }
+
+  // Answers from the fallback and closes: the rest of the request, if any, is never read.
+  void Fail(int status, std::string error) {
+    state_ = SessionState::kHandling;
+    stream_.expires_never();
+    Request req = parser_ ? MakeRequest(parser_->get(), client_) : Request{};
+    if (parser_) head_ = parser_->get().method() == bhttp::verb::head;
+    req.remote_addr = client_;
+    req.error = std::move(error);
+    CF_LOG_DEBUG("{} {} from {}: {} {}", req.method, req.path, client_, status, req.error);
+    Answer(std::move(req), status);
+  }
+
+  // Handlers may block (SQLite), so they run on the handler pool, never on an I/O thread; the
+  // answer comes back to the session's strand. The work guard keeps Run() serving until it
+  // has. (Running them inline on 16 I/O threads instead cost 80 us of CPU per request in
+  // thread wake-ups, against 30-45 us this way: docs/benchmarks.md.) `fallback_status` 0:
+  // route the request, else answer it with the fallback and close.
+  void Answer(Request req, int fallback_status) {
+    asio::post(*core_->handlers, [self = shared_from_this(), req = std::move(req), fallback_status,
+                                  guard = asio::make_work_guard(core_->io)]() mutable {
+      Response answer = fallback_status == 0 ? self->core_->Answer(req) : self->core_->Fallback(req, fallback_status);
+      auto executor = self->executor();
+      asio::post(executor, [self = std::move(self), answer = std::move(answer), close = fallback_status != 0,
+                            guard = std::move(guard)]() mutable { self->Write(std::move(answer), close); });
+    });
+  }
+
+  void Write(Response answer, bool close) {
+    state_ = SessionState::kWriting;
+    bool keep = !close && keep_alive_ && !core_->stopping && served_ + 1 < core_->options.keep_alive_max_count;
+    res_ = {};
+    res_.version(version_ == 10 ? 10 : 11);
+    // Beast throws on a status outside 100..999; a handler bug is answered as one.
+    res_.result(answer.status >= 100 && answer.status <= 999 ? static_cast<unsigned>(answer.status) : 500u);
+    res_.set(bhttp::field::content_type, answer.content_type);
+    for (const auto& [k, v] : answer.headers) {
+      if (IEquals(k, "Connection")) {
+        if (IEquals(v, "close")) keep = false;
+        continue;
+      }
+      if (IEquals(k, "Content-Length") || IEquals(k, "Transfer-Encoding")) continue;  // ours to set
+      res_.insert(k, v);
+    }
+    res_.body() = std::move(answer.body);
+    res_.keep_alive(keep);
+    res_.prepare_payload();
+    if (head_) res_.body().clear();  // Content-Length stays that of the GET answer
+    stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
+    bhttp::async_write(stream_, res_, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      if (!keep) return self->Linger();
+      ++self->served_;
+      self->ReadHeader();
+    });
+  }
+
+  void Linger() {
+    state_ = SessionState::kClosing;
+    if (core_->stopping) return Close();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::chrono::seconds(kDrainSeconds));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kMaxDrainBytes) return self->Close();
+      self->Drain();
+    });
+  }
+
+  void Close() {
+    state_ = SessionState::kClosing;
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
+  Core* core_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> res_;
+  std::string client_;
+  SessionState state_ = SessionState::kReading;
+  size_t served_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  std::array<char, 4096> drain_{};
+  size_t drained_ = 0;
+};
+
+void Core::Accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of file descriptors, most likely: retry soon instead of spinning.
+      CF_LOG_WARN("accept: {}", ec.message());
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping) Accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto remote = socket.remote_endpoint(ignored);
+    std::string client = ignored ? std::string("unknown") : remote.address().to_string();
+    size_t total = 0;
+    int mine = 0;
+    {
+      std::lock_guard lock(mu);
+      total = sessions.size();
+      auto it = per_client.find(client);
+      mine = it == per_client.end() ? 0 : it->second;
+    }
+    auto session = std::make_shared<Session>(this, std::move(socket), client);
+    std::optional<Response> reject;
+    if (total >= static_cast<size_t>(options.max_connections)) {
+      reject = MessageAnswer(503, "the server has " + std::to_string(options.max_connections) +
+                                      " connections open, its limit (max_connections); retry later");
+    } else if (mine >= options.max_connections_per_client) {
+      reject = MessageAnswer(503, "too many connections from " + client + ": at most " +
+                                      std::to_string(options.max_connections_per_client) +
+                                      " at once (max_connections_per_client); reuse them (keep-alive)");
+    }
+    asio::post(session->executor(), [session, reject = std::move(reject)]() mutable {
+      if (reject) return session->Reject(std::move(*reject));
+      session->Start();
+    });
+    Accept();
+  });
+}
+
+void Core::ShutDown() {
+  stopping = true;
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  accept_retry.cancel();
+  std::lock_guard lock(mu);
+  for (Session* s : sessions) {
+    // A session whose last reference is gone (its destructor waits for `mu`) is skipped.
+    asio::post(s->executor(), [weak = s->weak_from_this()] {
+      if (auto session = weak.lock()) session->Cancel();
+    });
+  }
+}
+
+Response Core::Answer(Request& req) const {
+  const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : std::string_view(req.method);
+  for (const RouteEntry& route : routes) {
+    if (route.method != method) continue;
+    std::smatch m;
+    if (!std::regex_match(req.path, m, route.pattern)) continue;
+    for (const auto& g : m) req.matches.emplace_back(g.str());
+    // A handler that throws is a bug: the fallback answers (with the headers it adds to every
+    // answer) and the exception goes to the log, not to the client.
+    try {
+      return route.handler(req);
+    } catch (const std::exception& e) {
+      CF_LOG_ERROR("{} {}: {}", req.method, req.path, e.what());
+    } catch (...) {
+      CF_LOG_ERROR("{} {}: unknown exception", req.method, req.path);
+    }
+    return Fallback(req, 500);
+  }
+  return Fallback(req, 404);
+}
+
+Response Core::Fallback(const Request& req, int status) const {
+  if (fallback) {
+    try {
+      return fallback(req, status);
+    } catch (const std::exception& e) {
+      CF_LOG_ERROR("fallback for {} {}: {}", req.method, req.path, e.what());
+    }
+  }
+  std::string message = req.error;
+  if (message.empty()) message = status == 404 ? "no such endpoint: " + req.method + " " + req.path : "internal error";
+  return MessageAnswer(status, message);
 }
 
 }  // namespace
 
-Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
-  impl_->options = options;
-  auto& s = impl_->server;
-  // The defaults (no TCP_NODELAY, 5 requests per connection, 8 threads) give ~300 req/s.
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(options.keep_alive_max_count);
-  s.set_keep_alive_timeout(options.keep_alive_timeout_seconds);
-  s.set_payload_max_length(options.max_body_bytes);
-  s.set_read_timeout(options.read_timeout_seconds, 0);
-  s.set_write_timeout(options.write_timeout_seconds, 0);
-  const int threads = options.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  // cpp-httplib calls this for every status >= 400, including the ones our handlers set:
-  // only answers that have no body yet (no route, 413, parse errors) are ours to fill.
-  httplib::Server::HandlerWithResponse on_error = [impl = impl_.get()](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    if (!res.body.empty() || !impl->fallback) return httplib::Server::HandlerResponse::Unhandled;
-    Write(impl->fallback(Convert(req), res.status), &res);
-    return httplib::Server::HandlerResponse::Handled;
-  };
-  s.set_error_handler(std::move(on_error));
-  // A handler that throws is a bug: the fallback answers (with the headers it adds to every
-  // answer) and the exception goes to the log, not to the client.
-  s.set_exception_handler([impl = impl_.get()](const httplib::Request& req, httplib::Response& res,
-                                               std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    CF_LOG_ERROR("{} {}: {}", req.method, req.path, what);
-    res.status = 500;
-    if (impl->fallback) {
-      Write(impl->fallback(Convert(req), 500), &res);
-    } else {
-      res.set_content("{\"message\":\"internal error\"}", "application/json");
-    }
-  });
-}
+struct Server::Impl : Core {};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
 
 Server::~Server() { Stop(); }
 
 void Server::Route(std::string_view method, const std::string& pattern, Handler handler) {
-  if (method == "GET") {
-    impl_->server.Get(pattern, [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-      Write(h(Convert(req)), &res);
-    });
-    return;
-  }
-  // Bodies are read here, not by cpp-httplib: its own reading answers 413 to every
-  // application/x-www-form-urlencoded body over 8 KiB (curl -d sends that type) and does not
-  // hold chunked bodies to the payload limit.
-  httplib::Server::HandlerWithContentReader with_body =
-      [h = std::move(handler), max = impl_->options.max_body_bytes](
-          const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
-        std::string body;
-        bool too_large = false;
-        // A multipart body is not JSON: it is read within the limit and dropped, so the
-        // handler sees an empty body.
-        const bool keep = !req.is_multipart_form_data();
-        size_t seen = 0;
-        httplib::ContentReceiver receive = [&](const char* data, size_t n) {
-          seen += n;
-          too_large = seen > max;
-          if (too_large) return false;
-          if (keep) body.append(data, n);
-          return true;
-        };
-        const bool ok = keep ? read(receive) : read([](const httplib::MultipartFormData&) { return true; }, receive);
-        if (!ok) {
-          // cpp-httplib set 413 (Content-Length over the limit) or 400 (broken body), except
-          // for chunked bodies over the limit, which stop here with the rest still unread.
-          if (too_large) res.status = 413;
-          if (res.status < 400) res.status = 400;
-          res.set_header("Connection", "close");
-          return;
-        }
-        Request converted = Convert(req);
-        converted.body = std::move(body);
-        Write(h(converted), &res);
-      };
-  if (method == "POST") {
-    impl_->server.Post(pattern, std::move(with_body));
-  } else if (method == "PUT") {
-    impl_->server.Put(pattern, std::move(with_body));
-  } else if (method == "DELETE") {
-    impl_->server.Delete(pattern, std::move(with_body));
-  } else if (method == "PATCH") {
-    impl_->server.Patch(pattern, std::move(with_body));
-  }
+  impl_->routes.push_back({std::string(method), std::regex(pattern), std::move(handler)});
 }
 
 void Server::SetFallback(FallbackHandler handler) { impl_->fallback = std::move(handler); }
 
 Result<int> Server::Bind(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->server.bind_to_any_port(host) : (impl_->server.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return Err(
-        Status::IOError("cannot listen on " + host + ":" + std::to_string(port) + " (address in use or not local?)"));
+  if (Status s = impl_->options.Validate(); !s.ok()) return Err(s);
+  const std::string where = host + ":" + std::to_string(port);
+  beast::error_code ec;
+  tcp::resolver resolver(impl_->io);
+  auto results =
+      resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec) {
+    return Err(Status::InvalidArgument("cannot listen on " + where + ": host " + Quote(host) +
+                                       " is not an address of this machine (" + ec.message() + ")"));
   }
-  return bound;
+  beast::error_code last;
+  for (const auto& entry : results) {
+    tcp::acceptor acceptor(impl_->accept_strand);
+    if (acceptor.open(entry.endpoint().protocol(), last)) continue;
+    // SO_REUSEADDR only lets a restarted server bind while old connections linger in
+    // TIME_WAIT; unlike SO_REUSEPORT it never lets two sockets listen on one port.
+    acceptor.set_option(asio::socket_base::reuse_address(true), last);
+    if (acceptor.bind(entry.endpoint(), last)) continue;
+    if (acceptor.listen(impl_->options.listen_backlog, last)) continue;
+    impl_->acceptor = std::move(acceptor);
+    return static_cast<int>(impl_->acceptor.local_endpoint().port());
+  }
+  if (last == asio::error::address_in_use) {
+    return Err(Status::IOError("cannot listen on " + where +
+                               ": the port is in use by another process (stop it, or choose another port)"));
+  }
+  return Err(Status::IOError("cannot listen on " + where + ": " + (last ? last.message() : "no address found")));
 }
 
 Status Server::Run() {
-  impl_->run_active = true;
-  if (impl_->stop_requested) {
-    impl_->run_active = false;
-    return Status::OK();
-  }
-  bool ok = impl_->server.listen_after_bind();
-  impl_->run_active = false;
-  if (!ok && !impl_->stop_requested) return Status::IOError("the HTTP server stopped with an error");
+  Core& core = *impl_;
+  if (!core.acceptor.is_open())
+    return Status::FailedPrecondition("the HTTP server runs only after a successful Bind()");
+  if (core.stop_requested) return Status::OK();
+  asio::post(core.accept_strand, [&core] { core.Accept(); });
+  // Each thread returns once the acceptor is closed and every connection has ended. An
+  // exception out of a completion handler is a bug: logged, and the thread serves on.
+  auto serve = [&core] {
+    while (true) {
+      try {
+        core.io.run();
+        return;
+      } catch (const std::exception& e) {
+        CF_LOG_ERROR("HTTP server: {}", e.what());
+      }
+    }
+  };
+  core.handlers.emplace(static_cast<size_t>(core.options.threads));
+  std::vector<std::thread> threads;
+  for (int i = 1; i < core.options.io_threads; ++i) threads.emplace_back(serve);
+  serve();
+  for (auto& t : threads) t.join();
+  core.handlers->join();
   return Status::OK();
 }
 
 void Server::Stop() {
+  // A Stop() before Run() (a signal right after start) is seen by Run(); one during Run() is
+  // queued to the acceptor's strand, which Run() may not have started to run yet.
   impl_->stop_requested = true;
-  if (!impl_->run_active) return;  // Run() has not started, or has ended; it will see the flag
-  while (impl_->run_active && !impl_->server.is_running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  impl_->server.stop();
+  asio::post(impl_->accept_strand, [core = static_cast<Core*>(impl_.get())] { core->ShutDown(); });
 }
 
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {

@@ -1,5 +1,7 @@
-// A small HTTP server interface over cpp-httplib. httplib.h stays inside server.cc, so code
-// that includes this header may also include Eigen (the two clash on a glibc macro).
+// A small HTTP/1.1 server, event-driven (Boost.Beast over Asio): an I/O thread reads requests
+// and writes answers asynchronously, a pool of threads runs the handlers (which may block). A
+// slow or silent client holds a socket and a timer, never a thread. Boost stays inside
+// server.cc, so code that includes this header may also include Eigen.
 #pragma once
 
 #include <cstddef>
@@ -16,13 +18,16 @@ namespace cf::http {
 
 struct Request {
   std::string method;
-  std::string path;
+  std::string path;  // percent-decoded
   std::string body;
   std::string remote_addr;
   // The regular expression's capture groups of the route that matched, [0] is the whole path.
   std::vector<std::string> matches;
   std::vector<std::pair<std::string, std::string>> query;    // in order of appearance
   std::vector<std::pair<std::string, std::string>> headers;  // names as sent
+  // For the fallback of a request that could not be read (400, 413, 431): what was wrong,
+  // naming the header or limit, e.g. "two different Content-Length headers (5 and 7)".
+  std::string error;
 
   // The first query parameter called `name`, or "" when absent.
   std::string Query(std::string_view name) const;
@@ -40,16 +45,25 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 // Builds the answer for requests that no handler answered: no route (404), body over the
-// limit (413), unparsable request (400), a handler that threw (500). Gets that status.
+// limit (413), unreadable request (400), headers over the limit (431), a handler that threw
+// (500). Gets that status. Every such answer but the 404 and the 500 closes the connection.
 using FallbackHandler = std::function<Response(const Request&, int status)>;
 
 struct ServerOptions {
-  int threads = 16;                         // worker threads (blocking handlers, keep-alive)
+  int threads = 16;                         // handler threads: at most this many handlers run at once
+  int io_threads = 1;                       // threads reading requests and writing answers
   size_t keep_alive_max_count = 100000;     // requests per connection before it is closed
-  int keep_alive_timeout_seconds = 5;       // idle keep-alive lifetime; Stop() waits for it
-  size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 without being read
-  int read_timeout_seconds = 30;            // per socket read
-  int write_timeout_seconds = 30;           // per socket write
+  int keep_alive_timeout_seconds = 5;       // an idle keep-alive connection is closed after this
+  size_t max_body_bytes = 8 * 1024 * 1024;  // larger bodies get 413 before a byte of them is read
+  size_t max_header_bytes = 16 * 1024;      // request line and headers; larger ones get 431
+  int header_timeout_seconds = 10;          // request line and headers must arrive within this
+  int read_timeout_seconds = 30;            // the whole body must arrive within this after its headers
+  int write_timeout_seconds = 30;           // an answer must be taken by the client within this
+  int max_connections = 2048;               // open connections; more are answered 503 and closed
+  int max_connections_per_client = 256;     // open connections from one IP address; likewise
+  int listen_backlog = 1024;                // connections the kernel queues before accept()
+
+  Status Validate() const;
 };
 
 class Server {
@@ -60,14 +74,16 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // `pattern` is a regular expression over the whole path, e.g. "/partners/([^/]+)/cohorts".
+  // A GET route answers HEAD too (without the body).
   void Route(std::string_view method, const std::string& pattern, Handler handler);
   void SetFallback(FallbackHandler handler);
 
-  // Binds to host:port (port 0: any free port) and returns the bound port.
+  // Binds to host:port (port 0: any free port) and returns the bound port. Fails when another
+  // socket listens on that port: the port is never shared (no SO_REUSEPORT).
   Result<int> Bind(const std::string& host, int port);
-  // Serves until Stop(); call after Bind().
+  // Serves until Stop(); call after Bind(). Returns once the answers in progress are written.
   Status Run();
-  // Safe from any thread, and from a signal-watching thread.
+  // Safe from any thread, and from a signal-watching thread; before, during or after Run().
   void Stop();
 
  private:
