@@ -142,7 +142,8 @@ int RunInspect(const std::string& dir, bool json) {
       attrs[a.name] = {{"distinct", a.dict.size() - 1}, {"top", top}};
     }
     j["product_attributes"] = attrs;
-    std::printf("%s\n", j.dump(2).c_str());
+    // Stored text may hold invalid UTF-8 (a dataset from before encodings were checked).
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("dataset    %s\n", dir.c_str());

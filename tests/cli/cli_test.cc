@@ -274,8 +274,8 @@ TEST_F(CliContractTest, ScoresSayWhoWhatAndWhen) {
   EXPECT_NE(r.err.find("audience score: --at: not an ISO 8601 date"), std::string::npos) << r.err;
 }
 
-// A dataset written before its text was validated can hold any bytes; reports replace what is
-// not UTF-8 with U+FFFD instead of aborting.
+// A dataset written before its text was validated can hold any bytes; reports and inspect
+// replace what is not UTF-8 with U+FFFD instead of aborting.
 TEST_F(CliContractTest, EvaluateReportsSurviveInvalidUtf8InStoredText) {
   std::string products = "product_id,category\n";
   std::string events = "customer_id,time,product_id\n";
@@ -318,6 +318,9 @@ TEST_F(CliContractTest, EvaluateReportsSurviveInvalidUtf8InStoredText) {
   r = Audience(run + " --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["topics"], report["topics"]);
+  r = Audience("inspect --json " + dir_ + "/ds");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["product_attributes"]["category"]["distinct"], 2);
 }
 
 }  // namespace
