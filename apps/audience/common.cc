@@ -51,7 +51,11 @@ std::string StrayArguments(const CLI::App& cmd, const std::vector<std::string>& 
     for (int i = 2; i < argc; ++i) {
       const CLI::Option* before = OptionOf(cmd, argv[i - 1]);
       if (arg == argv[i] && before != nullptr && before->get_expected_max() == 0) {
-        part += fmt::format(" ({} is a flag and takes no value)", before->get_name());
+        const std::string flag = before->get_name();
+        part += fmt::format(" ({} is a flag and takes no value", flag);
+        // --json prints to stdout; a file is --json-out's.
+        if (OptionOf(cmd, flag + "-out") != nullptr) part += fmt::format("; {}-out {} writes a file", flag, arg);
+        part += ")";
         break;
       }
     }

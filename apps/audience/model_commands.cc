@@ -286,9 +286,8 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.models.empty()) {
     CF_ASSIGN_OR_RETURN(options.models, ModelList(f.models));
   }
-  for (const auto& [flag, path, kind, is_ours] :
-       {std::tuple{"--json-out", f.json_out, kJsonReportKind, &IsJsonReport},
-        std::tuple{"--html-out", f.html_out, kHtmlReportKind, &IsHtmlReport}}) {
+  for (const auto& [flag, path, kind, is_ours] : {std::tuple{"--json-out", f.json_out, kJsonReportKind, &IsJsonReport},
+                                                  std::tuple{"--html", f.html_out, kHtmlReportKind, &IsHtmlReport}}) {
     if (path.empty()) continue;
     CF_RETURN_IF_ERROR(CheckOutputFile(flag, path, kind, is_ours));
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "dataset", f.data));
@@ -396,7 +395,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--models", eval->models, "Models to run, comma-separated (default: all)");
   e->add_flag("--json", eval->json, "Print the report as JSON instead of the table");
   e->add_option("--json-out", eval->json_out, "JSON report to write");
-  e->add_option("--html-out", eval->html_out, "Self-contained HTML report to write");
+  e->add_option("--html", eval->html_out, "Self-contained HTML report to write");
   e->add_option("--threads", eval->options.threads, kThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))
       ->capture_default_str();
@@ -414,7 +413,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   e->add_option("--depths", eval->options.train.depths, "Universal model: candidate tree depths, comma-separated")
       ->check(WholeNumber(1, 16))
-      ->delimiter(',');
+      ->delimiter(',')
+      ->capture_default_str();
   AddCommonFlags(e);
   e->callback([eval, exit_code] {
     const Status st = RunEvaluate(*eval);

@@ -90,6 +90,9 @@ TEST_F(CliContractTest, OneFlagVocabularyAcrossCommands) {
     ASSERT_TRUE(std::regex_search(*help, m, std::regex("\n  --json( [A-Z]+)? "))) << *help;
     EXPECT_FALSE(m[1].matched) << "--json takes no value:\n" << *help;
   }
+  ExpectParserError(Audience("evaluate --data d --cutoff 2025-01-01 --json r.json"), "evaluate",
+                    "unexpected argument 'r.json' (--json is a flag and takes no value; --json-out r.json writes a "
+                    "file)");
   ExpectParserError(Audience("train --data d --out m --cutoffs 3"), "train", "unknown flag '--cutoffs'");
   ExpectParserError(Audience("train --data d --out m --max-rows 3"), "train", "unknown flag '--max-rows'");
 }
@@ -157,10 +160,10 @@ TEST_F(CliContractTest, IngestAppendsOnlyToADataset) {
 TEST_F(CliContractTest, OutputPathsAreCheckedBeforeTheWork) {
   const std::string ds = GeneratedDataset();
   // --topics colour would fail too, later: the path is what is reported, so it was checked first.
-  Outcome r = Audience("evaluate --quiet --data " + ds + " --cutoff 2025-04-01 --topics colour --html-out " + dir_ +
+  Outcome r = Audience("evaluate --quiet --data " + ds + " --cutoff 2025-04-01 --topics colour --html " + dir_ +
                        "/missing/r.html");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("audience evaluate: --html-out " + dir_ + "/missing/r.html: the directory " + dir_ +
+  EXPECT_NE(r.err.find("audience evaluate: --html " + dir_ + "/missing/r.html: the directory " + dir_ +
                        "/missing does not exist"),
             std::string::npos)
       << r.err;
@@ -192,7 +195,7 @@ TEST_F(CliContractTest, OutputPathsAreCheckedBeforeTheWork) {
   const std::string run = "evaluate --quiet --data " + ds +
                           " --cutoff 2025-04-01 --topics category --min-positives 5 --models popularity,topic_rfm "
                           "--json-out " +
-                          dir_ + "/r.json --html-out " + dir_ + "/r.html";
+                          dir_ + "/r.json --html " + dir_ + "/r.html";
   ASSERT_EQ(Audience(run).code, 0);
   r = Audience(run);
   EXPECT_EQ(r.code, 0) << r.err;
@@ -308,7 +311,7 @@ TEST_F(CliContractTest, EvaluateReportsSurviveInvalidUtf8InStoredText) {
   const std::string run = "evaluate --quiet --data " + dir_ +
                           "/ds --cutoff 2024-03-01 --horizon 30 --topics category --min-positives 1 "
                           "--models popularity,topic_rfm";
-  Outcome r = Audience(run + " --json-out " + dir_ + "/r.json --html-out " + dir_ + "/r.html");
+  Outcome r = Audience(run + " --json-out " + dir_ + "/r.json --html " + dir_ + "/r.html");
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json report = nlohmann::json::parse(ReadFile(dir_ + "/r.json").value());
   std::vector<std::string> topics;

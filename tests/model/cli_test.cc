@@ -24,7 +24,7 @@ TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
   Outcome eval = Audience("evaluate --data " + dir_ +
                           "/ds --cutoff 2024-07-01 --horizon 30 --topics product "
                           "--min-positives 10 --models popularity,topic_rfm,decay --json-out " +
-                          dir_ + "/r.json --html-out " + dir_ + "/r.html");
+                          dir_ + "/r.json --html " + dir_ + "/r.html");
   ASSERT_EQ(eval.code, 0) << eval.err;
   EXPECT_NE(eval.out.find("topic_rfm"), std::string::npos);
   const nlohmann::json got = nlohmann::json::parse(ReadFile(dir_ + "/r.json").value());
