@@ -31,7 +31,7 @@ using Recognizer = std::function<bool(const std::string& path)>;
 
 // Checks, before any work, that `path` (the value of `flag`) can be written as a file: its
 // directory exists and is writable, and it is not a directory. An existing file is replaced
-// only when `is_ours` recognizes it; `kind` says what that is ("a scores CSV").
+// only when it is empty or `is_ours` recognizes it; `kind` says what that is ("a scores CSV").
 Status CheckOutputFile(std::string_view flag, const std::string& path, std::string_view kind,
                        const Recognizer& is_ours);
 

@@ -158,7 +158,8 @@ Status CheckOutputFile(std::string_view flag, const std::string& path, std::stri
   if (IsDirectory(path)) {
     return Status::AlreadyExists(fmt::format("{} {} is a directory: give the path of the file to write", flag, path));
   }
-  if (PathExists(path) && !is_ours(path)) {
+  // An empty file holds nothing to lose (mktemp makes them).
+  if (PathExists(path) && FileSize(path).value_or(1) > 0 && !is_ours(path)) {
     return Status::AlreadyExists(
         fmt::format("{} {} exists and is not {}; it was left untouched: choose another path", flag, path, kind));
   }

@@ -196,9 +196,11 @@ TEST_F(CliContractTest, OutputPathsAreCheckedBeforeTheWork) {
                           " --cutoff 2025-04-01 --topics category --min-positives 5 --models popularity,topic_rfm "
                           "--json-out " +
                           dir_ + "/r.json --html " + dir_ + "/r.html";
+  Write("r.json", "");  // as mktemp leaves it
   ASSERT_EQ(Audience(run).code, 0);
   r = Audience(run);
   EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(ReadFile(dir_ + "/r.json").value()).contains("models"));
 }
 
 TEST_F(CliContractTest, ScoresSayWhoWhatAndWhen) {
