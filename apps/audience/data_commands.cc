@@ -72,7 +72,8 @@ int RunIngest(IngestFlags& f) {
   // An empty directory is taken as a new dataset: it is removed so that the dataset, written
   // beside it, can be renamed into its place, and put back if the ingest fails.
   std::error_code ec;
-  const bool empty_dir = !o.out.empty() && IsDirectory(o.out) && std::filesystem::remove(o.out, ec);
+  const bool empty_dir =
+      !o.out.empty() && IsDirectory(o.out) && !IsDataset(o.out) && std::filesystem::remove(o.out, ec);
   auto report = data::Ingest(o);
   if (!report.has_value()) {
     if (empty_dir) (void)CreateDirectories(o.out);
