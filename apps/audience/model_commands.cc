@@ -111,6 +111,7 @@ Result<std::vector<std::string>> ModelList(const std::string& list) {
 
 struct TrainFlags {
   std::string data, out;
+  bool json = false;
   model::TrainOptions options;
 };
 
@@ -125,6 +126,21 @@ Status RunTrain(const TrainFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
+  if (f.json) {
+    const nlohmann::json j = {{"model", f.out},
+                              {"seconds", report.seconds},
+                              {"horizon_days", f.options.horizon_days},
+                              {"levels", report.levels},
+                              {"depth", report.depth},
+                              {"rounds", report.rounds},
+                              {"training_rows", report.training_rows},
+                              {"validation_lift_quality", report.validation_lift_quality},
+                              {"validation_offers", report.validation_topics},
+                              {"blend", {{"baseline", report.blend.baseline}, {"weight", report.blend.weight}}},
+                              {"blended_lift_quality", report.blended_lift_quality}};
+    std::printf("%s\n", DumpJson(j, 2).c_str());
+    return Status::OK();
+  }
   std::printf(
       "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
       "validation Lift Quality %.2f over %d offers\n",
@@ -185,6 +201,7 @@ std::string_view IdOf(const data::Customers& customers, uint32_t c, const IdColu
 
 struct ScoreFlags {
   std::string data, model_dir, offer, out, at, ids;
+  bool json = false;
   uint64_t top = 0;
   int threads = 0;
 };
@@ -263,6 +280,21 @@ Status RunScore(const ScoreFlags& f) {
     }
   }
   CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
+  if (f.json) {
+    const nlohmann::json j = {{"customers", customers.size()},
+                              {"offer", offer.name},
+                              {"products", offer.count},
+                              {"as_of", FormatIsoTime(cutoff)},
+                              {"horizon_days", m->horizon_days()},
+                              {"model", f.model_dir},
+                              {"seconds", seconds},
+                              {"expected_buyers", buyers},
+                              {"expected_revenue", revenue},
+                              {"rows", rows},
+                              {"out", f.out}};
+    std::printf("%s\n", DumpJson(j, 2).c_str());
+    return Status::OK();
+  }
   std::printf(
       "scored %zu customers for '%s' (%llu products) as of %s in %.3f s with model %s: %.1f expected buyers, %.2f "
       "expected revenue within %d days; wrote %zu rows to %s\n",
@@ -349,6 +381,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--seed", train->options.seed, "Seed of the negative sampling and tree subsampling")
       ->check(WholeNumber(0, kMaxCount))
       ->capture_default_str();
+  t->add_flag("--json", train->json, "Print the training summary as JSON instead of text");
   AddCommonFlags(t);
   t->callback([train, exit_code] {
     const Status s = RunTrain(*train);
@@ -372,6 +405,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   s->add_option("--at", score->at, "Score as of this date or time, ISO 8601 (default: just after the last event)");
   s->add_option("--threads", score->threads, kThreadsHelp)->check(WholeNumber(0, kMaxThreads))->capture_default_str();
+  s->add_flag("--json", score->json, "Print the scoring summary as JSON instead of text");
   AddCommonFlags(s);
   s->callback([score, exit_code] {
     const Status st = RunScore(*score);

@@ -85,7 +85,7 @@ TEST_F(CliContractTest, OneFlagVocabularyAcrossCommands) {
     EXPECT_EQ(HelpDefault(train, flag), HelpDefault(evaluate, flag)) << flag;
   }
   // --json is a flag wherever it appears: JSON on stdout. Files are written by --*-out.
-  for (const std::string* help : {&evaluate, &inspect}) {
+  for (const std::string* help : {&evaluate, &inspect, &train}) {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(*help, m, std::regex("\n  --json( [A-Z]+)? "))) << *help;
     EXPECT_FALSE(m[1].matched) << "--json takes no value:\n" << *help;
@@ -128,6 +128,12 @@ TEST_F(CliContractTest, TrainReplacesOnlyAModel) {
   ASSERT_EQ(r.code, 0) << r.err;
   const auto model = nlohmann::json::parse(ReadFile(dir_ + "/empty/model.json").value());
   EXPECT_EQ(model["horizon_days"], 20);
+  r = Audience("train --quiet --json --data " + ds + " --horizon 20 --out " + dir_ + "/empty");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_EQ(summary["horizon_days"], 20);
+  EXPECT_EQ(summary["model"], dir_ + "/empty");
+  EXPECT_GT(summary["training_rows"].get<int>(), 0);
 }
 
 TEST_F(CliContractTest, IngestAppendsOnlyToADataset) {
@@ -211,6 +217,16 @@ TEST_F(CliContractTest, ScoresSayWhoWhatAndWhen) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_NE(r.out.find("with model " + dir_ + "/model"), std::string::npos) << r.out;
+
+  // --json: the same summary for scripts.
+  const Outcome summary = Audience("score --quiet --json --data " + ds + " --model " + dir_ +
+                                   "/model --offer any --top 7 --out " + dir_ + "/top.csv");
+  ASSERT_EQ(summary.code, 0) << summary.err;
+  const nlohmann::json j = nlohmann::json::parse(summary.out);
+  EXPECT_EQ(j["offer"], "any");
+  EXPECT_EQ(j["rows"], 7);
+  EXPECT_EQ(j["model"], dir_ + "/model");
+  EXPECT_EQ(j["horizon_days"], 30);
 
   // Who: every identifier is the customer's own, as customers.csv gave it.
   std::map<std::string, std::vector<std::string>> people;  // customer_id -> external_id, device_id, email
