@@ -182,7 +182,16 @@ Status CheckOutputDirectory(std::string_view flag, const std::string& path, std:
   if (path.empty()) {
     return Status::InvalidArgument(fmt::format("{} is empty: give the directory to write", flag));
   }
-  if (!PathExists(path)) return Status::OK();
+  if (!PathExists(path)) {
+    // Missing parents are created; a file where one of them should be is found now, not after the work.
+    fs::path ancestor = fs::absolute(path).parent_path();
+    while (!PathExists(ancestor.string()) && ancestor != ancestor.parent_path()) ancestor = ancestor.parent_path();
+    if (!IsDirectory(ancestor.string())) {
+      return Status::InvalidArgument(
+          fmt::format("{} {}: {} is a file, not a directory", flag, path, ancestor.string()));
+    }
+    return Status::OK();
+  }
   if (!IsDirectory(path)) {
     return Status::AlreadyExists(fmt::format(
         "{} {} exists and is a file, not {}; it was left untouched: choose another path", flag, path, kind));

@@ -151,6 +151,11 @@ TEST_F(CliContractTest, IngestAppendsOnlyToADataset) {
   r = Audience("ingest --quiet --events " + events + " --out " + dir_ + "/mine/notes.txt");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("exists and is a file, not a dataset"), std::string::npos) << r.err;
+  r = Audience("ingest --quiet --events " + events + " --out " + dir_ + "/mine/notes.txt/ds");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--out " + dir_ + "/mine/notes.txt/ds: " + dir_ + "/mine/notes.txt is a file, not a directory"),
+            std::string::npos)
+      << r.err;
 
   // An empty directory (made by a deployment script, say) becomes the dataset; a failed ingest
   // into it leaves it as it was.
