@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/files.h"
 
@@ -39,6 +41,37 @@ class AudienceCliTest : public ::testing::Test {
   std::string Write(const std::string& name, const std::string& body) {
     EXPECT_TRUE(WriteFileAtomic(dir_ + "/" + name, body).ok());
     return dir_ + "/" + name;
+  }
+
+  // A small generated retailer ingested with its customers and products: the dataset's path.
+  // The raw files are in `dir_/raw`.
+  std::string GeneratedDataset() {
+    Outcome gen = Audience("generate --quiet --customers 400 --products 60 --days 150 --seed 5 --out " + dir_ + "/raw");
+    EXPECT_EQ(gen.code, 0) << gen.err;
+    Outcome ing = Audience("ingest --quiet --events " + dir_ + "/raw/purchases.csv --products " + dir_ +
+                           "/raw/products.csv --customers " + dir_ + "/raw/customers.csv --out " + dir_ + "/ds");
+    EXPECT_EQ(ing.code, 0) << ing.err;
+    return dir_ + "/ds";
+  }
+
+  // The fields of one CSV line (RFC 4180 quoting, no line breaks inside fields).
+  static std::vector<std::string> CsvFields(std::string_view line) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        fields.emplace_back();
+      } else {
+        fields.back() += c;
+      }
+    }
+    return fields;
   }
 
   TempDirectory scratch_{"audience-cli"};

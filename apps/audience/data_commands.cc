@@ -1,10 +1,12 @@
 // ingest and inspect: the data layer's command line.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "apps/audience/commands.h"
+#include "base/files.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "data/dataset.h"
@@ -62,8 +64,21 @@ int RunIngest(IngestFlags& f) {
     s = data::LoadDatasetConfig(f.config, &o);
     if (!s.ok()) return Fail("ingest", s);
   }
+  // Ingest appends to a dataset or writes a new one; anything else at --out stays untouched.
+  if (!o.out.empty()) {
+    s = CheckOutputDirectory("--out", o.out, "a dataset", IsDataset);
+    if (!s.ok()) return Fail("ingest", s);
+  }
+  // An empty directory is taken as a new dataset: it is removed so that the dataset, written
+  // beside it, can be renamed into its place, and put back if the ingest fails.
+  std::error_code ec;
+  const bool empty_dir =
+      !o.out.empty() && IsDirectory(o.out) && !IsDataset(o.out) && std::filesystem::remove(o.out, ec);
   auto report = data::Ingest(o);
-  if (!report.has_value()) return Fail("ingest", report.error());
+  if (!report.has_value()) {
+    if (empty_dir) (void)CreateDirectories(o.out);
+    return Fail("ingest", report.error());
+  }
   if (report->bad_rows > 0) {
     std::fprintf(stderr, "audience ingest: skipped %llu bad rows; the first ones:\n",
                  static_cast<unsigned long long>(report->bad_rows));
@@ -128,7 +143,8 @@ int RunInspect(const std::string& dir, bool json) {
       attrs[a.name] = {{"distinct", a.dict.size() - 1}, {"top", top}};
     }
     j["product_attributes"] = attrs;
-    std::printf("%s\n", j.dump(2).c_str());
+    // Stored text may hold invalid UTF-8 (a dataset from before encodings were checked).
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
   std::printf("dataset    %s\n", dir.c_str());

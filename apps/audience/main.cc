@@ -1,15 +1,13 @@
 // audience: the predictive audience builder's command line.
-#include <cstdio>
-
 #include "apps/audience/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"audience: predictive CRM audiences (ingest, generate, train, score, evaluate)"};
+  CLI::App app{"audience: predictive CRM audiences (ingest, generate, train, score, evaluate)", "audience"};
+  app.set_version_flag("--version", "audience " CF_VERSION, "Print the version and exit");
   app.require_subcommand(1);
   int exit_code = 0;
   cf::cli::AddDataCommands(app, &exit_code);
   cf::cli::AddGenerateCommand(app, &exit_code);
   cf::cli::AddModelCommands(app, &exit_code);
-  CLI11_PARSE(app, argc, argv);
-  return exit_code;
+  return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }

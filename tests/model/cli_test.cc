@@ -5,8 +5,8 @@
 #include <string>
 
 #include "base/files.h"
-#include "tests/audience_cli.h"
 #include "base/strings.h"
+#include "tests/audience_cli.h"
 
 namespace cf {
 namespace {
@@ -15,6 +15,7 @@ using ModelCliTest = AudienceCliTest;
 
 TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
   const std::string shared = std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture";
+  if (!PathExists(shared)) GTEST_SKIP() << shared << " is absent";
   Outcome ingest = Audience("ingest --events " + shared +
                             "/purchases.csv --map customer=customer,time=date,product=category,"
                             "revenue=revenue --out " +
@@ -22,7 +23,7 @@ TEST_F(ModelCliTest, EvaluateReproducesTheFixture) {
   ASSERT_EQ(ingest.code, 0) << ingest.err;
   Outcome eval = Audience("evaluate --data " + dir_ +
                           "/ds --cutoff 2024-07-01 --horizon 30 --topics product "
-                          "--min-positives 10 --models popularity,topic_rfm,decay --json " +
+                          "--min-positives 10 --models popularity,topic_rfm,decay --json-out " +
                           dir_ + "/r.json --html " + dir_ + "/r.html");
   ASSERT_EQ(eval.code, 0) << eval.err;
   EXPECT_NE(eval.out.find("topic_rfm"), std::string::npos);
@@ -55,11 +56,14 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
   const std::string csv = ReadFile(dir_ + "/scores.csv").value();
   std::vector<std::string_view> lines = Split(csv, '\n');
   ASSERT_GT(lines.size(), 100u);
-  EXPECT_EQ(lines[0], "customer,probability,expected_revenue,rank");
+  EXPECT_EQ(lines[0], "customer,probability,expected_revenue,rank,offer,horizon_days,as_of,model");
   double previous = 2;
   for (size_t i = 1; i < lines.size() && !lines[i].empty(); ++i) {
     const std::vector<std::string_view> f = Split(lines[i], ',');
-    ASSERT_EQ(f.size(), 4u);
+    ASSERT_EQ(f.size(), 8u);
+    EXPECT_EQ(f[4], "\"department = \"\"GROCERY\"\"\"") << lines[i];  // RFC 4180 quoting
+    EXPECT_EQ(f[5], "30");
+    EXPECT_EQ(f[7], dir_ + "/model");
     const double p = ParseDouble(f[1]).value();
     EXPECT_LE(p, previous);
     EXPECT_GE(ParseDouble(f[2]).value(), 0.0);
@@ -77,7 +81,7 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
   EXPECT_NE(empty.err.find("matches no product"), std::string::npos) << empty.err;
   EXPECT_FALSE(PathExists(dir_ + "/x.csv"));
   Outcome topics =
-      Audience("evaluate --data " + dir_ + "/ds --cutoff 2025-06-01 --topics colour --json " + dir_ + "/r.json");
+      Audience("evaluate --data " + dir_ + "/ds --cutoff 2025-06-01 --topics colour --json-out " + dir_ + "/r.json");
   EXPECT_EQ(topics.code, 1);
   EXPECT_NE(topics.err.find("audience evaluate: --topics 'colour' is not a product attribute"), std::string::npos)
       << topics.err;
@@ -87,6 +91,7 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
 // result is deterministic and the bar can be asserted.
 TEST_F(ModelCliTest, UniversalBeatsTopicRfmOnCompleteJourney) {
   const std::string cj = std::string(CF_SOURCE_DIR) + "/../shared/data/completejourney";
+  if (!PathExists(cj)) GTEST_SKIP() << cj << " is absent";
   Outcome ingest = Audience("ingest --events " + cj + "/transactions_sample.csv --products " + cj +
                             "/products.csv --map "
                             "customer=household_id,product=product_id,time=transaction_timestamp,quantity=quantity,"
@@ -95,7 +100,7 @@ TEST_F(ModelCliTest, UniversalBeatsTopicRfmOnCompleteJourney) {
   ASSERT_EQ(ingest.code, 0) << ingest.err;
   Outcome eval = Audience("evaluate --data " + dir_ +
                           "/cj --cutoff 2017-10-01 --horizon 56 --topics product_category "
-                          "--min-positives 30 --models topic_rfm,universal --json " +
+                          "--min-positives 30 --models topic_rfm,universal --json-out " +
                           dir_ + "/r.json");
   ASSERT_EQ(eval.code, 0) << eval.err;
   const nlohmann::json r = nlohmann::json::parse(ReadFile(dir_ + "/r.json").value());
@@ -110,7 +115,7 @@ TEST_F(ModelCliTest, UniversalBeatsTopicRfmOnCompleteJourney) {
   // The second bar: ahead of topic_rfm at the department level too.
   Outcome dept = Audience("evaluate --data " + dir_ +
                           "/cj --cutoff 2017-10-01 --horizon 56 --topics department "
-                          "--min-positives 30 --models topic_rfm,universal --json " +
+                          "--min-positives 30 --models topic_rfm,universal --json-out " +
                           dir_ + "/d.json");
   ASSERT_EQ(dept.code, 0) << dept.err;
   const nlohmann::json d = nlohmann::json::parse(ReadFile(dir_ + "/d.json").value());
