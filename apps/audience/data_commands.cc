@@ -40,7 +40,8 @@ Status ParsePairs(const std::vector<std::string>& items, const char* flag, std::
 Result<char> Delimiter(const std::string& d) {
   if (d.empty()) return '\0';
   if (d == "\\t" || d == "tab") return '\t';
-  if (d.size() != 1) return Err(Status::InvalidArgument("--delimiter must be one character (or 'tab'), got '" + d + "'"));
+  if (d.size() != 1)
+    return Err(Status::InvalidArgument("--delimiter must be one character (or 'tab'), got '" + d + "'"));
   return d[0];
 }
 
@@ -102,9 +103,10 @@ int RunIngest(IngestFlags& f) {
     if (!o.rejects.empty()) std::fprintf(stderr, "all rejected rows are in %s\n", o.rejects.c_str());
   }
   if (report->events_already_ingested) {
-    std::printf("%s was already ingested into %s; nothing was added: %llu customers, %llu products, %llu events in all\n",
-                o.events.path.c_str(), o.out.c_str(), static_cast<unsigned long long>(report->customers),
-                static_cast<unsigned long long>(report->products), static_cast<unsigned long long>(report->events));
+    std::printf(
+        "%s was already ingested into %s; nothing was added: %llu customers, %llu products, %llu events in all\n",
+        o.events.path.c_str(), o.out.c_str(), static_cast<unsigned long long>(report->customers),
+        static_cast<unsigned long long>(report->products), static_cast<unsigned long long>(report->events));
     return 0;
   }
   std::printf("ingested %llu events into %s: %llu customers, %llu products, %llu events in all\n",
@@ -175,9 +177,8 @@ int RunInspect(const std::string& dir, bool json) {
   std::printf("customers  %u (%llu identified, %llu anonymous)\n", d.customers().size(),
               static_cast<unsigned long long>(identified), static_cast<unsigned long long>(anonymous));
   std::printf("products   %u\n", d.catalog().size());
-  std::printf("events     %llu (%llu online, %llu offline), revenue %.2f\n",
-              static_cast<unsigned long long>(ev.size()), static_cast<unsigned long long>(online),
-              static_cast<unsigned long long>(offline), revenue);
+  std::printf("events     %llu (%llu online, %llu offline), revenue %.2f\n", static_cast<unsigned long long>(ev.size()),
+              static_cast<unsigned long long>(online), static_cast<unsigned long long>(offline), revenue);
   std::printf("time range %s .. %s\n", first.c_str(), last.c_str());
   for (const data::Attribute& a : d.catalog().attributes()) {
     std::printf("\nproduct attribute %s: %zu distinct values\n", a.name.c_str(), a.dict.size() - 1);

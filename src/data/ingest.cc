@@ -58,6 +58,11 @@ std::string Columns(const io::RecordReader& r) {
   return out;
 }
 
+// "1 row repeats" / "3 rows repeat".
+std::string Rows(uint64_t n, const char* verb_one, const char* verb_many) {
+  return std::to_string(n) + (n == 1 ? " row " : " rows ") + (n == 1 ? verb_one : verb_many);
+}
+
 std::string FileName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
 
 std::string Percent(double share) {
@@ -167,10 +172,10 @@ Result<std::array<int, kFieldCount>> ResolveEventColumns(const io::RecordReader&
     if (cols[required] < 0) {
       std::string tried;
       for (std::string_view n : kDefaultColumns[required]) tried += (tried.empty() ? "" : ", ") + std::string(n);
-      return Err(Status::InvalidArgument(
-          r.path() + ": no column for the required field '" + std::string(kFieldNames[required]) + "' (looked for " +
-          tried + "; columns: " + Columns(r) + "); map one with --map " + std::string(kFieldNames[required]) +
-          "=COLUMN"));
+      return Err(Status::InvalidArgument(r.path() + ": no column for the required field '" +
+                                         std::string(kFieldNames[required]) + "' (looked for " + tried +
+                                         "; columns: " + Columns(r) + "); map one with --map " +
+                                         std::string(kFieldNames[required]) + "=COLUMN"));
     }
   }
   return cols;
@@ -267,8 +272,9 @@ bool IsoHasZone(std::string_view t) {
 Status ParseBadRowLimit(std::string_view text, IngestOptions* o) {
   text = Trim(text);
   const auto bad = [&] {
-    return Status::InvalidArgument("bad-row limit '" + std::string(text) +
-                                   "' is not a count (e.g. 100), a percentage (e.g. 1%) or a share below 1 (e.g. 0.01)");
+    return Status::InvalidArgument(
+        "bad-row limit '" + std::string(text) +
+        "' is not a count (e.g. 100), a percentage (e.g. 1%) or a share below 1 (e.g. 0.01)");
   };
   if (!text.empty() && text.back() == '%') {
     auto v = ParseDouble(text.substr(0, text.size() - 1));
@@ -318,7 +324,8 @@ Status IngestOptions::Validate() const {
     return Status::InvalidArgument("max_bad_share must be within 0..1, got " + std::to_string(*max_bad_share));
   }
   if (max_bad_rows && max_bad_share) {
-    return Status::InvalidArgument("give the bad-row limit as a count (max_bad_rows) or a share (max_bad_share), not both");
+    return Status::InvalidArgument(
+        "give the bad-row limit as a count (max_bad_rows) or a share (max_bad_share), not both");
   }
   if (!rejects.empty()) {
     const std::string parent = std::filesystem::path(rejects).parent_path().string();
@@ -449,7 +456,8 @@ class Ingester {
     if (keep_rejects_ && log_.count > 0) {
       std::string out = "file,line,reason,record\n";
       for (const BadRowLog::Reject& j : log_.rejects) {
-        out += CsvCell(j.file) + "," + std::to_string(j.line) + "," + CsvCell(j.reason) + "," + CsvCell(j.record) + "\n";
+        out +=
+            CsvCell(j.file) + "," + std::to_string(j.line) + "," + CsvCell(j.reason) + "," + CsvCell(j.record) + "\n";
       }
       CF_RETURN_IF_ERROR(WriteFileAtomic(o_.rejects, out));
     }
@@ -537,8 +545,8 @@ class Ingester {
       if (!*more) break;
       std::string_view id = Trim(rec.fields[static_cast<size_t>(key)]);
       if (id.empty()) {
-        CF_RETURN_IF_ERROR(Bad(log_, f, r, RowError(r, rec.line, key_name, std::string("empty ") + what + " id", id),
-                               rec.raw));
+        CF_RETURN_IF_ERROR(
+            Bad(log_, f, r, RowError(r, rec.line, key_name, std::string("empty ") + what + " id", id), rec.raw));
         continue;
       }
       if (std::optional<RowProblem> p = check(rec)) {
@@ -563,7 +571,7 @@ class Ingester {
       }
     }
     if (repeats > 0) {
-      report_->warnings.push_back(r.path() + ": " + std::to_string(repeats) + " rows repeat a " + what +
+      report_->warnings.push_back(r.path() + ": " + Rows(repeats, "repeats", "repeat") + " a " + what +
                                   " id of an earlier row (" + Join(examples, "; ") +
                                   (repeats > kMaxExamples ? "; ..." : "") +
                                   "); the first row of each id was kept and the repeats were ignored");
@@ -607,12 +615,12 @@ class Ingester {
       };
       std::string shown;
       for (size_t k = 0; k < text_codes.size() && k < kMaxExamples; ++k) shown += (k ? ", " : "") + example(k);
-      if (comma_numbers > 0 && numbers + comma_numbers >= filled * 9 / 10) {
+      if (comma_numbers > 0 && (numbers + comma_numbers) * 10 >= filled * 9) {
         report_->warnings.push_back(r.path() + ": column " + a->name + ": " + std::to_string(comma_numbers) + " of " +
                                     std::to_string(filled) + " values are numbers with a decimal comma (" + shown +
                                     "), stored as text that comparisons such as `" + a->name +
                                     " < 5` never match; set the decimal mark to ','");
-      } else if (numbers >= filled * 8 / 10) {
+      } else if (numbers * 10 >= filled * 8) {
         report_->warnings.push_back(r.path() + ": column " + a->name + " holds numbers, but " +
                                     std::to_string(filled - numbers) + " of " + std::to_string(filled) +
                                     " values are not numbers (" + shown + "); comparisons such as `" + a->name +
@@ -628,7 +636,7 @@ class Ingester {
     std::vector<uint32_t> remap(values.size(), kMissingCode);
     for (uint32_t code = 1; code < values.size(); ++code) {
       remap[code] = normalized.Intern(ParseNumber(values[code], ',') ? NormalizeDecimal(values[code])
-                                                                      : std::string(values[code]));
+                                                                     : std::string(values[code]));
     }
     for (uint32_t& c : a->codes) c = remap[c];
     a->dict = std::move(normalized);
@@ -701,11 +709,12 @@ class Ingester {
       if (std::string_view email = cell(id_cols[kEmail]); !email.empty()) add_alias("email:" + std::string(email));
       t_.aliases[row] = std::move(merged);
     };
-    CF_RETURN_IF_ERROR(ReadKeyed(r, o_.customer_key, "--customer-key", "customer", id_cols, &t_.customers, check, apply));
+    CF_RETURN_IF_ERROR(
+        ReadKeyed(r, o_.customer_key, "--customer-key", "customer", id_cols, &t_.customers, check, apply));
     if (taken > 0) {
-      report_->warnings.push_back(r.path() + ": " + std::to_string(taken) +
-                                  " rows give an external_id that already belongs to another customer (" +
-                                  Join(examples, "; ") + (taken > kMaxExamples ? "; ..." : "") +
+      report_->warnings.push_back(r.path() + ": " + Rows(taken, "gives", "give") +
+                                  " an external_id that already belongs to another customer (" + Join(examples, "; ") +
+                                  (taken > kMaxExamples ? "; ..." : "") +
                                   "); the customer who had it first keeps it, the others were left without it");
     }
     return Status::OK();
@@ -733,7 +742,8 @@ class Ingester {
       if (item.empty()) continue;
       size_t colon = item.find(':');
       if (colon == std::string_view::npos || colon == 0 || colon + 1 == item.size()) {
-        return Status::InvalidArgument("an alias must be label:name (e.g. email:jane@example.com), items separated by ';'");
+        return Status::InvalidArgument(
+            "an alias must be label:name (e.g. email:jane@example.com), items separated by ';'");
       }
       if (!out->empty()) *out += '\n';
       *out += item;
@@ -761,7 +771,8 @@ class Ingester {
     if (has_product) {
       t_.has_products = true;
     } else if (t_.has_products) {
-      return Status::InvalidArgument(r.path() + ": the dataset's events name products, but this file has no product "
+      return Status::InvalidArgument(r.path() +
+                                     ": the dataset's events name products, but this file has no product "
                                      "column (map one with --map product=COLUMN)");
     }
     // Streamed input (gzip, converted encodings) is read by one thread, front to back.
@@ -963,7 +974,8 @@ class Ingester {
         break;
     }
     text = Trim(text);
-    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits && time_kind_ != TimeKind::kEpochSeconds && time_kind_ != TimeKind::kEpochMillis) {
       if (text.size() >= 12 && text.size() <= 14) why += "; it looks like Unix milliseconds: time format epoch_ms";
       if (text.size() >= 9 && text.size() <= 11) why += "; it looks like Unix seconds: time format epoch";
@@ -1094,16 +1106,14 @@ Result<IngestReport> Ingest(const IngestOptions& options) {
 Status LoadDatasetConfig(const std::string& path, IngestOptions* o) {
   CF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   const std::string dir = std::filesystem::path(path).parent_path().string();
-  const auto rel = [&](const std::string& p) {
-    return p.empty() || p[0] == '/' || dir.empty() ? p : dir + "/" + p;
-  };
+  const auto rel = [&](const std::string& p) { return p.empty() || p[0] == '/' || dir.empty() ? p : dir + "/" + p; };
   try {
     auto j = nlohmann::json::parse(text);
     if (!j.is_object()) return Status::InvalidArgument(path + ": expected a JSON object");
-    static const std::vector<std::string> kKeys = {
-        "events",      "products",      "customers", "product_key", "customer_key",   "map",
-        "customer_map", "time_format",  "timezone",  "decimal",     "channel_values", "encoding",
-        "skip_bad_rows", "max_bad_rows", "rejects",  "out"};
+    static const std::vector<std::string> kKeys = {"events",        "products",     "customers",      "product_key",
+                                                   "customer_key",  "map",          "customer_map",   "time_format",
+                                                   "timezone",      "decimal",      "channel_values", "encoding",
+                                                   "skip_bad_rows", "max_bad_rows", "rejects",        "out"};
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (std::find(kKeys.begin(), kKeys.end(), it.key()) == kKeys.end()) {
         return Status::InvalidArgument(path + ": unknown key '" + it.key() + "' (valid: " + Join(kKeys, ", ") + ")");
@@ -1133,7 +1143,8 @@ Status LoadDatasetConfig(const std::string& path, IngestOptions* o) {
     CF_RETURN_IF_ERROR(source("products", &o->products));
     CF_RETURN_IF_ERROR(source("customers", &o->customers));
     if (j.contains("product_key") && o->product_key == IngestOptions{}.product_key) o->product_key = j["product_key"];
-    if (j.contains("customer_key") && o->customer_key == IngestOptions{}.customer_key) o->customer_key = j["customer_key"];
+    if (j.contains("customer_key") && o->customer_key == IngestOptions{}.customer_key)
+      o->customer_key = j["customer_key"];
     if (j.contains("map")) {
       for (auto& [k, v] : j["map"].items()) o->map.emplace(k, v.get<std::string>());
     }

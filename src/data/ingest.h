@@ -22,9 +22,9 @@ namespace cf::data {
 using SourceOptions = io::SourceOptions;
 
 struct IngestOptions {
-  SourceOptions events;          // required: one row per purchase (customer and time at least)
-  SourceOptions products;        // optional: the catalog; without it, derived from events
-  SourceOptions customers;       // optional: identities and attributes; without it, from events
+  SourceOptions events;                      // required: one row per purchase (customer and time at least)
+  SourceOptions products;                    // optional: the catalog; without it, derived from events
+  SourceOptions customers;                   // optional: identities and attributes; without it, from events
   std::string product_key = "product_id";    // products file column that matches events' product
   std::string customer_key = "customer_id";  // customers file column that matches events' customer
   // Logical field -> column name in the events file. Logical fields: customer, time, product,
@@ -56,7 +56,7 @@ struct IngestOptions {
   // Where to write the rejected rows (CSV: file, line, reason, record); "" = nowhere. Written
   // whenever rows were rejected, also when the ingest fails for too many of them.
   std::string rejects;
-  std::string out;               // dataset directory (created, or appended to if it exists)
+  std::string out;  // dataset directory (created, or appended to if it exists)
 
   // Checks the settings that need no file (names of fields, encodings, zones, limits).
   Status Validate() const;
@@ -66,15 +66,15 @@ struct IngestOptions {
 Status ParseBadRowLimit(std::string_view text, IngestOptions* options);
 
 struct IngestReport {
-  uint64_t events_read = 0;      // rows accepted from the events file in this run
-  uint64_t rows_read = 0;        // rows of every input file in this run, good and bad
-  uint64_t bad_rows = 0;         // rows skipped
+  uint64_t events_read = 0;                                       // rows accepted from the events file in this run
+  uint64_t rows_read = 0;                                         // rows of every input file in this run, good and bad
+  uint64_t bad_rows = 0;                                          // rows skipped
   std::vector<std::pair<std::string, uint64_t>> bad_row_reasons;  // reason -> rows, most frequent first
-  std::vector<std::string> first_bad_rows;  // "FILE:LINE: column C: why, value 'V'", up to 10
-  std::vector<std::string> warnings;        // problems that lost no row (duplicates, text in numbers, ...)
-  bool events_already_ingested = false;     // the events file matched a batch of the dataset
-  std::string delimiter_note;               // when a delimiter was detected rather than given
-  uint64_t customers = 0;        // in the dataset after this run
+  std::vector<std::string> first_bad_rows;                        // "FILE:LINE: column C: why, value 'V'", up to 10
+  std::vector<std::string> warnings;     // problems that lost no row (duplicates, text in numbers, ...)
+  bool events_already_ingested = false;  // the events file matched a batch of the dataset
+  std::string delimiter_note;            // when a delimiter was detected rather than given
+  uint64_t customers = 0;                // in the dataset after this run
   uint64_t products = 0;
   uint64_t events = 0;
 };

@@ -108,8 +108,9 @@ TEST_F(IngestTest, ProductsAndCustomersFiles) {
 TEST_F(IngestTest, AppendKeepsWhatWasThere) {
   auto o = Options(Write("e1.csv", "customer_id,time,product_id\na,2024-01-01,p1\n"));
   ASSERT_TRUE(Ingest(o).has_value());
-  o.events.path = Write("e2.jsonl", "{\"customer_id\":\"b\",\"time\":\"2024-01-02\",\"product_id\":\"p2\"}\n"
-                                    "{\"customer_id\":\"a\",\"time\":\"2023-12-31\",\"product_id\":\"p2\"}\n");
+  o.events.path = Write("e2.jsonl",
+                        "{\"customer_id\":\"b\",\"time\":\"2024-01-02\",\"product_id\":\"p2\"}\n"
+                        "{\"customer_id\":\"a\",\"time\":\"2023-12-31\",\"product_id\":\"p2\"}\n");
   auto r = Ingest(o);
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(r->events_read, 2u);
@@ -126,8 +127,9 @@ TEST_F(IngestTest, BadRowStopsAndWritesNothing) {
   auto r = Ingest(o);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().message().substr(0, r.error().message().find(",")),
-            o.events.path + ":3: column time: not an ISO 8601 date (e.g. 2017-10-01 or 2017-10-01T12:30:00Z; use "
-                            "--time-format for other layouts)");
+            o.events.path +
+                ":3: column time: not an ISO 8601 date (e.g. 2017-10-01 or 2017-10-01T12:30:00Z; use "
+                "--time-format for other layouts)");
   EXPECT_NE(r.error().message().find("value '2024-13-01'"), std::string::npos);
   EXPECT_FALSE(PathExists(dir_ + "/ds"));
 }
@@ -203,8 +205,8 @@ TEST_F(IngestTest, ParallelReadMatchesErrorsAndOrderOfASequentialRead) {
   body.reserve(24 << 20);
   int rows = 0;
   while (body.size() < (20 << 20)) {
-    body += "cust" + std::to_string((rows * 7919) % 50021) + ",2024-0" + std::to_string(1 + rows % 9) +
-            "-1" + std::to_string(rows % 10) + "T10:00:00Z,\"p," + std::to_string(rows % 997) + "\"," +
+    body += "cust" + std::to_string((rows * 7919) % 50021) + ",2024-0" + std::to_string(1 + rows % 9) + "-1" +
+            std::to_string(rows % 10) + "T10:00:00Z,\"p," + std::to_string(rows % 997) + "\"," +
             std::to_string(rows % 13) + ".5,s" + std::to_string(rows % 5) + "\n";
     ++rows;
   }
@@ -236,9 +238,10 @@ TEST_F(IngestTest, ParallelReadMatchesErrorsAndOrderOfASequentialRead) {
 // The acceptance test of the foundation issue: the real completejourney sample.
 TEST_F(IngestTest, DecimalCommasSemicolonsAndNumericAttributes) {
   // A German spreadsheet export: ';'-delimited, decimal commas, thousands points.
-  auto o = Options(Write("e.csv", "Kunde;Datum;Artikel;Menge;Umsatz\nk1;2024-03-01;a1;1;4,99\nk2;2024-03-02;a2;2;1.234,50\n"));
-  o.map = {{"customer", "Kunde"}, {"time", "Datum"}, {"product", "Artikel"}, {"quantity", "Menge"},
-           {"revenue", "Umsatz"}};
+  auto o = Options(
+      Write("e.csv", "Kunde;Datum;Artikel;Menge;Umsatz\nk1;2024-03-01;a1;1;4,99\nk2;2024-03-02;a2;2;1.234,50\n"));
+  o.map = {
+      {"customer", "Kunde"}, {"time", "Datum"}, {"product", "Artikel"}, {"quantity", "Menge"}, {"revenue", "Umsatz"}};
   o.products.path = Write("p.csv", "product_id;Preis;Marke\na1;4,99;X\na2;617,25;Y\na3;n/a;Y\na4;1,5;Z\na5;2;Z\n");
   auto plain = Ingest(o);
   ASSERT_FALSE(plain.has_value());  // without the decimal mark, "4,99" is not a number
@@ -334,9 +337,10 @@ TEST_F(IngestTest, EpochTwelveHourClocksAndTimeZones) {
 
 TEST_F(IngestTest, NestedJsonLinesWithKeysAppearingLate) {
   // revenue first appears on line 2 and the customer is nested: both are read.
-  auto o = Options(Write("e.jsonl",
-                         "{\"customer\":{\"id\":\"c1\",\"tags\":[\"x\"]},\"ts\":\"2024-01-01\",\"meta\":{\"src\":\"app\"}}\n"
-                         "{\"customer\":{\"id\":\"c2\"},\"ts\":\"2024-01-02\",\"line\":{\"price\":{\"amount\":7.5}}}\n"));
+  auto o =
+      Options(Write("e.jsonl",
+                    "{\"customer\":{\"id\":\"c1\",\"tags\":[\"x\"]},\"ts\":\"2024-01-01\",\"meta\":{\"src\":\"app\"}}\n"
+                    "{\"customer\":{\"id\":\"c2\"},\"ts\":\"2024-01-02\",\"line\":{\"price\":{\"amount\":7.5}}}\n"));
   o.map = {{"customer", "customer.id"}, {"time", "ts"}, {"revenue", "line.price.amount"}};
   auto r = Ingest(o);
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
@@ -347,7 +351,8 @@ TEST_F(IngestTest, NestedJsonLinesWithKeysAppearingLate) {
 }
 
 TEST_F(IngestTest, ChannelValuesEmailAliasAndDuplicates) {
-  auto o = Options(Write("e.csv", "customer_id,time,channel\na,2024-01-01,Web\nb,2024-01-02,filiale\nc,2024-01-03,online\n"));
+  auto o = Options(
+      Write("e.csv", "customer_id,time,channel\na,2024-01-01,Web\nb,2024-01-02,filiale\nc,2024-01-03,online\n"));
   o.channel_values = {{"online", "web"}, {"online", "shop"}, {"offline", "store"}, {"offline", "Filiale"}};
   o.customers.path = Write("cu.csv",
                            "customer_id,Mail,external_id,aliases\n"
@@ -365,10 +370,10 @@ TEST_F(IngestTest, ChannelValuesEmailAliasAndDuplicates) {
   EXPECT_EQ(ds->customers().external_id(0), "E1");
   EXPECT_EQ(ds->customers().external_id(1), "");  // E1 belongs to a: first wins
   ASSERT_EQ(r->warnings.size(), 2u);
-  EXPECT_NE(r->warnings[0].find("cu.csv: 1 rows repeat a customer id of an earlier row (line 4 repeats 'a' of line 2)"),
+  EXPECT_NE(r->warnings[0].find("cu.csv: 1 row repeats a customer id of an earlier row (line 4 repeats 'a' of line 2)"),
             std::string::npos)
       << r->warnings[0];
-  EXPECT_NE(r->warnings[1].find("1 rows give an external_id that already belongs to another customer (line 3: 'E1' of "
+  EXPECT_NE(r->warnings[1].find("1 row gives an external_id that already belongs to another customer (line 3: 'E1' of "
                                 "customer 'a' given to 'b')"),
             std::string::npos)
       << r->warnings[1];
@@ -383,15 +388,15 @@ TEST_F(IngestTest, DuplicateProductIdsKeepTheFirstRow) {
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   EXPECT_EQ(Open()->catalog().attributes()[0].value(0), "Alpha");
   ASSERT_EQ(r->warnings.size(), 1u);
-  EXPECT_NE(r->warnings[0].find("1 rows repeat a product id of an earlier row (line 4 repeats 'p1' of line 2)"),
+  EXPECT_NE(r->warnings[0].find("1 row repeats a product id of an earlier row (line 4 repeats 'p1' of line 2)"),
             std::string::npos);
 }
 
 TEST_F(IngestTest, BadRowLimitsReasonsAndRejects) {
   std::string body = "customer_id,time,revenue\n";
   for (int i = 0; i < 100; ++i) {
-    body += "c" + std::to_string(i) + "," + (i % 10 == 3 ? "soon" : "2024-01-01") + "," + (i % 25 == 7 ? "x" : "1") +
-            "\n";
+    body +=
+        "c" + std::to_string(i) + "," + (i % 10 == 3 ? "soon" : "2024-01-01") + "," + (i % 25 == 7 ? "x" : "1") + "\n";
   }
   auto o = Options(Write("e.csv", body));  // 10 bad times, 4 bad revenues, 14 bad rows in 100
   o.rejects = dir_ + "/rejects.csv";
@@ -491,7 +496,7 @@ TEST_F(IngestTest, CompleteJourneySample) {
   IngestOptions o;
   o.events.path = data + "transactions_sample.csv";
   o.products.path = data + "products.csv";
-  o.map = {{"customer", "household_id"}, {"product", "product_id"}, {"time", "transaction_timestamp"},
+  o.map = {{"customer", "household_id"}, {"product", "product_id"},  {"time", "transaction_timestamp"},
            {"quantity", "quantity"},     {"revenue", "sales_value"}, {"store", "store_id"}};
   o.out = dir_ + "/ds";
   auto r = Ingest(o);

@@ -13,9 +13,7 @@ namespace {
 uint32_t Be32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
-int64_t Be64(const unsigned char* p) {
-  return static_cast<int64_t>((uint64_t{Be32(p)} << 32) | Be32(p + 4));
-}
+int64_t Be64(const unsigned char* p) { return static_cast<int64_t>((uint64_t{Be32(p)} << 32) | Be32(p + 4)); }
 
 // "[+-]hh[:mm[:ss]]" at s[i]; advances i.
 bool ParseHms(const std::string& s, size_t& i, int32_t* out) {
@@ -59,8 +57,9 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
   const char* dir = std::getenv("TZDIR");
   const std::string path = std::string(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") + "/" + name;
   if (!PathExists(path) || IsDirectory(path)) {
-    return bad("not found in the tz database (expected an IANA name such as Europe/Paris or America/New_York; "
-               "is the tzdata package installed?)");
+    return bad(
+        "not found in the tz database (expected an IANA name such as Europe/Paris or America/New_York; "
+        "is the tzdata package installed?)");
   }
   CF_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -83,8 +82,8 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
     at += 44;
     time_size = 8;
   }
-  const size_t need = size_t{c[3]} * (time_size + 1) + size_t{c[4]} * 6 + c[5] + size_t{c[2]} * (time_size + 4) +
-                      c[1] + c[0];
+  const size_t need =
+      size_t{c[3]} * (time_size + 1) + size_t{c[4]} * 6 + c[5] + size_t{c[2]} * (time_size + 4) + c[1] + c[0];
   if (at + need > n || c[4] == 0) return bad("truncated TZif file");
   const unsigned char* times = b + at;
   const unsigned char* idx = times + size_t{c[3]} * time_size;
@@ -158,8 +157,8 @@ int32_t TimeZone::OffsetAt(int64_t utc) const {
     return dst ? dst_offset_ : std_offset_;
   }
   if (transitions_.empty() || utc < transitions_.front()) return initial_offset_;
-  const size_t k = static_cast<size_t>(std::upper_bound(transitions_.begin(), transitions_.end(), utc) -
-                                       transitions_.begin()) - 1;
+  const size_t k =
+      static_cast<size_t>(std::upper_bound(transitions_.begin(), transitions_.end(), utc) - transitions_.begin()) - 1;
   return offsets_[k];
 }
 

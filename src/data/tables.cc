@@ -304,8 +304,8 @@ Result<DatasetMeta> ReadMeta(const std::string& dir) {
   try {
     auto j = nlohmann::json::parse(text);
     if (j.value("format", "") != "cohortflow-dataset" || j.value("version", 0) != kFormatVersion) {
-      return Err(Status::Corruption(path + ": not a version " + std::to_string(kFormatVersion) +
-                                    " cohortflow dataset"));
+      return Err(
+          Status::Corruption(path + ": not a version " + std::to_string(kFormatVersion) + " cohortflow dataset"));
     }
     m.customers = j.at("customers").get<uint64_t>();
     m.products = j.at("products").get<uint64_t>();
@@ -353,8 +353,7 @@ Status WriteMeta(const std::string& dir, const DatasetMeta& m) {
   }
   j["batches"] = std::move(batches);
   // Names come from users' files: never let one byte that is not UTF-8 make the dump throw.
-  return WriteFileAtomic(dir + "/" + kMetaFile,
-                         j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  return WriteFileAtomic(dir + "/" + kMetaFile, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace cf::data

@@ -97,7 +97,7 @@ struct DatasetTables {
   EntityTable customers;
   std::vector<std::string> external_ids;  // per customer row; "" if none
   std::vector<std::string> device_ids;
-  std::vector<std::string> aliases;       // "label:name" lines joined by '\n'
+  std::vector<std::string> aliases;  // "label:name" lines joined by '\n'
   EntityTable products;
   EventColumns events;
   bool has_products = false;

@@ -1,11 +1,10 @@
 #include "io/record_reader.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
-
-#include <simdjson.h>
 
 #include <cerrno>
 #include <cstring>
@@ -145,17 +144,17 @@ class GzipStream final : public ByteStream {
       int errnum = Z_OK;
       const char* msg = gzerror(f_, &errnum);
       if (r < 0 || (errnum != Z_OK && errnum != Z_BUF_ERROR)) {
-        return Err(Status::Corruption(path_ + ": not a valid gzip stream (" + std::string(msg) +
-                                           " after " + std::to_string(decoded_ + got) + " decompressed bytes)"));
+        return Err(Status::Corruption(path_ + ": not a valid gzip stream (" + std::string(msg) + " after " +
+                                      std::to_string(decoded_ + got) + " decompressed bytes)"));
       }
       got += static_cast<size_t>(r);
       if (r == 0) {
         // zlib reports a stream that stops before its end marker as Z_BUF_ERROR at the end.
         if (errnum == Z_BUF_ERROR) {
           return Err(Status::Corruption(path_ + ": the gzip stream is truncated (it ends after " +
-                                             std::to_string(decoded_ + got) +
-                                             " decompressed bytes, before its end marker); the file was cut short, "
-                                             "copy or download it again"));
+                                        std::to_string(decoded_ + got) +
+                                        " decompressed bytes, before its end marker); the file was cut short, "
+                                        "copy or download it again"));
         }
         break;
       }
@@ -393,8 +392,8 @@ class CsvReader final : public RecordReader {
     pos_ = nl == nullptr ? end_ : static_cast<size_t>(static_cast<const char*>(nl) - s) + 1;
     line_ = rec->line + (nl == nullptr ? 0 : 1);
     rec->raw = input_.substr(record_start, pos_ - record_start);
-    std::string msg = path_ + ":" + std::to_string(rec->line) +
-                      ": unterminated quoted field (a '\"' opens a field that never closes";
+    std::string msg =
+        path_ + ":" + std::to_string(rec->line) + ": unterminated quoted field (a '\"' opens a field that never closes";
     if (swallowed > 0) {
       msg += "; it would swallow the " + std::to_string(swallowed) + " following lines to the end of the file";
     }
@@ -629,12 +628,11 @@ Status RecordReader::CheckUtf8(std::string_view text, uint64_t line, std::span<c
   }
   const auto byte = static_cast<unsigned char>(*at);
   const bool c1 = byte >= 0x80 && byte < 0xA0;
-  return Status::InvalidArgument(path_ + ":" + std::to_string(line) + ": " + column + "byte " + Hex(byte) +
-                                 " at character " + std::to_string(character) +
-                                 " of the line is not valid UTF-8; the file looks " +
-                                 (c1 ? "Windows-1252" : "Latin-1 (ISO-8859-1) or Windows-1252") +
-                                 "-encoded: set its encoding (" + (c1 ? "windows-1252" : "latin1 or windows-1252") +
-                                 ") to convert it, or save it as UTF-8");
+  return Status::InvalidArgument(
+      path_ + ":" + std::to_string(line) + ": " + column + "byte " + Hex(byte) + " at character " +
+      std::to_string(character) + " of the line is not valid UTF-8; the file looks " +
+      (c1 ? "Windows-1252" : "Latin-1 (ISO-8859-1) or Windows-1252") + "-encoded: set its encoding (" +
+      (c1 ? "windows-1252" : "latin1 or windows-1252") + ") to convert it, or save it as UTF-8");
 }
 
 int RecordReader::ColumnIndex(std::string_view name) const {
@@ -791,7 +789,8 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     return Err(Status::NotFound("input file " + source.path + " does not exist"));
   }
   if (IsDirectory(source.path)) {
-    return Err(Status::InvalidArgument("input file " + source.path + " is a directory; expected a CSV or JSON Lines file"));
+    return Err(
+        Status::InvalidArgument("input file " + source.path + " is a directory; expected a CSV or JSON Lines file"));
   }
   // The first bytes tell gzip (whatever the name) and UTF-16 apart.
   unsigned char magic[2] = {0, 0};

@@ -26,18 +26,18 @@
 namespace cf::io {
 
 struct SourceOptions {
-  std::string path;    // .csv, .tsv, .jsonl / .ndjson / .json, each optionally gzip-compressed; "" = none
-  char delimiter = 0;  // CSV delimiter; 0 = ',' (tab for .tsv), or ';', tab or '|' when the header uses only that
-  std::string format;  // "csv" or "jsonl"; "" = by file extension
+  std::string path;      // .csv, .tsv, .jsonl / .ndjson / .json, each optionally gzip-compressed; "" = none
+  char delimiter = 0;    // CSV delimiter; 0 = ',' (tab for .tsv), or ';', tab or '|' when the header uses only that
+  std::string format;    // "csv" or "jsonl"; "" = by file extension
   std::string encoding;  // "" or "utf-8" (validated), "latin1" (ISO-8859-1), "windows-1252" (converted)
 
   Status Validate() const;
 };
 
 struct Record {
-  uint64_t line = 0;                        // 1-based line where the record starts
-  std::span<const std::string_view> fields; // one per header column; "" when empty or absent
-  std::string_view raw;                     // the record's text as it is in the (decoded) input
+  uint64_t line = 0;                         // 1-based line where the record starts
+  std::span<const std::string_view> fields;  // one per header column; "" when empty or absent
+  std::string_view raw;                      // the record's text as it is in the (decoded) input
 };
 
 // Where bytes come from when the input is streamed (gzip, converted encodings).
@@ -111,12 +111,12 @@ class RecordReader {
   std::string path_;
   std::vector<std::string> header_;
   std::unordered_map<std::string, int> index_;  // header name -> column
-  std::string_view input_;   // the decoded input (mapped file, or the stream's window)
-  size_t end_ = 0;           // this reader stops here (a split reader reads a range)
-  size_t pos_ = 0;           // next byte to read
-  uint64_t line_ = 1;        // line of the byte at pos_
+  std::string_view input_;                      // the decoded input (mapped file, or the stream's window)
+  size_t end_ = 0;                              // this reader stops here (a split reader reads a range)
+  size_t pos_ = 0;                              // next byte to read
+  uint64_t line_ = 1;                           // line of the byte at pos_
   bool hit_end_ = false;
-  bool check_utf8_ = true;   // false when the stream converts to UTF-8 itself
+  bool check_utf8_ = true;  // false when the stream converts to UTF-8 itself
   char delimiter_ = ',';
   bool delimiter_detected_ = false;
   std::shared_ptr<void> keep_alive_;  // owns the mapping `input_` points into

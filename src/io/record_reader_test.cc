@@ -173,7 +173,8 @@ TEST_F(RecordReaderTest, SplitPartsReadLikeOneReader) {
     ASSERT_TRUE(whole.has_value());
     std::vector<std::pair<uint64_t, std::vector<std::string>>> expected;
     Record rec;
-    while ((*whole)->Next(&rec).value()) expected.emplace_back(rec.line, std::vector<std::string>(rec.fields.begin(), rec.fields.end()));
+    while ((*whole)->Next(&rec).value())
+      expected.emplace_back(rec.line, std::vector<std::string>(rec.fields.begin(), rec.fields.end()));
     for (int parts : {1, 2, 3, 7, 64}) {
       auto r = RecordReader::Open({p, 0, "", ""});
       ASSERT_TRUE(r.has_value());
@@ -238,7 +239,9 @@ TEST_F(RecordReaderTest, TruncatedGzipSaysSo) {
 }
 
 TEST_F(RecordReaderTest, InvalidUtf8NamesLineColumnAndCharacter) {
-  const std::string p = Write("latin.csv", "id,name\np1,Cr\xE8me br\xFBl\xE9" "e\n");
+  const std::string p = Write("latin.csv",
+                              "id,name\np1,Cr\xE8me br\xFBl\xE9"
+                              "e\n");
   const std::string msg = Error({p, 0, "", ""});
   EXPECT_NE(msg.find("latin.csv:2: column name: byte 0xE8 at character 6 of the line is not valid UTF-8"),
             std::string::npos)

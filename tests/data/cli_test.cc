@@ -58,15 +58,18 @@ TEST_F(DataCliTest, BadRowFailsCleanlyAndSkipBadRowsLoadsTheRest) {
 }
 
 TEST_F(DataCliTest, GzipJsonLinesTimeFormatAndConfig) {
-  const std::string body = "{\"who\":\"h1\",\"when\":\"03/02/2024\",\"what\":\"x\"}\n"
-                           "{\"who\":\"h2\",\"when\":\"04/02/2024\",\"what\":\"y\"}\n";
+  const std::string body =
+      "{\"who\":\"h1\",\"when\":\"03/02/2024\",\"what\":\"x\"}\n"
+      "{\"who\":\"h2\",\"when\":\"04/02/2024\",\"what\":\"y\"}\n";
   const std::string gz = dir_ + "/e.jsonl.gz";
   gzFile f = gzopen(gz.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   gzwrite(f, body.data(), static_cast<unsigned>(body.size()));
   gzclose(f);
-  Outcome ok = Audience("ingest --events " + gz + " --map customer=who,time=when,product=what --time-format %d/%m/%Y"
-                        " --out " + dir_ + "/ds");
+  Outcome ok = Audience("ingest --events " + gz +
+                        " --map customer=who,time=when,product=what --time-format %d/%m/%Y"
+                        " --out " +
+                        dir_ + "/ds");
   ASSERT_EQ(ok.code, 0) << ok.err;
   auto j = nlohmann::json::parse(Audience("inspect --json " + dir_ + "/ds").out);
   EXPECT_EQ(j["first_event"], "2024-02-03T00:00:00Z");
@@ -74,8 +77,9 @@ TEST_F(DataCliTest, GzipJsonLinesTimeFormatAndConfig) {
 
   // The same settings once, in a config file; the same file again adds nothing (a re-run
   // nightly job must not double the history).
-  Write("dataset.json", "{\"events\":\"e.jsonl.gz\",\"map\":{\"customer\":\"who\",\"time\":\"when\",\"product\":\"what\"},"
-                        "\"time_format\":\"%d/%m/%Y\",\"out\":\"ds\"}");
+  Write("dataset.json",
+        "{\"events\":\"e.jsonl.gz\",\"map\":{\"customer\":\"who\",\"time\":\"when\",\"product\":\"what\"},"
+        "\"time_format\":\"%d/%m/%Y\",\"out\":\"ds\"}");
   Outcome cfg = Audience("ingest --config " + dir_ + "/dataset.json");
   ASSERT_EQ(cfg.code, 0) << cfg.err;
   EXPECT_NE(cfg.out.find("was already ingested into"), std::string::npos) << cfg.out;
@@ -84,24 +88,27 @@ TEST_F(DataCliTest, GzipJsonLinesTimeFormatAndConfig) {
 
 TEST_F(DataCliTest, Latin1ProductsAreRefusedOrConvertedAndInspectNeverAborts) {
   std::string events = Write("e.csv", "customer_id,time,product_id\na,2024-01-01,p1\n");
-  std::string products = Write("p.csv", "product_id,name\np1,Cr\xE8me br\xFBl\xE9" "e\n");
+  std::string products = Write("p.csv",
+                               "product_id,name\np1,Cr\xE8me br\xFBl\xE9"
+                               "e\n");
   Outcome bad = Audience("ingest --events " + events + " --products " + products + " --out " + dir_ + "/ds");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find(products + ":2: column name: byte 0xE8 at character 6 of the line is not valid UTF-8"),
             std::string::npos)
       << bad.err;
   EXPECT_FALSE(PathExists(dir_ + "/ds"));
-  Outcome ok = Audience("ingest --encoding latin1 --events " + events + " --products " + products + " --out " + dir_ +
-                        "/ds");
+  Outcome ok =
+      Audience("ingest --encoding latin1 --events " + events + " --products " + products + " --out " + dir_ + "/ds");
   ASSERT_EQ(ok.code, 0) << ok.err;
   Outcome insp = Audience("inspect --json " + dir_ + "/ds");
   ASSERT_EQ(insp.code, 0) << insp.err;
   EXPECT_EQ(nlohmann::json::parse(insp.out)["product_attributes"]["name"]["top"][0]["value"],
-            "Cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e");
+            "Cr\xC3\xA8me br\xC3\xBBl\xC3\xA9"
+            "e");
 
   // A dataset written before ingest checked encodings may hold any bytes: inspect shows them.
-  Outcome plain = Audience("ingest --events " + events + " --products " + Write("q.csv", "product_id,name\np1,Creme\n") +
-                           " --out " + dir_ + "/old");
+  Outcome plain = Audience("ingest --events " + events + " --products " +
+                           Write("q.csv", "product_id,name\np1,Creme\n") + " --out " + dir_ + "/old");
   ASSERT_EQ(plain.code, 0) << plain.err;
   std::string dict = ReadFile(dir_ + "/old/products.attr.0.dict.str").value();
   const size_t at = dict.rfind("Creme");
@@ -114,10 +121,10 @@ TEST_F(DataCliTest, Latin1ProductsAreRefusedOrConvertedAndInspectNeverAborts) {
 }
 
 TEST_F(DataCliTest, BadRowLimitReasonsAndRejectsFile) {
-  std::string events = Write("e.csv",
-                             "customer_id;time;revenue\na;2024-01-01;3\nb;yesterday;2\nc;2024-01-03;x\nd;2024-01-04;1\n");
-  Outcome over = Audience("ingest --max-bad-rows 1 --rejects " + dir_ + "/rejects.csv --events " + events +
-                          " --out " + dir_ + "/ds");
+  std::string events =
+      Write("e.csv", "customer_id;time;revenue\na;2024-01-01;3\nb;yesterday;2\nc;2024-01-03;x\nd;2024-01-04;1\n");
+  Outcome over = Audience("ingest --max-bad-rows 1 --rejects " + dir_ + "/rejects.csv --events " + events + " --out " +
+                          dir_ + "/ds");
   EXPECT_EQ(over.code, 1);
   EXPECT_NE(over.err.find("2 bad rows, more than the limit of 1"), std::string::npos) << over.err;
   EXPECT_FALSE(PathExists(dir_ + "/ds"));
@@ -174,8 +181,8 @@ TEST_F(DataCliTest, WalkthroughOfDataFormatsRuns) {
   const std::string bin = std::filesystem::absolute(audience_).string();
   const auto run = [&](const std::string& command) {
     EXPECT_EQ(command.rfind("audience ", 0), 0u) << command;
-    const std::string cmd = "cd " + dir_ + " && " + bin + command.substr(8) + " >" + dir_ + "/stdout 2>" + dir_ +
-                            "/stderr";
+    const std::string cmd =
+        "cd " + dir_ + " && " + bin + command.substr(8) + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
     const int status = std::system(cmd.c_str());
     Outcome r;
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
