@@ -26,12 +26,12 @@ inline constexpr char kEventStore[] = "events.store.u32";
 inline constexpr char kEventOffsets[] = "events.offsets.u64";
 inline constexpr char kEventStores[] = "events.stores.str";
 
-// One ingested events file (see data/ingest.h): an events file with the same size and
-// checksum as a recorded batch is not ingested again.
+// One ingested events file (see data/ingest.h): an events file whose text has the same size
+// and checksum as a recorded batch is not ingested again.
 struct Batch {
   std::string file;         // file name as given (directory left out)
-  uint64_t bytes = 0;       // size of the file
-  std::string checksum;     // 64-bit hash of the file's bytes, hex
+  uint64_t bytes = 0;       // size of its (decompressed) text
+  std::string checksum;     // 64-bit hash of that text, hex (see io::RecordReader::Checksum)
   uint64_t events = 0;      // events it added
   std::string ingested_at;  // ISO 8601, UTC
 };

@@ -1,8 +1,5 @@
 #include "data/ingest.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -217,52 +214,6 @@ std::string NormalizeDecimal(std::string_view text) {
   return out;
 }
 
-// A 64-bit hash of a file's bytes (xxHash64-style rounds over 32-byte stripes), read through
-// a small buffer so that the file is never mapped whole.
-Result<std::string> FileChecksum(const std::string& path) {
-  constexpr uint64_t kP1 = 0x9E3779B185EBCA87ULL, kP2 = 0xC2B2AE3D27D4EB4FULL, kP3 = 0x165667B19E3779F9ULL;
-  const auto rotl = [](uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Err(Status::IOError("cannot open " + path + ": " + std::strerror(errno)));
-  uint64_t v[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
-  std::vector<char> buf(1 << 20);
-  uint64_t total = 0;
-  size_t have = 0;
-  uint64_t tail_hash = 0;
-  while (true) {
-    ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return Err(Status::IOError("cannot read " + path + ": " + std::strerror(errno)));
-    }
-    have += static_cast<size_t>(n);
-    total += static_cast<uint64_t>(n);
-    const size_t stripes = have / 32;
-    for (size_t s = 0; s < stripes; ++s) {
-      for (int k = 0; k < 4; ++k) {
-        uint64_t w;
-        std::memcpy(&w, buf.data() + s * 32 + k * 8, 8);
-        v[k] = rotl(v[k] + w * kP2, 31) * kP1;
-      }
-    }
-    const size_t left = have - stripes * 32;
-    std::memmove(buf.data(), buf.data() + stripes * 32, left);
-    have = left;
-    if (n == 0) break;
-  }
-  ::close(fd);
-  for (size_t i = 0; i < have; ++i) tail_hash = (tail_hash ^ static_cast<unsigned char>(buf[i])) * kP1;
-  uint64_t h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18);
-  h = (h ^ total ^ rotl(tail_hash, 27)) * kP3;
-  h ^= h >> 33;
-  h *= kP2;
-  h ^= h >> 29;
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(hex);
-}
-
 bool IsoHasZone(std::string_view t) {
   return t.size() > 10 && (t.back() == 'Z' || t.back() == 'z' || t.find_first_of("+-", 10) != std::string_view::npos);
 }
@@ -383,25 +334,9 @@ class Ingester {
       NoteDelimiter(*customers);
     }
 
-    CF_ASSIGN_OR_RETURN(const uint64_t events_bytes, FileSize(o_.events.path));
-    CF_ASSIGN_OR_RETURN(const std::string checksum, FileChecksum(o_.events.path));
     if (PathExists(o_.out)) {
       CF_ASSIGN_OR_RETURN(auto existing, Dataset::Open(o_.out));
       CF_ASSIGN_OR_RETURN(DatasetMeta meta, ReadMeta(o_.out));
-      for (const Batch& b : meta.batches) {
-        if (b.bytes == events_bytes && b.checksum == checksum) {
-          report_->events_already_ingested = true;
-          report_->warnings.push_back(o_.events.path + ": the same content (" + std::to_string(events_bytes) +
-                                      " bytes, checksum " + checksum + ") was ingested into " + o_.out + " on " +
-                                      b.ingested_at + " as " + b.file + "; its events were not added again");
-        }
-      }
-      if (report_->events_already_ingested && !products && !customers) {
-        report_->customers = existing->customers().size();
-        report_->products = existing->catalog().size();
-        report_->events = existing->events().size();
-        return Status::OK();  // nothing to add: the dataset is left as it is
-      }
       LoadTables(*existing, &t_);
       t_.batches = std::move(meta.batches);
       CF_LOG_INFO("appending to {} ({} customers, {} events)", o_.out, existing->customers().size(),
@@ -409,10 +344,13 @@ class Ingester {
     }
     if (products) CF_RETURN_IF_ERROR(ReadProducts(*products));
     if (customers) CF_RETURN_IF_ERROR(ReadCustomers(*customers));
-    if (!report_->events_already_ingested) {
-      CF_RETURN_IF_ERROR(ReadEvents(*events, cols));
-      t_.batches.push_back({FileName(o_.events.path), events_bytes, checksum, report_->events_read,
-                            FormatIsoTime(SystemClock().NowSeconds())});
+    CF_RETURN_IF_ERROR(ReadEvents(*events, cols));
+    if (report_->events_already_ingested && !products && !customers) {
+      // Nothing to add: the dataset is left as it is.
+      report_->customers = t_.customers.size();
+      report_->products = t_.products.size();
+      report_->events = t_.events.size();
+      return Status::OK();
     }
     events.reset();
     products.reset();
@@ -798,6 +736,18 @@ class Ingester {
     for (EventPart& part : split) {
       if (!part.fatal.ok()) return part.fatal;
     }
+    // The same content as an events file ingested before (under any name, plain or gzip) is
+    // not added again: a re-run nightly job doubles nothing.
+    const auto [bytes, checksum] = r.Checksum();
+    for (const Batch& b : t_.batches) {
+      if (b.bytes == bytes && b.checksum == checksum) {
+        report_->events_already_ingested = true;
+        report_->warnings.push_back(r.path() + ": the same content (" + std::to_string(bytes) + " bytes, checksum " +
+                                    checksum + ") was ingested into " + o_.out + " on " + b.ingested_at + " as " +
+                                    b.file + "; its events were not added again");
+        return Status::OK();
+      }
+    }
     FileRows rows{r.path()};
     for (EventPart& part : split) {
       rows.rows += part.rows.rows;
@@ -805,6 +755,8 @@ class Ingester {
     }
     files_.push_back(rows);
     MergeParts(split);
+    t_.batches.push_back(
+        {FileName(r.path()), bytes, checksum, report_->events_read, FormatIsoTime(SystemClock().NowSeconds())});
     return Status::OK();
   }
 

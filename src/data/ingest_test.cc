@@ -451,6 +451,14 @@ TEST_F(IngestTest, SameEventsFileTwiceIsIngestedOnce) {
   const std::string copy = Write("day1-copy.csv", ReadFile(o.events.path).value());
   o.events.path = copy;
   EXPECT_TRUE(Ingest(o).value().events_already_ingested);
+  const std::string body = ReadFile(copy).value();
+  o.events.path = dir_ + "/day1.csv.gz";  // and so is it gzip-compressed
+  gzFile f = gzopen(o.events.path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  gzwrite(f, body.data(), static_cast<unsigned>(body.size()));
+  gzclose(f);
+  EXPECT_TRUE(Ingest(o).value().events_already_ingested);
+  EXPECT_EQ(Open()->events().size(), 2u);
   o.events.path = Write("day2.csv", "customer_id,time,revenue\na,2024-01-02,5\n");
   auto day2 = Ingest(o);
   ASSERT_TRUE(day2.has_value());

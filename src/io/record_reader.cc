@@ -18,6 +18,29 @@ namespace {
 
 constexpr size_t kWindow = 4 << 20;  // streamed input is read in windows of this size
 constexpr size_t kReleaseEvery = 64 << 20;
+constexpr size_t kChecksumBlock = 1 << 20;
+constexpr size_t kUtf8Ahead = 1 << 20;
+
+// xxHash64-style rounds over 32-byte stripes: a 64-bit hash of one block.
+uint64_t HashBlock(const char* p, size_t n) {
+  constexpr uint64_t kP1 = 0x9E3779B185EBCA87ULL, kP2 = 0xC2B2AE3D27D4EB4FULL, kP3 = 0x165667B19E3779F9ULL;
+  const auto rotl = [](uint64_t x, int r) { return (x << r) | (x >> (64 - r)); };
+  uint64_t v[4] = {kP1 + kP2, kP2, 0, 0 - kP1};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      v[k] = rotl(v[k] + w * kP2, 31) * kP1;
+    }
+  }
+  uint64_t h = rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18) + n;
+  for (; i < n; ++i) h = rotl(h ^ (static_cast<unsigned char>(p[i]) * kP3), 11) * kP1;
+  h ^= h >> 33;
+  h *= kP2;
+  h ^= h >> 29;
+  return h;
+}
 
 uint64_t CountByte(const char* p, const char* end, char byte) {
   uint64_t n = 0;
@@ -367,15 +390,15 @@ class CsvReader final : public RecordReader {
     for (const Unescaped& u : unescaped_) fields_[u.field] = std::string_view(scratch_).substr(u.at, u.len);
     rec->fields = fields_;
     rec->raw = input_.substr(record_start, pos_ - record_start);
-    if (check_utf8_) CF_RETURN_IF_ERROR(CheckUtf8(rec->raw, rec->line, fields_));
+    if (check_utf8_ && !Utf8KnownValid(record_start, pos_)) CF_RETURN_IF_ERROR(CheckUtf8(rec->raw, rec->line, fields_));
     if (expected > 0 && fields_.size() != expected) {
       std::string msg = path_ + ":" + std::to_string(rec->line) + ": expected " + std::to_string(expected) +
                         " fields as in the header, found " + std::to_string(fields_.size());
       const uint64_t spans = line_ - rec->line;
       if (spans > 1) {
         msg += " (the record runs over " + std::to_string(spans) +
-               " lines: a quote that does not close where it should swallowed the " + std::to_string(spans - 1) +
-               " lines after it)";
+               " lines: a quote that does not close where it should swallowed the " +
+               (spans == 2 ? std::string("line") : std::to_string(spans - 1) + " lines") + " after it)";
       }
       return Err(Status::InvalidArgument(msg));
     }
@@ -459,7 +482,8 @@ class JsonLinesReader final : public RecordReader {
     if (!NextLine(&line)) return false;
     rec->line = current_line_;
     rec->raw = line;
-    if (check_utf8_) CF_RETURN_IF_ERROR(CheckUtf8(line, current_line_, {}));
+    const size_t at = static_cast<size_t>(line.data() - input_.data());
+    if (check_utf8_ && !Utf8KnownValid(at, at + line.size())) CF_RETURN_IF_ERROR(CheckUtf8(line, current_line_, {}));
     CF_RETURN_IF_ERROR(ParseObject(line, rec));
     return true;
   }
@@ -608,6 +632,25 @@ Status SourceOptions::Validate() const {
   return Status::OK();
 }
 
+bool RecordReader::Utf8KnownValid(size_t from, size_t to) {
+  if (from >= utf8_valid_from_ && to <= utf8_valid_to_) return true;
+  if (to <= utf8_invalid_to_) return false;
+  // Validate from `from` to the last newline within the next megabyte (a newline is always a
+  // character boundary), or to the end.
+  size_t cut = std::min(end_, std::max(to, from + kUtf8Ahead));
+  if (cut < end_) {
+    const void* nl = memrchr(input_.data() + to, '\n', cut - to);
+    cut = nl == nullptr ? to : static_cast<size_t>(static_cast<const char*>(nl) - input_.data()) + 1;
+  }
+  if (IsAscii(input_.substr(from, cut - from)) || simdjson::validate_utf8(input_.data() + from, cut - from)) {
+    utf8_valid_from_ = from;
+    utf8_valid_to_ = cut;
+    return true;
+  }
+  utf8_invalid_to_ = cut;
+  return false;
+}
+
 Status RecordReader::CheckUtf8(std::string_view text, uint64_t line, std::span<const std::string_view> fields) const {
   if (IsAscii(text) || simdjson::validate_utf8(text.data(), text.size())) return Status::OK();
   const size_t bad = ValidUtf8Prefix(text);
@@ -660,8 +703,62 @@ Result<bool> RecordReader::Next(Record* rec) {
       continue;
     }
     if (!r.has_value()) last_raw_.assign(rec->raw);
+    if (stream_ == nullptr && (pos_ >= hash_at_ || (r.has_value() && !*r))) HashBlocks(r.has_value() && !*r);
     return r;
   }
+}
+
+void RecordReader::HashBlocks(bool final) {
+  ChecksumState& c = *checksum_;
+  const size_t blocks = c.blocks.size();
+  // Blocks that start in this reader's range, once it has read past them (a block may reach
+  // into the next range: the mapping holds it all).
+  while (next_block_ < blocks && next_block_ * kChecksumBlock < end_ &&
+         (final || (next_block_ + 1) * kChecksumBlock <= pos_)) {
+    const size_t at = next_block_ * kChecksumBlock;
+    if (!c.done[next_block_]) {
+      c.blocks[next_block_] = HashBlock(input_.data() + at, std::min(kChecksumBlock, input_.size() - at));
+      c.done[next_block_] = 1;
+    }
+    ++next_block_;
+  }
+  hash_at_ = (next_block_ + 1) * kChecksumBlock;
+}
+
+void RecordReader::HashStreamed(std::string_view data, bool final) {
+  ChecksumState& c = *checksum_;
+  c.size += data.size();
+  while (!data.empty()) {
+    const size_t take = std::min(kChecksumBlock - c.pending.size(), data.size());
+    c.pending.append(data.substr(0, take));
+    data.remove_prefix(take);
+    if (c.pending.size() == kChecksumBlock) {
+      c.blocks.push_back(HashBlock(c.pending.data(), c.pending.size()));
+      c.pending.clear();
+    }
+  }
+  if (final && !c.pending.empty()) {
+    c.blocks.push_back(HashBlock(c.pending.data(), c.pending.size()));
+    c.pending.clear();
+  }
+}
+
+std::pair<uint64_t, std::string> RecordReader::Checksum() {
+  ChecksumState& c = *checksum_;
+  if (stream_ == nullptr) {
+    for (size_t k = 0; k < c.blocks.size(); ++k) {
+      if (c.done[k]) continue;
+      const size_t at = k * kChecksumBlock;
+      c.blocks[k] = HashBlock(input_.data() + at, std::min(kChecksumBlock, input_.size() - at));
+      c.done[k] = 1;
+    }
+  }
+  uint64_t h = HashBlock(reinterpret_cast<const char*>(c.blocks.data()), c.blocks.size() * sizeof(uint64_t)) ^
+               (c.size * 0x9E3779B97F4A7C15ULL);
+  h = HashBlock(reinterpret_cast<const char*>(&h), sizeof h);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return {c.size, hex};
 }
 
 Status RecordReader::Refill() {
@@ -680,8 +777,10 @@ Status RecordReader::Refill() {
   }
   window_.resize(old + *got);
   if (*got == 0) eof_ = true;
+  HashStreamed(std::string_view(window_).substr(old), eof_);
   input_ = window_;
   end_ = window_.size();
+  utf8_valid_from_ = utf8_valid_to_ = utf8_invalid_to_ = 0;  // positions moved with the window
   return Status::OK();
 }
 
@@ -692,6 +791,7 @@ Status RecordReader::Rewind() {
     return Status::OK();
   }
   CF_ASSIGN_OR_RETURN(stream_, reopen_());
+  *checksum_ = ChecksumState();
   window_.clear();
   pos_ = 0;
   line_ = 1;
@@ -724,6 +824,9 @@ std::vector<std::unique_ptr<RecordReader>> RecordReader::Split(int parts) {
     r->delimiter_ = delimiter_;
     r->bytes_total_ = bytes_total_;
     r->decoded_size_hint_ = decoded_size_hint_;
+    r->checksum_ = checksum_;
+    r->next_block_ = (begin + kChecksumBlock - 1) / kChecksumBlock;
+    r->hash_at_ = (r->next_block_ + 1) * kChecksumBlock;
     r->released_ = begin;
     r->pos_ = begin;
     r->end_ = end;
@@ -824,6 +927,11 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
     r.keep_alive_ = std::shared_ptr<void>(std::move(map));
     r.mapped_ = true;
     r.end_ = r.input_.size();
+    const size_t blocks = (r.input_.size() + kChecksumBlock - 1) / kChecksumBlock;
+    r.checksum_->blocks.assign(blocks, 0);
+    r.checksum_->done.assign(blocks, 0);
+    r.checksum_->size = r.input_.size();
+    r.hash_at_ = kChecksumBlock;
     r.decoded_size_hint_ = file_size;
   } else {
     const std::string path = source.path;

@@ -73,6 +73,12 @@ class RecordReader {
   Result<bool> Next(Record* record);
   std::string_view last_raw() const { return last_raw_; }
 
+  // A 64-bit checksum (16 hex digits) of the decoded input, and its size in bytes, gathered
+  // while the records are read, so that it costs no second pass over the file. The same text
+  // has the same checksum plain or gzip-compressed. Call once this reader (and every reader
+  // split from it) has read to its end.
+  std::pair<uint64_t, std::string> Checksum();
+
   // Progress through the input file, in bytes (compressed bytes for gzip).
   uint64_t bytes_total() const { return bytes_total_; }
   uint64_t bytes_done() const;
@@ -103,6 +109,9 @@ class RecordReader {
   virtual bool csv_quoting() const = 0;
   // The error for the first byte of `text` (a line starting at `line`) that is not UTF-8, or OK.
   Status CheckUtf8(std::string_view text, uint64_t line, std::span<const std::string_view> fields) const;
+  // True when input_[from, to) is known to be valid UTF-8: validates ahead a megabyte at a
+  // time (at vector speed), so that only records in a block that fails are checked one by one.
+  bool Utf8KnownValid(size_t from, size_t to);
   // Moves the unread input to the front of the window and appends more from the stream.
   Status Refill();
   // Starts the stream over (JSON Lines reads the file twice: keys first).
@@ -125,6 +134,22 @@ class RecordReader {
   uint64_t bytes_total_ = 0;
   uint64_t decoded_size_hint_ = 0;
   std::string last_raw_;
+  size_t utf8_valid_from_ = 0, utf8_valid_to_ = 0;  // input_ range known to be valid UTF-8
+  size_t utf8_invalid_to_ = 0;                      // records before this are checked one by one
+
+  // The checksum: hashes of fixed blocks of the decoded input, filled by whichever split
+  // reader reads past each block (or, streamed, as the input is decoded).
+  struct ChecksumState {
+    std::vector<uint64_t> blocks;
+    std::vector<uint8_t> done;
+    uint64_t size = 0;
+    std::string pending;  // streamed: the bytes of the block being filled
+  };
+  void HashBlocks(bool final);
+  void HashStreamed(std::string_view data, bool final);
+  std::shared_ptr<ChecksumState> checksum_ = std::make_shared<ChecksumState>();
+  size_t next_block_ = 0;  // mapped: the first block this reader still has to hash
+  size_t hash_at_ = 0;     // mapped: hash blocks once pos_ reaches this
 
   // Streamed input.
   std::unique_ptr<ByteStream> stream_;

@@ -229,6 +229,21 @@ TEST_F(RecordReaderTest, GzipIsRecognisedByItsBytesAndStreamedAcrossWindows) {
   }
   EXPECT_EQ(n, 200000u);
   EXPECT_EQ((*b)->bytes_done(), FileSize(gz).value());
+  // The same text has the same checksum, compressed or not, read whole or in parts.
+  const auto sum = (*a)->Checksum();
+  EXPECT_EQ(sum.first, body.size());
+  EXPECT_EQ((*b)->Checksum(), sum);
+  for (int parts : {2, 3, 7}) {
+    auto c = RecordReader::Open({plain, 0, "", ""});
+    ASSERT_TRUE(c.has_value());
+    auto split = (*c)->Split(parts);
+    for (auto& part : split) ReadAll(*part);
+    EXPECT_EQ((*c)->Checksum(), sum) << parts;
+  }
+  const std::string other = Write("other.csv", body.substr(0, body.size() - 2) + "9\n");
+  auto d = RecordReader::Open({other, 0, "", ""});
+  ReadAll(**d);
+  EXPECT_NE((*d)->Checksum().second, sum.second);
 }
 
 TEST_F(RecordReaderTest, TruncatedGzipSaysSo) {
@@ -254,6 +269,13 @@ TEST_F(RecordReaderTest, InvalidUtf8NamesLineColumnAndCharacter) {
   // A UTF-16 export is named as such.
   const std::string u16 = Write("u16.csv", std::string("\xFF\xFEi\0d\0", 6));
   EXPECT_NE(Error({u16, 0, "", ""}).find("UTF-16"), std::string::npos);
+}
+
+TEST_F(RecordReaderTest, InvalidUtf8DeepInALargeFileIsFoundWhereItIs) {
+  std::string body = "id,name\n";
+  for (int i = 0; i < 100000; ++i) body += std::to_string(i) + (i == 70000 ? ",caf\xE9\n" : ",caf\xC3\xA9 ok\n");
+  const std::string msg = Error({Write("deep.csv", body), 0, "", ""});
+  EXPECT_NE(msg.find("deep.csv:70002: column name: byte 0xE9 at character 10"), std::string::npos) << msg;
 }
 
 TEST_F(RecordReaderTest, SingleByteEncodingsAreConvertedToUtf8) {
@@ -300,6 +322,21 @@ TEST_F(RecordReaderTest, UnterminatedQuoteCountsSwallowedLinesAndResumes) {
   EXPECT_EQ((*r)->last_raw(), "1,\"oops\n");
   auto rows = ReadAll(**r);  // skipping the bad row loses nothing else
   EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"2", "x"}, {"3", "y"}}));
+}
+
+TEST_F(RecordReaderTest, QuoteClosingLinesLaterNamesTheSwallowedLines) {
+  const std::string p = Write("sw.csv", "a,b,c\n1,\"x,1\n2,y\n3,z\",2,5\n4,w,4\n");
+  auto r = RecordReader::Open({p, 0, "", ""});
+  ASSERT_TRUE(r.has_value());
+  Record rec;
+  auto bad = (*r)->Next(&rec);
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("sw.csv:2: expected 3 fields as in the header, found 4 (the record runs over 3 "
+                                       "lines: a quote that does not close where it should swallowed the 2 lines "
+                                       "after it)"),
+            std::string::npos)
+      << bad.error().message();
+  EXPECT_EQ(ReadAll(**r), (std::vector<std::vector<std::string>>{{"4", "w", "4"}}));
 }
 
 TEST_F(RecordReaderTest, JsonLinesNestedPathsUnionAndArrays) {
