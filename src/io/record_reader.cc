@@ -632,8 +632,7 @@ Status SourceOptions::Validate() const {
   return Status::OK();
 }
 
-bool RecordReader::Utf8KnownValid(size_t from, size_t to) {
-  if (from >= utf8_valid_from_ && to <= utf8_valid_to_) return true;
+bool RecordReader::ValidateUtf8Ahead(size_t from, size_t to) {
   if (to <= utf8_invalid_to_) return false;
   // Validate from `from` to the last newline within the next megabyte (a newline is always a
   // character boundary), or to the end.
@@ -642,7 +641,7 @@ bool RecordReader::Utf8KnownValid(size_t from, size_t to) {
     const void* nl = memrchr(input_.data() + to, '\n', cut - to);
     cut = nl == nullptr ? to : static_cast<size_t>(static_cast<const char*>(nl) - input_.data()) + 1;
   }
-  if (IsAscii(input_.substr(from, cut - from)) || simdjson::validate_utf8(input_.data() + from, cut - from)) {
+  if (simdjson::validate_utf8(input_.data() + from, cut - from)) {
     utf8_valid_from_ = from;
     utf8_valid_to_ = cut;
     return true;

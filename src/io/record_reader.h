@@ -111,7 +111,10 @@ class RecordReader {
   Status CheckUtf8(std::string_view text, uint64_t line, std::span<const std::string_view> fields) const;
   // True when input_[from, to) is known to be valid UTF-8: validates ahead a megabyte at a
   // time (at vector speed), so that only records in a block that fails are checked one by one.
-  bool Utf8KnownValid(size_t from, size_t to);
+  bool Utf8KnownValid(size_t from, size_t to) {
+    return (from >= utf8_valid_from_ && to <= utf8_valid_to_) || ValidateUtf8Ahead(from, to);
+  }
+  bool ValidateUtf8Ahead(size_t from, size_t to);
   // Moves the unread input to the front of the window and appends more from the stream.
   Status Refill();
   // Starts the stream over (JSON Lines reads the file twice: keys first).
