@@ -194,6 +194,25 @@ TEST_F(IngestTest, DatasetConfigFile) {
   EXPECT_EQ(o.out, dir_ + "/ds");
   ASSERT_TRUE(Ingest(o).has_value());
   EXPECT_EQ(Open()->events().size(), 1u);
+  // Every setting of the command line has a key.
+  Write("l.csv", "h;t;r;c\n1;01.07.2024 10:00;2,5;web\n");
+  std::string full = Write("full.json",
+                           "{\"events\":{\"path\":\"l.csv\",\"encoding\":\"latin1\"},\"map\":{\"customer\":\"h\","
+                           "\"time\":\"t\",\"revenue\":\"r\",\"channel\":\"c\"},\"time_format\":\"%d.%m.%Y %H:%M\","
+                           "\"timezone\":\"UTC\",\"decimal\":\",\",\"channel_values\":{\"online\":[\"web\"]},"
+                           "\"max_bad_rows\":\"1%\",\"rejects\":\"rej.csv\",\"out\":\"full\"}");
+  IngestOptions f;
+  ASSERT_TRUE(LoadDatasetConfig(full, &f).ok());
+  EXPECT_EQ(f.events.encoding, "latin1");
+  EXPECT_EQ(f.decimal, ',');
+  EXPECT_EQ(f.max_bad_share.value_or(-1), 0.01);
+  EXPECT_EQ(f.rejects, dir_ + "/rej.csv");
+  ASSERT_EQ(f.channel_values.size(), 1u);
+  auto fr = Ingest(f);
+  ASSERT_TRUE(fr.has_value()) << fr.error().ToString();
+  auto fd = Dataset::Open(dir_ + "/full").value();
+  EXPECT_FLOAT_EQ(fd->events().revenue()[0], 2.5f);
+  EXPECT_EQ(fd->events().channel()[0], static_cast<uint8_t>(Channel::kOnline));
   std::string bad = Write("bad.json", "{\"event\":\"e.csv\"}");
   Status s = LoadDatasetConfig(bad, &o);
   EXPECT_NE(s.message().find("unknown key 'event'"), std::string::npos);
