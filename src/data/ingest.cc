@@ -380,12 +380,11 @@ class Ingester {
     uint64_t bad = 0;
   };
 
-  void NoteDelimiter(const io::RecordReader& r) {
+  // Says so when a delimiter was detected, so that a wrong guess is visible.
+  static void NoteDelimiter(const io::RecordReader& r) {
     if (!r.delimiter_detected()) return;
     const std::string d = r.delimiter() == '\t' ? "tab" : std::string(1, r.delimiter());
-    const std::string note = r.path() + ": the header has no ',' but '" + d + "': read as '" + d + "'-delimited";
-    CF_LOG_INFO("{}", note);
-    report_->delimiter_note += (report_->delimiter_note.empty() ? "" : "\n") + note;
+    CF_LOG_INFO("{}: the header has no ',' but '{}': read as '{}'-delimited", r.path(), d, d);
   }
 
   // Decides on the bad rows of the whole run: writes the rejects, fills the report, and fails

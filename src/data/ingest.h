@@ -73,7 +73,6 @@ struct IngestReport {
   std::vector<std::string> first_bad_rows;                        // "FILE:LINE: column C: why, value 'V'", up to 10
   std::vector<std::string> warnings;     // problems that lost no row (duplicates, text in numbers, ...)
   bool events_already_ingested = false;  // the events file matched a batch of the dataset
-  std::string delimiter_note;            // when a delimiter was detected rather than given
   uint64_t customers = 0;                // in the dataset after this run
   uint64_t products = 0;
   uint64_t events = 0;
