@@ -517,6 +517,25 @@ TEST_F(IngestTest, GzipStreamedIngestMatchesPlain) {
   }
 }
 
+TEST_F(IngestTest, TruncatedGzipFailsEvenWhenSkippingBadRows) {
+  std::string body = "customer_id,time\n";
+  for (int i = 0; i < 100000; ++i) body += "c" + std::to_string(i * 7919 % 100003) + ",2024-01-01\n";
+  const std::string gz = dir_ + "/cut.csv.gz";
+  gzFile f = gzopen(gz.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  gzwrite(f, body.data(), static_cast<unsigned>(body.size()));
+  gzclose(f);
+  const std::string whole = ReadFile(gz).value();
+  ASSERT_TRUE(WriteFileAtomic(gz, whole.substr(0, whole.size() / 2)).ok());
+  auto o = Options(gz);
+  o.skip_bad_rows = true;  // a cut file is not a bad row: nothing may load from it silently
+  auto r = Ingest(o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message().find("cut.csv.gz: the gzip stream is truncated"), std::string::npos)
+      << r.error().message();
+  EXPECT_FALSE(PathExists(dir_ + "/ds"));
+}
+
 TEST_F(IngestTest, CompleteJourneySample) {
   const std::string data = std::string(CF_SOURCE_DIR) + "/../shared/data/completejourney/";
   if (!PathExists(data + "transactions_sample.csv")) GTEST_SKIP() << "shared data not present";
