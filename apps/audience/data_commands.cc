@@ -42,14 +42,32 @@ Status ParsePairs(const std::vector<std::string>& items, const char* flag, std::
 Result<char> Delimiter(const std::string& d) {
   if (d.empty()) return '\0';
   if (d == "\\t" || d == "tab") return '\t';
-  if (d.size() != 1) return Err(Status::InvalidArgument("--delimiter must be one character (or 'tab'), got '" + d + "'"));
+  if (d.size() != 1)
+    return Err(Status::InvalidArgument("--delimiter must be one character (or 'tab'), got '" + d + "'"));
   return d[0];
+}
+
+// "online=web,offline=store": repeated channels are allowed (several spellings of one).
+Status ParseChannelValues(const std::vector<std::string>& items, data::IngestOptions* o) {
+  for (const std::string& item : items) {
+    for (std::string_view pair : Split(item, ',')) {
+      pair = Trim(pair);
+      if (pair.empty()) continue;
+      size_t eq = pair.find('=');
+      if (eq == std::string_view::npos || eq == 0 || eq + 1 == pair.size()) {
+        return Status::InvalidArgument("--channel-values: '" + std::string(pair) +
+                                       "' is not CHANNEL=VALUE (e.g. online=web or offline=store)");
+      }
+      o->channel_values.emplace_back(ToLower(Trim(pair.substr(0, eq))), std::string(Trim(pair.substr(eq + 1))));
+    }
+  }
+  return Status::OK();
 }
 
 struct IngestFlags {
   data::IngestOptions options;
-  std::vector<std::string> map, customer_map;
-  std::string delimiter, config;
+  std::vector<std::string> map, customer_map, channel_values;
+  std::string delimiter, config, encoding, decimal, max_bad_rows;
 };
 
 int RunIngest(IngestFlags& f) {
@@ -57,9 +75,18 @@ int RunIngest(IngestFlags& f) {
   Status s = ParsePairs(f.map, "--map", &o.map);
   if (s.ok()) s = ParsePairs(f.customer_map, "--customer-map", &o.customer_map);
   if (!s.ok()) return Fail("ingest", s);
+  if (s.ok()) s = ParseChannelValues(f.channel_values, &o);
+  if (s.ok() && !f.max_bad_rows.empty()) s = data::ParseBadRowLimit(f.max_bad_rows, &o);
+  if (!s.ok()) return Fail("ingest", s);
   auto d = Delimiter(f.delimiter);
   if (!d.has_value()) return Fail("ingest", d.error());
   o.events.delimiter = o.products.delimiter = o.customers.delimiter = *d;
+  o.events.encoding = o.products.encoding = o.customers.encoding = f.encoding;
+  if (f.decimal == "," || f.decimal == ".") {
+    o.decimal = f.decimal[0];
+  } else if (!f.decimal.empty()) {
+    return Fail("ingest", Status::InvalidArgument("--decimal must be '.' or ',', got '" + f.decimal + "'"));
+  }
   if (!f.config.empty()) {
     s = data::LoadDatasetConfig(f.config, &o);
     if (!s.ok()) return Fail("ingest", s);
@@ -79,10 +106,23 @@ int RunIngest(IngestFlags& f) {
     if (empty_dir) (void)CreateDirectories(o.out);
     return Fail("ingest", report.error());
   }
+  for (const std::string& w : report->warnings) std::fprintf(stderr, "audience ingest: warning: %s\n", w.c_str());
   if (report->bad_rows > 0) {
-    std::fprintf(stderr, "audience ingest: skipped %llu bad rows; the first ones:\n",
-                 static_cast<unsigned long long>(report->bad_rows));
+    std::fprintf(stderr, "audience ingest: skipped %llu bad rows of %llu; by reason:\n",
+                 static_cast<unsigned long long>(report->bad_rows), static_cast<unsigned long long>(report->rows_read));
+    for (const auto& [reason, n] : report->bad_row_reasons) {
+      std::fprintf(stderr, "  %llu x %s\n", static_cast<unsigned long long>(n), reason.c_str());
+    }
+    std::fprintf(stderr, "the first ones:\n");
     for (const std::string& line : report->first_bad_rows) std::fprintf(stderr, "  %s\n", line.c_str());
+    if (!o.rejects.empty()) std::fprintf(stderr, "all rejected rows are in %s\n", o.rejects.c_str());
+  }
+  if (report->events_already_ingested) {
+    std::printf(
+        "%s was already ingested into %s; nothing was added: %llu customers, %llu products, %llu events in all\n",
+        o.events.path.c_str(), o.out.c_str(), static_cast<unsigned long long>(report->customers),
+        static_cast<unsigned long long>(report->products), static_cast<unsigned long long>(report->events));
+    return 0;
   }
   std::printf("ingested %llu events into %s: %llu customers, %llu products, %llu events in all\n",
               static_cast<unsigned long long>(report->events_read), o.out.c_str(),
@@ -143,7 +183,8 @@ int RunInspect(const std::string& dir, bool json) {
       attrs[a.name] = {{"distinct", a.dict.size() - 1}, {"top", top}};
     }
     j["product_attributes"] = attrs;
-    // Stored text may hold invalid UTF-8 (a dataset from before encodings were checked).
+    // Stored text is whatever the input held: a byte that is not UTF-8 is shown as U+FFFD
+    // rather than aborting the dump (a dataset from before encodings were checked).
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
@@ -151,9 +192,8 @@ int RunInspect(const std::string& dir, bool json) {
   std::printf("customers  %u (%llu identified, %llu anonymous)\n", d.customers().size(),
               static_cast<unsigned long long>(identified), static_cast<unsigned long long>(anonymous));
   std::printf("products   %u\n", d.catalog().size());
-  std::printf("events     %llu (%llu online, %llu offline), revenue %.2f\n",
-              static_cast<unsigned long long>(ev.size()), static_cast<unsigned long long>(online),
-              static_cast<unsigned long long>(offline), revenue);
+  std::printf("events     %llu (%llu online, %llu offline), revenue %.2f\n", static_cast<unsigned long long>(ev.size()),
+              static_cast<unsigned long long>(online), static_cast<unsigned long long>(offline), revenue);
   std::printf("time range %s .. %s\n", first.c_str(), last.c_str());
   for (const data::Attribute& a : d.catalog().attributes()) {
     std::printf("\nproduct attribute %s: %zu distinct values\n", a.name.c_str(), a.dict.size() - 1);
@@ -182,11 +222,23 @@ void AddDataCommands(CLI::App& app, int* exit_code) {
                      "Event columns: FIELD=COLUMN,... with FIELD in customer, time, product, quantity, revenue, "
                      "channel, store");
   ingest->add_option("--customer-map", flags->customer_map,
-                     "Customer columns: FIELD=COLUMN,... with FIELD in external_id, device_id, aliases");
-  ingest->add_option("--time-format", o.time_format, "strftime-style time layout, e.g. %d-%m-%Y (default ISO 8601)");
-  ingest->add_option("--delimiter", flags->delimiter, "CSV delimiter (default ',' or tab for .tsv)");
+                     "Customer columns: FIELD=COLUMN,... with FIELD in external_id, device_id, aliases, email");
+  ingest->add_option("--time-format", o.time_format,
+                     "Time layout: strftime-style (%d.%m.%Y %H:%M, %I:%M %p), epoch or epoch_ms (default ISO 8601)");
+  ingest->add_option("--timezone", o.timezone, "IANA zone of times without an offset, e.g. Europe/Paris (default UTC)");
+  ingest->add_option("--decimal", flags->decimal, "Decimal mark of numbers: '.' (default) or ','");
+  ingest->add_option("--encoding", flags->encoding,
+                     "Text encoding of the input files: utf-8 (default, checked), latin1 or windows-1252");
+  ingest->add_option("--channel-values", flags->channel_values,
+                     "More channel spellings: CHANNEL=VALUE,... e.g. online=web,online=shop,offline=store");
+  ingest->add_option("--delimiter", flags->delimiter,
+                     "CSV delimiter (default ',', tab for .tsv, or ';' / tab / '|' when the header has no ',')");
   ingest->add_option("--config", flags->config, "Dataset config file (JSON) with the same settings");
-  ingest->add_flag("--skip-bad-rows", o.skip_bad_rows, "Skip and count rows that cannot be parsed");
+  ingest->add_flag("--skip-bad-rows", o.skip_bad_rows,
+                   "Skip and count rows that cannot be parsed (a file whose every row is bad still fails)");
+  ingest->add_option("--max-bad-rows", flags->max_bad_rows,
+                     "Skip bad rows up to N, or a share like 1% or 0.01 of the rows read; fail above it");
+  ingest->add_option("--rejects", o.rejects, "Write the rejected rows with their reasons to this CSV file");
   ingest->add_option("--out,--data", o.out, "Dataset directory (appended to if it exists)");
   AddCommonFlags(ingest);
   ingest->callback([flags, exit_code] { *exit_code = RunIngest(*flags); });

@@ -184,7 +184,7 @@ Result<TimeFormat> TimeFormat::Compile(std::string_view pattern) {
     char spec = pattern[++i];
     switch (spec) {
       case 'Y': case 'm': case 'd': case 'H': case 'M': case 'S': case 'y': case 'b': case 'z':
-      case 'f':
+      case 'f': case 'I': case 'p':
         f.items_.push_back({spec, 0});
         break;
       case '%':
@@ -192,7 +192,7 @@ Result<TimeFormat> TimeFormat::Compile(std::string_view pattern) {
         break;
       default:
         return Err(Status::InvalidArgument(std::string("time format '") + f.pattern_ + "': unsupported %" +
-                                           spec + " (supported: %Y %m %d %H %M %S %y %b %z %f %%)"));
+                                           spec + " (supported: %Y %m %d %H %I %p %M %S %y %b %z %f %%)"));
     }
   }
   return f;
@@ -203,6 +203,8 @@ bool TimeFormat::Parse(std::string_view s, int64_t* seconds) const {
                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
   size_t p = 0;
   int64_t y = 1970, mo = 1, d = 1, h = 0, mi = 0, se = 0, offset = 0;
+  int twelve = -1;  // with %I: 0 before noon (AM), 12 after (PM), -1 until %p is read
+  bool clock12 = false;
   for (const Item& it : items_) {
     switch (it.spec) {
       case 0:
@@ -227,6 +229,18 @@ bool TimeFormat::Parse(std::string_view s, int64_t* seconds) const {
       case 'H':
         if (!OneOrTwoDigits(s, p, h)) return false;
         break;
+      case 'I':
+        if (!OneOrTwoDigits(s, p, h) || h < 1 || h > 12) return false;
+        clock12 = true;
+        break;
+      case 'p': {
+        if (p + 2 > s.size() || (s[p + 1] | 0x20) != 'm') return false;
+        const char ap = static_cast<char>(s[p] | 0x20);
+        if (ap != 'a' && ap != 'p') return false;
+        twelve = ap == 'p' ? 12 : 0;
+        p += 2;
+        break;
+      }
       case 'M':
         if (!OneOrTwoDigits(s, p, mi)) return false;
         break;
@@ -262,6 +276,10 @@ bool TimeFormat::Parse(std::string_view s, int64_t* seconds) const {
   if (p != s.size() || !ValidDate(y, static_cast<int>(mo), static_cast<int>(d)) || h > 23 || mi > 59 ||
       se > 60) {
     return false;
+  }
+  if (clock12) {
+    if (twelve < 0) return false;
+    h = h % 12 + twelve;  // 12 AM is midnight, 12 PM is noon
   }
   *seconds = Compose(y, static_cast<int>(mo), static_cast<int>(d), h, mi, se, offset);
   return true;

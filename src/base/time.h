@@ -32,7 +32,8 @@ std::string FormatIsoDate(int64_t seconds);
 
 // A strftime-style pattern compiled once and applied to many values. Supported:
 // %Y %m %d %H %M %S (two-digit fields may have one digit), %y (two-digit year, 1969-2068),
-// %b (English month abbreviation), %z (+hh:mm, +hhmm or Z), %f (fraction, ignored), %%.
+// %I with %p (12-hour clock, 1..12, and AM/PM in any case), %b (English month abbreviation),
+// %z (+hh:mm, +hhmm or Z), %f (fraction, ignored), %%.
 // Any other character must match itself.
 class TimeFormat {
  public:

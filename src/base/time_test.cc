@@ -59,4 +59,18 @@ TEST(TimeTest, StrftimePatterns) {
 }
 
 }  // namespace
+TEST(TimeTest, TwelveHourClock) {
+  auto f = TimeFormat::Compile("%m/%d/%Y %I:%M %p");
+  ASSERT_TRUE(f.has_value());
+  int64_t t = 0;
+  ASSERT_TRUE(f->Parse("03/14/2024 12:05 AM", &t));
+  EXPECT_EQ(t, ParseIsoTime("2024-03-14T00:05:00Z").value());
+  ASSERT_TRUE(f->Parse("03/14/2024 12:05 pm", &t));
+  EXPECT_EQ(t, ParseIsoTime("2024-03-14T12:05:00Z").value());
+  ASSERT_TRUE(f->Parse("3/14/2024 7:30 PM", &t));
+  EXPECT_EQ(t, ParseIsoTime("2024-03-14T19:30:00Z").value());
+  EXPECT_FALSE(f->Parse("03/14/2024 13:05 PM", &t));
+  EXPECT_FALSE(f->Parse("03/14/2024 11:05 XM", &t));
+}
+
 }  // namespace cf

@@ -26,6 +26,16 @@ inline constexpr char kEventStore[] = "events.store.u32";
 inline constexpr char kEventOffsets[] = "events.offsets.u64";
 inline constexpr char kEventStores[] = "events.stores.str";
 
+// One ingested events file (see data/ingest.h): an events file whose text has the same size
+// and checksum as a recorded batch is not ingested again.
+struct Batch {
+  std::string file;         // file name as given (directory left out)
+  uint64_t bytes = 0;       // size of its (decompressed) text
+  std::string checksum;     // 64-bit hash of that text, hex (see io::RecordReader::Checksum)
+  uint64_t events = 0;      // events it added
+  std::string ingested_at;  // ISO 8601, UTC
+};
+
 struct DatasetMeta {
   uint64_t customers = 0;
   uint64_t products = 0;
@@ -35,6 +45,7 @@ struct DatasetMeta {
   bool has_products = false;
   std::vector<std::string> customer_attributes;
   std::vector<std::string> product_attributes;
+  std::vector<Batch> batches;  // in ingest order; absent in datasets written before batches were recorded
 };
 
 Result<DatasetMeta> ReadMeta(const std::string& dir);

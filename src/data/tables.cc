@@ -268,6 +268,7 @@ Status WriteTables(DatasetTables& t, const std::string& dir) {
   meta.products = t.products.size();
   meta.events = ne;
   meta.has_products = t.has_products;
+  meta.batches = t.batches;
   if (ne > 0) {
     meta.first_time = *std::min_element(e.time.begin(), e.time.end());
     meta.last_time = *std::max_element(e.time.begin(), e.time.end());
@@ -303,8 +304,8 @@ Result<DatasetMeta> ReadMeta(const std::string& dir) {
   try {
     auto j = nlohmann::json::parse(text);
     if (j.value("format", "") != "cohortflow-dataset" || j.value("version", 0) != kFormatVersion) {
-      return Err(Status::Corruption(path + ": not a version " + std::to_string(kFormatVersion) +
-                                    " cohortflow dataset"));
+      return Err(
+          Status::Corruption(path + ": not a version " + std::to_string(kFormatVersion) + " cohortflow dataset"));
     }
     m.customers = j.at("customers").get<uint64_t>();
     m.products = j.at("products").get<uint64_t>();
@@ -314,6 +315,13 @@ Result<DatasetMeta> ReadMeta(const std::string& dir) {
     m.has_products = j.at("has_products").get<bool>();
     m.customer_attributes = j.at("customer_attributes").get<std::vector<std::string>>();
     m.product_attributes = j.at("product_attributes").get<std::vector<std::string>>();
+    if (j.contains("batches")) {
+      for (const auto& b : j.at("batches")) {
+        m.batches.push_back({b.at("file").get<std::string>(), b.at("bytes").get<uint64_t>(),
+                             b.at("checksum").get<std::string>(), b.at("events").get<uint64_t>(),
+                             b.value("ingested_at", "")});
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return Err(Status::Corruption(path + ": " + e.what()));
   }
@@ -335,7 +343,17 @@ Status WriteMeta(const std::string& dir, const DatasetMeta& m) {
       {"customer_attributes", m.customer_attributes},
       {"product_attributes", m.product_attributes},
   };
-  return WriteFileAtomic(dir + "/" + kMetaFile, j.dump(2) + "\n");
+  nlohmann::json batches = nlohmann::json::array();
+  for (const Batch& b : m.batches) {
+    batches.push_back({{"file", b.file},
+                       {"bytes", b.bytes},
+                       {"checksum", b.checksum},
+                       {"events", b.events},
+                       {"ingested_at", b.ingested_at}});
+  }
+  j["batches"] = std::move(batches);
+  // Names come from users' files: never let one byte that is not UTF-8 make the dump throw.
+  return WriteFileAtomic(dir + "/" + kMetaFile, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 }  // namespace cf::data

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "data/format.h"
 
 namespace cf::data {
 
@@ -64,7 +65,6 @@ struct AttributeTable {
 };
 
 // Customers or products: distinct ids with attribute columns.
-// Customers or products: distinct ids with attribute columns.
 class EntityTable {
  public:
   uint32_t size() const { return ids_.size(); }
@@ -97,10 +97,11 @@ struct DatasetTables {
   EntityTable customers;
   std::vector<std::string> external_ids;  // per customer row; "" if none
   std::vector<std::string> device_ids;
-  std::vector<std::string> aliases;       // "label:name" lines joined by '\n'
+  std::vector<std::string> aliases;  // "label:name" lines joined by '\n'
   EntityTable products;
   EventColumns events;
   bool has_products = false;
+  std::vector<Batch> batches;  // the events files ingested so far
 
   // Grows the identity columns to cover every customer row.
   void PadIdentities();
