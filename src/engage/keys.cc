@@ -5,11 +5,9 @@
 #include <openssl/sha.h>
 
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <random>
 #include <stdexcept>
 
 namespace cf::engage {
@@ -39,14 +37,6 @@ std::string Unhex(std::string_view hex) {
   return out;
 }
 
-std::string RandomHex(size_t bytes) {
-  std::string buf(bytes, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(buf.data());
-  // RAND_bytes only fails when the OS has no entropy source: a broken machine, not input.
-  if (RAND_bytes(p, static_cast<int>(bytes)) != 1) throw std::runtime_error("no random source for keys");
-  return Hex(p, bytes);
-}
-
 std::string HashHex(std::string_view salt_hex, std::string_view key) {
   std::string salted = Unhex(salt_hex);
   salted.append(key);
@@ -63,6 +53,14 @@ bool IsLowerHex(std::string_view s) {
 }
 
 }  // namespace
+
+std::string RandomHex(size_t bytes) {
+  std::string buf(bytes, '\0');
+  auto* p = reinterpret_cast<unsigned char*>(buf.data());
+  // RAND_bytes only fails when the OS has no entropy source: a broken machine, not input.
+  if (RAND_bytes(p, static_cast<int>(bytes)) != 1) throw std::runtime_error("no random source for keys");
+  return Hex(p, bytes);
+}
 
 NewKey GenerateKey() {
   NewKey k;
@@ -85,16 +83,11 @@ bool VerifyKey(std::string_view key, const StoredKey& stored) {
 }
 
 std::string NewBrazeId() {
-  // Like a MongoDB ObjectId (as Braze's are): seconds, a per-process random part, a counter.
-  // Ids made in sequence sort together, so inserting them appends to the unique index
-  // instead of dirtying a random page per profile.
-  static const std::string process_part = RandomHex(5);
-  static std::atomic<uint32_t> counter{static_cast<uint32_t>(std::stoul(RandomHex(3), nullptr, 16))};
+  // The leading seconds keep ids made together close in the unique index, so a batch of new
+  // profiles dirties a few pages at its end instead of one random page per profile.
   char head[9];
   std::snprintf(head, sizeof(head), "%08x", static_cast<uint32_t>(std::time(nullptr)));
-  char tail[7];
-  std::snprintf(tail, sizeof(tail), "%06x", counter.fetch_add(1) & 0xffffffu);
-  return std::string(head) + process_part + tail;
+  return std::string(head) + RandomHex(8);
 }
 
 }  // namespace cf::engage
