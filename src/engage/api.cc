@@ -215,11 +215,11 @@ void Api::Register(http::Server& server) {
                   });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts", [this, &e](const http::Request& req) {
-    return Partner(req, {"/partners/cohorts", ""},
+    return Partner(req, {"/partners/{partner}/cohorts", ""},
                    [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts/users", [this, &e](const http::Request& req) {
-    return Partner(req, {"/partners/cohorts/users", ""},
+    return Partner(req, {"/partners/{partner}/cohorts/users", ""},
                    [&e](const PartnerAuth& a, const json& b) { return e.CohortUsers(a, b); });
   });
   server.SetFallback([this](const http::Request& req, int status) {
