@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <thread>
 
 #include "engage/admin.h"
@@ -21,8 +23,9 @@ using nlohmann::json;
 
 class FaultyTransaction final : public Transaction {
  public:
-  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail)
-      : inner_(std::move(inner)), fail_(fail) {}
+  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail,
+                    const std::function<void(bool write)>& on_scan, bool write)
+      : inner_(std::move(inner)), fail_(fail), on_scan_(on_scan), write_(write) {}
   Status Commit() override {
     if (fail_) return Status::IOError("injected commit failure");  // inner_ rolls back when destroyed
     return inner_->Commit();
@@ -134,6 +137,7 @@ class FaultyTransaction final : public Transaction {
   }
   Status ScanAttribute(int64_t workspace_id, const std::string& name,
                        const std::function<void(ProfileIndex, const std::string&)>& visit) override {
+    if (on_scan_) on_scan_(write_);
     return inner_->ScanAttribute(workspace_id, name, visit);
   }
   Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
@@ -168,6 +172,8 @@ class FaultyTransaction final : public Transaction {
  private:
   std::unique_ptr<Transaction> inner_;
   const std::atomic<bool>& fail_;
+  const std::function<void(bool write)>& on_scan_;
+  bool write_;
 };
 
 class FaultyStorage final : public Storage {
@@ -175,9 +181,12 @@ class FaultyStorage final : public Storage {
   explicit FaultyStorage(std::unique_ptr<Storage> inner) : inner_(std::move(inner)) {}
   Result<std::unique_ptr<Transaction>> Begin(bool write) override {
     CF_ASSIGN_OR_RETURN(auto txn, inner_->Begin(write));
-    return std::unique_ptr<Transaction>(std::make_unique<FaultyTransaction>(std::move(txn), fail_commit));
+    return std::unique_ptr<Transaction>(
+        std::make_unique<FaultyTransaction>(std::move(txn), fail_commit, on_scan, write));
   }
   std::atomic<bool> fail_commit{false};
+  // Called by every attribute scan (a segment filter's condition) with the kind of transaction.
+  std::function<void(bool write)> on_scan;
 
  private:
   std::unique_ptr<Storage> inner_;
@@ -393,6 +402,41 @@ TEST_F(EngageTest, OrphanedAnonymousProfilesLeaveTheirCohorts) {
   ASSERT_TRUE(engage_->Session(1, {{"device_id", "d-aliased"}, {"external_id", "known"}}).has_value());
   EXPECT_EQ(size(), 1);
   EXPECT_EQ(CohortsOf("known"), json::array());
+}
+
+// Creating a segment evaluates its filter (every condition a scan) in a read transaction: while
+// it runs, writes go through instead of queueing behind the single write lock.
+TEST_F(EngageTest, SegmentCreationDoesNotHoldTheWriteLock) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "u1"}, {"tier", "gold"}}}}}).has_value());
+  std::promise<void> scanning, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> scanned_in_write{false};
+  std::atomic<bool> first{true};
+  faulty_->on_scan = [&](bool write) {
+    if (write) scanned_in_write = true;
+    if (first.exchange(false)) {
+      scanning.set_value();
+      released.wait();
+    }
+  };
+  auto created = std::async(std::launch::async, [&] {
+    return engage_->CreateSegment(
+        1, {{"name", "gold"},
+            {"filter", {{"custom_attribute", {{"name", "tier"}, {"comparison", "equals"}, {"value", "gold"}}}}}});
+  });
+  scanning.get_future().wait();
+  auto track = std::async(std::launch::async, [&] {
+    return engage_->Track(1, {{"attributes", {{{"external_id", "u2"}}}}}).has_value();
+  });
+  const bool track_done = track.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  EXPECT_TRUE(track_done) << "a /users/track waited for the segment's evaluation";
+  EXPECT_TRUE(track.get());
+  auto segment = created.get();
+  ASSERT_TRUE(segment.has_value()) << segment.error().ToString();
+  EXPECT_FALSE(scanned_in_write.load());
+  faulty_->on_scan = nullptr;
+  EXPECT_EQ((*engage_->SegmentDetails(1, (*segment)["segment_id"]))["size"], 1);
 }
 
 }  // namespace
