@@ -34,7 +34,7 @@ TEST(KeysTest, RejectsMalformed) {
 }
 
 // braze_ids are not a per-process counter: knowing one says nothing about the next.
-TEST(KeysTest, BrazeIdsAreRandomAfterTheirSecond) {
+TEST(KeysTest, BrazeIdsAreRandomAfterTheirTime) {
   std::set<std::string> middles;
   int successors = 0;
   std::string previous = NewBrazeId();
@@ -42,7 +42,7 @@ TEST(KeysTest, BrazeIdsAreRandomAfterTheirSecond) {
     std::string id = NewBrazeId();
     ASSERT_EQ(id.size(), 24u);
     ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
-    middles.insert(id.substr(8, 10));
+    middles.insert(id.substr(12));
     successors += std::stoul(id.substr(18), nullptr, 16) == std::stoul(previous.substr(18), nullptr, 16) + 1;
     previous = id;
   }
