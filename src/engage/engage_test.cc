@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -437,6 +438,46 @@ TEST_F(EngageTest, SegmentCreationDoesNotHoldTheWriteLock) {
   EXPECT_FALSE(scanned_in_write.load());
   faulty_->on_scan = nullptr;
   EXPECT_EQ((*engage_->SegmentDetails(1, (*segment)["segment_id"]))["size"], 1);
+}
+
+// A database of schema 1 (before this version): its partner rate limits move to the keys
+// `engage rate-limit set` takes now, and its orphans (anonymous, no device or alias left) are
+// queued and leave their cohorts at the first start.
+TEST_F(EngageTest, OpeningASchema1DatabaseMigratesLimitsAndEvictsOldOrphans) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "known"}}}}}).has_value());
+  ASSERT_TRUE(engage_->Session(1, {{"device_id", "d1"}}).has_value());
+  ASSERT_TRUE(
+      engage_->CohortUsers(auth_, {{"cohort_id", "c"}, {"cohort_changes", {{{"device_ids", {"d1"}}}}}}).has_value());
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "c"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  ASSERT_TRUE(seg.has_value());
+  {
+    // What version 1 left: the device moved without an eviction, a limit under the old key.
+    auto txn = engage_->storage().Begin(true);
+    auto known = (*txn)->FindByExternalId(1, "known");
+    ASSERT_TRUE(known.has_value() && known->has_value());
+    ASSERT_TRUE((*txn)->SetDevice(1, (*known)->index, "d1").ok());
+    ASSERT_TRUE((*txn)->SetRateLimit(1, "/partners/cohorts/users", {5, 60}).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  engage_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "engage.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 1", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto sqlite = OpenSqliteStorage({(dir_ / "engage.db").string(), false, 1000});
+  ASSERT_TRUE(sqlite.has_value()) << sqlite.error().ToString();
+  auto reopened = Engage::Open(std::move(*sqlite), clock_);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+  engage_ = std::move(*reopened);
+  EXPECT_EQ((*engage_->SegmentDetails(1, (*seg)["segment_id"]))["size"], 0);
+  auto limit = engage_->RateLimitFor(1, "/partners/{partner}/cohorts/users");
+  ASSERT_TRUE(limit.has_value() && limit->has_value());
+  EXPECT_EQ((*limit)->limit, 5);
+  auto old = engage_->RateLimitFor(1, "/partners/cohorts/users");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->has_value());
 }
 
 }  // namespace
