@@ -2,6 +2,7 @@
 // other commands administer the same database and may run while the server does.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -9,59 +10,124 @@
 #include <iostream>
 #include <thread>
 
-#include "base/files.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "engage/admin.h"
 #include "engage/api.h"
 #include "engage/engage.h"
+#include "engage/sqlite_storage.h"
 #include "http/server.h"
+
+#ifndef CF_ENGAGE_VERSION
+#define CF_ENGAGE_VERSION "unknown"
+#endif
 
 namespace {
 
 using cf::Result;
 using cf::Status;
 
+// How long an admin command waits for a server busy writing before it gives up.
+constexpr int kAdminBusyWaitSeconds = 120;
+
 struct Common {
   std::string data = "data";
   std::string workspace = cf::engage::kDefaultWorkspace;
   std::string log_level = "info";
+  bool quiet = false;
 };
+
+// "api-key create": the subcommands named on the command line, for messages.
+std::string CommandPath(const CLI::App* app) {
+  std::string path;
+  for (const CLI::App* cmd = app; cmd != nullptr && cmd->get_parent() != nullptr; cmd = cmd->get_parent()) {
+    path = cmd->get_name() + (path.empty() ? "" : " " + path);
+  }
+  return path;
+}
+
+// The deepest subcommand the arguments name (the root when they name none), and the first
+// argument in a command position that names no subcommand.
+std::pair<CLI::App*, std::string> WalkCommands(CLI::App* app, int argc, char** argv) {
+  CLI::App* at = app;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.empty() || arg[0] == '-') break;
+    CLI::App* next = nullptr;
+    for (CLI::App* sub : at->get_subcommands({})) {
+      if (sub->get_name() == arg) next = sub;
+    }
+    if (next == nullptr) return {at, at->get_subcommands({}).empty() ? "" : arg};
+    at = next;
+  }
+  return {at, ""};
+}
+
+std::string SubcommandNames(CLI::App* app) {
+  std::vector<std::string> names;
+  for (CLI::App* sub : app->get_subcommands({})) names.push_back(sub->get_name());
+  return cf::Join(names, ", ");
+}
+
+// The README's contract for every error: `engage <command>: <message>`, a hint, exit code 1.
+int Fail(const std::string& command, const std::string& message) {
+  const std::string who = command.empty() ? "engage" : "engage " + command;
+  std::cerr << who << ": " << message << "\n"
+            << "Run '" << who << " --help' for usage." << std::endl;
+  return 1;
+}
 
 void AddCommon(CLI::App* cmd, Common* c, bool with_workspace) {
   cmd->add_option("--data", c->data, "directory holding engage.db")->capture_default_str();
   if (with_workspace) cmd->add_option("--workspace", c->workspace, "workspace name")->capture_default_str();
   cmd->add_option("--log-level", c->log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+  cmd->add_flag("--quiet", c->quiet, "print only results and errors (no notes, log level error)");
 }
 
-Result<std::unique_ptr<cf::engage::Engage>> OpenEngage(
-    const Common& c, bool synchronous_full = true,
-    int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot) {
-  CF_RETURN_IF_ERROR(cf::SetLogLevel(c.log_level));
-  cf::engage::EngageOptions o;
-  o.data_dir = c.data;
-  o.synchronous_full = synchronous_full;
-  o.deltas_per_snapshot = deltas_per_snapshot;
-  return cf::engage::Engage::Open(o, cf::SystemClock());
-}
-
-int Fail(const Status& s) {
-  std::cerr << "engage: " << s.message() << "\n";
-  return 1;
+// The database of an admin command. Commands that only read never create it. A command that
+// meets a server busy writing waits for it (saying so once) instead of failing.
+Result<std::unique_ptr<cf::engage::Storage>> OpenAdminStorage(const Common& c, const std::string& command,
+                                                              bool read_only) {
+  cf::engage::SqliteStorageOptions o;
+  o.path = c.data + "/engage.db";
+  o.create = !read_only;
+  o.busy_timeout_ms = kAdminBusyWaitSeconds * 1000;
+  if (!c.quiet) {
+    o.on_busy_wait = [command, path = o.path] {
+      std::cerr << "engage " << command << ": " << path << " is busy (engage serve is writing); waiting up to "
+                << kAdminBusyWaitSeconds << " s" << std::endl;
+    };
+  }
+  if (read_only) {
+    auto storage = cf::engage::OpenSqliteStorage(o);
+    if (!storage && storage.error().code() == cf::StatusCode::kNotFound) {
+      return cf::Err(Status::NotFound("no engage database in " + c.data + " (" + o.path +
+                                      " does not exist); check --data, or create one with `engage serve --data " +
+                                      c.data + "`"));
+    }
+    return storage;
+  }
+  CF_RETURN_IF_ERROR(cf::engage::CreateDataDirectory(c.data));
+  return cf::engage::OpenSqliteStorage(o);
 }
 
 Status Serve(const Common& c, const std::string& listen, const cf::http::ServerOptions& server_options,
              bool synchronous_full, int deltas_per_snapshot) {
   CF_ASSIGN_OR_RETURN(auto address, cf::http::ParseListenAddress(listen));
-  CF_RETURN_IF_ERROR(cf::CreateDirectories(c.data));
+  CF_RETURN_IF_ERROR(cf::engage::CreateDataDirectory(c.data));
   // Cohort bitmaps live in the server's memory: a second server on the same directory would
   // write deltas the first never sees. The lock is released when the process ends, however.
   const std::string lock_path = c.data + "/serve.lock";
-  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return Status::FailedPrecondition("another `engage serve` is using " + c.data + " (" + lock_path + " is locked)");
   }
-  CF_ASSIGN_OR_RETURN(auto engage, OpenEngage(c, synchronous_full, deltas_per_snapshot));
+  cf::engage::EngageOptions o;
+  o.data_dir = c.data;
+  o.synchronous_full = synchronous_full;
+  o.deltas_per_snapshot = deltas_per_snapshot;
+  CF_ASSIGN_OR_RETURN(auto engage, cf::engage::Engage::Open(o, cf::SystemClock()));
   cf::http::Server server(server_options);
   cf::engage::ApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
@@ -95,6 +161,7 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
 int main(int argc, char** argv) {
   CLI::App app{"engage: a Braze-compatible engagement platform (REST API, partner cohort import, segments)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "engage " CF_ENGAGE_VERSION, "print the version and exit");
   Common c;
 
   auto* serve = app.add_subcommand("serve", "run the HTTP API");
@@ -104,8 +171,10 @@ int main(int argc, char** argv) {
   bool fast_commit = false;
   int deltas_per_snapshot = cf::engage::EngageOptions{}.deltas_per_snapshot;
   serve->add_option("--listen", listen, "host:port to listen on (port 0: any free port)")->capture_default_str();
-  serve->add_option("--threads", so.threads, "worker threads")->capture_default_str();
-  serve->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413")->capture_default_str();
+  serve->add_option("--threads", so.threads, "worker threads")->check(CLI::Range(1, 1024))->capture_default_str();
+  serve->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40))
+      ->capture_default_str();
   serve->add_flag("--fast-commit", fast_commit,
                   "SQLite synchronous=NORMAL: a 2xx survives a crash of engage but not of the machine");
   serve
@@ -117,11 +186,17 @@ int main(int argc, char** argv) {
   auto* api_key = app.add_subcommand("api-key", "REST API keys")->require_subcommand(1);
   auto* api_key_create = api_key->add_subcommand("create", "create a REST API key; prints it on the last line");
   AddCommon(api_key_create, &c, true);
-  std::string key_name, permissions = "all";
+  std::string key_name, permissions = "all", key_to_revoke;
   api_key_create->add_option("--name", key_name, "what the key is for")->required();
   api_key_create
       ->add_option("--permissions", permissions, "all, or a comma-separated list such as users.track,users.identify")
       ->capture_default_str();
+  auto* api_key_list = api_key->add_subcommand("list", "the workspace's REST API keys: id, name, permissions, created");
+  AddCommon(api_key_list, &c, true);
+  auto* api_key_revoke = api_key->add_subcommand("revoke", "revoke a REST API key; it stops working at once");
+  AddCommon(api_key_revoke, &c, true);
+  api_key_revoke->add_option("--key", key_to_revoke, "the key's id (as `api-key list` shows it) or the whole key")
+      ->required();
 
   auto* partner =
       app.add_subcommand("partner", "technology partners and their data import keys")->require_subcommand(1);
@@ -134,6 +209,10 @@ int main(int argc, char** argv) {
       partner->add_subcommand("show", "the partner's endpoint and whether a data import key is active");
   AddCommon(partner_show, &c, true);
   partner_show->add_option("--partner", partner_name, "partner name")->required();
+  auto* partner_rotate = partner->add_subcommand(
+      "rotate-key", "a new partner_api_key, printed on the last line; the previous one stops working at once");
+  AddCommon(partner_rotate, &c, false);
+  partner_rotate->add_option("--partner", partner_name, "partner name")->required();
   auto* partner_key =
       partner->add_subcommand("key", "the workspace's data import key for a partner")->require_subcommand(1);
   auto* key_generate = partner_key->add_subcommand(
@@ -156,48 +235,91 @@ int main(int argc, char** argv) {
   AddCommon(rate_set, &c, true);
   std::string endpoint;
   int64_t limit = 0, window = 0;
-  rate_set->add_option("--endpoint", endpoint, "e.g. /users/track, /partners/cohorts/users, or *")->required();
-  rate_set->add_option("--limit", limit, "requests per window")->required();
-  rate_set->add_option("--window-seconds", window, "window length")->required();
+  rate_set->add_option("--endpoint", endpoint, "one of " + cf::Join(cf::engage::RateLimitEndpoints(), ", ") + ", or *")
+      ->required();
+  rate_set->add_option("--limit", limit, "requests per window (at least 1)")->required();
+  rate_set->add_option("--window-seconds", window, "window length (at least 1)")->required();
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help, --version
+    auto [at, unknown] = WalkCommands(&app, argc, argv);
+    const std::string command = CommandPath(at);
+    if (!unknown.empty()) {
+      return Fail(command, "unknown command " + cf::Quote(unknown) + "; expected one of: " + SubcommandNames(at));
+    }
+    if (!at->get_subcommands({}).empty() && std::string(e.what()) == "A subcommand is required") {
+      return Fail(command, "a command is required: one of " + SubcommandNames(at));
+    }
+    return Fail(command, e.what());
   }
 
+  CLI::App* ran = WalkCommands(&app, argc, argv).first;
+  const std::string command = CommandPath(ran);
+  if (Status s = cf::SetLogLevel(c.quiet ? "error" : c.log_level); !s.ok()) return Fail(command, s.message());
+
   const int64_t now = cf::SystemClock().NowSeconds();
-  auto with_engage = [&](const std::function<Status(cf::engage::Storage&)>& f) -> int {
-    auto engage = OpenEngage(c);
-    if (!engage) return Fail(engage.error());
-    Status s = f((*engage)->storage());
-    return s.ok() ? 0 : Fail(s);
+  auto with_storage = [&](bool read_only, const std::function<Status(cf::engage::Storage&)>& f) -> int {
+    auto storage = OpenAdminStorage(c, command, read_only);
+    if (!storage) return Fail(command, storage.error().message());
+    Status s = f(**storage);
+    return s.ok() ? 0 : Fail(command, s.message());
   };
-  auto print_key = [](const Result<std::string>& key, const std::string& what) -> Status {
+  auto note = [&](const std::string& text) {
+    if (!c.quiet) std::cerr << text << "\n";
+  };
+  auto print_key = [&](const Result<std::string>& key, const std::string& what) -> Status {
     if (!key) return key.error();
-    std::cerr << what << " (shown once; only a salted hash is stored):\n";
+    note(what + " (shown once; only a salted hash is stored):");
     std::cout << *key << std::endl;
     return Status::OK();
   };
 
   if (serve->parsed()) {
     Status s = Serve(c, listen, so, !fast_commit, deltas_per_snapshot);
-    return s.ok() ? 0 : Fail(s);
+    return s.ok() ? 0 : Fail(command, s.message());
   }
   if (api_key_create->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) {
+    return with_storage(false, [&](cf::engage::Storage& st) {
       return print_key(cf::engage::CreateApiKey(st, c.workspace, key_name, permissions, now),
                        "REST API key for workspace '" + c.workspace + "'");
     });
   }
+  if (api_key_list->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto keys, cf::engage::ListApiKeys(st, c.workspace));
+      note("REST API keys of workspace '" + c.workspace + "' (id, name, permissions, created):");
+      for (const auto& k : keys) {
+        std::cout << k.key_id << "\t" << k.name << "\t" << k.permissions << "\t" << cf::FormatIsoTime(k.created_at)
+                  << "\n";
+      }
+      std::cout << std::flush;
+      return Status::OK();
+    });
+  }
+  if (api_key_revoke->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_RETURN_IF_ERROR(cf::engage::RevokeApiKey(st, c.workspace, key_to_revoke));
+      std::cout << "revoked the REST API key " << key_to_revoke.substr(0, 16) << " of workspace '" << c.workspace << "'"
+                << std::endl;
+      return Status::OK();
+    });
+  }
   if (partner_add->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) {
+    return with_storage(false, [&](cf::engage::Storage& st) {
       return print_key(cf::engage::AddPartner(st, partner_name, display_name, now),
                        "partner_api_key of " + partner_name);
     });
   }
+  if (partner_rotate->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) {
+      return print_key(cf::engage::RotatePartnerKey(st, partner_name),
+                       "new partner_api_key of " + partner_name + "; the previous one no longer works");
+    });
+  }
   if (partner_show->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) -> Status {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
       CF_ASSIGN_OR_RETURN(auto info, cf::engage::ShowPartner(st, c.workspace, partner_name));
       std::cout << "partner: " << info.name << "\n"
                 << "display name: " << info.display_name << "\n"
@@ -208,13 +330,13 @@ int main(int argc, char** argv) {
     });
   }
   if (key_generate->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) {
+    return with_storage(false, [&](cf::engage::Storage& st) {
       return print_key(cf::engage::GenerateDataImportKey(st, c.workspace, partner_name, now),
                        "data import key (client_secret) of " + partner_name + " for workspace '" + c.workspace + "'");
     });
   }
   if (key_invalidate->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) -> Status {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
       CF_RETURN_IF_ERROR(cf::engage::InvalidateDataImportKey(st, c.workspace, partner_name));
       std::cout << "the data import key of " << partner_name << " for workspace '" << c.workspace << "' no longer works"
                 << std::endl;
@@ -222,7 +344,7 @@ int main(int argc, char** argv) {
     });
   }
   if (add_device->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) -> Status {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
       std::optional<std::string> ext = external_id.empty() ? std::nullopt : std::optional<std::string>(external_id);
       CF_ASSIGN_OR_RETURN(auto p, cf::engage::AddDevice(st, c.workspace, device_id, ext, now));
       std::cout << "braze_id: " << p.braze_id << "\n"
@@ -231,7 +353,7 @@ int main(int argc, char** argv) {
     });
   }
   if (rate_set->parsed()) {
-    return with_engage([&](cf::engage::Storage& st) -> Status {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
       CF_RETURN_IF_ERROR(cf::engage::SetRateLimit(st, c.workspace, endpoint, limit, window));
       std::cout << "rate limit of " << endpoint << " in workspace '" << c.workspace << "': " << limit << " per "
                 << window << " s" << std::endl;

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   const std::string api_key = RunAdmin(data, {"api-key", "create", "--name", "bench"}).last_line;
   const std::string partner_key = RunAdmin(data, {"partner", "add", "--partner", "tinyclues"}).last_line;
   const std::string secret = RunAdmin(data, {"partner", "key", "generate", "--partner", "tinyclues"}).last_line;
-  for (const char* ep : {"/users/track", "/partners/cohorts/users"}) {
+  for (const char* ep : {"/users/track", "/partners/{partner}/cohorts/users"}) {
     RunAdmin(data, {"rate-limit", "set", "--endpoint", ep, "--limit", "100000000", "--window-seconds", "60"});
   }
   std::vector<std::string> serve_args;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engage/storage.h"
 
@@ -27,8 +28,25 @@ Status InvalidateDataImportKey(Storage& storage, const std::string& workspace, c
 Result<PartnerInfo> ShowPartner(Storage& storage, const std::string& workspace, const std::string& partner);
 Result<Profile> AddDevice(Storage& storage, const std::string& workspace, const std::string& device_id,
                           const std::optional<std::string>& external_id, int64_t now);
+// `endpoint` as `engage rate-limit set --endpoint` takes it: one of RateLimitEndpoints(), or "*".
 Status SetRateLimit(Storage& storage, const std::string& workspace, const std::string& endpoint, int64_t limit,
                     int64_t window_seconds);
+// The endpoints a rate limit can be set for, as operators write them (the partner endpoints
+// with the literal `{partner}`: one limit covers every partner's path).
+const std::vector<std::string>& RateLimitEndpoints();
+
+// A REST API key as `engage api-key list` shows it: never the key, only its public id.
+struct ApiKeyInfo {
+  std::string key_id;  // the key's first 16 characters
+  std::string name;
+  std::string permissions;
+  int64_t created_at = 0;
+};
+Result<std::vector<ApiKeyInfo>> ListApiKeys(Storage& storage, const std::string& workspace);
+// Revokes the key given whole or by its 16-character id; it stops working at once.
+Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::string& key_or_id);
+// A new partner_api_key for the partner, returned to be shown once; the previous one stops working.
+Result<std::string> RotatePartnerKey(Storage& storage, const std::string& partner);
 // Creates the workspace if it does not exist.
 Result<int64_t> EnsureWorkspace(Transaction& txn, const std::string& workspace, int64_t now);
 

@@ -1,6 +1,7 @@
 #include "engage/api.h"
 
 #include "base/strings.h"
+#include "engage/wire.h"
 #include "http/json_answer.h"
 
 namespace cf::engage {
@@ -14,13 +15,20 @@ constexpr int64_t kMinute = 60;
 
 int HttpStatus(const Status& s) {
   switch (s.code()) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kUnauthenticated: return 401;
-    case StatusCode::kPermissionDenied: return 403;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kResourceExhausted: return 429;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -54,16 +62,39 @@ std::optional<size_t> TooDeepAt(std::string_view text) {
 
 // The body as JSON, or the 400 message naming where it breaks.
 Result<json> ParseBody(const std::string& body) {
+  // The parser takes a NUL byte for the end of the input and would accept `{...}\0anything`;
+  // JSON text cannot hold a raw NUL (inside strings it is written \u0000).
+  if (size_t nul = body.find('\0'); nul != std::string::npos) {
+    return Err(Status::InvalidArgument("the request body is not valid JSON: a NUL byte at byte " + std::to_string(nul) +
+                                       " (JSON text cannot contain one; inside a string write \\u0000)"));
+  }
   if (auto at = TooDeepAt(body)) {
     return Err(Status::InvalidArgument("the request body nests arrays and objects more than " +
-                                       std::to_string(kMaxJsonDepth) + " levels deep (at byte " +
-                                       std::to_string(*at) + ")"));
+                                       std::to_string(kMaxJsonDepth) + " levels deep (at byte " + std::to_string(*at) +
+                                       ")"));
   }
   try {
     return json::parse(body);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e400
     return Err(Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what()));
   }
+}
+
+// A fatal error in the spec's shape: {"message": ..., "errors": [...]}, the one error repeated
+// as an entry so that clients which read only `errors` see it.
+http::Response FatalAnswer(int status, const std::string& message) {
+  return http::MessageAnswer(status, message, json::array({json{{"type", message}}}));
+}
+
+// The one rule for unknown fields, here for query parameters: a 400 naming it (a typo such as
+// `?pgae=2` would otherwise silently answer something else).
+Status CheckQuery(const http::Request& req, const char* allowed) {
+  for (const auto& [name, value] : req.query) {
+    if (name != allowed) {
+      return Status::InvalidArgument("unknown query parameter '" + name + "': expected " + allowed);
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -102,7 +133,7 @@ http::Response Api::Finish(int status, const Result<json>& result, http::Respons
     body["message"] = "success";
     r = http::JsonAnswer(status, body);
   } else {
-    r = http::MessageAnswer(HttpStatus(result.error()), result.error().message());
+    r = FatalAnswer(HttpStatus(result.error()), result.error().message());
   }
   r.headers = std::move(limited.headers);
   return r;
@@ -164,6 +195,7 @@ void Api::Register(http::Server& server) {
   }
   server.Route("GET", "/segments/list", [this, &e](const http::Request& req) {
     return Bearer(req, {"/segments/list", "segments.list", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
+      CF_RETURN_IF_ERROR(CheckQuery(req, "page"));
       int64_t page = 0;
       if (req.HasQuery("page")) {
         auto p = ParseInt64(req.Query("page"));
@@ -176,17 +208,18 @@ void Api::Register(http::Server& server) {
   server.Route("GET", "/segments/details", [this, &e](const http::Request& req) {
     return Bearer(req, {"/segments/details", "segments.details", 200},
                   [&e, &req](int64_t ws, const json&) -> Result<json> {
+                    CF_RETURN_IF_ERROR(CheckQuery(req, "segment_id"));
                     if (req.Query("segment_id").empty())
                       return Err(Status::InvalidArgument("'segment_id' query parameter is required"));
                     return e.SegmentDetails(ws, req.Query("segment_id"));
                   });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts", [this, &e](const http::Request& req) {
-    return Partner(req, {"/partners/cohorts", ""},
+    return Partner(req, {"/partners/{partner}/cohorts", ""},
                    [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });
   });
   server.Route("POST", "/partners/([^/]+)/cohorts/users", [this, &e](const http::Request& req) {
-    return Partner(req, {"/partners/cohorts/users", ""},
+    return Partner(req, {"/partners/{partner}/cohorts/users", ""},
                    [&e](const PartnerAuth& a, const json& b) { return e.CohortUsers(a, b); });
   });
   server.SetFallback([this](const http::Request& req, int status) {
@@ -205,7 +238,7 @@ void Api::Register(http::Server& server) {
     } else {
       s = Status::InvalidArgument("the request could not be read as HTTP");
     }
-    http::Response r = http::MessageAnswer(status, s.message());
+    http::Response r = FatalAnswer(status, s.message());
     r.headers = std::move(limited.headers);
     return r;
   });

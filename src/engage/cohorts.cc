@@ -23,24 +23,38 @@ bool ReadStrings(const json& v, std::vector<std::string>* out) {
   return true;
 }
 
+// Identifiers are checked, never truncated: "victim\u0000zzz" must not name "victim".
+Status CheckIds(const std::string& where, const std::vector<std::string>& ids, bool external_ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string problem = IdentifierProblem(ids[i], external_ids);
+    if (!problem.empty()) return BadField(where + "[" + std::to_string(i) + "]", problem);
+  }
+  return Status::OK();
+}
+
 Result<std::vector<CohortChange>> ReadChanges(const json& body) {
   auto it = body.find("cohort_changes");
   if (it == body.end() || !it->is_array()) return Err(Status::InvalidArgument(kMalformedChanges));
   std::vector<CohortChange> out;
   size_t total = 0;
-  for (const json& obj : *it) {
+  for (size_t n = 0; n < it->size(); ++n) {
+    const json& obj = (*it)[n];
     if (!obj.is_object()) return Err(Status::InvalidArgument(kMalformedChanges));
+    const std::string where = "cohort_changes[" + std::to_string(n) + "]";
     CohortChange c;
     for (const auto& [k, v] : obj.items()) {
       if (k == "user_ids") {
         if (!ReadStrings(v, &c.user_ids)) return Err(Status::InvalidArgument(kMalformedChanges));
+        CF_RETURN_IF_ERROR(CheckIds(where + ".user_ids", c.user_ids, true));
       } else if (k == "device_ids") {
         if (!ReadStrings(v, &c.device_ids)) return Err(Status::InvalidArgument(kMalformedChanges));
+        CF_RETURN_IF_ERROR(CheckIds(where + ".device_ids", c.device_ids, false));
       } else if (k == "aliases") {
         if (!v.is_array()) return Err(Status::InvalidArgument(kMalformedChanges));
-        for (const json& a : v) {
-          auto alias = ReadAlias(a);
+        for (size_t i = 0; i < v.size(); ++i) {
+          auto alias = ReadAlias(v[i]);
           if (!alias) return Err(Status::InvalidArgument(kMalformedChanges));
+          CF_RETURN_IF_ERROR(CheckAliasFields(where + ".aliases[" + std::to_string(i) + "]", v[i]));
           c.aliases.push_back(std::move(*alias));
         }
       } else if (k == "should_remove") {
@@ -82,8 +96,9 @@ Result<Engage::Resolution> Engage::Resolve(Transaction& txn, int64_t ws, const s
   // The final state of each matched profile: the last change that names it wins.
   Resolution r;
   size_t ei = 0, di = 0, ai = 0;
-  auto mark = [&](const std::optional<Transaction::Match>& m, bool want_identified, bool remove) {
-    if (!m || m->identified != want_identified) {
+  // `anonymous_only`: the profile must have no external_id (the device_id rule).
+  auto mark = [&](const std::optional<Transaction::Match>& m, bool anonymous_only, bool remove) {
+    if (!m || (anonymous_only && m->identified)) {
       ++r.unmatched;
       return;
     }
@@ -96,23 +111,28 @@ Result<Engage::Resolution> Engage::Resolve(Transaction& txn, int64_t ws, const s
     }
   };
   for (const CohortChange& c : changes) {
-    // external_id and alias match identified profiles; device_id only anonymous ones.
-    for (size_t i = 0; i < c.user_ids.size(); ++i) mark(ext_m[ei++], true, c.remove);
-    for (size_t i = 0; i < c.aliases.size(); ++i) mark(alias_m[ai++], true, c.remove);
-    for (size_t i = 0; i < c.device_ids.size(); ++i) mark(dev_m[di++], false, c.remove);
+    // external_id and alias match the profile that carries them (an alias may name an
+    // alias-only profile: Segment sends one exactly for users with neither external_id nor
+    // device); device_id matches only profiles that are still anonymous.
+    for (size_t i = 0; i < c.user_ids.size(); ++i) mark(ext_m[ei++], false, c.remove);
+    for (size_t i = 0; i < c.aliases.size(); ++i) mark(alias_m[ai++], false, c.remove);
+    for (size_t i = 0; i < c.device_ids.size(); ++i) mark(dev_m[di++], true, c.remove);
   }
   return r;
 }
 
 Result<json> Engage::UpsertCohort(const PartnerAuth& auth, const json& body) {
+  CF_RETURN_IF_ERROR(CheckKeys(body, {"partner_api_key", "client_secret", "cohort_id", "name", "created_at"}));
   auto id = body.find("cohort_id");
   if (id == body.end() || !IsNonEmptyString(*id)) {
     return Err(Status::InvalidArgument("cohort_id must be a valid string"));
   }
+  CF_RETURN_IF_ERROR(CheckIdentifier("cohort_id", *id));
   auto name = body.find("name");
   if (name == body.end() || !IsNonEmptyString(*name)) {
     return Err(Status::InvalidArgument("name must be a non-empty string"));
   }
+  CF_RETURN_IF_ERROR(CheckIdentifier("name", *name));
   auto created = body.find("created_at");
   std::optional<int64_t> created_at;
   if (created != body.end() && created->is_string()) {
@@ -134,6 +154,7 @@ Result<json> Engage::UpsertCohort(const PartnerAuth& auth, const json& body) {
 }
 
 Result<json> Engage::CohortUsers(const PartnerAuth& auth, const json& body) {
+  CF_RETURN_IF_ERROR(CheckKeys(body, {"partner_api_key", "client_secret", "cohort_id", "cohort_changes"}));
   CF_ASSIGN_OR_RETURN(std::vector<CohortChange> changes, ReadChanges(body));
   size_t n_ids = 0;
   for (const CohortChange& c : changes) n_ids += c.user_ids.size() + c.device_ids.size() + c.aliases.size();
@@ -145,6 +166,7 @@ Result<json> Engage::CohortUsers(const PartnerAuth& auth, const json& body) {
   if (id == body.end() || !IsNonEmptyString(*id)) {
     return Err(Status::InvalidArgument("cohort_id must be a valid string"));
   }
+  CF_RETURN_IF_ERROR(CheckIdentifier("cohort_id", *id));
   const std::string cohort_id = id->get<std::string>();
   const int64_t ws = auth.workspace_id;
   uint64_t added = 0, removed = 0;

@@ -1,8 +1,16 @@
 #include "engage/engage.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "base/strings.h"
 #include "engage/sqlite_storage.h"
 
@@ -15,8 +23,18 @@ const std::vector<std::string>& KnownPermissions() {
   return kAll;
 }
 
+Status CreateDataDirectory(const std::string& dir) {
+  if (::access(dir.c_str(), F_OK) == 0) return Status::OK();
+  const std::string parent = std::filesystem::path(dir).parent_path().string();
+  if (!parent.empty()) CF_RETURN_IF_ERROR(CreateDirectories(parent));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create the data directory " + dir + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<Engage>> Engage::Open(const EngageOptions& options, const Clock& clock) {
-  CF_RETURN_IF_ERROR(CreateDirectories(options.data_dir));
+  CF_RETURN_IF_ERROR(CreateDataDirectory(options.data_dir));
   SqliteStorageOptions so;
   so.path = options.data_dir + "/engage.db";
   so.synchronous_full = options.synchronous_full;
@@ -37,9 +55,36 @@ Result<std::unique_ptr<Engage>> Engage::Open(std::unique_ptr<Storage> storage, c
       (void)created;
     }
     CF_RETURN_IF_ERROR(engage->cohorts_.Load(*txn));
+    CF_RETURN_IF_ERROR(engage->RepairCohorts(*txn));
     CF_RETURN_IF_ERROR(txn->Commit());
   }
   return engage;
+}
+
+Status Engage::RepairCohorts(Transaction& txn) {
+  // Stores written before imports re-resolved after every committed delete can hold deleted
+  // profiles (or profiles of another workspace); queued evictions are applied as well.
+  CF_ASSIGN_OR_RETURN(auto cohorts, txn.ListCohorts());
+  CF_ASSIGN_OR_RETURN(auto evicted, txn.TakeCohortEvictions());
+  const Roaring evict(evicted.size(), evicted.data());
+  std::unordered_map<int64_t, Roaring> profiles_of;  // workspace -> its profiles
+  for (const CohortRecord& c : cohorts) {
+    const Roaring members = cohorts_.Members(c.pk);
+    if (members.isEmpty()) continue;
+    auto it = profiles_of.find(c.workspace_id);
+    if (it == profiles_of.end()) {
+      CF_ASSIGN_OR_RETURN(auto all, txn.AllProfiles(c.workspace_id));
+      it = profiles_of.emplace(c.workspace_id, Roaring(all.size(), all.data())).first;
+    }
+    CohortDelta d;
+    d.cohort_pk = c.pk;
+    d.removed = (members - it->second) | (members & evict);
+    if (d.removed.isEmpty()) continue;
+    CF_LOG_WARN("cohort {}: removing {} members that are deleted or orphaned", c.cohort_id, d.removed.cardinality());
+    CF_RETURN_IF_ERROR(cohorts_.Persist(txn, d));
+    cohorts_.Apply(d);
+  }
+  return Status::OK();
 }
 
 Result<int64_t> Engage::AuthenticateApiKey(const std::string& authorization, const std::string& permission) {
@@ -53,10 +98,12 @@ Result<int64_t> Engage::AuthenticateApiKey(const std::string& authorization, con
   }
   std::string key(Trim(std::string_view(authorization).substr(kBearer.size())));
   auto key_id = KeyIdOf(key);
-  if (!key_id) return Err(Status::Unauthenticated("Invalid API key: " + key));
+  // The presented key is never echoed: answers and the logs that keep them are no place for it.
+  const Status invalid = Status::Unauthenticated("Invalid API key: no REST API key of this server matches it");
+  if (!key_id) return Err(invalid);
   CF_ASSIGN_OR_RETURN(auto txn, storage_->Begin(false));
   CF_ASSIGN_OR_RETURN(auto record, txn->FindApiKey(*key_id));
-  if (!record || !VerifyKey(key, record->key)) return Err(Status::Unauthenticated("Invalid API key: " + key));
+  if (!record || !VerifyKey(key, record->key)) return Err(invalid);
   bool allowed = false;
   for (auto p : Split(record->permissions, ',')) {
     if (Trim(p) == "all" || Trim(p) == permission) allowed = true;
@@ -90,7 +137,8 @@ Result<PartnerAuth> Engage::AuthenticatePartner(const std::string& partner_name,
   CF_ASSIGN_OR_RETURN(auto import_key, txn->FindDataImportKey(*secret_id));
   if (!import_key || !VerifyKey(secret, import_key->key)) return Err(invalid_secret);
   if (import_key->partner_id != partner->id) {
-    return Err(Status::Unauthenticated("Partner not enabled for client with client secret: " + secret));
+    // Braze appends the secret; it is not echoed here (see docs/engage.md).
+    return Err(Status::Unauthenticated("Partner not enabled for client with client secret"));
   }
   return PartnerAuth{import_key->workspace_id, std::move(*partner)};
 }
@@ -119,6 +167,12 @@ Status Engage::Write(const std::function<Status(Transaction&, std::vector<Cohort
     RunBatch(batch);
   } catch (const std::exception& e) {
     for (PendingWrite* w : batch) w->status = Status::Internal(std::string("write failed: ") + e.what());
+  }
+  // The second bump of RemoveFromCohorts' protocol: the batch's removals are now committed (or
+  // undone), so a resolution whose snapshot predates them can no longer pass for current.
+  if (batch_removed_profiles_) {
+    batch_removed_profiles_ = false;
+    ++profile_removals_;
   }
   lock.lock();
   for (PendingWrite* w : batch) w->done = true;
@@ -181,6 +235,31 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
     }
   }
   if (!any_ok) return;  // every body failed and was rolled back; the transaction is empty
+  // Profiles orphaned by this batch (or by an admin command since the last batch) leave their
+  // cohorts in the same commit. A failure here keeps them queued for the next batch.
+  if ((*txn)->Savepoint().ok()) {
+    std::vector<CohortDelta> deltas;
+    Status s = Status::OK();
+    auto evicted = (*txn)->TakeCohortEvictions();
+    if (!evicted.has_value()) s = evicted.error();
+    if (s.ok()) {
+      std::vector<CohortDelta> changes;
+      for (ProfileIndex index : *evicted) RemoveFromCohorts(index, changes);
+      deltas = Coalesce(std::move(changes));
+    }
+    for (size_t i = 0; s.ok() && i < deltas.size(); ++i) s = cohorts_.Persist(**txn, deltas[i]);
+    Status end = s.ok() ? (*txn)->ReleaseSavepoint() : (*txn)->RollbackToSavepoint();
+    if (s.ok() && end.ok()) {
+      for (const auto& d : deltas) {
+        bool saved = std::any_of(before.begin(), before.end(), [&](const auto& b) { return b.first == d.cohort_pk; });
+        if (!saved) before.emplace_back(d.cohort_pk, cohorts_.Save(d.cohort_pk));
+        cohorts_.Apply(d);
+      }
+    } else {
+      CF_LOG_WARN("applying queued cohort evictions failed (retried with the next write): {}",
+                  (s.ok() ? end : s).ToString());
+    }
+  }
   Status committed = (*txn)->Commit();
   if (committed.ok()) return;
   for (auto& [pk, entry] : before) cohorts_.Restore(pk, std::move(entry));
@@ -190,7 +269,11 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
 }
 
 void Engage::RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas) {
+  // Bumped now, for later bodies of this batch, and again once the batch has committed (in
+  // Write): a cohort import that read the counter while this removal was pending but took its
+  // snapshot before the commit would otherwise see an unchanged counter and add the profile back.
   ++profile_removals_;
+  batch_removed_profiles_ = true;
   for (int64_t pk : cohorts_.CohortsOf(index)) {
     CohortDelta d;
     d.cohort_pk = pk;

@@ -30,12 +30,16 @@ inline constexpr size_t kMaxTrackObjects = 75;  // per array of /users/track
 inline constexpr size_t kMaxUserBatch = 50;     // identify, alias/new, delete, export/ids
 inline constexpr size_t kMaxCohortIdentifiers = 1000;
 
+// Creates DIR (and missing parents) private to the owner (0700) if it does not exist.
+Status CreateDataDirectory(const std::string& dir);
+
 // The permissions a REST API key can carry; "all" grants every one.
 const std::vector<std::string>& KnownPermissions();
 
 // What a mobile SDK does when a session starts: a new device starts an anonymous profile;
 // with `external_id` the device's profile is identified (see docs/engage.md for every case).
-// Never changes cohort membership, so the admin command line may run it beside the server.
+// An anonymous profile it orphans is queued to leave its cohorts (the server applies the queue
+// with its next write, or at start), so the admin command line may run it beside the server.
 Result<Profile> StartSession(Transaction& txn, int64_t workspace_id, const std::string& device_id,
                              const std::optional<std::string>& external_id, int64_t now);
 
@@ -105,6 +109,9 @@ class Engage {
   // Adds to `deltas` the removal of `index` from every cohort that holds it; call it for every
   // profile deleted or merged away, inside Write().
   void RemoveFromCohorts(ProfileIndex index, std::vector<CohortDelta>& deltas);
+  // At start: removes from every cohort the members that no longer exist and the queued
+  // evictions, persisting the change in `txn`.
+  Status RepairCohorts(Transaction& txn);
   // Cohort changes resolved to profiles: who should end up in, who out, and how many
   // identifiers matched no eligible profile.
   struct Resolution {
@@ -122,7 +129,11 @@ class Engage {
   std::condition_variable queue_cv_;
   std::vector<PendingWrite*> queue_;
   bool leader_busy_ = false;
-  std::atomic<uint64_t> profile_removals_{0};  // bumped inside Write() by every profile removal
+  // Bumped by every profile removal inside Write(), and once more after the batch that holds
+  // removals has committed: an import whose reading of it is unchanged resolved against a
+  // snapshot that no removal has invalidated.
+  std::atomic<uint64_t> profile_removals_{0};
+  bool batch_removed_profiles_ = false;  // only the batch leader touches it
 };
 
 }  // namespace cf::engage

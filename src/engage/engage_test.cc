@@ -4,10 +4,14 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <future>
 #include <thread>
 
 #include "engage/admin.h"
@@ -20,8 +24,9 @@ using nlohmann::json;
 
 class FaultyTransaction final : public Transaction {
  public:
-  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail)
-      : inner_(std::move(inner)), fail_(fail) {}
+  FaultyTransaction(std::unique_ptr<Transaction> inner, const std::atomic<bool>& fail,
+                    const std::function<void(bool write)>& on_scan, bool write)
+      : inner_(std::move(inner)), fail_(fail), on_scan_(on_scan), write_(write) {}
   Status Commit() override {
     if (fail_) return Status::IOError("injected commit failure");  // inner_ rolls back when destroyed
     return inner_->Commit();
@@ -37,6 +42,15 @@ class FaultyTransaction final : public Transaction {
   Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override {
     return inner_->FindApiKey(key_id);
   }
+  Result<std::vector<ApiKeyRecord>> ListApiKeys(int64_t workspace_id) override {
+    return inner_->ListApiKeys(workspace_id);
+  }
+  Result<bool> DeleteApiKey(const std::string& key_id) override { return inner_->DeleteApiKey(key_id); }
+  Status SetPartnerApiKey(int64_t partner_id, const StoredKey& key) override {
+    return inner_->SetPartnerApiKey(partner_id, key);
+  }
+  Status QueueCohortEviction(ProfileIndex index) override { return inner_->QueueCohortEviction(index); }
+  Result<std::vector<ProfileIndex>> TakeCohortEvictions() override { return inner_->TakeCohortEvictions(); }
   Result<int64_t> InsertPartner(const PartnerRecord& record) override { return inner_->InsertPartner(record); }
   Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) override {
     return inner_->FindPartner(name);
@@ -124,6 +138,7 @@ class FaultyTransaction final : public Transaction {
   }
   Status ScanAttribute(int64_t workspace_id, const std::string& name,
                        const std::function<void(ProfileIndex, const std::string&)>& visit) override {
+    if (on_scan_) on_scan_(write_);
     return inner_->ScanAttribute(workspace_id, name, visit);
   }
   Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
@@ -158,6 +173,8 @@ class FaultyTransaction final : public Transaction {
  private:
   std::unique_ptr<Transaction> inner_;
   const std::atomic<bool>& fail_;
+  const std::function<void(bool write)>& on_scan_;
+  bool write_;
 };
 
 class FaultyStorage final : public Storage {
@@ -165,9 +182,12 @@ class FaultyStorage final : public Storage {
   explicit FaultyStorage(std::unique_ptr<Storage> inner) : inner_(std::move(inner)) {}
   Result<std::unique_ptr<Transaction>> Begin(bool write) override {
     CF_ASSIGN_OR_RETURN(auto txn, inner_->Begin(write));
-    return std::unique_ptr<Transaction>(std::make_unique<FaultyTransaction>(std::move(txn), fail_commit));
+    return std::unique_ptr<Transaction>(
+        std::make_unique<FaultyTransaction>(std::move(txn), fail_commit, on_scan, write));
   }
   std::atomic<bool> fail_commit{false};
+  // Called by every attribute scan (a segment filter's condition) with the kind of transaction.
+  std::function<void(bool write)> on_scan;
 
  private:
   std::unique_ptr<Storage> inner_;
@@ -259,6 +279,205 @@ TEST_F(EngageTest, ConcurrentWritersShareCommitsAndAllLand) {
   auto details = engage_->SegmentDetails(1, (*seg)["segment_id"]);
   ASSERT_TRUE(details.has_value());
   EXPECT_EQ((*details)["size"], kThreads * kPerThread);
+}
+
+// A /users/delete racing cohort imports of the same users must never leave a deleted profile
+// in the cohort (an import resolved against a snapshot taken before the delete committed used
+// to add it back). Bounded: at most 200 rounds or 20 seconds.
+TEST_F(EngageTest, DeletesRacingImportsNeverLeaveDeletedMembers) {
+  constexpr int kUsers = 50;
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "keeper"}}}}}).has_value());
+  ASSERT_TRUE(Import("keeper").has_value());
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "c"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  ASSERT_TRUE(seg.has_value()) << seg.error().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  int rounds = 0;
+  for (; rounds < 200 && std::chrono::steady_clock::now() - start < std::chrono::seconds(20); ++rounds) {
+    json attrs = json::array(), ids = json::array();
+    for (int i = 0; i < kUsers; ++i) {
+      const std::string user = fmt::format("r{}-{}", rounds, i);
+      attrs.push_back({{"external_id", user}});
+      ids.push_back(user);
+    }
+    ASSERT_TRUE(engage_->Track(1, {{"attributes", attrs}}).has_value());
+    std::thread deleter([&] {
+      for (int i = 0; i < kUsers; i += 5) {
+        json some(ids.begin() + i, ids.begin() + i + 5);
+        EXPECT_TRUE(engage_->Delete(1, {{"external_ids", some}}).has_value());
+      }
+    });
+    std::vector<std::thread> importers;
+    for (int t = 0; t < 3; ++t) {
+      importers.emplace_back([&] {
+        EXPECT_TRUE(
+            engage_->CohortUsers(auth_, {{"cohort_id", "c"}, {"cohort_changes", {{{"user_ids", ids}}}}}).has_value());
+      });
+    }
+    deleter.join();
+    for (auto& th : importers) th.join();
+    auto details = engage_->SegmentDetails(1, (*seg)["segment_id"]);
+    ASSERT_TRUE(details.has_value());
+    ASSERT_EQ((*details)["size"], 1) << "round " << rounds << ": deleted profiles stayed in the cohort";
+  }
+  EXPECT_GT(rounds, 10);
+  EXPECT_EQ(CohortsOf("keeper").size(), 1u);
+}
+
+// Stores written by earlier versions can hold deleted profiles as members: the server removes
+// them at start, persistently.
+TEST_F(EngageTest, StartRemovesMembersThatNoLongerExist) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "gone"}}, {{"external_id", "kept"}}}}}).has_value());
+  ASSERT_TRUE(engage_->CohortUsers(auth_, {{"cohort_id", "c"}, {"cohort_changes", {{{"user_ids", {"gone", "kept"}}}}}})
+                  .has_value());
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "c"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  ASSERT_TRUE(seg.has_value());
+  {
+    // What the old race left behind: the profile deleted, its membership kept.
+    auto txn = engage_->storage().Begin(true);
+    ASSERT_TRUE(txn.has_value());
+    auto p = (*txn)->FindByExternalId(1, "gone");
+    ASSERT_TRUE(p.has_value() && p->has_value());
+    ASSERT_TRUE((*txn)->DeleteProfile((*p)->index).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  for (int open = 0; open < 2; ++open) {  // the repair is persisted: the second start finds nothing to do
+    engage_.reset();
+    auto sqlite = OpenSqliteStorage({(dir_ / "engage.db").string(), false, 1000});
+    ASSERT_TRUE(sqlite.has_value());
+    auto reopened = Engage::Open(std::move(*sqlite), clock_);
+    ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+    engage_ = std::move(*reopened);
+    auto details = engage_->SegmentDetails(1, (*seg)["segment_id"]);
+    ASSERT_TRUE(details.has_value());
+    EXPECT_EQ((*details)["size"], 1) << "open " << open;
+  }
+  auto txn = engage_->storage().Begin(false);
+  ASSERT_TRUE(txn.has_value());
+  auto bitmaps = (*txn)->LoadCohortBitmaps();
+  ASSERT_TRUE(bitmaps.has_value());
+  ASSERT_EQ(bitmaps->size(), 1u);
+  Roaring stored = *DeserializeBitmap(bitmaps->front().snapshot);
+  for (const auto& [added, removed] : bitmaps->front().deltas) {
+    stored |= *DeserializeBitmap(added);
+    stored -= *DeserializeBitmap(removed);
+  }
+  EXPECT_EQ(stored.cardinality(), 1u);
+}
+
+// A device that moves from its anonymous profile to an identified one leaves the anonymous
+// profile orphaned, named by no identifier: it leaves its cohorts (the identified profile does
+// not inherit them), whether the SDK session came through the server or the admin command line.
+TEST_F(EngageTest, OrphanedAnonymousProfilesLeaveTheirCohorts) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "known"}}}}}).has_value());
+  for (const char* device : {"d-server", "d-admin", "d-aliased"}) {
+    ASSERT_TRUE(engage_->Session(1, {{"device_id", device}}).has_value());
+  }
+  {
+    auto txn = engage_->storage().Begin(true);
+    auto p = (*txn)->FindByDevice(1, "d-aliased");
+    ASSERT_TRUE(p.has_value() && p->has_value());
+    ASSERT_TRUE((*txn)->AddAlias(1, (*p)->index, Alias{"email", "kept@x"}).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  auto imported = engage_->CohortUsers(
+      auth_, {{"cohort_id", "c"}, {"cohort_changes", {{{"device_ids", {"d-server", "d-admin", "d-aliased"}}}}}});
+  ASSERT_TRUE(imported.has_value());
+  ASSERT_EQ((*imported)["added"], 3);
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "c"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  ASSERT_TRUE(seg.has_value());
+  auto size = [&] { return (*engage_->SegmentDetails(1, (*seg)["segment_id"]))["size"].get<int>(); };
+
+  ASSERT_TRUE(engage_->Session(1, {{"device_id", "d-server"}, {"external_id", "known"}}).has_value());
+  EXPECT_EQ(size(), 2);
+  EXPECT_EQ(CohortsOf("known"), json::array());
+
+  // The admin command line has no bitmaps: the server applies its eviction with the next write.
+  ASSERT_TRUE(AddDevice(engage_->storage(), "default", "d-admin", std::string("known"), 0).has_value());
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "someone"}}}}}).has_value());
+  EXPECT_EQ(size(), 1);
+
+  // Still named by its alias, the third one stays.
+  ASSERT_TRUE(engage_->Session(1, {{"device_id", "d-aliased"}, {"external_id", "known"}}).has_value());
+  EXPECT_EQ(size(), 1);
+  EXPECT_EQ(CohortsOf("known"), json::array());
+}
+
+// Creating a segment evaluates its filter (every condition a scan) in a read transaction: while
+// it runs, writes go through instead of queueing behind the single write lock.
+TEST_F(EngageTest, SegmentCreationDoesNotHoldTheWriteLock) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "u1"}, {"tier", "gold"}}}}}).has_value());
+  std::promise<void> scanning, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> scanned_in_write{false};
+  std::atomic<bool> first{true};
+  faulty_->on_scan = [&](bool write) {
+    if (write) scanned_in_write = true;
+    if (first.exchange(false)) {
+      scanning.set_value();
+      released.wait();
+    }
+  };
+  auto created = std::async(std::launch::async, [&] {
+    return engage_->CreateSegment(
+        1, {{"name", "gold"},
+            {"filter", {{"custom_attribute", {{"name", "tier"}, {"comparison", "equals"}, {"value", "gold"}}}}}});
+  });
+  scanning.get_future().wait();
+  auto track = std::async(std::launch::async, [&] {
+    return engage_->Track(1, {{"attributes", {{{"external_id", "u2"}}}}}).has_value();
+  });
+  const bool track_done = track.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  release.set_value();
+  EXPECT_TRUE(track_done) << "a /users/track waited for the segment's evaluation";
+  EXPECT_TRUE(track.get());
+  auto segment = created.get();
+  ASSERT_TRUE(segment.has_value()) << segment.error().ToString();
+  EXPECT_FALSE(scanned_in_write.load());
+  faulty_->on_scan = nullptr;
+  EXPECT_EQ((*engage_->SegmentDetails(1, (*segment)["segment_id"]))["size"], 1);
+}
+
+// A database of schema 1 (before this version): its partner rate limits move to the keys
+// `engage rate-limit set` takes now, and its orphans (anonymous, no device or alias left) are
+// queued and leave their cohorts at the first start.
+TEST_F(EngageTest, OpeningASchema1DatabaseMigratesLimitsAndEvictsOldOrphans) {
+  ASSERT_TRUE(engage_->Track(1, {{"attributes", {{{"external_id", "known"}}}}}).has_value());
+  ASSERT_TRUE(engage_->Session(1, {{"device_id", "d1"}}).has_value());
+  ASSERT_TRUE(
+      engage_->CohortUsers(auth_, {{"cohort_id", "c"}, {"cohort_changes", {{{"device_ids", {"d1"}}}}}}).has_value());
+  auto seg = engage_->CreateSegment(
+      1, {{"name", "c"}, {"filter", {{"partner_cohort", {{"partner", "tinyclues"}, {"includes", {"c"}}}}}}});
+  ASSERT_TRUE(seg.has_value());
+  {
+    // What version 1 left: the device moved without an eviction, a limit under the old key.
+    auto txn = engage_->storage().Begin(true);
+    auto known = (*txn)->FindByExternalId(1, "known");
+    ASSERT_TRUE(known.has_value() && known->has_value());
+    ASSERT_TRUE((*txn)->SetDevice(1, (*known)->index, "d1").ok());
+    ASSERT_TRUE((*txn)->SetRateLimit(1, "/partners/cohorts/users", {5, 60}).ok());
+    ASSERT_TRUE((*txn)->Commit().ok());
+  }
+  engage_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "engage.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 1", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto sqlite = OpenSqliteStorage({(dir_ / "engage.db").string(), false, 1000});
+  ASSERT_TRUE(sqlite.has_value()) << sqlite.error().ToString();
+  auto reopened = Engage::Open(std::move(*sqlite), clock_);
+  ASSERT_TRUE(reopened.has_value()) << reopened.error().ToString();
+  engage_ = std::move(*reopened);
+  EXPECT_EQ((*engage_->SegmentDetails(1, (*seg)["segment_id"]))["size"], 0);
+  auto limit = engage_->RateLimitFor(1, "/partners/{partner}/cohorts/users");
+  ASSERT_TRUE(limit.has_value() && limit->has_value());
+  EXPECT_EQ((*limit)->limit, 5);
+  auto old = engage_->RateLimitFor(1, "/partners/cohorts/users");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_FALSE(old->has_value());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // constant time.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,7 +28,10 @@ NewKey GenerateKey();
 std::optional<std::string> KeyIdOf(std::string_view key);
 // True when `key` hashes to `stored.hash` (constant time in the hash comparison).
 bool VerifyKey(std::string_view key, const StoredKey& stored);
-// 24 hex characters, like Braze's braze_id.
+// 24 hex characters, like Braze's braze_id: the creation time (6 bytes), then 6 bytes from
+// the operating system's CSPRNG (no counter: another profile's braze_id cannot be guessed from one's own).
 std::string NewBrazeId();
+// `bytes` bytes from the CSPRNG, as 2 * bytes lower-case hex characters.
+std::string RandomHex(size_t bytes);
 
 }  // namespace cf::engage

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 namespace cf::engage {
 namespace {
 
@@ -28,6 +31,28 @@ TEST(KeysTest, RejectsMalformed) {
   EXPECT_FALSE(KeyIdOf("").has_value());
   EXPECT_FALSE(KeyIdOf(std::string(48, 'g')).has_value());
   EXPECT_FALSE(KeyIdOf(std::string(47, 'a')).has_value());
+}
+
+// braze_ids are not a per-process counter: knowing one says nothing about the next.
+TEST(KeysTest, BrazeIdsAreRandomAfterTheirTime) {
+  std::set<std::string> middles;
+  int successors = 0;
+  std::string previous = NewBrazeId();
+  for (int i = 0; i < 200; ++i) {
+    std::string id = NewBrazeId();
+    ASSERT_EQ(id.size(), 24u);
+    ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+    middles.insert(id.substr(12));
+    successors += std::stoul(id.substr(18), nullptr, 16) == std::stoul(previous.substr(18), nullptr, 16) + 1;
+    previous = id;
+  }
+  EXPECT_EQ(middles.size(), 200u);
+  EXPECT_LT(successors, 3);
+}
+
+TEST(KeysTest, RandomHexHasTheAskedLength) {
+  EXPECT_EQ(RandomHex(16).size(), 32u);
+  EXPECT_NE(RandomHex(16), RandomHex(16));
 }
 
 }  // namespace

@@ -13,6 +13,34 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kSegmentsPerPage = 100;
+// A filter is evaluated at every details call, each clause a scan: its size is bounded.
+constexpr size_t kMaxFilterClauses = 100;  // filter objects of every kind, and/or/not included
+constexpr size_t kMaxFilterDepth = 20;     // filters a filter may be nested in
+
+// Refuses a filter over the size limits before anything is evaluated.
+Status CheckFilterSize(const json& f, const std::string& path, size_t depth, size_t* clauses) {
+  if (depth > kMaxFilterDepth) {
+    return BadField(path, "is nested in " + std::to_string(depth) + " filters; at most " +
+                              std::to_string(kMaxFilterDepth) + " levels of nesting are allowed");
+  }
+  if (++*clauses > kMaxFilterClauses) {
+    return BadField("filter", "has more than " + std::to_string(kMaxFilterClauses) +
+                                  " filters (and, or, not and conditions count alike); at most " +
+                                  std::to_string(kMaxFilterClauses) + " are allowed");
+  }
+  if (!f.is_object() || f.size() != 1) return Status::OK();  // Eval names the shape error
+  const std::string& op = f.begin().key();
+  const json& arg = f.begin().value();
+  const std::string here = path + "." + op;
+  if ((op == "and" || op == "or") && arg.is_array()) {
+    for (size_t i = 0; i < arg.size(); ++i) {
+      CF_RETURN_IF_ERROR(CheckFilterSize(arg[i], here + "[" + std::to_string(i) + "]", depth + 1, clauses));
+    }
+  } else if (op == "not") {
+    CF_RETURN_IF_ERROR(CheckFilterSize(arg, here, depth + 1, clauses));
+  }
+  return Status::OK();
+}
 
 // Evaluates a filter tree; the workspace's full profile set is read only when a negation needs it.
 class FilterEvaluator {
@@ -69,6 +97,7 @@ class FilterEvaluator {
     if (!arg.contains("partner") || !IsNonEmptyString(arg["partner"])) {
       return Err(BadField(here + ".partner", "must be the name of a registered partner, e.g. \"tinyclues\""));
     }
+    CF_RETURN_IF_ERROR(CheckIdentifier(here + ".partner", arg["partner"]));
     CF_ASSIGN_OR_RETURN(auto partner, txn_.FindPartner(arg["partner"].get<std::string>()));
     if (!partner) return Err(BadField(here + ".partner", "names no registered partner: " + arg["partner"].dump()));
     if (!arg.contains("includes") && !arg.contains("excludes")) {
@@ -79,8 +108,10 @@ class FilterEvaluator {
       if (!names.is_array() || names.empty())
         return Err(BadField(here + "." + key, "must be a non-empty array of cohort names"));
       std::vector<int64_t> pks;
-      for (const json& n : names) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        const json& n = names[i];
         if (!IsNonEmptyString(n)) return Err(BadField(here + "." + key, "must contain only non-empty strings"));
+        CF_RETURN_IF_ERROR(CheckIdentifier(here + "." + key + "[" + std::to_string(i) + "]", n));
         CF_ASSIGN_OR_RETURN(auto found, txn_.FindCohortsByName(ws_, partner->id, n.get<std::string>()));
         if (found.empty()) {
           return Err(
@@ -107,8 +138,8 @@ class FilterEvaluator {
 
   Result<Roaring> CustomAttribute(const json& arg, const std::string& here) {
     CF_RETURN_IF_ERROR(CheckKeys(arg, {"name", "comparison", "value"}).WithPrefix(here));
-    if (!arg.contains("name") || !IsNonEmptyString(arg["name"]))
-      return Err(BadField(here + ".name", "must be a non-empty string"));
+    if (!arg.contains("name")) return Err(BadField(here + ".name", "must be a non-empty string"));
+    CF_RETURN_IF_ERROR(CheckIdentifier(here + ".name", arg["name"]));
     static const std::vector<std::string> kComparisons = {"equals",    "not_equals", "greater_than",
                                                           "less_than", "exists",     "does_not_exist"};
     std::string cmp =
@@ -145,9 +176,8 @@ class FilterEvaluator {
 
   Result<Roaring> Purchased(const json& arg, const std::string& here) {
     CF_RETURN_IF_ERROR(CheckKeys(arg, {"product_id", "within_days"}).WithPrefix(here));
-    if (!arg.contains("product_id") || !IsNonEmptyString(arg["product_id"])) {
-      return Err(BadField(here + ".product_id", "must be a non-empty string"));
-    }
+    if (!arg.contains("product_id")) return Err(BadField(here + ".product_id", "must be a non-empty string"));
+    CF_RETURN_IF_ERROR(CheckIdentifier(here + ".product_id", arg["product_id"]));
     int64_t since = std::numeric_limits<int64_t>::min();
     if (arg.contains("within_days")) {
       if (!arg["within_days"].is_number_integer() || arg["within_days"].get<int64_t>() < 1) {
@@ -168,8 +198,11 @@ class FilterEvaluator {
   std::optional<Roaring> universe_;
 };
 
+// A random (version 4) UUID, as Braze's segment ids are.
 std::string NewSegmentId() {
-  std::string h = NewBrazeId() + NewBrazeId();  // 48 hex; a UUID-shaped id takes 32
+  std::string h = RandomHex(16);
+  h[12] = '4';
+  h[16] = "89ab"[h[16] % 4];
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
 }
 
@@ -177,17 +210,23 @@ std::string NewSegmentId() {
 
 Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
   CF_RETURN_IF_ERROR(CheckKeys(body, {"name", "filter"}));
-  if (!body.contains("name") || !IsNonEmptyString(body["name"]))
-    return Err(BadField("name", "must be a non-empty string"));
+  if (!body.contains("name")) return Err(BadField("name", "must be a non-empty string"));
+  CF_RETURN_IF_ERROR(CheckIdentifier("name", body["name"]));
   if (!body.contains("filter")) return Err(BadField("filter", "is required"));
+  size_t clauses = 0;
+  CF_RETURN_IF_ERROR(CheckFilterSize(body["filter"], "filter", 0, &clauses));
   SegmentRecord r{ws, NewSegmentId(), body["name"].get<std::string>(), body["filter"].dump(), clock_.NowSeconds()};
-  CF_RETURN_IF_ERROR(Write([&](Transaction& txn, std::vector<CohortDelta>&) -> Status {
-    // Evaluating once validates every name the filter refers to.
-    FilterEvaluator eval(txn, cohorts_, ws, clock_.NowSeconds());
+  {
+    // Evaluating once validates every name the filter refers to. It runs in a read
+    // transaction: an expensive filter must not hold the write lock that every write waits for
+    // (partners and cohorts are never deleted, so what it found still exists at the insert).
+    CF_ASSIGN_OR_RETURN(auto read, storage_->Begin(false));
+    FilterEvaluator eval(*read, cohorts_, ws, clock_.NowSeconds());
     CF_ASSIGN_OR_RETURN(Roaring ignored, eval.Eval(body["filter"], "filter"));
     (void)ignored;
-    return txn.InsertSegment(r);
-  }));
+  }
+  CF_RETURN_IF_ERROR(
+      Write([&](Transaction& txn, std::vector<CohortDelta>&) -> Status { return txn.InsertSegment(r); }));
   return json{{"segment_id", r.segment_id}};
 }
 

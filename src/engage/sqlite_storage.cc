@@ -1,11 +1,18 @@
 #include "engage/sqlite_storage.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -13,7 +20,8 @@ namespace cf::engage {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: cohort_evictions; rate limits of partner endpoints are keyed by the path operators write.
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS workspaces(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -60,6 +68,19 @@ CREATE TABLE IF NOT EXISTS cohort_deltas(seq INTEGER PRIMARY KEY, cohort_pk INTE
 CREATE INDEX IF NOT EXISTS cohort_deltas_cohort ON cohort_deltas(cohort_pk, seq);
 CREATE TABLE IF NOT EXISTS segments(id INTEGER PRIMARY KEY, workspace_id INTEGER NOT NULL,
   segment_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, filter TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cohort_evictions(profile_id INTEGER PRIMARY KEY);
+)sql";
+
+// From version 1: the partner endpoints' limits move to the keys `engage rate-limit set` now
+// takes, and the anonymous profiles orphaned before evictions existed (no external_id, alias
+// or device left: no partner identifier can name them) are queued to leave their cohorts.
+constexpr const char* kMigrateFrom1 = R"sql(
+UPDATE OR REPLACE rate_limits SET endpoint = '/partners/{partner}/cohorts' WHERE endpoint = '/partners/cohorts';
+UPDATE OR REPLACE rate_limits SET endpoint = '/partners/{partner}/cohorts/users'
+  WHERE endpoint = '/partners/cohorts/users';
+INSERT OR IGNORE INTO cohort_evictions(profile_id) SELECT p.id FROM profiles p WHERE p.external_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM aliases a WHERE a.profile_id = p.id)
+  AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.profile_id = p.id);
 )sql";
 
 Status SqlError(sqlite3* db, std::string_view what) {
@@ -72,6 +93,33 @@ Status SqlError(sqlite3* db, std::string_view what) {
   return Status::IOError(msg);
 }
 
+// Waits for another process's write lock: short sleeps up to busy_timeout_ms, telling
+// `on_wait` once when the wait passes notice_after_ms.
+struct BusyWait {
+  int timeout_ms = 0;
+  int notice_after_ms = 0;
+  std::function<void()> on_wait;
+  std::chrono::steady_clock::time_point started;
+  bool noticed = false;
+
+  static int Handler(void* arg, int attempts) {
+    auto* w = static_cast<BusyWait*>(arg);
+    const auto now = std::chrono::steady_clock::now();
+    if (attempts == 0) {
+      w->started = now;
+      w->noticed = false;
+    }
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->started).count();
+    if (waited >= w->timeout_ms) return 0;
+    if (!w->noticed && w->on_wait && waited >= w->notice_after_ms) {
+      w->noticed = true;
+      w->on_wait();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempts < 10 ? 1 : 20));
+    return 1;
+  }
+};
+
 class Connection {
  public:
   ~Connection() {
@@ -80,12 +128,13 @@ class Connection {
   }
   static Result<std::unique_ptr<Connection>> Open(const SqliteStorageOptions& o) {
     auto c = std::unique_ptr<Connection>(new Connection());
-    if (sqlite3_open_v2(o.path.c_str(), &c->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        nullptr) != SQLITE_OK) {
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (o.create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(o.path.c_str(), &c->db_, flags, nullptr) != SQLITE_OK) {
       return Err(Status::IOError("cannot open database " + o.path + ": " +
                                  (c->db_ ? sqlite3_errmsg(c->db_) : "out of memory")));
     }
-    sqlite3_busy_timeout(c->db_, o.busy_timeout_ms);
+    c->busy_ = BusyWait{o.busy_timeout_ms, o.busy_notice_after_ms, o.on_busy_wait, {}, false};
+    sqlite3_busy_handler(c->db_, &BusyWait::Handler, &c->busy_);
     std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA synchronous=";
     pragmas += o.synchronous_full ? "FULL;" : "NORMAL;";
     pragmas += " PRAGMA cache_size=-" + std::to_string(o.cache_mib * 1024) + ";";
@@ -114,6 +163,7 @@ class Connection {
  private:
   Connection() = default;
   sqlite3* db_ = nullptr;
+  BusyWait busy_;
   std::unordered_map<const char*, sqlite3_stmt*> cache_;  // keyed by the literal's address
 };
 
@@ -228,6 +278,12 @@ Result<std::optional<Profile>> OneProfile(Stmt& s) {
   return std::optional<Profile>(ReadProfile(s));
 }
 
+Result<int> UserVersion(Connection& c) {
+  Stmt s(c, "PRAGMA user_version");
+  CF_ASSIGN_OR_RETURN(bool row, s.Step());
+  return row ? static_cast<int>(s.Int(0)) : 0;
+}
+
 class SqliteTransaction final : public Transaction {
  public:
   SqliteTransaction(Pool& pool, std::unique_ptr<Connection> c, std::unique_lock<std::mutex> write_lock)
@@ -286,6 +342,31 @@ class SqliteTransaction final : public Transaction {
     if (!row) return std::optional<ApiKeyRecord>();
     ApiKeyRecord r{{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Text(4), s.Text(5), s.Int(6)};
     return std::optional<ApiKeyRecord>(std::move(r));
+  }
+
+  Result<std::vector<ApiKeyRecord>> ListApiKeys(int64_t workspace_id) override {
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
+           "WHERE workspace_id = ? ORDER BY created_at, key_id");
+    s.Bind(workspace_id);
+    std::vector<ApiKeyRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Text(4), s.Text(5), s.Int(6)});
+    }
+    return out;
+  }
+  Result<bool> DeleteApiKey(const std::string& key_id) override {
+    Stmt s(*c_, "DELETE FROM api_keys WHERE key_id = ?");
+    s.Bind(key_id);
+    CF_RETURN_IF_ERROR(s.Run());
+    return sqlite3_changes(c_->db()) > 0;
+  }
+  Status SetPartnerApiKey(int64_t partner_id, const StoredKey& key) override {
+    Stmt s(*c_, "UPDATE partners SET key_id = ?, salt = ?, hash = ? WHERE id = ?");
+    s.Bind(key.key_id).Bind(key.salt).Bind(key.hash).Bind(partner_id);
+    return s.Run();
   }
 
   Result<int64_t> InsertPartner(const PartnerRecord& r) override {
@@ -552,6 +633,23 @@ class SqliteTransaction final : public Transaction {
     return Status::OK();
   }
 
+  Status QueueCohortEviction(ProfileIndex index) override {
+    Stmt s(*c_, "INSERT OR IGNORE INTO cohort_evictions(profile_id) VALUES (?)");
+    s.Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<ProfileIndex>> TakeCohortEvictions() override {
+    std::vector<ProfileIndex> out;
+    {
+      Stmt s(*c_, "SELECT profile_id FROM cohort_evictions");
+      CF_ASSIGN_OR_RETURN(out, Indexes(s));
+    }
+    if (out.empty()) return out;
+    Stmt d(*c_, "DELETE FROM cohort_evictions");
+    CF_RETURN_IF_ERROR(d.Run());
+    return out;
+  }
+
   Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) override {
     Stmt s(*c_, "SELECT id FROM profiles WHERE workspace_id = ? ORDER BY id");
     s.Bind(workspace_id);
@@ -745,10 +843,23 @@ class SqliteStorage final : public Storage {
  public:
   explicit SqliteStorage(const SqliteStorageOptions& o) : pool_(o) {}
 
-  Status Init() {
+  Status Init(const std::string& path) {
     CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
-    CF_RETURN_IF_ERROR(c->Exec("BEGIN IMMEDIATE"));
-    Status s = c->Exec(kSchema);
+    // A current schema needs no write lock: admin commands then start at once beside a busy server.
+    CF_ASSIGN_OR_RETURN(int version, UserVersion(*c));
+    if (version == kSchemaVersion) {
+      pool_.Give(std::move(c));
+      return Status::OK();
+    }
+    CF_RETURN_IF_ERROR(c->Exec("BEGIN IMMEDIATE").WithPrefix("creating the schema"));
+    auto v = UserVersion(*c);
+    Status s = v.has_value() ? Status::OK() : v.error();
+    if (s.ok() && *v > kSchemaVersion) {
+      s = Status::FailedPrecondition(path + " has schema version " + std::to_string(*v) + "; this engage knows " +
+                                     std::to_string(kSchemaVersion) + " (use a newer engage)");
+    }
+    if (s.ok()) s = c->Exec(kSchema);
+    if (s.ok() && *v >= 1 && *v < 2) s = c->Exec(kMigrateFrom1);
     if (s.ok()) s = c->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     if (s.ok()) s = c->Exec("COMMIT");
     if (!s.ok()) {
@@ -780,8 +891,17 @@ class SqliteStorage final : public Storage {
 }  // namespace
 
 Result<std::unique_ptr<Storage>> OpenSqliteStorage(const SqliteStorageOptions& options) {
+  if (!options.create && ::access(options.path.c_str(), F_OK) != 0) {
+    return Err(Status::NotFound("no engage database at " + options.path));
+  }
+  if (options.create) {
+    // Created private to the owner; SQLite gives the -wal and -shm files the database's mode.
+    int fd = ::open(options.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Err(Status::IOError("cannot create database " + options.path + ": " + std::strerror(errno)));
+    ::close(fd);
+  }
   auto storage = std::make_unique<SqliteStorage>(options);
-  CF_RETURN_IF_ERROR(storage->Init());
+  CF_RETURN_IF_ERROR(storage->Init(options.path));
   return std::unique_ptr<Storage>(std::move(storage));
 }
 

@@ -114,10 +114,15 @@ class Transaction {
   // Keys.
   virtual Status InsertApiKey(const ApiKeyRecord& record) = 0;
   virtual Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys(int64_t workspace_id) = 0;
+  // False when no key has this id.
+  virtual Result<bool> DeleteApiKey(const std::string& key_id) = 0;
   virtual Result<int64_t> InsertPartner(const PartnerRecord& record) = 0;
   virtual Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) = 0;
   virtual Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) = 0;
   virtual Result<std::vector<PartnerRecord>> ListPartners() = 0;
+  // Replaces the partner's partner_api_key: the previous one stops working.
+  virtual Status SetPartnerApiKey(int64_t partner_id, const StoredKey& key) = 0;
   // Replaces the workspace's key for the partner; nullopt deletes it.
   virtual Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
                                   const std::optional<DataImportKeyRecord>& record) = 0;
@@ -164,6 +169,11 @@ class Transaction {
   // `to` lacks, then deletes `from`.
   virtual Status MergeProfileInto(ProfileIndex from, ProfileIndex to) = 0;
   virtual Status DeleteProfile(ProfileIndex index) = 0;
+  // Profiles that must leave every cohort although they still exist (an anonymous profile
+  // orphaned when its last device moved away): queued here by whoever orphans them, even
+  // another process, and taken (read and deleted) by the server, which holds the bitmaps.
+  virtual Status QueueCohortEviction(ProfileIndex index) = 0;
+  virtual Result<std::vector<ProfileIndex>> TakeCohortEvictions() = 0;
 
   // Segment filter inputs.
   virtual Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) = 0;

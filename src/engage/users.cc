@@ -113,6 +113,36 @@ Result<const json*> BatchArray(const json& body, const char* key, size_t max) {
   return &*it;
 }
 
+// The identifiers and names of /users/track objects: a bad character or length is a 400 for
+// the whole request (never stored truncated); a missing or mistyped field stays a non-fatal
+// error of its object, as Braze answers.
+Status CheckTrackIdentifiers(const json* items, const char* array) {
+  for (size_t i = 0; items && i < items->size(); ++i) {
+    const json& obj = (*items)[i];
+    if (!obj.is_object()) continue;
+    const std::string where = std::string(array) + "[" + std::to_string(i) + "]";
+    for (const auto& [k, v] : obj.items()) {
+      const std::string field = where + "." + k;
+      const bool named = IsNonEmptyString(v);
+      if (k == "external_id") {
+        if (named) CF_RETURN_IF_ERROR(CheckIdentifier(field, v, true));
+      } else if (k == "braze_id") {
+        if (named) CF_RETURN_IF_ERROR(CheckIdentifier(field, v));
+      } else if (k == "user_alias") {
+        CF_RETURN_IF_ERROR(CheckAliasFields(field, v));
+      } else if (std::string_view(array) == "attributes" && !IsIdentifierKey(k)) {
+        std::string problem = IdentifierProblem(k);
+        if (!problem.empty()) return Status::InvalidArgument("'" + where + "' has an attribute name that " + problem);
+        CF_RETURN_IF_ERROR(CheckStringValue(field, v));
+      } else if ((k == "name" && std::string_view(array) == "events") ||
+                 (k == "product_id" && std::string_view(array) == "purchases")) {
+        if (named) CF_RETURN_IF_ERROR(CheckIdentifier(field, v));
+      }
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<json> Engage::Track(int64_t ws, const json& body) {
@@ -120,6 +150,9 @@ Result<json> Engage::Track(int64_t ws, const json& body) {
   CF_ASSIGN_OR_RETURN(const json* attributes, BatchArray(body, "attributes", kMaxTrackObjects));
   CF_ASSIGN_OR_RETURN(const json* events, BatchArray(body, "events", kMaxTrackObjects));
   CF_ASSIGN_OR_RETURN(const json* purchases, BatchArray(body, "purchases", kMaxTrackObjects));
+  CF_RETURN_IF_ERROR(CheckTrackIdentifiers(attributes, "attributes"));
+  CF_RETURN_IF_ERROR(CheckTrackIdentifiers(events, "events"));
+  CF_RETURN_IF_ERROR(CheckTrackIdentifiers(purchases, "purchases"));
   const int64_t now = clock_.NowSeconds();
   size_t n_attr = 0, n_event = 0, n_purchase = 0;
   json errors = json::array();
@@ -240,10 +273,12 @@ Result<json> Engage::Identify(int64_t ws, const json& body) {
     if (!it.is_object() || !it.contains("external_id") || !IsNonEmptyString(it["external_id"])) {
       return Err(BadField(where + ".external_id", "must be a non-empty string"));
     }
+    CF_RETURN_IF_ERROR(CheckIdentifier(where + ".external_id", it["external_id"], true));
     if (!it.contains("user_alias") || !ReadAlias(it["user_alias"])) {
       return Err(
           BadField(where + ".user_alias", "must be an object with non-empty strings 'alias_name' and 'alias_label'"));
     }
+    CF_RETURN_IF_ERROR(CheckAliasFields(where + ".user_alias", it["user_alias"]));
   }
   size_t processed = 0;
   json errors = json::array();
@@ -299,6 +334,8 @@ Result<json> Engage::AliasNew(int64_t ws, const json& body) {
     if (HasExternalId(it) && !IsNonEmptyString(it["external_id"])) {
       return Err(BadField(where + ".external_id", "must be a non-empty string or null when given"));
     }
+    CF_RETURN_IF_ERROR(CheckAliasFields(where, it));
+    if (HasExternalId(it)) CF_RETURN_IF_ERROR(CheckIdentifier(where + ".external_id", it["external_id"], true));
   }
   size_t processed = 0;
   json errors = json::array();
@@ -348,11 +385,13 @@ Result<json> Engage::Delete(int64_t ws, const json& body) {
   for (size_t i = 0; i < items->size(); ++i) {
     const json& v = (*items)[i];
     bool ok = field == "user_aliases" ? ReadAlias(v).has_value() : IsNonEmptyString(v);
+    const std::string where = field + "[" + std::to_string(i) + "]";
     if (!ok) {
-      return Err(BadField(field + "[" + std::to_string(i) + "]",
-                          field == "user_aliases" ? "must be an object with 'alias_name' and 'alias_label'"
-                                                  : "must be a non-empty string"));
+      return Err(BadField(where, field == "user_aliases" ? "must be an object with 'alias_name' and 'alias_label'"
+                                                         : "must be a non-empty string"));
     }
+    CF_RETURN_IF_ERROR(field == "user_aliases" ? CheckAliasFields(where, v)
+                                               : CheckIdentifier(where, v, field == "external_ids"));
   }
   size_t deleted = 0;
   CF_RETURN_IF_ERROR(Write([&](Transaction& txn, std::vector<CohortDelta>& deltas) -> Status {
@@ -441,17 +480,15 @@ Result<json> Engage::ExportIds(int64_t ws, const json& body) {
                                        " user identifiers are allowed per request, got " + std::to_string(total)));
   }
   for (size_t i = 0; ext_ids && i < ext_ids->size(); ++i) {
-    if (!IsNonEmptyString((*ext_ids)[i]))
-      return Err(BadField("external_ids[" + std::to_string(i) + "]", "must be a non-empty string"));
+    CF_RETURN_IF_ERROR(CheckIdentifier("external_ids[" + std::to_string(i) + "]", (*ext_ids)[i], true));
   }
   for (size_t i = 0; aliases && i < aliases->size(); ++i) {
-    if (!ReadAlias((*aliases)[i])) {
-      return Err(
-          BadField("user_aliases[" + std::to_string(i) + "]", "must be an object with 'alias_name' and 'alias_label'"));
-    }
+    const std::string where = "user_aliases[" + std::to_string(i) + "]";
+    if (!ReadAlias((*aliases)[i])) return Err(BadField(where, "must be an object with 'alias_name' and 'alias_label'"));
+    CF_RETURN_IF_ERROR(CheckAliasFields(where, (*aliases)[i]));
   }
   for (const char* k : {"device_id", "braze_id"}) {
-    if (body.contains(k) && !IsNonEmptyString(body[k])) return Err(BadField(k, "must be a non-empty string"));
+    if (body.contains(k)) CF_RETURN_IF_ERROR(CheckIdentifier(k, body[k]));
   }
   std::vector<std::string> fields = ExportFields();
   if (body.contains("fields_to_export")) {
@@ -499,9 +536,7 @@ Result<json> Engage::ExportIds(int64_t ws, const json& body) {
     CF_ASSIGN_OR_RETURN(auto p, txn->FindByBrazeId(ws, body["braze_id"].get<std::string>()));
     CF_RETURN_IF_ERROR(add(p, body["braze_id"]));
   }
-  json out = {{"users", std::move(users)}};
-  if (!invalid.empty()) out["invalid_user_ids"] = std::move(invalid);
-  return out;
+  return json{{"users", std::move(users)}, {"invalid_user_ids", std::move(invalid)}};
 }
 
 Result<Profile> StartSession(Transaction& txn, int64_t ws, const std::string& device,
@@ -526,19 +561,25 @@ Result<Profile> StartSession(Transaction& txn, int64_t ws, const std::string& de
     identified = created;
   }
   // As in Braze, the device moves to the identified user and a previous anonymous profile is
-  // orphaned (kept, without the device), so no cohort membership changes here.
+  // orphaned (kept, without the device). Its memberships do not move to the identified user:
+  // they were the partner's view of the device's anonymous history, and the identified user's
+  // memberships are the partner's to change by external_id. An orphan that no identifier names
+  // any more could never be removed by a partner, so it leaves its cohorts (queued: see
+  // Transaction::QueueCohortEviction).
   CF_RETURN_IF_ERROR(txn.SetDevice(ws, identified->index, device));
+  if (on_device && !on_device->external_id) {
+    CF_ASSIGN_OR_RETURN(auto devices, txn.Devices(on_device->index));
+    CF_ASSIGN_OR_RETURN(auto aliases, txn.Aliases(on_device->index));
+    if (devices.empty() && aliases.empty()) CF_RETURN_IF_ERROR(txn.QueueCohortEviction(on_device->index));
+  }
   return *identified;
 }
 
 Result<json> Engage::Session(int64_t ws, const json& body) {
   CF_RETURN_IF_ERROR(CheckKeys(body, {"device_id", "external_id"}));
-  if (!body.contains("device_id") || !IsNonEmptyString(body["device_id"])) {
-    return Err(BadField("device_id", "must be a non-empty string"));
-  }
-  if (body.contains("external_id") && !IsNonEmptyString(body["external_id"])) {
-    return Err(BadField("external_id", "must be a non-empty string when given"));
-  }
+  if (!body.contains("device_id")) return Err(BadField("device_id", "must be a non-empty string"));
+  CF_RETURN_IF_ERROR(CheckIdentifier("device_id", body["device_id"]));
+  if (body.contains("external_id")) CF_RETURN_IF_ERROR(CheckIdentifier("external_id", body["external_id"], true));
   const std::optional<std::string> ext =
       body.contains("external_id") ? std::optional<std::string>(body["external_id"].get<std::string>()) : std::nullopt;
   Profile result;
