@@ -575,7 +575,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   }
   const auto start = std::chrono::steady_clock::now();
   const size_t width = cache_->builder->num_features();
-  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
+  CF_ASSIGN_OR_RETURN(const size_t offer_count_column, cache_->builder->layout().Index("offer_count"));
   std::vector<float> margins(customers.size()), offer_counts(customers.size()), personal;
   // Only large requests get a bar: evaluate scores small populations many times under its own.
   std::optional<Progress> progress;
@@ -591,7 +591,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
         }
         forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
-          offer_counts[first + i] = rows[i * width + kOfferCountColumn];
+          offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
       &personal);
@@ -684,6 +684,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                                              int threads) {
   CF_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/" + kModelFile));
   auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
+  std::vector<std::string> saved_features;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format_version").get<int>() != kFormatVersion || j.at("kind").get<std::string>() != "universal") {
@@ -700,6 +701,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                               "lacks",
                                               dir, Join(names, ", "))));
     }
+    saved_features = j.at("feature_names").get<std::vector<std::string>>();
     model->embedding_level_ = j.at("embedding_level").get<int>();
     model->calibration_.a = j.at("calibration").at("a").get<double>();
     model->calibration_.b = j.at("calibration").at("b").get<double>();
@@ -730,10 +732,20 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     }
     model->blend_scorer_ = *std::move(scorer);
   }
-  if (model->forest_.num_features() != FeatureBuilder::Names(model->levels_).size()) {
-    return Err(Status::InvalidArgument(fmt::format("{}: the trees use {} features, this version computes {}", dir,
-                                                   model->forest_.num_features(),
-                                                   FeatureBuilder::Names(model->levels_).size())));
+  // The trees read columns by position: the saved names must be this version's layout.
+  const std::vector<std::string> names = FeatureBuilder::Names(model->levels_);
+  for (size_t i = 0; i < std::max(names.size(), saved_features.size()); ++i) {
+    const std::string want = i < names.size() ? names[i] : "(none)";
+    const std::string got = i < saved_features.size() ? saved_features[i] : "(none)";
+    if (want != got) {
+      return Err(Status::InvalidArgument(
+          fmt::format("{}/{}: feature_names[{}] is '{}' but this version computes '{}' there; retrain the model", dir,
+                      kModelFile, i, got, want)));
+    }
+  }
+  if (model->forest_.num_features() != names.size()) {
+    return Err(Status::InvalidArgument(fmt::format("{}/{}: the trees use {} features, this version computes {}", dir,
+                                                   kBoosterFile, model->forest_.num_features(), names.size())));
   }
   return model;
 }
