@@ -558,8 +558,19 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   return model;
 }
 
-Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const offer::ProductSet& offer,
-                                             std::span<const uint32_t> customers) const {
+Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
+                                          std::span<const uint32_t> customers) const {
+  for (size_t i = 0; i < customers.size(); ++i) {
+    if (customers[i] >= history.num_customers()) {
+      return Err(Status::InvalidArgument(fmt::format("customers[{}] is {}; the history has customers 0 to {}", i,
+                                                     customers[i], static_cast<int64_t>(history.num_customers()) - 1)));
+    }
+  }
+  if (!offer.any && offer.members.size() != history.num_products()) {
+    return Err(Status::InvalidArgument(
+        fmt::format("offer '{}' was compiled against a catalog of {} products; this history has {}", offer.name,
+                    offer.members.size(), history.num_products())));
+  }
   std::lock_guard<std::mutex> lock(cache_->mu);
   if (cache_->builder == nullptr || cache_->view != &history || cache_->cutoff != history.cutoff()) {
     FeatureOptions features;
@@ -630,16 +641,6 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
     out.expected_revenue[i] = p * per_buyer * ratio;
   }
   return out;
-}
-
-OfferScores UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
-                                  std::span<const uint32_t> customers) const {
-  auto scores = TryScore(history, offer, customers);
-  if (!scores.has_value()) {
-    CF_LOG_ERROR("{}", scores.error().ToString());
-    return OfferScores{std::vector<double>(customers.size(), 0.0), std::vector<double>(customers.size(), 0.0)};
-  }
-  return *std::move(scores);
 }
 
 uint64_t UniversalModel::MemoryBytes() const {
@@ -770,7 +771,7 @@ class UniversalScorer final : public Scorer {
     if (model_ == nullptr) {
       return Status::FailedPrecondition("the universal model must be fitted before scoring");
     }
-    CF_ASSIGN_OR_RETURN(OfferScores s, model_->TryScore(history, offer, customers));
+    CF_ASSIGN_OR_RETURN(OfferScores s, model_->Score(history, offer, customers));
     std::copy(s.probability.begin(), s.probability.end(), scores.begin());
     return Status::OK();
   }
