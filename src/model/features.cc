@@ -10,13 +10,12 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "model/parallel.h"
+#include "model/signals.h"
 
 namespace cf::model {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr double kDecayPerWeek = 0.9;  // as the decay baseline: a purchase a week older weighs 0.9
-constexpr size_t kPercentileSample = 20000;
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 
@@ -179,32 +178,6 @@ Result<size_t> FeatureLayout::Index(std::string_view name) const {
   return Err(Status::NotFound(fmt::format("no feature named '{}'; the features are {}", name, Join(Names(), ", "))));
 }
 
-namespace {
-
-// Mid-rank percentile in [0, 1] of every value among `values`, estimated from at most
-// kPercentileSample evenly spaced sorted values (exact below that).
-std::vector<float> Percentiles(std::span<const float> values) {
-  std::vector<float> sample;
-  const size_t n = values.size();
-  const size_t step = std::max<size_t>(1, n / kPercentileSample);
-  for (size_t i = 0; i < n; i += step) {
-    sample.push_back(values[i]);
-  }
-  std::sort(sample.begin(), sample.end());
-  const double m = static_cast<double>(sample.size());
-  std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto lo = std::lower_bound(sample.begin(), sample.end(), values[i]);
-    const auto hi = std::upper_bound(lo, sample.end(), values[i]);
-    const double below = static_cast<double>(lo - sample.begin());
-    const double equal = static_cast<double>(hi - lo);
-    out[i] = static_cast<float>((below + equal / 2.0) / std::max(m, 1.0));
-  }
-  return out;
-}
-
-}  // namespace
-
 FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& options, const ItemFactors* factors)
     : view_(&view), options_(options), layout_(options.levels != nullptr ? *options.levels : std::vector<Level>{}) {
   static const std::vector<Level> kNoLevels;
@@ -257,8 +230,8 @@ void FeatureBuilder::CustomerPass() {
     events[i] = facts_[population_[i]].events;
     recency[i] = -facts_[population_[i]].recency;
   }
-  const std::vector<float> events_pct = Percentiles(events);
-  const std::vector<float> recency_pct = Percentiles(recency);
+  const std::vector<float> events_pct = PercentileRanks(events);
+  const std::vector<float> recency_pct = PercentileRanks(recency);
   for (size_t i = 0; i < population_.size(); ++i) {
     facts_[population_[i]].events_pct = events_pct[i];
     facts_[population_[i]].recency_pct = recency_pct[i];
@@ -346,7 +319,6 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   const size_t num_levels = levels.size();
   const int64_t cutoff = view_->cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
-  const double log_decay = std::log(kDecayPerWeek) / 7.0;
 
   // Which groups of each level the offer touches: the offer's "levels above".
   work->level_mask.resize(num_levels);
@@ -385,7 +357,7 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
         float decay = -1.0f;
         auto decayed = [&] {
           if (decay < 0) {
-            decay = static_cast<float>(std::exp(log_decay * age));
+            decay = static_cast<float>(DecayWeight(age));
           }
           return decay;
         };
@@ -427,7 +399,7 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   for (size_t i = 0; i < pop; ++i) {
     decays[i] = work->facts[i].decay;
   }
-  work->decay_pct = Percentiles(decays);
+  work->decay_pct = PercentileRanks(decays);
 }
 
 // The kOffer pass: the offer's popularity, trend and repeat rate across the population.
@@ -507,7 +479,7 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
   for (size_t i = 0; i < pop; ++i) {
     affinity[i] = out[i].affinity;
   }
-  const std::vector<float> affinity_pct = Percentiles(affinity);
+  const std::vector<float> affinity_pct = PercentileRanks(affinity);
   for (size_t i = 0; i < pop; ++i) {
     out[i].affinity_pct = affinity_pct[i];
   }
@@ -527,9 +499,7 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
   }
   std::vector<float> sim(group_buyers_.size(), 0.0f);
   for (size_t g = 0; g < sim.size(); ++g) {
-    if (both[g] > 0) {
-      sim[g] = static_cast<float>(both[g] / std::sqrt(static_cast<double>(group_buyers_[g]) * offer_buyers));
-    }
+    sim[g] = static_cast<float>(BuyerCosine(both[g], group_buyers_[g], offer_buyers));
   }
   ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/strings.h"
@@ -18,6 +19,7 @@
 #include "model/features.h"
 #include "model/metrics.h"
 #include "model/parallel.h"
+#include "model/signals.h"
 #include "model/xgb.h"
 
 namespace cf::model {
@@ -35,16 +37,9 @@ constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
 constexpr int kFormatVersion = 2;  // 2: the baseline blend
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-double Uniform(uint64_t a, uint64_t b, uint64_t c) {
-  return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
-}
+// A uniform draw in [0, 1) that depends only on (seed, customer, group): the same rows are
+// sampled whatever the threads or the order.
+double Uniform(uint64_t a, uint64_t b, uint64_t c) { return UnitInterval(Mix(a ^ Mix(b ^ Mix(c)))); }
 
 int EmbeddingLevel(const std::vector<Level>& levels) {
   int best = -1;
@@ -222,34 +217,20 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
   return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
 }
 
-// Percentile ranks in [0, 1] (0 lowest); tied scores share the mean of their ranks.
-std::vector<float> PercentileRanks(std::span<const double> scores) {
-  std::vector<uint32_t> idx(scores.size());
-  std::iota(idx.begin(), idx.end(), 0u);
-  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
-  std::vector<float> ranks(scores.size(), 0.0f);
-  const double last = std::max<double>(1.0, static_cast<double>(scores.size()) - 1.0);
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && scores[idx[j]] == scores[idx[i]]) {
-      ++j;
-    }
-    const float r = static_cast<float>((static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 / last);
-    for (size_t k = i; k < j; ++k) {
-      ranks[idx[k]] = r;
-    }
-    i = j;
-  }
-  return ranks;
-}
-
 // A baseline the blend may use: only the simple ones, which need no fitting.
 Result<std::unique_ptr<Scorer>> MakeBlendScorer(const std::string& name) {
-  if (name != "topic_rfm" && name != "decay" && name != "popularity") {
-    return Err(Status::InvalidArgument("cannot blend with baseline '" + name +
-                                       "'; expected one of topic_rfm, decay, popularity"));
+  auto info = FindScorer(name);
+  if (!info.has_value() || !(*info)->blendable) {
+    std::vector<std::string> valid;
+    for (const ScorerInfo& s : RegisteredScorers()) {
+      if (s.blendable) {
+        valid.emplace_back(s.name);
+      }
+    }
+    return Err(Status::InvalidArgument(
+        fmt::format("cannot blend with baseline '{}'; expected one of {}", name, Join(valid, ", "))));
   }
-  return MakeScorer(name, ScorerContext{});
+  return (*info)->make(ScorerContext{});
 }
 
 // The baseline's percentile ranks of `customers` for `offer`, within `customers`.

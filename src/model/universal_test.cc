@@ -65,7 +65,9 @@ double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
-  const std::string dir = testing::ScratchDir("independent");
+  const TempDirectory scratch("model-independent");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -95,11 +97,12 @@ TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
     predicted += p / static_cast<double>(universal.calibration_predicted.size());
   }
   EXPECT_NEAR(predicted, result->base_rate, result->base_rate / 3);
-  (void)RemoveAll(dir);
 }
 
 TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
-  const std::string dir = testing::ScratchDir("truth");
+  const TempDirectory scratch("model-truth");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -172,7 +175,6 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
               universal_rho, rfm_rho, popularity_rho);
   EXPECT_GT(universal_rho, rfm_rho + 0.05);
   EXPECT_GT(universal_rho, popularity_rho + 0.05);
-  (void)RemoveAll(dir);
 }
 
 // A tiny log without products (the weak spot the validation safeguard exists for): 375
@@ -224,7 +226,9 @@ TEST(UniversalModelTest, DoesNotLoseToTheBaselinesOnATinyLogWithoutProducts) {
 }
 
 TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
-  const std::string dir = testing::ScratchDir("blend");
+  const TempDirectory scratch("model-blend");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   const EventLog log = TinyLogWithoutProducts();
   const HistoryView history(log, log.last_time() - 30 * kSecondsPerDay);  // as in the test above
   TrainOptions options;
@@ -255,11 +259,12 @@ TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
   }
   EXPECT_NEAR(c->probability[0], a->probability[7], 1e-6);
   EXPECT_NEAR(c->probability[1], a->probability[300], 1e-6);
-  (void)RemoveAll(dir);
 }
 
 TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
-  const std::string dir = testing::ScratchDir("save");
+  const TempDirectory scratch("model-save");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 1500;
   g.products = 200;
@@ -297,7 +302,6 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   EXPECT_GT(total, 1.0) << "a trained model expects some buyers";
   auto missing = UniversalModel::Load(dir + "/nope", ds->catalog(), 1);
   EXPECT_FALSE(missing.has_value());
-  (void)RemoveAll(dir);
 }
 
 // Requests the model cannot answer are errors that say why, never scores of zero.
