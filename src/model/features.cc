@@ -194,14 +194,14 @@ void FeatureBuilder::CustomerPass() {
   const HistoryView& view = *view_;
   const uint32_t n = view.num_customers();
   const int64_t cutoff = view.cutoff();
-  const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
   facts_.resize(n);
   for (uint32_t c = 0; c < n; ++c) {
     if (view.HasHistory(c)) {
       population_.push_back(c);
     }
   }
-  ParallelFor(population_.size(), options_.threads, [&](size_t, size_t b, size_t e) {
+  ParallelFor(population_.size(), options_.run.threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const uint32_t c = population_[i];
       const CustomerEvents ev = view.Customer(c);
@@ -251,7 +251,7 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
   // Two parallel passes: count each customer's distinct groups, then fill the rows.
   groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
   auto for_each_row = [&](auto&& emit) {
-    ParallelFor(n, options_.threads, [&](size_t, size_t b, size_t e) {
+    ParallelFor(n, options_.run.threads, [&](size_t, size_t b, size_t e) {
       std::vector<uint32_t> count(groups, 0);
       std::vector<uint32_t> touched;
       for (size_t c = b; c < e; ++c) {
@@ -318,7 +318,7 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   const std::vector<Level>& levels = *options_.levels;
   const size_t num_levels = levels.size();
   const int64_t cutoff = view_->cutoff();
-  const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
 
   // Which groups of each level the offer touches: the offer's "levels above".
   work->level_mask.resize(num_levels);
@@ -518,7 +518,7 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
                                    float window_share, const RowSink& sink,
                                    std::vector<float>* personal_revenue) const {
-  const int threads = ResolveThreads(options_.threads);
+  const int threads = ResolveThreads(options_.run.threads);
   OfferWork work;
   CustomerOfferPass(offer, threads, &work);
   OfferPass(offer, &work);

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
+#include "model/options.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -25,9 +26,8 @@ namespace cf::model {
 struct FeatureOptions {
   const std::vector<Level>* levels = nullptr;  // product groupings (not owned), may be empty
   int embedding_level = -1;                    // index into levels of the grouping embedded; -1 = none
-  int horizon_days = 30;                       // the prediction horizon H
   uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
-  int threads = 0;                             // 0 = hardware concurrency
+  RunOptions run;                              // the horizon H and the threads (the seed is unused)
 };
 
 // The passes of FeatureBuilder: each gathers the facts one group of features reads.
