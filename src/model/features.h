@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // The universal model's features of a (customer, offer) pair, computed from a HistoryView
 // only: nothing at or after the view's cutoff can reach them. The same code builds training
 // rows (at past cutoffs) and scoring rows (at the present), so they cannot disagree.
