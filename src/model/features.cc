@@ -18,6 +18,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
+constexpr uint32_t kNoSlot = UINT32_MAX;
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
@@ -196,8 +197,10 @@ void FeatureBuilder::CustomerPass() {
   const int64_t cutoff = view.cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
   facts_.resize(n);
+  slot_.assign(n, kNoSlot);
   for (uint32_t c = 0; c < n; ++c) {
     if (view.HasHistory(c)) {
+      slot_[c] = static_cast<uint32_t>(population_.size());
       population_.push_back(c);
     }
   }
@@ -533,10 +536,6 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     column_level[j] = layout_.columns()[j].level;
   }
   const size_t num_levels = options_.levels->size();
-  std::vector<int64_t> slot(view_->num_customers(), -1);  // each customer's index in the population
-  for (size_t i = 0; i < population_.size(); ++i) {
-    slot[population_[i]] = static_cast<int64_t>(i);
-  }
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
   }
@@ -551,9 +550,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       for (size_t k = b; k < e; ++k) {
         const size_t r = first + k;
         const uint32_t c = customers[r];
-        const int64_t at = slot[c];
-        const bool known = at >= 0;
-        const size_t i = known ? static_cast<size_t>(at) : 0;
+        const bool known = slot_[c] != kNoSlot;
+        const size_t i = known ? slot_[c] : 0;
         const OfferFacts& f = known ? work.facts[i] : no_offer;
         const RowInputs in{known ? facts_[c] : no_facts,
                            known,

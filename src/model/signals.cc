@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/parallel.h"
+
 namespace cf::model {
 namespace {
 
@@ -19,15 +21,21 @@ std::vector<float> Ranks(std::span<const T> values) {
   const double nd = static_cast<double>(n);
   const double last = std::max(1.0, nd - 1.0);
   std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto lo = std::lower_bound(sample.begin(), sample.end(), values[i]);
-    const auto hi = std::upper_bound(lo, sample.end(), values[i]);
-    // Share of values below plus half the share equal, scaled so that the mid-rank of a
-    // tie group among all n values, (below + (equal − 1) / 2) / (n − 1), comes out exactly
-    // when the sample is every value.
-    const double share = (static_cast<double>(lo - sample.begin()) + static_cast<double>(hi - lo) / 2.0) / m;
-    out[i] = static_cast<float>(std::clamp((nd * share - 0.5) / last, 0.0, 1.0));
-  }
+  ParallelFor(n, 0, [&](size_t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      // Runs of equal values are common (every customer who never bought an offer): one search per run.
+      if (i > b && values[i] == values[i - 1]) {
+        out[i] = out[i - 1];
+        continue;
+      }
+      const auto [lo, hi] = std::equal_range(sample.begin(), sample.end(), values[i]);
+      // Share of values below plus half the share equal, scaled so that the mid-rank of a
+      // tie group among all n values, (below + (equal − 1) / 2) / (n − 1), comes out exactly
+      // when the sample is every value.
+      const double share = (static_cast<double>(lo - sample.begin()) + static_cast<double>(hi - lo) / 2.0) / m;
+      out[i] = static_cast<float>(std::clamp((nd * share - 0.5) / last, 0.0, 1.0));
+    }
+  });
   return out;
 }
 
