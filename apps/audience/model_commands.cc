@@ -112,6 +112,7 @@ Result<std::vector<std::string>> ModelList(const std::string& list) {
 struct TrainFlags {
   std::string data, out;
   bool json = false;
+  model::RunOptions run;
   model::TrainOptions options;
 };
 
@@ -123,19 +124,20 @@ Status RunTrain(const TrainFlags& f) {
   // Everything known is history: the cutoff sits just after the last event.
   const model::HistoryView history(log, log.last_time() + 1);
   model::TrainReport report;
-  CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
-                      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
+  CF_ASSIGN_OR_RETURN(
+      std::unique_ptr<model::UniversalModel> m,
+      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.run, f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   if (f.json) {
     const nlohmann::json j = {{"model", f.out},
                               {"seconds", report.seconds},
-                              {"horizon_days", f.options.horizon_days},
+                              {"horizon_days", f.run.horizon_days},
                               {"levels", report.levels},
                               {"depth", report.depth},
                               {"rounds", report.rounds},
                               {"training_rows", report.training_rows},
                               {"validation_lift_quality", report.validation_lift_quality},
-                              {"validation_offers", report.validation_topics},
+                              {"validation_offers", report.validation_offers},
                               {"blend", {{"baseline", report.blend.baseline}, {"weight", report.blend.weight}}},
                               {"blended_lift_quality", report.blended_lift_quality}};
     std::printf("%s\n", DumpJson(j, 2).c_str());
@@ -144,9 +146,8 @@ Status RunTrain(const TrainFlags& f) {
   std::printf(
       "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
       "validation Lift Quality %.2f over %d offers\n",
-      f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
-      report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
-      report.validation_topics);
+      f.out.c_str(), report.seconds, f.run.horizon_days, Join(report.levels, ", ").c_str(), report.depth, report.rounds,
+      static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality, report.validation_offers);
   if (!report.blend.baseline.empty()) {
     std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
                 report.blend.baseline.c_str(), report.blend.weight, report.blended_lift_quality,
@@ -240,7 +241,7 @@ Status RunScore(const ScoreFlags& f) {
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->TryScore(history, offer, customers));
+  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<uint32_t> order(customers.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -325,10 +326,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "dataset", f.data));
   }
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
-  options.train.horizon_days = options.horizon_days;
-  options.train.threads = options.threads;
-  options.train.seed = options.seed;
-  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), f.topics));
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::BacktestOffers(ds->catalog(), f.topics));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   CF_ASSIGN_OR_RETURN(model::BacktestResult result,
                       model::RunBacktest(log, model::ChooseLevels(ds->catalog()), topics, f.topics, options));
@@ -343,7 +341,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
     std::printf("%s\n", DumpJson(j, 2).c_str());
     return Status::OK();
   }
-  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), f.topics.c_str(),
+  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.offers.size(), f.topics.c_str(),
               static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
   std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
   for (const model::ModelBacktest& m : result.models) {
@@ -357,13 +355,13 @@ Status RunEvaluate(const EvaluateFlags& f) {
 
 void AddModelCommands(CLI::App& app, int* exit_code) {
   // One default horizon for train and evaluate: the model's own.
-  const int default_horizon = model::TrainOptions{}.horizon_days;
+  const int default_horizon = model::RunOptions{}.horizon_days;
 
   auto train = std::make_shared<TrainFlags>();
   CLI::App* t = app.add_subcommand("train", "Train the universal offer model on a dataset's whole history");
   t->add_option("--data", train->data, kDataHelp)->required();
   t->add_option("--out", train->out, "Model directory to write (replaced only if it holds a model)")->required();
-  t->add_option("--horizon", train->options.horizon_days, kHorizonHelp)
+  t->add_option("--horizon", train->run.horizon_days, kHorizonHelp)
       ->check(WholeNumber(1, kMaxDays))
       ->capture_default_str();
   t->add_option("--train-cutoffs", train->options.cutoffs, kTrainCutoffsHelp)
@@ -372,13 +370,13 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--sample-rows", train->options.max_rows, kSampleRowsHelp)
       ->check(WholeNumber(1, kMaxCount))
       ->capture_default_str();
-  t->add_option("--threads", train->options.threads, kThreadsHelp)
+  t->add_option("--threads", train->run.threads, kThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))
       ->capture_default_str();
   t->add_option("--booster-threads", train->options.booster_threads, kBoosterThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))
       ->capture_default_str();
-  t->add_option("--seed", train->options.seed, "Seed of the negative sampling and tree subsampling")
+  t->add_option("--seed", train->run.seed, "Seed of the negative sampling and tree subsampling")
       ->check(WholeNumber(0, kMaxCount))
       ->capture_default_str();
   t->add_flag("--json", train->json, "Print the training summary as JSON instead of text");
@@ -413,12 +411,12 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   });
 
   auto eval = std::make_shared<EvaluateFlags>();
-  eval->options.horizon_days = default_horizon;
+  eval->options.run.horizon_days = default_horizon;
   CLI::App* e = app.add_subcommand("evaluate", "Backtest every model at a cutoff (see docs/model.md)");
   e->add_option("--data", eval->data, kDataHelp)->required();
   e->add_option("--cutoff", eval->cutoff, "Cutoff date T, ISO 8601: history before it, labels in [T, T + horizon)")
       ->required();
-  e->add_option("--horizon", eval->options.horizon_days, kHorizonHelp)
+  e->add_option("--horizon", eval->options.run.horizon_days, kHorizonHelp)
       ->check(WholeNumber(1, kMaxDays))
       ->capture_default_str();
   e->add_option("--topics", eval->topics, "Product attribute whose values are the topics, or any, or product")
@@ -430,13 +428,13 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_flag("--json", eval->json, "Print the report as JSON instead of the table");
   e->add_option("--json-out", eval->json_out, "JSON report to write");
   e->add_option("--html", eval->html_out, "Self-contained HTML report to write");
-  e->add_option("--threads", eval->options.threads, kThreadsHelp)
+  e->add_option("--threads", eval->options.run.threads, kThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))
       ->capture_default_str();
   e->add_option("--booster-threads", eval->options.train.booster_threads, kBoosterThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))
       ->capture_default_str();
-  e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of the universal model's training")
+  e->add_option("--seed", eval->options.run.seed, "Seed of the random baseline and of the universal model's training")
       ->check(WholeNumber(0, kMaxCount))
       ->capture_default_str();
   e->add_option("--train-cutoffs", eval->options.train.cutoffs, kTrainCutoffsHelp)
