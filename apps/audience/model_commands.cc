@@ -59,10 +59,11 @@ Status RunTrain(const TrainFlags& f) {
                       model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   std::printf(
-      "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
-      "validation Lift Quality %.2f over %d offers\n",
+      "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows from %llu "
+      "customers, validation Lift Quality %.2f over %d offers\n",
       f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
-      report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
+      report.rounds, static_cast<unsigned long long>(report.training_rows),
+      static_cast<unsigned long long>(report.training_customers), report.validation_lift_quality,
       report.validation_topics);
   if (!report.blend.baseline.empty()) {
     std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
@@ -167,6 +168,9 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")
       ->capture_default_str();
   t->add_option("--max-rows", train->options.max_rows, "Most training rows (negatives are subsampled)")
+      ->capture_default_str();
+  t->add_option("--max-customers", train->options.max_training_customers,
+                "Customers sampled for the training rows on a larger base (0 = all)")
       ->capture_default_str();
   t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
   t->add_option("--seed", train->options.seed, "Sampling seed")->capture_default_str();

@@ -95,8 +95,10 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
   const int64_t cutoff = view.cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
   facts_.resize(n);
+  const std::vector<uint8_t>* sample = options_.sample;
+  auto in_population = [&](uint32_t c) { return view.HasHistory(c) && (sample == nullptr || (*sample)[c] != 0); };
   for (uint32_t c = 0; c < n; ++c) {
-    if (view.HasHistory(c)) {
+    if (in_population(c)) {
       population_.push_back(c);
     }
   }
@@ -147,7 +149,10 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
         std::vector<uint32_t> count(groups, 0);
         std::vector<uint32_t> touched;
         for (size_t c = b; c < e; ++c) {
-          const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+          // Customers outside the population get empty rows, so group buyers and the
+          // embedding describe the same customers as the offer's buyers.
+          const CustomerEvents ev =
+              in_population(static_cast<uint32_t>(c)) ? view.Customer(static_cast<uint32_t>(c)) : CustomerEvents{};
           touched.clear();
           for (size_t k = 0; k < ev.size(); ++k) {
             if (ev.product[k] != data::kNoProduct) {

@@ -21,6 +21,9 @@ struct FeatureOptions {
   int horizon_days = 30;                       // the prediction horizon H
   uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
   int threads = 0;                             // 0 = hardware concurrency
+  // Not owned; when set, only customers c with (*sample)[c] != 0 form the population: training
+  // on a customer sample sees the sample as the whole base (popularity, percentiles, embedding).
+  const std::vector<uint8_t>* sample = nullptr;
 };
 
 // Offer-level facts that do not depend on the customer; also used for expected revenue.

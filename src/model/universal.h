@@ -35,6 +35,10 @@ struct TrainOptions {
   double subsample = 0.8;                  // row subsampling per tree
   double colsample = 0.8;                  // feature subsampling per tree
   uint32_t min_validation_positives = 20;  // a validation offer needs this many buyers
+  // Customers (with history) whose rows train and validate the model, a uniform sample by a
+  // hash of (seed, customer) when the base is larger; 0 = every customer. Bounds the cost of
+  // feature building, which otherwise grows with customers × training offers × cutoffs.
+  uint64_t max_training_customers = 20000;
   // Baselines the validation cutoff compares the trees with (see BaselineBlend); empty = none.
   std::vector<std::string> blend_baselines = {"topic_rfm", "decay", "popularity"};
   std::vector<double> blend_weights = {0.5, 1, 2, 4, 8, 16, 64};  // baseline weights tried in a blend
@@ -64,6 +68,7 @@ struct TrainReport {
   double blended_lift_quality = 0;     // validation Lift Quality of the chosen scores
   std::vector<std::pair<std::string, double>> baseline_lift_quality;  // each baseline alone on validation
   uint64_t training_rows = 0;
+  uint64_t training_customers = 0;  // customers the rows were drawn from (the sample, or all)
   uint64_t validation_rows = 0;
   int validation_topics = 0;
   std::vector<std::string> levels;
