@@ -12,5 +12,6 @@ void AddCommonFlags(CLI::App* cmd);
 void AddDataCommands(CLI::App& app, int* exit_code);      // ingest, inspect
 void AddGenerateCommand(CLI::App& app, int* exit_code);   // generate
 void AddModelCommands(CLI::App& app, int* exit_code);     // train, score, evaluate
+void AddTopOffersCommand(CLI::App& app, int* exit_code);  // top-offers
 
 }  // namespace cf::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   cf::cli::AddDataCommands(app, &exit_code);
   cf::cli::AddGenerateCommand(app, &exit_code);
   cf::cli::AddModelCommands(app, &exit_code);
+  cf::cli::AddTopOffersCommand(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
