@@ -93,7 +93,7 @@ Status RunScore(const ScoreFlags& f) {
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->TryScore(history, offer, customers));
+  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<uint32_t> order(customers.size());
   std::iota(order.begin(), order.end(), 0u);

@@ -42,7 +42,7 @@ void BM_ScoreOffer(benchmark::State& state) {
   for (auto _ : state) {
     // A fresh view each time: the per-customer part of the features is included.
     const cf::model::HistoryView history(log, log.last_time() + 1);
-    auto scores = (*model)->TryScore(history, *offer, customers);
+    auto scores = (*model)->Score(history, *offer, customers);
     benchmark::DoNotOptimize(scores);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(customers.size()));

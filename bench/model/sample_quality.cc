@@ -104,7 +104,7 @@ Status Run(const std::string& data, const std::string& gen, const std::vector<ui
     for (const auto& [category, truth_p] : truth.probability) {
       CF_ASSIGN_OR_RETURN(cf::offer::ProductSet offer,
                           cf::offer::CompileOffer("category = \"" + category + "\"", ds->catalog()));
-      CF_ASSIGN_OR_RETURN(cf::model::OfferScores s, model->TryScore(history, offer, population));
+      CF_ASSIGN_OR_RETURN(cf::model::OfferScores s, model->Score(history, offer, population));
       std::vector<uint8_t> labels(population.size(), 0);
       std::vector<double> model_p, exact_p;
       for (size_t i = 0; i < population.size(); ++i) {

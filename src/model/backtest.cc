@@ -124,12 +124,13 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   context.train = &options.train;
   const size_t n = population.size();
   for (const std::string& name : options.models) {
-    CF_ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, MakeScorer(name, context));
+    CF_ASSIGN_OR_RETURN(const ScorerInfo* info, FindScorer(name));
+    std::unique_ptr<Scorer> scorer = info->make(context);
     const auto start = std::chrono::steady_clock::now();
     CF_RETURN_IF_ERROR(scorer->Fit(history).WithPrefix(name));
     ModelBacktest mb;
     mb.name = name;
-    mb.probabilities = name == "universal";
+    mb.probabilities = info->calibrated;
     mb.gains.assign(kGainsPoints + 1, 0.0);
     mb.deciles.assign(10, 0.0);
     std::vector<std::pair<double, uint8_t>> pairs;

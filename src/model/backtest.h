@@ -11,19 +11,20 @@
 #include "base/status.h"
 #include "model/event_log.h"
 #include "model/metrics.h"
+#include "model/scorer.h"
 #include "model/universal.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
 
 struct EvaluateOptions {
-  int64_t cutoff = 0;           // T, UTC seconds (required)
-  int horizon_days = 56;        // H
-  uint32_t min_positives = 30;  // topics with fewer buyers in the window are dropped
-  std::vector<std::string> models = {"random", "popularity", "topic_rfm", "decay", "item_cf", "universal"};
-  uint64_t seed = 1;   // random baseline and training sampling
-  int threads = 0;     // 0 = hardware concurrency
-  TrainOptions train;  // the universal model's training (its horizon is set to H)
+  int64_t cutoff = 0;                               // T, UTC seconds (required)
+  int horizon_days = 56;                            // H
+  uint32_t min_positives = 30;                      // topics with fewer buyers in the window are dropped
+  std::vector<std::string> models = ScorerNames();  // every registered scorer
+  uint64_t seed = 1;                                // random baseline and training sampling
+  int threads = 0;                                  // 0 = hardware concurrency
+  TrainOptions train;                               // the universal model's training (its horizon is set to H)
 };
 
 inline constexpr int kGainsPoints = 50;      // points of the stored cumulative-gains curves

@@ -10,10 +10,13 @@ namespace cf::model {
 namespace {
 
 TEST(BacktestTest, ReproducesTheFixtureExpectedMetrics) {
-  const std::string dir = testing::ScratchDir("fixture");
+  const TempDirectory scratch("model-fixture");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
-  auto expected_text = ReadFile(std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture/expected.json");
+  auto expected_text = ReadFile(testing::SharedData("backtest-fixture/expected.json"));
   ASSERT_TRUE(expected_text.has_value());
   const nlohmann::json expected = nlohmann::json::parse(*expected_text);
 
@@ -44,11 +47,13 @@ TEST(BacktestTest, ReproducesTheFixtureExpectedMetrics) {
     }
   }
   EXPECT_EQ(checked, 3 * 8 * 2);
-  (void)RemoveAll(dir);
 }
 
 TEST(BacktestTest, ReportsJsonAndSelfContainedHtml) {
-  const std::string dir = testing::ScratchDir("report");
+  const TempDirectory scratch("model-report");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
   EvaluateOptions options;
@@ -83,11 +88,13 @@ TEST(BacktestTest, ReportsJsonAndSelfContainedHtml) {
   EXPECT_NE(html.find("decile 10"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://cdn"), std::string::npos);
-  (void)RemoveAll(dir);
 }
 
 TEST(BacktestTest, RejectsUnknownTopicsAndEmptyWindows) {
-  const std::string dir = testing::ScratchDir("errors");
+  const TempDirectory scratch("model-errors");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
   auto bad = TopicsFromCatalog(ds->catalog(), "colour");
@@ -101,7 +108,6 @@ TEST(BacktestTest, RejectsUnknownTopicsAndEmptyWindows) {
   auto result = RunBacktest(log, {}, *topics, "any", options);
   ASSERT_FALSE(result.has_value());
   EXPECT_NE(result.error().message().find("no topic has at least"), std::string::npos);
-  (void)RemoveAll(dir);
 }
 
 }  // namespace

@@ -38,9 +38,20 @@ class Scorer {
                        std::span<double> scores) const = 0;
 };
 
-// "random", "popularity", "topic_rfm", "decay", "item_cf", "universal".
-Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context);
+// One registered scorer: the one list of scorer names (scorer.cc).
+struct ScorerInfo {
+  std::string_view name;
+  bool calibrated;  // scores are probabilities (the universal model), not only a ranking
+  bool blendable;   // a simple baseline, needing no fit, that the universal model's safeguard may blend in
+  std::unique_ptr<Scorer> (*make)(const ScorerContext& context);
+};
+
+// Every scorer, in report order: random, popularity, topic_rfm, decay, item_cf, universal.
+std::span<const ScorerInfo> RegisteredScorers();
 std::vector<std::string> ScorerNames();
+// The named scorer; InvalidArgument lists the valid names.
+Result<const ScorerInfo*> FindScorer(std::string_view name);
+Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context);
 
 // The finest level of `levels` (most values), or one group per product when there is none.
 Level FinestLevel(const std::vector<Level>& levels, uint32_t num_products);

@@ -122,7 +122,7 @@ Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryVie
   for (size_t o = 0; o < offers.size(); ++o) {
     // The model computes the offer-independent features of the view once and reuses them
     // for every further offer; each offer then costs one pass over the events and the trees.
-    CF_ASSIGN_OR_RETURN(OfferScores scores, model.TryScore(history, offers[o], customers));
+    CF_ASSIGN_OR_RETURN(OfferScores scores, model.Score(history, offers[o], customers));
     ParallelFor(customers.size(), 0, [&](size_t, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         const TopOffer candidate{static_cast<uint32_t>(o), scores.probability[i], scores.expected_revenue[i]};

@@ -76,13 +76,14 @@ TEST(TopOffersOptionsTest, ValidateNamesTheField) {
 class TopOffersTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testing::ScratchDir("top-offers"));
+    scratch_ = new TempDirectory("model-top-offers");
+    ASSERT_TRUE(scratch_->ok()) << scratch_->status().ToString();
     data::GeneratorOptions g;
     g.customers = 1200;
     g.products = 200;
     g.days = 200;
     g.seed = 5;
-    ds_ = testing::GenerateAndIngest(g, *dir_).release();
+    ds_ = testing::GenerateAndIngest(g, scratch_->path()).release();
     ASSERT_NE(ds_, nullptr);
     log_ = new EventLog(EventLog::FromDataset(*ds_));
     TrainOptions o;
@@ -99,8 +100,7 @@ class TopOffersTest : public ::testing::Test {
     delete model_;
     delete log_;
     delete ds_;
-    (void)RemoveAll(*dir_);
-    delete dir_;
+    delete scratch_;
   }
 
   std::vector<offer::ProductSet> Offers() const {
@@ -145,7 +145,7 @@ class TopOffersTest : public ::testing::Test {
     const HistoryView history(*log_, log_->last_time() + 1);
     std::vector<OfferScores> scores;
     for (const offer::ProductSet& offer : offers) {
-      auto s = model_->TryScore(history, offer, customers);
+      auto s = model_->Score(history, offer, customers);
       ASSERT_TRUE(s.has_value()) << s.error().ToString();
       scores.push_back(*std::move(s));
     }
@@ -171,13 +171,13 @@ class TopOffersTest : public ::testing::Test {
     }
   }
 
-  static std::string* dir_;
+  static TempDirectory* scratch_;
   static data::Dataset* ds_;
   static EventLog* log_;
   static UniversalModel* model_;
 };
 
-std::string* TopOffersTest::dir_ = nullptr;
+TempDirectory* TopOffersTest::scratch_ = nullptr;
 data::Dataset* TopOffersTest::ds_ = nullptr;
 EventLog* TopOffersTest::log_ = nullptr;
 UniversalModel* TopOffersTest::model_ = nullptr;
@@ -199,7 +199,7 @@ TEST_F(TopOffersTest, LeavesOutOffersBelowTheMinimumProbability) {
   const std::vector<uint32_t> customers = AllCustomers();
   const HistoryView history(*log_, log_->last_time() + 1);
   // A threshold between the customers' probabilities of the rarest offer: some pass, some do not.
-  auto cheap = model_->TryScore(history, Offers()[2], customers);
+  auto cheap = model_->Score(history, Offers()[2], customers);
   ASSERT_TRUE(cheap.has_value());
   std::vector<double> p = cheap->probability;
   std::nth_element(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(p.size() / 2), p.end());

@@ -20,7 +20,9 @@ namespace cf::model {
 namespace {
 
 TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
-  const std::string dir = testing::ScratchDir("training-sample");
+  const TempDirectory scratch("model-training-sample");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string& dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -79,7 +81,7 @@ TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
           truth_p.push_back(p);
         }
       }
-      auto scores = (*model)->TryScore(history, *offer, customers);
+      auto scores = (*model)->Score(history, *offer, customers);
       EXPECT_TRUE(scores.has_value()) << scores.error().ToString();
       rho += Spearman(scores->probability, truth_p) / static_cast<double>(by_category.size());
     }
@@ -98,7 +100,6 @@ TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
               0.1 * static_cast<double>(population) / 3);
   EXPECT_GT(rho_all, 0.5);
   EXPECT_GT(rho_sampled, rho_all - 0.05);
-  (void)RemoveAll(dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/strings.h"
@@ -18,6 +19,7 @@
 #include "model/features.h"
 #include "model/metrics.h"
 #include "model/parallel.h"
+#include "model/signals.h"
 #include "model/xgb.h"
 
 namespace cf::model {
@@ -37,16 +39,9 @@ constexpr int kFormatVersion = 2;  // 2: the baseline blend
 
 constexpr uint64_t kSampleSalt = 0x5a3b1e;  // keeps the customer sample independent of the row sampling
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-double Uniform(uint64_t a, uint64_t b, uint64_t c) {
-  return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
-}
+// A uniform draw in [0, 1) that depends only on (seed, customer, group): the same rows are
+// sampled whatever the threads or the order.
+double Uniform(uint64_t a, uint64_t b, uint64_t c) { return UnitInterval(Mix(a ^ Mix(b ^ Mix(c)))); }
 
 // The training sample: each customer with history is kept with probability
 // max_training_customers ÷ customers with history, by a hash of (seed, customer), so the same
@@ -250,34 +245,20 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
   return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
 }
 
-// Percentile ranks in [0, 1] (0 lowest); tied scores share the mean of their ranks.
-std::vector<float> PercentileRanks(std::span<const double> scores) {
-  std::vector<uint32_t> idx(scores.size());
-  std::iota(idx.begin(), idx.end(), 0u);
-  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
-  std::vector<float> ranks(scores.size(), 0.0f);
-  const double last = std::max<double>(1.0, static_cast<double>(scores.size()) - 1.0);
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && scores[idx[j]] == scores[idx[i]]) {
-      ++j;
-    }
-    const float r = static_cast<float>((static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 / last);
-    for (size_t k = i; k < j; ++k) {
-      ranks[idx[k]] = r;
-    }
-    i = j;
-  }
-  return ranks;
-}
-
 // A baseline the blend may use: only the simple ones, which need no fitting.
 Result<std::unique_ptr<Scorer>> MakeBlendScorer(const std::string& name) {
-  if (name != "topic_rfm" && name != "decay" && name != "popularity") {
-    return Err(Status::InvalidArgument("cannot blend with baseline '" + name +
-                                       "'; expected one of topic_rfm, decay, popularity"));
+  auto info = FindScorer(name);
+  if (!info.has_value() || !(*info)->blendable) {
+    std::vector<std::string> valid;
+    for (const ScorerInfo& s : RegisteredScorers()) {
+      if (s.blendable) {
+        valid.emplace_back(s.name);
+      }
+    }
+    return Err(Status::InvalidArgument(
+        fmt::format("cannot blend with baseline '{}'; expected one of {}", name, Join(valid, ", "))));
   }
-  return MakeScorer(name, ScorerContext{});
+  return (*info)->make(ScorerContext{});
 }
 
 // The baseline's percentile ranks of `customers` for `offer`, within `customers`.
@@ -594,8 +575,19 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   return model;
 }
 
-Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const offer::ProductSet& offer,
-                                             std::span<const uint32_t> customers) const {
+Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
+                                          std::span<const uint32_t> customers) const {
+  for (size_t i = 0; i < customers.size(); ++i) {
+    if (customers[i] >= history.num_customers()) {
+      return Err(Status::InvalidArgument(fmt::format("customers[{}] is {}; the history has customers 0 to {}", i,
+                                                     customers[i], static_cast<int64_t>(history.num_customers()) - 1)));
+    }
+  }
+  if (!offer.any && offer.members.size() != history.num_products()) {
+    return Err(Status::InvalidArgument(
+        fmt::format("offer '{}' was compiled against a catalog of {} products; this history has {}", offer.name,
+                    offer.members.size(), history.num_products())));
+  }
   std::lock_guard<std::mutex> lock(cache_->mu);
   if (cache_->builder == nullptr || cache_->view != &history || cache_->cutoff != history.cutoff()) {
     FeatureOptions features;
@@ -611,7 +603,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   }
   const auto start = std::chrono::steady_clock::now();
   const size_t width = cache_->builder->num_features();
-  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
+  CF_ASSIGN_OR_RETURN(const size_t offer_count_column, cache_->builder->layout().Index("offer_count"));
   std::vector<float> margins(customers.size()), offer_counts(customers.size()), personal;
   // Only large requests get a bar: evaluate scores small populations many times under its own.
   std::optional<Progress> progress;
@@ -627,7 +619,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
         }
         forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
-          offer_counts[first + i] = rows[i * width + kOfferCountColumn];
+          offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
       &personal);
@@ -666,16 +658,6 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
     out.expected_revenue[i] = p * per_buyer * ratio;
   }
   return out;
-}
-
-OfferScores UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
-                                  std::span<const uint32_t> customers) const {
-  auto scores = TryScore(history, offer, customers);
-  if (!scores.has_value()) {
-    CF_LOG_ERROR("{}", scores.error().ToString());
-    return OfferScores{std::vector<double>(customers.size(), 0.0), std::vector<double>(customers.size(), 0.0)};
-  }
-  return *std::move(scores);
 }
 
 uint64_t UniversalModel::MemoryBytes() const {
@@ -721,6 +703,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                                              int threads) {
   CF_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/" + kModelFile));
   auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
+  std::vector<std::string> saved_features;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format_version").get<int>() != kFormatVersion || j.at("kind").get<std::string>() != "universal") {
@@ -737,6 +720,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                               "lacks",
                                               dir, Join(names, ", "))));
     }
+    saved_features = j.at("feature_names").get<std::vector<std::string>>();
     model->embedding_level_ = j.at("embedding_level").get<int>();
     model->calibration_.a = j.at("calibration").at("a").get<double>();
     model->calibration_.b = j.at("calibration").at("b").get<double>();
@@ -767,10 +751,20 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     }
     model->blend_scorer_ = *std::move(scorer);
   }
-  if (model->forest_.num_features() != FeatureBuilder::Names(model->levels_).size()) {
-    return Err(Status::InvalidArgument(fmt::format("{}: the trees use {} features, this version computes {}", dir,
-                                                   model->forest_.num_features(),
-                                                   FeatureBuilder::Names(model->levels_).size())));
+  // The trees read columns by position: the saved names must be this version's layout.
+  const std::vector<std::string> names = FeatureBuilder::Names(model->levels_);
+  for (size_t i = 0; i < std::max(names.size(), saved_features.size()); ++i) {
+    const std::string want = i < names.size() ? names[i] : "(none)";
+    const std::string got = i < saved_features.size() ? saved_features[i] : "(none)";
+    if (want != got) {
+      return Err(Status::InvalidArgument(
+          fmt::format("{}/{}: feature_names[{}] is '{}' but this version computes '{}' there; retrain the model", dir,
+                      kModelFile, i, got, want)));
+    }
+  }
+  if (model->forest_.num_features() != names.size()) {
+    return Err(Status::InvalidArgument(fmt::format("{}/{}: the trees use {} features, this version computes {}", dir,
+                                                   kBoosterFile, model->forest_.num_features(), names.size())));
   }
   return model;
 }
@@ -795,7 +789,7 @@ class UniversalScorer final : public Scorer {
     if (model_ == nullptr) {
       return Status::FailedPrecondition("the universal model must be fitted before scoring");
     }
-    CF_ASSIGN_OR_RETURN(OfferScores s, model_->TryScore(history, offer, customers));
+    CF_ASSIGN_OR_RETURN(OfferScores s, model_->Score(history, offer, customers));
     std::copy(s.probability.begin(), s.probability.end(), scores.begin());
     return Status::OK();
   }

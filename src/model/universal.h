@@ -93,10 +93,10 @@ class UniversalModel {
   static Result<std::unique_ptr<UniversalModel>> Load(const std::string& dir, const data::Catalog& catalog,
                                                       int threads);
 
-  OfferScores Score(const HistoryView& history, const offer::ProductSet& offer,
-                    std::span<const uint32_t> customers) const;
-  Result<OfferScores> TryScore(const HistoryView& history, const offer::ProductSet& offer,
-                               std::span<const uint32_t> customers) const;
+  // Scores `customers` for the offer as of history.cutoff(). Fails (and scores nothing)
+  // rather than returning zeros: a caller that cannot handle the error still gets it.
+  Result<OfferScores> Score(const HistoryView& history, const offer::ProductSet& offer,
+                            std::span<const uint32_t> customers) const;
   int horizon_days() const { return horizon_days_; }
   const std::vector<Level>& levels() const { return levels_; }
   const TrainReport& report() const { return report_; }

@@ -1,5 +1,6 @@
 #include "model/universal.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -64,7 +65,9 @@ double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
-  const std::string dir = testing::ScratchDir("independent");
+  const TempDirectory scratch("model-independent");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -94,11 +97,12 @@ TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
     predicted += p / static_cast<double>(universal.calibration_predicted.size());
   }
   EXPECT_NEAR(predicted, result->base_rate, result->base_rate / 3);
-  (void)RemoveAll(dir);
 }
 
 TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
-  const std::string dir = testing::ScratchDir("truth");
+  const TempDirectory scratch("model-truth");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -154,7 +158,9 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
         truth_p.push_back(p);
       }
     }
-    const OfferScores s = (*model)->Score(history, *offer, customers);
+    auto scored = (*model)->Score(history, *offer, customers);
+    ASSERT_TRUE(scored.has_value()) << scored.error().ToString();
+    const OfferScores& s = *scored;
     std::vector<double> r(customers.size()), q(customers.size());
     ASSERT_TRUE((*rfm)->Score(history, *offer, customers, r).ok());
     ASSERT_TRUE((*popularity)->Score(history, *offer, customers, q).ok());
@@ -169,7 +175,6 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
               universal_rho, rfm_rho, popularity_rho);
   EXPECT_GT(universal_rho, rfm_rho + 0.05);
   EXPECT_GT(universal_rho, popularity_rho + 0.05);
-  (void)RemoveAll(dir);
 }
 
 // A tiny log without products (the weak spot the validation safeguard exists for): 375
@@ -221,7 +226,9 @@ TEST(UniversalModelTest, DoesNotLoseToTheBaselinesOnATinyLogWithoutProducts) {
 }
 
 TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
-  const std::string dir = testing::ScratchDir("blend");
+  const TempDirectory scratch("model-blend");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   const EventLog log = TinyLogWithoutProducts();
   const HistoryView history(log, log.last_time() - 30 * kSecondsPerDay);  // as in the test above
   TrainOptions options;
@@ -239,21 +246,25 @@ TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
   const offer::ProductSet any = offer::ProductSet::Any(0);
   std::vector<uint32_t> all(log.num_customers());
   std::iota(all.begin(), all.end(), 0u);
-  const OfferScores a = (*model)->Score(history, any, all);
-  const OfferScores b = (*loaded)->Score(history, any, all);
+  auto a = (*model)->Score(history, any, all);
+  auto b = (*loaded)->Score(history, any, all);
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
   // A customer's score is their own, whoever else is in the request.
   const std::vector<uint32_t> some = {all[7], all[300]};
-  const OfferScores c = (*loaded)->Score(history, any, some);
+  auto c = (*loaded)->Score(history, any, some);
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
   for (size_t i = 0; i < all.size(); ++i) {
-    ASSERT_NEAR(a.probability[i], b.probability[i], 1e-6);
+    ASSERT_NEAR(a->probability[i], b->probability[i], 1e-6);
   }
-  EXPECT_NEAR(c.probability[0], a.probability[7], 1e-6);
-  EXPECT_NEAR(c.probability[1], a.probability[300], 1e-6);
-  (void)RemoveAll(dir);
+  EXPECT_NEAR(c->probability[0], a->probability[7], 1e-6);
+  EXPECT_NEAR(c->probability[1], a->probability[300], 1e-6);
 }
 
 TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
-  const std::string dir = testing::ScratchDir("save");
+  const TempDirectory scratch("model-save");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 1500;
   g.products = 200;
@@ -274,18 +285,46 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  const OfferScores a = (*model)->Score(history, *offer, customers);
-  const OfferScores b = (*loaded)->Score(history, *offer, customers);
-  ASSERT_EQ(a.probability.size(), b.probability.size());
-  for (size_t i = 0; i < a.probability.size(); ++i) {
-    ASSERT_NEAR(a.probability[i], b.probability[i], 1e-6);
-    ASSERT_NEAR(a.expected_revenue[i], b.expected_revenue[i], 1e-4);
-    ASSERT_GE(a.probability[i], 0.0);
-    ASSERT_LE(a.probability[i], 1.0);
+  auto a = (*model)->Score(history, *offer, customers);
+  auto b = (*loaded)->Score(history, *offer, customers);
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  ASSERT_EQ(a->probability.size(), customers.size());
+  ASSERT_EQ(b->probability.size(), customers.size());
+  double total = 0;
+  for (size_t i = 0; i < a->probability.size(); ++i) {
+    ASSERT_NEAR(a->probability[i], b->probability[i], 1e-6);
+    ASSERT_NEAR(a->expected_revenue[i], b->expected_revenue[i], 1e-4);
+    ASSERT_GT(a->probability[i], 0.0);
+    ASSERT_LE(a->probability[i], 1.0);
+    total += a->probability[i];
   }
+  EXPECT_GT(total, 1.0) << "a trained model expects some buyers";
   auto missing = UniversalModel::Load(dir + "/nope", ds->catalog(), 1);
   EXPECT_FALSE(missing.has_value());
-  (void)RemoveAll(dir);
+}
+
+// Requests the model cannot answer are errors that say why, never scores of zero.
+TEST(UniversalModelTest, ScoringAnUnanswerableRequestIsAnErrorNotZeros) {
+  const EventLog log = TinyLogWithoutProducts();
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions options = QuickOptions(30);
+  options.max_rounds = 20;
+  options.eval_every = 10;
+  auto model = UniversalModel::Train(history, {}, options, nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  const offer::ProductSet any = offer::ProductSet::Any(0);
+  const std::vector<uint32_t> unknown = {0, log.num_customers()};
+  auto scores = (*model)->Score(history, any, unknown);
+  ASSERT_FALSE(scores.has_value());
+  EXPECT_EQ(scores.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(scores.error().message().find(fmt::format("customers[1] is {}", log.num_customers())), std::string::npos)
+      << scores.error().message();
+  // An offer compiled against another catalog (3 products; this log has none).
+  const offer::ProductSet other = offer::ProductSet::FromMembers("other", {1, 0, 1});
+  auto mismatched = (*model)->Score(history, other, std::vector<uint32_t>{0});
+  ASSERT_FALSE(mismatched.has_value());
+  EXPECT_NE(mismatched.error().message().find("3 products"), std::string::npos) << mismatched.error().message();
 }
 
 }  // namespace

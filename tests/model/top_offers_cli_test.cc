@@ -45,7 +45,7 @@ class TopOffersCliTest : public AudienceCliTest {
   std::string Offers() {
     return Write("offers.json", R"([
   {"name": "Grocery", "offer": "department = \"GROCERY\""},
-  {"name": "Produce, fresh", "offer": "department = \"PRODUCE\""},
+  {"name": "Baby, and \"more\"", "offer": "department = \"BABY\""},
   {"name": "Cheap things", "offer": "price < 3"},
   {"name": "Anything", "offer": "any"}
 ])");
@@ -100,7 +100,7 @@ TEST_F(TopOffersCliTest, WritesEveryCustomersBestOffersWithScoresAsScoreGivesThe
 
   // `audience score` for each offer: the reference probability of every customer.
   const std::map<std::string, std::string> expressions = {{"Grocery", "department = \\\"GROCERY\\\""},
-                                                          {"Produce, fresh", "department = \\\"PRODUCE\\\""},
+                                                          {"Baby, and \"more\"", "department = \\\"BABY\\\""},
                                                           {"Cheap things", "price < 3"},
                                                           {"Anything", "any"}};
   std::map<std::string, std::map<std::string, std::pair<std::string, std::string>>> reference;
