@@ -42,29 +42,26 @@ Result<std::vector<std::string>> ModelList(const std::string& list) {
 
 struct TrainFlags {
   std::string data, out;
+  model::RunOptions run;
   model::TrainOptions options;
 };
 
 Status RunTrain(const TrainFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
-  if (f.options.horizon_days <= 0) {
-    return Status::InvalidArgument(
-        fmt::format("--horizon must be a positive number of days, got {}", f.options.horizon_days));
-  }
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   // Everything known is history: the cutoff sits just after the last event.
   const model::HistoryView history(log, log.last_time() + 1);
   model::TrainReport report;
-  CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
-                      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
+  CF_ASSIGN_OR_RETURN(
+      std::unique_ptr<model::UniversalModel> m,
+      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.run, f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   std::printf(
       "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows from %llu "
       "customers, validation Lift Quality %.2f over %d offers\n",
-      f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
-      report.rounds, static_cast<unsigned long long>(report.training_rows),
-      static_cast<unsigned long long>(report.training_customers), report.validation_lift_quality,
-      report.validation_topics);
+      f.out.c_str(), report.seconds, f.run.horizon_days, Join(report.levels, ", ").c_str(), report.depth, report.rounds,
+      static_cast<unsigned long long>(report.training_rows), static_cast<unsigned long long>(report.training_customers),
+      report.validation_lift_quality, report.validation_offers);
   if (!report.blend.baseline.empty()) {
     std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
                 report.blend.baseline.c_str(), report.blend.weight, report.blended_lift_quality,
@@ -132,10 +129,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.models.empty()) {
     CF_ASSIGN_OR_RETURN(options.models, ModelList(f.models));
   }
-  options.train.horizon_days = options.horizon_days;
-  options.train.threads = options.threads;
-  options.train.seed = options.seed;
-  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), f.topics));
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::BacktestOffers(ds->catalog(), f.topics));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   CF_ASSIGN_OR_RETURN(model::BacktestResult result,
                       model::RunBacktest(log, model::ChooseLevels(ds->catalog()), topics, f.topics, options));
@@ -146,7 +140,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.html.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.html, model::BacktestToHtml(result)));
   }
-  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), f.topics.c_str(),
+  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.offers.size(), f.topics.c_str(),
               static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
   std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
   for (const model::ModelBacktest& m : result.models) {
@@ -162,7 +156,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   auto train = std::make_shared<TrainFlags>();
   CLI::App* t = app.add_subcommand("train", "Train the universal offer model on a dataset's whole history");
   t->add_option("--data", train->data, "Dataset directory")->required();
-  t->add_option("--horizon", train->options.horizon_days, "Days after scoring in which a purchase counts")
+  t->add_option("--horizon", train->run.horizon_days, "Days after scoring in which a purchase counts")
       ->capture_default_str();
   t->add_option("--out", train->out, "Model directory to write")->required();
   t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")
@@ -172,8 +166,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--max-customers", train->options.max_training_customers,
                 "Customers sampled for the training rows on a larger base (0 = all)")
       ->capture_default_str();
-  t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
-  t->add_option("--seed", train->options.seed, "Sampling seed")->capture_default_str();
+  t->add_option("--threads", train->run.threads, "Threads (0 = all cores)")->capture_default_str();
+  t->add_option("--seed", train->run.seed, "Sampling seed")->capture_default_str();
   t->add_option("--booster-threads", train->options.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
   AddCommonFlags(t);
@@ -202,7 +196,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   CLI::App* e = app.add_subcommand("evaluate", "Backtest every model at a cutoff (see docs/model.md)");
   e->add_option("--data", eval->data, "Dataset directory")->required();
   e->add_option("--cutoff", eval->cutoff, "Cutoff date T: history before it, labels in [T, T + horizon)")->required();
-  e->add_option("--horizon", eval->options.horizon_days, "Label window in days")->capture_default_str();
+  e->add_option("--horizon", eval->options.run.horizon_days, "Label window in days")->capture_default_str();
   e->add_option("--topics", eval->topics, "Product attribute whose values are the topics, or any, or product")
       ->capture_default_str();
   e->add_option("--min-positives", eval->options.min_positives, "Keep topics with at least this many buyers")
@@ -210,8 +204,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--models", eval->models, "Comma-separated models (default: all)");
   e->add_option("--json", eval->json, "Write the report as JSON");
   e->add_option("--html", eval->html, "Write the report as a self-contained HTML page");
-  e->add_option("--threads", eval->options.threads, "Threads (0 = all cores)")->capture_default_str();
-  e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
+  e->add_option("--threads", eval->options.run.threads, "Threads (0 = all cores)")->capture_default_str();
+  e->add_option("--seed", eval->options.run.seed, "Seed of the random baseline and of training")->capture_default_str();
   e->add_option("--booster-threads", eval->options.train.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
   e->add_option("--train-cutoffs", eval->options.train.cutoffs,

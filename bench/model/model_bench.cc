@@ -62,7 +62,7 @@ void BM_TopicMetrics(benchmark::State& state) {
   }
   for (auto _ : state) {
     const auto order = cf::model::RankOrder(scores);
-    benchmark::DoNotOptimize(cf::model::ComputeTopicMetrics(scores, labels, order));
+    benchmark::DoNotOptimize(cf::model::ComputeOfferMetrics(scores, labels, order));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }

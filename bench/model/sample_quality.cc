@@ -92,13 +92,13 @@ Status Run(const std::string& data, const std::string& gen, const std::vector<ui
   std::printf("%10s %10s %10s %9s %9s %8s\n", "sample", "customers", "rows", "LQ", "Spearman", "seconds");
   for (uint64_t sample : samples) {
     cf::model::TrainOptions options;
-    options.horizon_days = truth.horizon_days;
     options.max_training_customers = sample;
     cf::model::TrainReport report;
     const auto start = std::chrono::steady_clock::now();
     CF_ASSIGN_OR_RETURN(
         std::unique_ptr<cf::model::UniversalModel> model,
-        cf::model::UniversalModel::Train(history, cf::model::ChooseLevels(ds->catalog()), options, &report));
+        cf::model::UniversalModel::Train(history, cf::model::ChooseLevels(ds->catalog()),
+                                         cf::model::RunOptions{.horizon_days = truth.horizon_days}, options, &report));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double lq = 0, rho = 0;
     for (const auto& [category, truth_p] : truth.probability) {

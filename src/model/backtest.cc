@@ -8,25 +8,26 @@
 
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "model/scorer.h"
 
 namespace cf::model {
 
-Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& catalog, const std::string& by) {
-  std::vector<offer::ProductSet> topics;
+Result<std::vector<offer::ProductSet>> BacktestOffers(const data::Catalog& catalog, const std::string& by) {
+  std::vector<offer::ProductSet> offers;
   const uint32_t n = catalog.size();
   if (by == "any") {
-    topics.push_back(offer::ProductSet::Any(n));
-    return topics;
+    offers.push_back(offer::ProductSet::Any(n));
+    return offers;
   }
   if (by == "product") {
     for (uint32_t p = 0; p < n; ++p) {
       std::vector<uint8_t> members(n, 0);
       members[p] = 1;
-      topics.push_back(offer::ProductSet::FromMembers(std::string(catalog.product_id(p)), std::move(members)));
+      offers.push_back(offer::ProductSet::FromMembers(std::string(catalog.product_id(p)), std::move(members)));
     }
-    return topics;
+    return offers;
   }
   for (const data::Attribute& attr : catalog.attributes()) {
     if (attr.name != by) {
@@ -42,33 +43,45 @@ Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& ca
     }
     for (size_t code = 1; code < members.size(); ++code) {
       if (!members[code].empty()) {
-        topics.push_back(offer::ProductSet::FromMembers(std::string(attr.dict[code]), std::move(members[code])));
+        offers.push_back(offer::ProductSet::FromMembers(std::string(attr.dict[code]), std::move(members[code])));
       }
     }
-    return topics;
+    return offers;
   }
   std::string valid = "any, product";
   for (const data::Attribute& attr : catalog.attributes()) {
     valid += ", " + attr.name;
   }
   return Err(
-      Status::InvalidArgument(fmt::format("--topics '{}' is not a product attribute; expected one of {}", by, valid)));
+      Status::InvalidArgument(fmt::format("offers by '{}': not a product attribute; expected one of {}", by, valid)));
+}
+
+Status EvaluateOptions::Validate() const {
+  CF_RETURN_IF_ERROR(run.Validate());
+  CF_RETURN_IF_ERROR(CheckRange("min_positives", min_positives, 1, UINT32_MAX));
+  if (models.empty()) {
+    return Status::InvalidArgument("models must name at least one of " + Join(ScorerNames(), ", "));
+  }
+  for (const std::string& name : models) {
+    auto info = FindScorer(name);
+    if (!info.has_value()) {
+      return info.error().WithPrefix("models");
+    }
+  }
+  return train.Validate().WithPrefix("train");
 }
 
 Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,
-                                   const std::vector<offer::ProductSet>& topics, const std::string& topics_by,
+                                   const std::vector<offer::ProductSet>& offers, const std::string& offers_by,
                                    const EvaluateOptions& options) {
+  CF_RETURN_IF_ERROR(options.Validate());
   const int64_t cutoff = options.cutoff;
-  const int64_t end = cutoff + static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
-  if (options.horizon_days <= 0) {
-    return Err(Status::InvalidArgument(
-        fmt::format("--horizon must be a positive number of days, got {}", options.horizon_days)));
-  }
+  const int64_t end = cutoff + static_cast<int64_t>(options.run.horizon_days) * kSecondsPerDay;
   const HistoryView history(log, cutoff);
   BacktestResult result;
   result.cutoff = cutoff;
-  result.horizon_days = options.horizon_days;
-  result.topics_by = topics_by;
+  result.horizon_days = options.run.horizon_days;
+  result.offers_by = offers_by;
   result.min_positives = options.min_positives;
   std::vector<uint32_t> population;
   for (uint32_t c = 0; c < log.num_customers(); ++c) {
@@ -82,17 +95,17 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   }
   result.population = population.size();
 
-  // Labels: who bought each topic in [T, T + H). Only the evaluator reads past the cutoff.
+  // Labels: who bought each offer in [T, T + H). Only the evaluator reads past the cutoff.
   std::vector<std::vector<uint8_t>> labels;
   std::vector<const offer::ProductSet*> kept;
-  for (const offer::ProductSet& topic : topics) {
+  for (const offer::ProductSet& offer_set : offers) {
     std::vector<uint8_t> y(population.size(), 0);
     uint64_t positives = 0;
     for (size_t i = 0; i < population.size(); ++i) {
       const CustomerEvents ev = log.All(population[i]);
       const auto lo = std::lower_bound(ev.time.begin(), ev.time.end(), cutoff) - ev.time.begin();
       for (size_t k = static_cast<size_t>(lo); k < ev.size() && ev.time[k] < end; ++k) {
-        if (topic.Contains(ev.product[k])) {
+        if (offer_set.Contains(ev.product[k])) {
           y[i] = 1;
           break;
         }
@@ -100,15 +113,15 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
       positives += y[i];
     }
     if (positives >= options.min_positives) {
-      kept.push_back(&topic);
+      kept.push_back(&offer_set);
       labels.push_back(std::move(y));
-      result.topics.push_back(topic.name);
+      result.offers.push_back(offer_set.name);
       result.positives.push_back(positives);
     }
   }
   if (kept.empty()) {
     return Err(Status::FailedPrecondition(
-        fmt::format("no topic has at least {} buyers between {} and {}; lower --min-positives or move the cutoff",
+        fmt::format("no offer has at least {} buyers between {} and {}; lower min_positives or move the cutoff",
                     options.min_positives, FormatIsoDate(cutoff), FormatIsoDate(end))));
   }
   for (uint64_t p : result.positives) {
@@ -118,9 +131,7 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
 
   ScorerContext context;
   context.levels = levels;
-  context.horizon_days = options.horizon_days;
-  context.seed = options.seed;
-  context.threads = options.threads;
+  context.run = options.run;
   context.train = &options.train;
   const size_t n = population.size();
   for (const std::string& name : options.models) {
@@ -136,12 +147,12 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
     std::vector<std::pair<double, uint8_t>> pairs;
     pairs.reserve(kept.size() * n);
     std::vector<double> scores(n);
-    Progress progress("scoring " + name, kept.size(), "topics");
+    Progress progress("scoring " + name, kept.size(), "offers");
     for (size_t t = 0; t < kept.size(); ++t) {
       CF_RETURN_IF_ERROR(scorer->Score(history, *kept[t], population, scores).WithPrefix(name));
       const std::vector<uint32_t> order = RankOrder(scores);
-      TopicMetrics m = ComputeTopicMetrics(scores, labels[t], order);
-      mb.per_topic.push_back(m);
+      OfferMetrics m = ComputeOfferMetrics(scores, labels[t], order);
+      mb.per_offer.push_back(m);
       const double k = static_cast<double>(kept.size());
       mb.macro.auc += m.auc / k;
       mb.macro.average_precision += m.average_precision / k;
@@ -191,17 +202,18 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
   nlohmann::json j;
   j["cutoff"] = FormatIsoDate(result.cutoff);
   j["horizon_days"] = result.horizon_days;
-  j["topics_by"] = result.topics_by;
+  // The protocol's keys: a topic is an offer (see backtest.h).
+  j["topics_by"] = result.offers_by;
   j["min_positives"] = result.min_positives;
-  j["topics"] = result.topics.size();
+  j["topics"] = result.offers.size();
   j["population"] = result.population;
   j["base_rate"] = result.base_rate;
   nlohmann::json models = nlohmann::json::object();
   for (const ModelBacktest& m : result.models) {
     nlohmann::json per_topic = nlohmann::json::array();
-    for (size_t t = 0; t < m.per_topic.size(); ++t) {
-      const TopicMetrics& tm = m.per_topic[t];
-      per_topic.push_back({{"topic", result.topics[t]},
+    for (size_t t = 0; t < m.per_offer.size(); ++t) {
+      const OfferMetrics& tm = m.per_offer[t];
+      per_topic.push_back({{"topic", result.offers[t]},
                            {"positives", tm.positives},
                            {"auc", tm.auc},
                            {"average_precision", tm.average_precision},

@@ -22,10 +22,10 @@ TEST(BacktestTest, ReproducesTheFixtureExpectedMetrics) {
 
   EvaluateOptions options;
   options.cutoff = ParseIsoTime(expected["cutoff"].get<std::string>()).value();
-  options.horizon_days = expected["horizon_days"].get<int>();
+  options.run.horizon_days = expected["horizon_days"].get<int>();
   options.min_positives = expected["min_positives"].get<uint32_t>();
   options.models = {"popularity", "topic_rfm", "decay"};
-  auto topics = TopicsFromCatalog(ds->catalog(), "product");
+  auto topics = BacktestOffers(ds->catalog(), "product");
   ASSERT_TRUE(topics.has_value());
   const EventLog log = EventLog::FromDataset(*ds);
   auto result = RunBacktest(log, {}, *topics, "product", options);
@@ -58,10 +58,10 @@ TEST(BacktestTest, ReportsJsonAndSelfContainedHtml) {
   ASSERT_TRUE(ds);
   EvaluateOptions options;
   options.cutoff = ParseIsoTime("2024-07-01").value();
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.min_positives = 10;
   options.models = {"random", "popularity", "topic_rfm", "decay", "item_cf"};
-  auto topics = TopicsFromCatalog(ds->catalog(), "product");
+  auto topics = BacktestOffers(ds->catalog(), "product");
   ASSERT_TRUE(topics.has_value());
   const EventLog log = EventLog::FromDataset(*ds);
   auto result = RunBacktest(log, {}, *topics, "product", options);
@@ -97,17 +97,17 @@ TEST(BacktestTest, RejectsUnknownTopicsAndEmptyWindows) {
   CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
-  auto bad = TopicsFromCatalog(ds->catalog(), "colour");
+  auto bad = BacktestOffers(ds->catalog(), "colour");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("expected one of any, product"), std::string::npos);
   EvaluateOptions options;
   options.cutoff = ParseIsoTime("2030-01-01").value();  // nothing after it
   options.models = {"popularity"};
   const EventLog log = EventLog::FromDataset(*ds);
-  auto topics = TopicsFromCatalog(ds->catalog(), "any");
+  auto topics = BacktestOffers(ds->catalog(), "any");
   auto result = RunBacktest(log, {}, *topics, "any", options);
   ASSERT_FALSE(result.has_value());
-  EXPECT_NE(result.error().message().find("no topic has at least"), std::string::npos);
+  EXPECT_NE(result.error().message().find("no offer has at least"), std::string::npos);
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ class ItemCfScorer final : public Scorer {
 }  // namespace
 
 std::unique_ptr<Scorer> MakeRandomScorer(const ScorerContext& context) {
-  return std::make_unique<RandomScorer>(context.seed);
+  return std::make_unique<RandomScorer>(context.run.seed);
 }
 std::unique_ptr<Scorer> MakePopularityScorer(const ScorerContext&) { return std::make_unique<PopularityScorer>(); }
 std::unique_ptr<Scorer> MakeTopicRfmScorer(const ScorerContext&) { return std::make_unique<TopicRfmScorer>(); }

@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // The universal model's features of a (customer, offer) pair, computed from a HistoryView
 // only: nothing at or after the view's cutoff can reach them. The same code builds training
 // rows (at past cutoffs) and scoring rows (at the present), so they cannot disagree.
@@ -18,6 +19,7 @@
 #include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
+#include "model/options.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -25,9 +27,8 @@ namespace cf::model {
 struct FeatureOptions {
   const std::vector<Level>* levels = nullptr;  // product groupings (not owned), may be empty
   int embedding_level = -1;                    // index into levels of the grouping embedded; -1 = none
-  int horizon_days = 30;                       // the prediction horizon H
   uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
-  int threads = 0;                             // 0 = hardware concurrency
+  RunOptions run;                              // the horizon H and the threads (the seed is unused)
   // Not owned; when set, only customers c with (*sample)[c] != 0 form the population: training
   // on a customer sample sees the sample as the whole base (popularity, percentiles, embedding).
   const std::vector<uint8_t>* sample = nullptr;
@@ -120,6 +121,7 @@ class FeatureBuilder {
   FeatureOptions options_;
   FeatureLayout layout_;
   std::vector<uint32_t> population_;
+  std::vector<uint32_t> slot_;        // per customer: index in population_, kNoSlot without history
   std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it

@@ -79,8 +79,8 @@ class FeaturesTest : public ::testing::Test {
   FeaturesTest() : log_(HandMadeLog()), view_(log_, 100 * kDay), levels_(Departments()), factors_(Identity(3)) {
     options_.levels = &levels_;
     options_.embedding_level = 0;
-    options_.horizon_days = 7;
-    options_.threads = 1;
+    options_.run.horizon_days = 7;
+    options_.run.threads = 1;
     std::vector<uint8_t> members = {1, 0, 0, 0};
     offer_ = offer::ProductSet::FromMembers("product 0", members);
   }

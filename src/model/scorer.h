@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "model/event_log.h"
+#include "model/options.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -20,9 +21,7 @@ struct TrainOptions;
 // What a scorer may know besides the history: the catalog's groupings and the horizon.
 struct ScorerContext {
   std::vector<Level> levels;            // product groupings, coarsest first (e.g. department, category)
-  int horizon_days = 30;                // the purchase window being predicted
-  uint64_t seed = 1;                    // for the random baseline and sampling
-  int threads = 0;                      // 0 = hardware concurrency
+  RunOptions run;                       // the horizon predicted, threads, the seed of sampling and of random
   const TrainOptions* train = nullptr;  // the universal model's options (not owned); null = defaults
 };
 

@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // The purchase signals that the baselines and the universal model's features share. Each is
 // defined once here, so a baseline and the feature built on it cannot drift apart.
 #pragma once

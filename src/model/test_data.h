@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // Datasets for the model tests: ingested from the shared fixtures or generated.
 #pragma once
 

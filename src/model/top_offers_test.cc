@@ -91,8 +91,8 @@ class TopOffersTest : public ::testing::Test {
     o.max_rounds = 60;
     o.eval_every = 20;
     o.max_rows = 40000;
-    auto model =
-        UniversalModel::Train(HistoryView(*log_, log_->last_time() + 1), ChooseLevels(ds_->catalog()), o, nullptr);
+    auto model = UniversalModel::Train(HistoryView(*log_, log_->last_time() + 1), ChooseLevels(ds_->catalog()),
+                                       RunOptions{}, o, nullptr);
     ASSERT_TRUE(model.has_value()) << model.error().ToString();
     model_ = model->release();
   }

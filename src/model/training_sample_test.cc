@@ -19,6 +19,18 @@
 namespace cf::model {
 namespace {
 
+TEST(TrainingSampleTest, TheSampleSizeIsValidated) {
+  TrainOptions o;
+  EXPECT_TRUE(o.Validate().ok());
+  o.max_training_customers = 0;  // every customer
+  EXPECT_TRUE(o.Validate().ok());
+  o.max_training_customers = 5;
+  const Status s = o.Validate();
+  EXPECT_NE(s.message().find("max_training_customers must be 0 (every customer) or at least 100, got 5"),
+            std::string::npos)
+      << s.message();
+}
+
 TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
   const TempDirectory scratch("model-training-sample");
   ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
@@ -55,7 +67,6 @@ TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
     population += history.HasHistory(c) ? 1 : 0;
   }
   TrainOptions options;
-  options.horizon_days = horizon;
   options.depths = {3};
   options.max_rounds = 150;
   options.eval_every = 25;
@@ -64,7 +75,8 @@ TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
   // Mean Spearman correlation with the true probabilities over the truth categories.
   auto agreement = [&](uint64_t sample, TrainReport* report) {
     options.max_training_customers = sample;
-    auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), options, report);
+    auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{.horizon_days = horizon},
+                                       options, report);
     EXPECT_TRUE(model.has_value()) << model.error().ToString();
     if (!model.has_value()) {
       return 0.0;

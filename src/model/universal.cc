@@ -37,7 +37,8 @@ constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
 constexpr int kFormatVersion = 2;  // 2: the baseline blend
 
-constexpr uint64_t kSampleSalt = 0x5a3b1e;  // keeps the customer sample independent of the row sampling
+constexpr uint64_t kSampleSalt = 0x5a3b1e;       // keeps the customer sample independent of the row sampling
+constexpr uint64_t kMinTrainingCustomers = 100;  // a smaller sample could not fill the validation offers
 
 // A uniform draw in [0, 1) that depends only on (seed, customer, group): the same rows are
 // sampled whatever the threads or the order.
@@ -48,7 +49,8 @@ double Uniform(uint64_t a, uint64_t b, uint64_t c) { return UnitInterval(Mix(a ^
 // customers are kept at every cutoff and the sample is uniform (every population-relative
 // feature — popularity, percentile ranks, item similarity — estimates its value on the whole
 // base). Empty when every customer is used.
-std::vector<uint8_t> TrainingSample(const HistoryView& history, const TrainOptions& options, uint64_t* kept) {
+std::vector<uint8_t> TrainingSample(const HistoryView& history, const TrainOptions& options, uint64_t seed,
+                                    uint64_t* kept) {
   uint64_t population = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
     population += history.HasHistory(c) ? 1 : 0;
@@ -61,7 +63,7 @@ std::vector<uint8_t> TrainingSample(const HistoryView& history, const TrainOptio
   std::vector<uint8_t> sample(history.num_customers(), 0);
   *kept = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
-    if (history.HasHistory(c) && Uniform(options.seed, c, kSampleSalt) < rate) {
+    if (history.HasHistory(c) && Uniform(seed, c, kSampleSalt) < rate) {
       sample[c] = 1;
       ++*kept;
     }
@@ -110,12 +112,12 @@ std::vector<offer::ProductSet> TrainingOffers(const HistoryView& view, const std
     }
     std::vector<uint32_t> codes;
     for (uint32_t g = 1; g < buyers.size(); ++g) {
-      if (buyers[g] >= options.min_topic_buyers) {
+      if (buyers[g] >= options.min_offer_buyers) {
         codes.push_back(g);
       }
     }
     std::sort(codes.begin(), codes.end(), [&](uint32_t a, uint32_t b) { return buyers[a] > buyers[b]; });
-    codes.resize(std::min<size_t>(codes.size(), options.max_topics_per_level));
+    codes.resize(std::min<size_t>(codes.size(), options.max_offers_per_level));
     for (uint32_t g : codes) {
       std::vector<uint8_t> members(level.code_of_product.size(), 0);
       for (size_t p = 0; p < members.size(); ++p) {
@@ -143,7 +145,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end,
   // as often as negatives (all of them on sparse data), reweighted like the negatives.
   const double positive_rate = std::min(1.0, rate * kPositiveOversampling);
   const float share = static_cast<float>(static_cast<double>(end - cutoff) /
-                                         (static_cast<double>(features.horizon_days) * kSecondsPerDay));
+                                         (static_cast<double>(features.run.horizon_days) * kSecondsPerDay));
   std::vector<uint32_t> chosen;
   std::vector<float> labels;
   for (const offer::ProductSet& offer : offers) {
@@ -312,7 +314,7 @@ Result<BaselineBlend> ChooseBlend(const HistoryView& view, const std::vector<off
   return best;
 }
 
-std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, int depth) {
+std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, uint64_t seed, int depth) {
   return {{"objective", "binary:logistic"},
           {"tree_method", "hist"},
           {"base_score", "0.5"},  // zero margin, so margins of round ranges add up
@@ -322,13 +324,14 @@ std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOption
           {"subsample", fmt::format("{}", options.subsample)},
           {"colsample_bytree", fmt::format("{}", options.colsample)},
           {"nthread", std::to_string(ResolveThreads(options.booster_threads))},
-          {"seed", std::to_string(options.seed)},
+          {"seed", std::to_string(seed)},
           {"verbosity", "0"}};
 }
 
 // Training cutoffs every H/2 days back from `end`, the latest ones with truncated windows.
-std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, const TrainOptions& options) {
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, int horizon_days,
+                                     const TrainOptions& options) {
+  const int64_t horizon = static_cast<int64_t>(horizon_days) * kSecondsPerDay;
   const int64_t step = std::max<int64_t>(kSecondsPerDay, horizon / 2);
   std::vector<int64_t> cutoffs;
   for (int k = 1; k <= options.cutoffs; ++k) {
@@ -345,10 +348,10 @@ std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, co
 Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const std::vector<offer::ProductSet>& offers,
                                  const FeatureOptions& features, const TrainOptions& options, uint32_t* next_group,
                                  const std::string& label) {
-  const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, options);
+  const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, features.run.horizon_days, options);
   if (cutoffs.empty()) {
     return Err(Status::FailedPrecondition(fmt::format("not enough history to train: need at least {} days before {}",
-                                                      options.horizon_days, FormatIsoDate(end))));
+                                                      features.run.horizon_days, FormatIsoDate(end))));
   }
   uint64_t population = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
@@ -359,9 +362,10 @@ Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const 
   const double rate = std::min(1.0, static_cast<double>(options.max_rows) / std::max(1.0, candidates));
   RowSet rows;
   Progress progress(label, cutoffs.size() * offers.size(), "offers");
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(features.run.horizon_days) * kSecondsPerDay;
   for (int64_t cutoff : cutoffs) {
-    AppendRows(history, cutoff, cutoff + horizon, offers, features, rate, options.seed, next_group, &rows, &progress);
+    AppendRows(history, cutoff, cutoff + horizon, offers, features, rate, features.run.seed, next_group, &rows,
+               &progress);
   }
   progress.Finish();
   return rows;
@@ -372,6 +376,51 @@ Result<XgbMatrix> MatrixOf(const RowSet& rows, int threads) {
 }
 
 }  // namespace
+
+Status TrainOptions::Validate() const {
+  CF_RETURN_IF_ERROR(CheckRange("cutoffs", cutoffs, 1, 100));
+  CF_RETURN_IF_ERROR(CheckRange("max_rows", static_cast<double>(max_rows), 1000, 1e9));
+  CF_RETURN_IF_ERROR(CheckRange("min_offer_buyers", min_offer_buyers, 1, UINT32_MAX));
+  CF_RETURN_IF_ERROR(CheckRange("max_offers_per_level", max_offers_per_level, 1, UINT32_MAX));
+  CF_RETURN_IF_ERROR(CheckRange("rank", rank, 1, kMaxEmbeddingGroups));
+  if (depths.empty()) {
+    return Status::InvalidArgument("depths must list at least one tree depth between 1 and 10");
+  }
+  for (size_t i = 0; i < depths.size(); ++i) {
+    CF_RETURN_IF_ERROR(CheckRange(fmt::format("depths[{}]", i).c_str(), depths[i], 1, 10));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("max_rounds", max_rounds, 1, 10000));
+  CF_RETURN_IF_ERROR(CheckRange("eval_every", eval_every, 1, max_rounds));
+  if (!(eta > 0 && eta <= 1)) {
+    return Status::InvalidArgument(fmt::format("eta must be in (0, 1], got {}", eta));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_child_weight", min_child_weight, 0, 1e12));
+  if (!(subsample > 0 && subsample <= 1)) {
+    return Status::InvalidArgument(fmt::format("subsample must be in (0, 1], got {}", subsample));
+  }
+  if (!(colsample > 0 && colsample <= 1)) {
+    return Status::InvalidArgument(fmt::format("colsample must be in (0, 1], got {}", colsample));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_validation_positives", min_validation_positives, 1, UINT32_MAX));
+  if (max_training_customers != 0 && max_training_customers < kMinTrainingCustomers) {
+    return Status::InvalidArgument(
+        fmt::format("max_training_customers must be 0 (every customer) or at least {}, got {}", kMinTrainingCustomers,
+                    max_training_customers));
+  }
+  for (const std::string& name : blend_baselines) {
+    auto scorer = MakeBlendScorer(name);
+    if (!scorer.has_value()) {
+      return scorer.error().WithPrefix("blend_baselines");
+    }
+  }
+  for (size_t i = 0; i < blend_weights.size(); ++i) {
+    if (!(blend_weights[i] > 0)) {
+      return Status::InvalidArgument(fmt::format("blend_weights[{}] must be above 0, got {}", i, blend_weights[i]));
+    }
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_blend_gain", min_blend_gain, 0, 100));
+  return CheckRange("booster_threads", booster_threads, 0, kMaxThreads);
+}
 
 struct UniversalModel::Cache {
   std::mutex mu;
@@ -434,11 +483,14 @@ std::vector<Level> ChooseLevels(const data::Catalog& catalog) {
 }
 
 Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
-                                                              const TrainOptions& options, TrainReport* report) {
+                                                              const RunOptions& run, const TrainOptions& options,
+                                                              TrainReport* report) {
+  CF_RETURN_IF_ERROR(run.Validate());
+  CF_RETURN_IF_ERROR(options.Validate());
   const auto start = std::chrono::steady_clock::now();
   auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
-  model->horizon_days_ = options.horizon_days;
-  model->threads_ = options.threads;
+  model->horizon_days_ = run.horizon_days;
+  model->threads_ = run.threads;
   if (levels.empty() && history.num_products() <= kMaxEmbeddingGroups) {
     levels.push_back(ProductLevel(history.num_products(), kProductLevel));
   }
@@ -447,12 +499,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   FeatureOptions features;
   features.levels = &model->levels_;
   features.embedding_level = model->embedding_level_;
-  features.horizon_days = options.horizon_days;
   features.rank = options.rank;
-  features.threads = options.threads;
+  features.run = run;
   TrainReport rep;
   // On a large base the rows come from a customer sample (see TrainingSample).
-  const std::vector<uint8_t> sample = TrainingSample(history, options, &rep.training_customers);
+  const std::vector<uint8_t> sample = TrainingSample(history, options, run.seed, &rep.training_customers);
   features.sample = sample.empty() ? nullptr : &sample;
   if (!sample.empty()) {
     CF_LOG_INFO("training on a sample of {} customers", rep.training_customers);
@@ -465,7 +516,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   for (const Level& level : model->levels_) {
     rep.levels.push_back(level.name);
   }
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(run.horizon_days) * kSecondsPerDay;
   const int64_t end = history.cutoff();
   const int64_t validation_cutoff = end - horizon;
   const int threads = ResolveThreads(options.booster_threads);
@@ -484,7 +535,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   if (validation_train.has_value()) {
     RowSet valid;
     const uint32_t first_valid_group = next_group;
-    AppendRows(history, validation_cutoff, end, offers, features, 1.0, options.seed, &next_group, &valid, nullptr);
+    AppendRows(history, validation_cutoff, end, offers, features, 1.0, run.seed, &next_group, &valid, nullptr);
     KeepGroupsWithPositives(options.min_validation_positives, &valid);
     rep.validation_rows = valid.rows();
     CF_LOG_DEBUG("validation: {} training rows, {} validation rows ({:.1f} s)", validation_train->rows(), valid.rows(),
@@ -494,7 +545,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     std::vector<float> best_margins;
     Progress progress("choosing depth", options.depths.size() * static_cast<uint64_t>(options.max_rounds), "rounds");
     for (int depth : options.depths) {
-      CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, depth)));
+      CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, run.seed, depth)));
       std::vector<float> margins(valid.rows(), 0.0f);
       int stale = 0;
       double depth_best = -1e9;
@@ -511,7 +562,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
         }
         int topics = 0;
         const double lq = MacroLiftQuality(margins, valid, &topics);
-        rep.validation_topics = topics;
+        rep.validation_offers = topics;
         CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth,
                      it + 1, lq, topics, Elapsed(start));
         if (lq > depth_best) {
@@ -551,7 +602,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   rep.training_rows = rows.rows();
   CF_LOG_DEBUG("final: {} training rows ({:.1f} s)", rows.rows(), Elapsed(start));
   CF_ASSIGN_OR_RETURN(XgbMatrix dtrain, MatrixOf(rows, threads));
-  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, best_depth)));
+  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, run.seed, best_depth)));
   Progress progress("training", static_cast<uint64_t>(best_rounds), "rounds");
   for (int it = 0; it < best_rounds; ++it) {
     CF_RETURN_IF_ERROR(booster.UpdateOneIter(it, dtrain));
@@ -593,8 +644,8 @@ Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offe
     FeatureOptions features;
     features.levels = &levels_;
     features.embedding_level = embedding_level_;
-    features.horizon_days = horizon_days_;
-    features.threads = threads_;
+    features.run.horizon_days = horizon_days_;
+    features.run.threads = threads_;
     const auto start = std::chrono::steady_clock::now();
     cache_->builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
@@ -777,11 +828,8 @@ class UniversalScorer final : public Scorer {
   explicit UniversalScorer(const ScorerContext& context) : context_(context) {}
   std::string_view name() const override { return "universal"; }
   Status Fit(const HistoryView& history) override {
-    TrainOptions options = context_.train != nullptr ? *context_.train : TrainOptions{};
-    options.horizon_days = context_.horizon_days;
-    options.threads = context_.threads;
-    options.seed = context_.seed;
-    CF_ASSIGN_OR_RETURN(model_, UniversalModel::Train(history, context_.levels, options, nullptr));
+    const TrainOptions options = context_.train != nullptr ? *context_.train : TrainOptions{};
+    CF_ASSIGN_OR_RETURN(model_, UniversalModel::Train(history, context_.levels, context_.run, options, nullptr));
     return Status::OK();
   }
   Status Score(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,

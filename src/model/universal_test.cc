@@ -22,9 +22,8 @@ namespace {
 constexpr double kNoise = 2.0;
 
 // Small enough for a unit test; the shipped defaults search more.
-TrainOptions QuickOptions(int horizon_days) {
+TrainOptions QuickOptions() {
   TrainOptions o;
-  o.horizon_days = horizon_days;
   o.depths = {3};
   o.max_rounds = 150;
   o.eval_every = 25;
@@ -78,16 +77,16 @@ TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
   ASSERT_TRUE(ds);
   const EventLog log = EventLog::FromDataset(*ds);
   EvaluateOptions options;
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.cutoff = log.last_time() - 30 * kSecondsPerDay;
   options.min_positives = 30;
   options.models = {"random", "universal"};
-  options.train = QuickOptions(30);
-  auto topics = TopicsFromCatalog(ds->catalog(), "category");
+  options.train = QuickOptions();
+  auto topics = BacktestOffers(ds->catalog(), "category");
   ASSERT_TRUE(topics.has_value());
   auto result = RunBacktest(log, ChooseLevels(ds->catalog()), *topics, "category", options);
   ASSERT_TRUE(result.has_value()) << result.error().ToString();
-  ASSERT_GE(result->topics.size(), 10u);
+  ASSERT_GE(result->offers.size(), 10u);
   const ModelBacktest& universal = result->models[1];
   EXPECT_NEAR(universal.macro.lift_quality, 0.0, 5.0);
   EXPECT_NEAR(universal.macro.auc, 0.5, 0.03);
@@ -138,10 +137,11 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
 
   const EventLog log = EventLog::FromDataset(*ds);
   const HistoryView history(log, cutoff);
-  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), QuickOptions(horizon), nullptr);
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{.horizon_days = horizon},
+                                     QuickOptions(), nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ScorerContext context;
-  context.horizon_days = horizon;
+  context.run.horizon_days = horizon;
   auto rfm = MakeScorer("topic_rfm", context);
   auto popularity = MakeScorer("popularity", context);
   ASSERT_TRUE(rfm.has_value() && popularity.has_value());
@@ -204,15 +204,14 @@ EventLog TinyLogWithoutProducts() {
 TEST(UniversalModelTest, DoesNotLoseToTheBaselinesOnATinyLogWithoutProducts) {
   const EventLog log = TinyLogWithoutProducts();
   EvaluateOptions options;
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.cutoff = log.last_time() - 30 * kSecondsPerDay;
   options.min_positives = 30;
   options.models = {"popularity", "topic_rfm", "decay", "universal"};
-  options.train.horizon_days = 30;
   const std::vector<offer::ProductSet> topics = {offer::ProductSet::Any(0)};
   auto result = RunBacktest(log, {}, topics, "any", options);
   ASSERT_TRUE(result.has_value()) << result.error().ToString();
-  ASSERT_EQ(result->topics.size(), 1u);
+  ASSERT_EQ(result->offers.size(), 1u);
   const double universal = result->models.back().macro.lift_quality;
   for (size_t m = 0; m + 1 < result->models.size(); ++m) {
     std::printf("%s %.2f, universal %.2f\n", result->models[m].name.c_str(), result->models[m].macro.lift_quality,
@@ -232,9 +231,8 @@ TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
   const EventLog log = TinyLogWithoutProducts();
   const HistoryView history(log, log.last_time() - 30 * kSecondsPerDay);  // as in the test above
   TrainOptions options;
-  options.horizon_days = 30;
   TrainReport report;
-  auto model = UniversalModel::Train(history, {}, options, &report);
+  auto model = UniversalModel::Train(history, {}, RunOptions{.horizon_days = 30}, options, &report);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ASSERT_FALSE(report.blend.baseline.empty()) << "the tiny log is where the trees need a baseline";
   EXPECT_GT(report.blended_lift_quality, report.validation_lift_quality + options.min_blend_gain);
@@ -274,9 +272,9 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   ASSERT_TRUE(ds);
   const EventLog log = EventLog::FromDataset(*ds);
   const HistoryView history(log, log.last_time() + 1);
-  TrainOptions options = QuickOptions(30);
+  TrainOptions options = QuickOptions();
   options.max_rounds = 50;
-  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), options, nullptr);
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{}, options, nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ASSERT_TRUE((*model)->Save(dir + "/model").ok());
   auto loaded = UniversalModel::Load(dir + "/model", ds->catalog(), 1);
@@ -304,14 +302,45 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   EXPECT_FALSE(missing.has_value());
 }
 
+// Options out of range are errors naming the field, before any work (not a division by zero).
+TEST(UniversalModelTest, OptionsOutOfRangeAreErrorsNamingTheField) {
+  const EventLog log = TinyLogWithoutProducts();
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions every_zero = QuickOptions();
+  every_zero.eval_every = 0;
+  auto a = UniversalModel::Train(history, {}, RunOptions{}, every_zero, nullptr);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().message(), "eval_every must be between 1 and 150, got 0");
+  auto b = UniversalModel::Train(history, {}, RunOptions{.horizon_days = -3}, QuickOptions(), nullptr);
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().message(), "horizon_days must be between 1 and 3650, got -3");
+  TrainOptions blend = QuickOptions();
+  blend.blend_baselines = {"universal"};
+  auto c = UniversalModel::Train(history, {}, RunOptions{}, blend, nullptr);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("blend_baselines: cannot blend with baseline 'universal'; expected one of "
+                                     "popularity, topic_rfm, decay"),
+            std::string::npos)
+      << c.error().message();
+  EvaluateOptions evaluate;
+  evaluate.models = {"random", "gbm"};
+  EXPECT_EQ(evaluate.Validate().message(),
+            "models: unknown model 'gbm'; expected one of random, popularity, topic_rfm, decay, item_cf, universal");
+  evaluate.models = {"random"};
+  evaluate.train.depths = {3, 0};
+  EXPECT_EQ(evaluate.Validate().message(), "train: depths[1] must be between 1 and 10, got 0");
+  EXPECT_TRUE(EvaluateOptions{}.Validate().ok());
+  EXPECT_TRUE(TrainOptions{}.Validate().ok());
+}
+
 // Requests the model cannot answer are errors that say why, never scores of zero.
 TEST(UniversalModelTest, ScoringAnUnanswerableRequestIsAnErrorNotZeros) {
   const EventLog log = TinyLogWithoutProducts();
   const HistoryView history(log, log.last_time() + 1);
-  TrainOptions options = QuickOptions(30);
+  TrainOptions options = QuickOptions();
   options.max_rounds = 20;
   options.eval_every = 10;
-  auto model = UniversalModel::Train(history, {}, options, nullptr);
+  auto model = UniversalModel::Train(history, {}, RunOptions{}, options, nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   const offer::ProductSet any = offer::ProductSet::Any(0);
   const std::vector<uint32_t> unknown = {0, log.num_customers()};

@@ -88,7 +88,7 @@ TEST_F(ModelCliTest, TrainThenScoreAnOffer) {
   Outcome topics =
       Audience("evaluate --data " + dir_ + "/ds --cutoff 2025-06-01 --topics colour --json " + dir_ + "/r.json");
   EXPECT_EQ(topics.code, 1);
-  EXPECT_NE(topics.err.find("audience evaluate: --topics 'colour' is not a product attribute"), std::string::npos)
+  EXPECT_NE(topics.err.find("audience evaluate: offers by 'colour': not a product attribute"), std::string::npos)
       << topics.err;
 }
 
