@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -258,6 +259,14 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
     std::vector<uint32_t> groups;
     std::vector<float> values;
   };
+  // log1p of small counts, looked up: most of a customer's group counts are below 256.
+  static const std::array<float, 256> kLogTable = [] {
+    std::array<float, 256> table{};
+    for (size_t k = 0; k < table.size(); ++k) {
+      table[k] = std::log1p(static_cast<float>(k));
+    }
+    return table;
+  }();
   std::vector<Part> parts(static_cast<size_t>(ResolveThreads(options_.run.threads)));
   std::vector<size_t> part_begin(parts.size(), n);
   ParallelFor(n, options_.run.threads, [&](size_t t, size_t b, size_t e) {
@@ -283,7 +292,7 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
       std::sort(touched.begin(), touched.end());
       double norm = 0;
       for (uint32_t g : touched) {
-        const float x = std::log1p(static_cast<float>(count[g]));
+        const float x = count[g] < kLogTable.size() ? kLogTable[count[g]] : std::log1p(static_cast<float>(count[g]));
         part.groups.push_back(g);
         part.values.push_back(x);
         norm += static_cast<double>(x) * x;

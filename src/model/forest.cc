@@ -134,9 +134,9 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
 // instruction. A level of such a tree has at most eight nodes, so a row's split is picked
 // from registers by its position in the level (a lane permute, not a load). The block is
 // first transposed to feature-major order: the root tests one feature for every row, so its
-// eight values are one contiguous load, and the second level's two features are two loads
-// and a blend; only the deeper levels gather the rows' values (one gather for 8 rows), which
-// is what the walk's time is spent on.
+// eight values are one contiguous load, the second level's two features two loads and a
+// blend, the third level's four features four loads and three blends; only the fourth level
+// gathers the rows' values (one gather for 8 rows), the slowest instruction of the walk.
 __attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const {
   static_assert(kBlock % kLanes == 0);
   thread_local std::vector<float> by_feature;
@@ -175,6 +175,18 @@ __attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, si
           const __m256 v0 = _mm256_loadu_ps(columns + static_cast<size_t>(feature[kLanes]) * kBlock + g);
           const __m256 v1 = _mm256_loadu_ps(columns + static_cast<size_t>(feature[kLanes + 1]) * kBlock + g);
           v = _mm256_blendv_ps(v0, v1, _mm256_castsi256_ps(_mm256_cmpeq_epi32(pos, one)));
+        } else if (d == 2) {
+          // Four candidate features: two blends on bit 0 of the position, one on bit 1.
+          const __m256 low = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 31));
+          const __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 30));
+          const float* c = columns + g;
+          const __m256 v01 =
+              _mm256_blendv_ps(_mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes]) * kBlock),
+                               _mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 1]) * kBlock), low);
+          const __m256 v23 =
+              _mm256_blendv_ps(_mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 2]) * kBlock),
+                               _mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 3]) * kBlock), low);
+          v = _mm256_blendv_ps(v01, v23, high);
         } else {
           const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_set1_epi32(kBlock)), rows_in_block);
           v = _mm256_i32gather_ps(columns, at, 4);

@@ -8,6 +8,23 @@
 namespace cf::model {
 namespace {
 
+// std::lower_bound without branches: the next probe does not wait on a mispredicted
+// comparison, which made the search most of the ranking's time on a million values.
+template <typename T>
+size_t LowerBound(const std::vector<T>& a, T x) {
+  if (a.empty()) {
+    return 0;
+  }
+  const T* base = a.data();
+  size_t n = a.size();
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = base[half] < x ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - a.data()) + (*base < x ? 1 : 0);
+}
+
 template <typename T>
 std::vector<float> Ranks(std::span<const T> values) {
   const size_t n = values.size();
@@ -40,8 +57,7 @@ std::vector<float> Ranks(std::span<const T> values) {
         out[i] = out[i - 1];
         continue;
       }
-      const size_t d =
-          static_cast<size_t>(std::lower_bound(distinct.begin(), distinct.end(), values[i]) - distinct.begin());
+      const size_t d = LowerBound(distinct, values[i]);
       const bool present = d < distinct.size() && distinct[d] == values[i];
       const double equal = present ? static_cast<double>(below[d + 1] - below[d]) : 0.0;
       // Share of values below plus half the share equal, scaled so that the mid-rank of a
