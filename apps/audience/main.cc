@@ -9,5 +9,6 @@ int main(int argc, char** argv) {
   cf::cli::AddDataCommands(app, &exit_code);
   cf::cli::AddGenerateCommand(app, &exit_code);
   cf::cli::AddModelCommands(app, &exit_code);
+  cf::cli::AddTopOffersCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }

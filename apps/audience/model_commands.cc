@@ -144,10 +144,11 @@ Status RunTrain(const TrainFlags& f) {
     return Status::OK();
   }
   std::printf(
-      "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
-      "validation Lift Quality %.2f over %d offers\n",
+      "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows from %llu "
+      "customers, validation Lift Quality %.2f over %d offers\n",
       f.out.c_str(), report.seconds, f.run.horizon_days, Join(report.levels, ", ").c_str(), report.depth, report.rounds,
-      static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality, report.validation_offers);
+      static_cast<unsigned long long>(report.training_rows), static_cast<unsigned long long>(report.training_customers),
+      report.validation_lift_quality, report.validation_offers);
   if (!report.blend.baseline.empty()) {
     std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
                 report.blend.baseline.c_str(), report.blend.weight, report.blended_lift_quality,
@@ -369,6 +370,10 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   t->add_option("--sample-rows", train->options.max_rows, kSampleRowsHelp)
       ->check(WholeNumber(1, kMaxCount))
+      ->capture_default_str();
+  t->add_option("--max-customers", train->options.max_training_customers,
+                "Customers sampled for the training rows on a larger base (0 = all)")
+      ->check(WholeNumber(0, kMaxCount))
       ->capture_default_str();
   t->add_option("--threads", train->run.threads, kThreadsHelp)
       ->check(WholeNumber(0, kMaxThreads))

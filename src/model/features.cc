@@ -200,7 +200,7 @@ void FeatureBuilder::CustomerPass() {
   facts_.resize(n);
   slot_.assign(n, kNoSlot);
   for (uint32_t c = 0; c < n; ++c) {
-    if (view.HasHistory(c)) {
+    if (InPopulation(c)) {
       slot_[c] = static_cast<uint32_t>(population_.size());
       population_.push_back(c);
     }
@@ -276,7 +276,10 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
     std::vector<uint32_t> count(groups, 0);
     std::vector<uint32_t> touched;
     for (size_t c = b; c < e; ++c) {
-      const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+      // Customers outside the population get empty rows, so group buyers and the
+      // embedding describe the same customers as the offer's buyers.
+      const uint32_t customer = static_cast<uint32_t>(c);
+      const CustomerEvents ev = InPopulation(customer) ? view.Customer(customer) : CustomerEvents{};
       touched.clear();
       for (size_t k = 0; k < ev.size(); ++k) {
         if (ev.product[k] != data::kNoProduct) {

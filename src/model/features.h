@@ -29,6 +29,9 @@ struct FeatureOptions {
   int embedding_level = -1;                    // index into levels of the grouping embedded; -1 = none
   uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
   RunOptions run;                              // the horizon H and the threads (the seed is unused)
+  // Not owned; when set, only customers c with (*sample)[c] != 0 form the population: training
+  // on a customer sample sees the sample as the whole base (popularity, percentiles, embedding).
+  const std::vector<uint8_t>* sample = nullptr;
 };
 
 // The passes of FeatureBuilder: each gathers the facts one group of features reads.
@@ -109,6 +112,10 @@ class FeatureBuilder {
   void CustomerOfferPass(const offer::ProductSet& offer, int threads, OfferWork* work) const;
   void OfferPass(const offer::ProductSet& offer, OfferWork* work) const;
   void CollaborativePass(int threads, OfferWork* work) const;
+  // A customer with history before the cutoff, within options_.sample when there is one.
+  bool InPopulation(uint32_t c) const {
+    return view_->HasHistory(c) && (options_.sample == nullptr || (*options_.sample)[c] != 0);
+  }
 
   const HistoryView* view_;
   FeatureOptions options_;

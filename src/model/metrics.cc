@@ -9,7 +9,38 @@ namespace cf::model {
 namespace {
 constexpr double kLiftShare = 0.1;
 constexpr int kDeciles = 10;
+
+// 1-based ranks; tied values share the mean of their ranks.
+std::vector<double> MeanRanks(std::span<const double> v) {
+  std::vector<uint32_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0u);
+  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return v[a] < v[b]; });
+  std::vector<double> ranks(v.size());
+  for (size_t i = 0; i < idx.size();) {
+    size_t j = i;
+    while (j < idx.size() && v[idx[j]] == v[idx[i]]) {
+      ++j;
+    }
+    for (size_t k = i; k < j; ++k) {
+      ranks[idx[k]] = (static_cast<double>(i + j) + 1.0) / 2.0;
+    }
+    i = j;
+  }
+  return ranks;
+}
 }  // namespace
+
+double Spearman(std::span<const double> a, std::span<const double> b) {
+  const std::vector<double> ra = MeanRanks(a), rb = MeanRanks(b);
+  const double mean = (static_cast<double>(ra.size()) + 1.0) / 2.0;  // of 1..n, ties included
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < ra.size(); ++i) {
+    ab += (ra[i] - mean) * (rb[i] - mean);
+    aa += (ra[i] - mean) * (ra[i] - mean);
+    bb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
+}
 
 std::vector<uint32_t> RankOrder(std::span<const double> scores, uint64_t seed) {
   std::vector<uint32_t> order(scores.size());

@@ -31,6 +31,10 @@ OfferMetrics ComputeOfferMetrics(std::span<const double> scores, std::span<const
 // Lift Quality alone (the cheapest metric: one pass over `order`).
 double LiftQuality(std::span<const double> scores, std::span<const uint8_t> labels, std::span<const uint32_t> order);
 
+// Spearman rank correlation of two equally long series (ties share their mean rank); 0 when
+// either is constant. Compares a model's scores with known true probabilities.
+double Spearman(std::span<const double> a, std::span<const double> b);
+
 // Share of all positives in each score decile (decile 0 = highest scores), by `order`.
 std::vector<double> DecileShares(std::span<const uint8_t> labels, std::span<const uint32_t> order);
 

@@ -67,5 +67,14 @@ TEST(MetricsTest, RankOrderBreaksTiesByTheSeededPermutation) {
   EXPECT_EQ(a, RankOrder(scores, 1));
 }
 
+TEST(SpearmanTest, RanksNotValues) {
+  const std::vector<double> a = {1, 2, 3, 4, 5};
+  EXPECT_DOUBLE_EQ(Spearman(a, std::vector<double>{10, 20, 30, 40, 1000}), 1.0);
+  EXPECT_DOUBLE_EQ(Spearman(a, std::vector<double>{5, 4, 3, 2, 1}), -1.0);
+  EXPECT_DOUBLE_EQ(Spearman(a, std::vector<double>{7, 7, 7, 7, 7}), 0.0);
+  // Ties share their mean rank: ranks (1.5, 1.5, 3, 4, 5) against 1..5.
+  EXPECT_NEAR(Spearman(a, std::vector<double>{0, 0, 1, 2, 3}), 0.9746794, 1e-6);
+}
+
 }  // namespace
 }  // namespace cf::model

@@ -37,9 +37,39 @@ constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
 constexpr int kFormatVersion = 2;  // 2: the baseline blend
 
+constexpr uint64_t kSampleSalt = 0x5a3b1e;       // keeps the customer sample independent of the row sampling
+constexpr uint64_t kMinTrainingCustomers = 100;  // a smaller sample could not fill the validation offers
+
 // A uniform draw in [0, 1) that depends only on (seed, customer, group): the same rows are
 // sampled whatever the threads or the order.
 double Uniform(uint64_t a, uint64_t b, uint64_t c) { return UnitInterval(Mix(a ^ Mix(b ^ Mix(c)))); }
+
+// The training sample: each customer with history is kept with probability
+// max_training_customers ÷ customers with history, by a hash of (seed, customer), so the same
+// customers are kept at every cutoff and the sample is uniform (every population-relative
+// feature — popularity, percentile ranks, item similarity — estimates its value on the whole
+// base). Empty when every customer is used.
+std::vector<uint8_t> TrainingSample(const HistoryView& history, const TrainOptions& options, uint64_t seed,
+                                    uint64_t* kept) {
+  uint64_t population = 0;
+  for (uint32_t c = 0; c < history.num_customers(); ++c) {
+    population += history.HasHistory(c) ? 1 : 0;
+  }
+  *kept = population;
+  if (options.max_training_customers == 0 || population <= options.max_training_customers) {
+    return {};
+  }
+  const double rate = static_cast<double>(options.max_training_customers) / static_cast<double>(population);
+  std::vector<uint8_t> sample(history.num_customers(), 0);
+  *kept = 0;
+  for (uint32_t c = 0; c < history.num_customers(); ++c) {
+    if (history.HasHistory(c) && Uniform(seed, c, kSampleSalt) < rate) {
+      sample[c] = 1;
+      ++*kept;
+    }
+  }
+  return sample;
+}
 
 int EmbeddingLevel(const std::vector<Level>& levels) {
   int best = -1;
@@ -325,7 +355,7 @@ Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const 
   }
   uint64_t population = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
-    population += history.HasHistory(c) ? 1 : 0;
+    population += history.HasHistory(c) && (features.sample == nullptr || (*features.sample)[c] != 0) ? 1 : 0;
   }
   const double candidates =
       static_cast<double>(population) * static_cast<double>(offers.size()) * static_cast<double>(cutoffs.size());
@@ -372,6 +402,11 @@ Status TrainOptions::Validate() const {
     return Status::InvalidArgument(fmt::format("colsample must be in (0, 1], got {}", colsample));
   }
   CF_RETURN_IF_ERROR(CheckRange("min_validation_positives", min_validation_positives, 1, UINT32_MAX));
+  if (max_training_customers != 0 && max_training_customers < kMinTrainingCustomers) {
+    return Status::InvalidArgument(
+        fmt::format("max_training_customers must be 0 (every customer) or at least {}, got {}", kMinTrainingCustomers,
+                    max_training_customers));
+  }
   for (const std::string& name : blend_baselines) {
     auto scorer = MakeBlendScorer(name);
     if (!scorer.has_value()) {
@@ -466,12 +501,18 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   features.embedding_level = model->embedding_level_;
   features.rank = options.rank;
   features.run = run;
+  TrainReport rep;
+  // On a large base the rows come from a customer sample (see TrainingSample).
+  const std::vector<uint8_t> sample = TrainingSample(history, options, run.seed, &rep.training_customers);
+  features.sample = sample.empty() ? nullptr : &sample;
+  if (!sample.empty()) {
+    CF_LOG_INFO("training on a sample of {} customers", rep.training_customers);
+  }
 
   std::vector<offer::ProductSet> offers = TrainingOffers(history, model->levels_, options);
   if (model->levels_.empty() || offers.empty()) {
     offers.push_back(offer::ProductSet::Any(history.num_products()));
   }
-  TrainReport rep;
   for (const Level& level : model->levels_) {
     rep.levels.push_back(level.name);
   }
@@ -570,7 +611,9 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   progress.Finish();
   CF_ASSIGN_OR_RETURN(model->booster_json_, booster.Save());
   CF_ASSIGN_OR_RETURN(model->forest_, Forest::FromXgboostJson(model->booster_json_));
-  // The embedding used at scoring time: the item subspace of all history before the end.
+  // The embedding used at scoring time: the item subspace of all history before the end,
+  // from every customer (the scoring population), sampled or not.
+  features.sample = nullptr;
   const FeatureBuilder final_view(history, features, nullptr);
   model->factors_ = final_view.factors();
   rep.depth = best_depth;
@@ -698,6 +741,7 @@ Status UniversalModel::Save(const std::string& dir) const {
                    {"rounds", report_.rounds},
                    {"validation_lift_quality", report_.validation_lift_quality},
                    {"training_rows", report_.training_rows},
+                   {"training_customers", report_.training_customers},
                    {"validation_rows", report_.validation_rows},
                    {"seconds", report_.seconds}};
   CF_ASSIGN_OR_RETURN(std::string tmp, MakeTempDirBeside(dir));

@@ -37,6 +37,10 @@ struct TrainOptions {
   double subsample = 0.8;                  // (0, 1]: row subsampling per tree
   double colsample = 0.8;                  // (0, 1]: feature subsampling per tree
   uint32_t min_validation_positives = 20;  // >= 1: a validation offer needs this many buyers
+  // 0, or >= 100: customers (with history) whose rows train and validate the model, a uniform
+  // sample by a hash of (seed, customer) when the base is larger; 0 = every customer. Bounds the
+  // cost of feature building, which otherwise grows with customers × training offers × cutoffs.
+  uint64_t max_training_customers = 20000;
   // Baselines the validation cutoff compares the trees with (see BaselineBlend); each one a
   // registered scorer marked blendable (popularity, topic_rfm, decay); empty = none.
   std::vector<std::string> blend_baselines = {"topic_rfm", "decay", "popularity"};
@@ -68,6 +72,7 @@ struct TrainReport {
   double blended_lift_quality = 0;     // validation Lift Quality of the chosen scores
   std::vector<std::pair<std::string, double>> baseline_lift_quality;  // each baseline alone on validation
   uint64_t training_rows = 0;
+  uint64_t training_customers = 0;  // customers the rows were drawn from (the sample, or all)
   uint64_t validation_rows = 0;
   int validation_offers = 0;
   std::vector<std::string> levels;
