@@ -38,7 +38,7 @@ class TopOffersCliTest : public AudienceCliTest {
     Outcome i =
         Audience("ingest --events " + gen + "/purchases.csv --products " + gen + "/products.csv --out " + data_);
     ASSERT_EQ(i.code, 0) << i.err;
-    Outcome t = Audience("train --data " + data_ + " --horizon 30 --max-rows 40000 --out " + model_);
+    Outcome t = Audience("train --data " + data_ + " --horizon 30 --sample-rows 40000 --out " + model_);
     ASSERT_EQ(t.code, 0) << t.err;
   }
 
@@ -182,7 +182,7 @@ TEST_F(TopOffersCliTest, BadInputIsAnErrorThatNamesItAndWritesNothing) {
       {R"([{"name": "Nothing", "offer": "department = \"NO SUCH\""}])", "", "offer 1 ('Nothing'): "},
       {R"([{"name": "A", "offer": "any"}, {"name": "A", "offer": "any"}])", "", "names must be unique"},
       {R"({"name": "A", "offer": "any"})", "", "expected a JSON array of offers"},
-      {R"([{"name": "A", "offer": "any"}])", "--top 0", "top must be between 1 and 25"},
+      {R"([{"name": "A", "offer": "any"}])", "--top 0", "--top: expected a whole number from 1 to 25, got '0'"},
       {R"([{"name": "A", "offer": "any"}])", "--min-probability 2", "min_probability must be a probability"},
       {R"([{"name": "A", "offer": "any"}])", "--by revenue", "--by: unknown order 'revenue'"},
   };
