@@ -40,8 +40,20 @@ Result<std::vector<std::string>> ModelList(const std::string& list) {
   return names;
 }
 
+// The levels named by --levels (comma-separated), or the ones detected from the catalog.
+Result<std::vector<model::Level>> LevelsFor(const data::Catalog& catalog, const std::string& list) {
+  if (list.empty()) {
+    return model::ChooseLevels(catalog);
+  }
+  std::vector<std::string> names;
+  for (std::string_view part : Split(list, ',')) {
+    names.emplace_back(Trim(part));
+  }
+  return model::LevelsNamed(catalog, names);
+}
+
 struct TrainFlags {
-  std::string data, out;
+  std::string data, out, levels;
   model::TrainOptions options;
 };
 
@@ -55,8 +67,9 @@ Status RunTrain(const TrainFlags& f) {
   // Everything known is history: the cutoff sits just after the last event.
   const model::HistoryView history(log, log.last_time() + 1);
   model::TrainReport report;
+  CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
-                      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.options, &report));
+                      model::UniversalModel::Train(history, std::move(levels), f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   std::printf(
       "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
@@ -120,7 +133,7 @@ Status RunScore(const ScoreFlags& f) {
 }
 
 struct EvaluateFlags {
-  std::string data, cutoff, topics = "product_category", models, json, html;
+  std::string data, cutoff, topics, models, json, html, levels;
   model::EvaluateOptions options;
 };
 
@@ -134,10 +147,20 @@ Status RunEvaluate(const EvaluateFlags& f) {
   options.train.horizon_days = options.horizon_days;
   options.train.threads = options.threads;
   options.train.seed = options.seed;
-  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), f.topics));
+  CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
+  // Without --topics, the finest catalog level the model uses (a category, in any language).
+  std::string topics_by = f.topics;
+  for (auto it = levels.rbegin(); topics_by.empty() && it != levels.rend(); ++it) {
+    if (it->name != model::kProductLevel) {
+      topics_by = it->name;
+    }
+  }
+  if (topics_by.empty()) {
+    topics_by = ds->has_products() ? "product" : "any";
+  }
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), topics_by));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  CF_ASSIGN_OR_RETURN(model::BacktestResult result,
-                      model::RunBacktest(log, model::ChooseLevels(ds->catalog()), topics, f.topics, options));
+  CF_ASSIGN_OR_RETURN(model::BacktestResult result, model::RunBacktest(log, levels, topics, topics_by, options));
   const nlohmann::json j = model::BacktestToJson(result);
   if (!f.json.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.json, j.dump(1) + "\n"));
@@ -145,7 +168,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.html.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.html, model::BacktestToHtml(result)));
   }
-  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), f.topics.c_str(),
+  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), topics_by.c_str(),
               static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
   std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
   for (const model::ModelBacktest& m : result.models) {
@@ -164,6 +187,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--horizon", train->options.horizon_days, "Days after scoring in which a purchase counts")
       ->capture_default_str();
   t->add_option("--out", train->out, "Model directory to write")->required();
+  t->add_option("--levels", train->levels,
+                "Product attributes that group products, coarsest first (default: detected from the catalog)");
   t->add_option("--cutoffs", train->options.cutoffs, "Training cutoffs, every horizon/2 days back")
       ->capture_default_str();
   t->add_option("--max-rows", train->options.max_rows, "Most training rows (negatives are subsampled)")
@@ -199,8 +224,10 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--data", eval->data, "Dataset directory")->required();
   e->add_option("--cutoff", eval->cutoff, "Cutoff date T: history before it, labels in [T, T + horizon)")->required();
   e->add_option("--horizon", eval->options.horizon_days, "Label window in days")->capture_default_str();
-  e->add_option("--topics", eval->topics, "Product attribute whose values are the topics, or any, or product")
-      ->capture_default_str();
+  e->add_option("--topics", eval->topics,
+                "Product attribute whose values are the topics, or any, or product (default: the finest level)");
+  e->add_option("--levels", eval->levels,
+                "Universal model: attributes that group products, coarsest first (default: detected)");
   e->add_option("--min-positives", eval->options.min_positives, "Keep topics with at least this many buyers")
       ->capture_default_str();
   e->add_option("--models", eval->models, "Comma-separated models (default: all)");

@@ -23,14 +23,10 @@
 namespace cf::model {
 namespace {
 
-constexpr uint32_t kMaxEmbeddingGroups = 1500;  // the Gram matrix is groups²; its eigensolve groups³
-constexpr uint32_t kMaxAutoLevelValues = 2000;  // finer attributes are identifiers, not groupings
-constexpr size_t kMaxAutoLevels = 2;
 constexpr double kPositiveOversampling = 25.0;  // see AppendRows
 constexpr size_t kProgressCustomers = 200000;   // smallest scoring request with a progress bar
 constexpr int kPatience = 5;                    // validation checks without improvement before stopping
 constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
-constexpr const char* kProductLevel = "@product";
 constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
 constexpr int kFormatVersion = 2;  // 2: the baseline blend
@@ -44,6 +40,14 @@ uint64_t Mix(uint64_t x) {
 
 double Uniform(uint64_t a, uint64_t b, uint64_t c) {
   return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
+}
+
+std::string LevelNames(const std::vector<Level>& levels) {
+  std::vector<std::string> names;
+  for (const Level& level : levels) {
+    names.push_back(level.name);
+  }
+  return Join(names, ", ");
 }
 
 int EmbeddingLevel(const std::vector<Level>& levels) {
@@ -374,56 +378,6 @@ struct UniversalModel::Cache {
 UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
 UniversalModel::~UniversalModel() = default;
 
-std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names) {
-  std::vector<Level> levels;
-  for (const std::string& name : names) {
-    if (name == kProductLevel) {
-      levels.push_back(ProductLevel(catalog.size(), kProductLevel));
-    } else {
-      std::vector<Level> found = LevelsFromCatalog(catalog, {name});
-      levels.insert(levels.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
-    }
-  }
-  return levels;
-}
-
-std::vector<Level> ChooseLevels(const data::Catalog& catalog) {
-  static const std::vector<std::string> kGroupingWords = {"depart",  "categ", "class", "family",
-                                                          "segment", "aisle", "group"};
-  std::vector<std::pair<size_t, std::string>> named, other;
-  for (const data::Attribute& attr : catalog.attributes()) {
-    const size_t values = attr.dict.size();
-    if (values < 3) {  // "" plus one value groups nothing
-      continue;
-    }
-    const std::string lower = ToLower(attr.name);
-    const bool grouping = std::any_of(kGroupingWords.begin(), kGroupingWords.end(),
-                                      [&](const std::string& w) { return lower.find(w) != std::string::npos; });
-    if (grouping && lower.find("type") == std::string::npos) {
-      named.emplace_back(values, attr.name);
-    } else if (values <= kMaxAutoLevelValues) {
-      other.emplace_back(values, attr.name);
-    }
-  }
-  std::vector<std::pair<size_t, std::string>> chosen = named;
-  if (chosen.empty()) {
-    std::sort(other.begin(), other.end());
-    const size_t keep = std::min(other.size(), kMaxAutoLevels);
-    chosen.assign(other.end() - static_cast<std::ptrdiff_t>(keep), other.end());
-  }
-  std::sort(chosen.begin(), chosen.end());
-  std::vector<std::string> names;
-  bool embeddable = false;
-  for (const auto& [values, name] : chosen) {
-    names.push_back(name);
-    embeddable |= values <= kMaxEmbeddingGroups;
-  }
-  if (!embeddable && catalog.size() <= kMaxEmbeddingGroups) {
-    names.push_back(kProductLevel);
-  }
-  return LevelsByName(catalog, names);
-}
-
 Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
                                                               const TrainOptions& options, TrainReport* report) {
   const auto start = std::chrono::steady_clock::now();
@@ -444,6 +398,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
 
   std::vector<offer::ProductSet> offers = TrainingOffers(history, model->levels_, options);
   if (model->levels_.empty() || offers.empty()) {
+    // The trees then only learn "buys anything": every offer gets the same ranking.
+    CF_LOG_WARN(
+        "no usable training offer: no value of the levels ({}) was bought by at least {} customers; training on the "
+        "single offer 'any', so every offer is ranked alike (choose other levels, or more history)",
+        model->levels_.empty() ? std::string("none") : LevelNames(model->levels_), options.min_topic_buyers);
     offers.push_back(offer::ProductSet::Any(history.num_products()));
   }
   TrainReport rep;
@@ -514,6 +473,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
       }
     }
     progress.Finish();
+    if (rep.validation_topics == 0) {
+      CF_LOG_WARN("no validation offer has {} buyers in the validation window; hyperparameters and calibration rest on "
+                  "no measurement",
+                  options.min_validation_positives);
+    }
     rep.validation_lift_quality = best_lq;
     // The safeguard: a simple baseline (or a blend with it) that wins on validation by more
     // than noise is used instead of the trees alone, and calibrated as what is scored.

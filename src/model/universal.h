@@ -15,6 +15,7 @@
 #include "model/embeddings.h"
 #include "model/event_log.h"
 #include "model/forest.h"
+#include "model/levels.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
 
@@ -115,12 +116,6 @@ class UniversalModel {
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
 };
-
-// The catalog attributes used as levels (coarsest first): those named like a department or
-// a category, else the attributes with a useful number of values; plus the products themselves
-// when the catalog is small enough to embed.
-std::vector<Level> ChooseLevels(const data::Catalog& catalog);
-std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names);
 
 std::unique_ptr<Scorer> MakeUniversalScorer(const ScorerContext& context);
 
