@@ -133,7 +133,7 @@ Status RunScore(const ScoreFlags& f) {
 }
 
 struct EvaluateFlags {
-  std::string data, cutoff, topics, models, json, html, levels;
+  std::string data, cutoff, topics, models, json, html, levels, population = "with-history";
   model::EvaluateOptions options;
 };
 
@@ -147,7 +147,14 @@ Status RunEvaluate(const EvaluateFlags& f) {
   options.train.horizon_days = options.horizon_days;
   options.train.threads = options.threads;
   options.train.seed = options.seed;
+  CF_ASSIGN_OR_RETURN(options.population, model::ParsePopulation(f.population));
   CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
+  // Calibration is reported for every attribute that could be a level (department, brand, ...).
+  std::vector<std::string> kinds;
+  for (const model::LevelCandidate& c : model::LevelCandidates(ds->catalog())) {
+    kinds.push_back(c.name);
+  }
+  options.calibration_levels = model::LevelsByName(ds->catalog(), kinds);
   // Without --topics, the finest catalog level the model uses (a category, in any language).
   std::string topics_by = f.topics;
   for (auto it = levels.rbegin(); topics_by.empty() && it != levels.rend(); ++it) {
@@ -168,12 +175,31 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.html.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.html, model::BacktestToHtml(result)));
   }
-  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.topics.size(), topics_by.c_str(),
-              static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
+  std::printf("%zu topics by %s, population %llu (%s", result.topics.size(), topics_by.c_str(),
+              static_cast<unsigned long long>(result.population),
+              std::string(model::PopulationName(result.population_kind)).c_str());
+  if (result.new_customers > 0) {
+    std::printf(", %llu of them without a purchase yet", static_cast<unsigned long long>(result.new_customers));
+  }
+  std::printf("), mean base rate %.2f%%\n", 100.0 * result.base_rate);
   std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
   for (const model::ModelBacktest& m : result.models) {
     std::printf("%-12s %8.4f %8.4f %9.3f %8.2f\n", m.name.c_str(), m.macro.auc, m.macro.average_precision,
                 m.macro.lift_at_10, m.macro.lift_quality);
+  }
+  for (const model::ModelBacktest& m : result.models) {
+    for (const model::BuyerCalibration& c : m.calibration_by_kind) {
+      std::printf("calibration of %s, %s (%d offers): %.1f predicted buyers, %.0f realized (%+.1f%%)\n",
+                  m.name.c_str(), c.kind.c_str(), c.offers, c.predicted, c.realized,
+                  c.realized > 0 ? 100.0 * (c.predicted / c.realized - 1) : 0.0);
+    }
+  }
+  if (result.new_customers > 0) {
+    for (const model::ModelBacktest& m : result.models) {
+      std::printf("new customers, %s: Lift Quality %.2f over %d topics, %s predicted buyers, %.0f realized\n",
+                  m.name.c_str(), m.new_lift_quality, m.new_topics,
+                  m.probabilities ? fmt::format("{:.1f}", m.new_predicted).c_str() : "no", m.new_realized);
+    }
   }
   return Status::OK();
 }
@@ -231,6 +257,10 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--min-positives", eval->options.min_positives, "Keep topics with at least this many buyers")
       ->capture_default_str();
   e->add_option("--models", eval->models, "Comma-separated models (default: all)");
+  e->add_option("--population", eval->population,
+                "with-history (customers with a purchase before the cutoff) or all-customers (also those of the "
+                "customers file without one, reported separately)")
+      ->capture_default_str();
   e->add_option("--json", eval->json, "Write the report as JSON");
   e->add_option("--html", eval->html, "Write the report as a self-contained HTML page");
   e->add_option("--threads", eval->options.threads, "Threads (0 = all cores)")->capture_default_str();

@@ -16,6 +16,10 @@
 
 namespace cf::model {
 
+// Who is scored and judged: the protocol's population, or every customer the CRM knew at the
+// cutoff, including those without a purchase yet (reported separately as "new customers").
+enum class Population { kWithHistory, kAllCustomers };
+
 struct EvaluateOptions {
   int64_t cutoff = 0;           // T, UTC seconds (required)
   int horizon_days = 56;        // H
@@ -24,7 +28,21 @@ struct EvaluateOptions {
   uint64_t seed = 1;   // random baseline and training sampling
   int threads = 0;     // 0 = hardware concurrency
   TrainOptions train;  // the universal model's training (its horizon is set to H)
+  Population population = Population::kWithHistory;
+  // Offer kinds (e.g. department, category, brand) whose predicted and realized buyers are
+  // compared for the calibrated models: every value with min_positives buyers is scored.
+  std::vector<Level> calibration_levels;
 };
+
+// Predicted against realized buyers summed over the offers of one kind.
+struct BuyerCalibration {
+  std::string kind;  // a level's name, or "topics"
+  int offers = 0;
+  double predicted = 0;  // Σ probabilities over the population and the offers
+  double realized = 0;   // Σ buyers in the window
+};
+
+inline constexpr uint64_t kMinNewCustomerPositives = 10;  // a topic's new buyers for a new-customer Lift Quality
 
 inline constexpr int kGainsPoints = 50;      // points of the stored cumulative-gains curves
 inline constexpr int kCalibrationBins = 10;  // equal-count bins of the calibration plot
@@ -39,6 +57,14 @@ struct ModelBacktest {
   std::vector<double> calibration_observed;   // buyer rate per bin
   bool probabilities = false;                 // scores are calibrated probabilities
   double seconds = 0;                         // fit + scoring time
+  std::vector<double> predicted_buyers;       // per topic: Σ scores (meaningful when probabilities)
+  std::vector<BuyerCalibration> calibration_by_kind;  // "topics", then each calibration level
+  // New customers (population kAllCustomers only): macro Lift Quality over the topics with at
+  // least kMinNewCustomerPositives new buyers, and predicted against realized new buyers.
+  double new_lift_quality = 0;
+  int new_topics = 0;
+  double new_predicted = 0;
+  double new_realized = 0;
 };
 
 struct BacktestResult {
@@ -47,6 +73,8 @@ struct BacktestResult {
   std::string topics_by;
   uint32_t min_positives = 0;
   uint64_t population = 0;
+  Population population_kind = Population::kWithHistory;
+  uint64_t new_customers = 0;  // of the population: no purchase before the cutoff
   double base_rate = 0;  // mean over topics of positives / population
   std::vector<std::string> topics;
   std::vector<uint64_t> positives;
@@ -55,6 +83,9 @@ struct BacktestResult {
 
 // Topics: "any" (one topic, any purchase), "product" (one per product) or an attribute's
 // values (one per non-empty value).
+std::string_view PopulationName(Population p);  // "with-history", "all-customers"
+Result<Population> ParsePopulation(std::string_view name);
+
 Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& catalog, const std::string& by);
 
 Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,

@@ -62,7 +62,10 @@ CustomerProfiles ProfilesFromCustomers(const data::Customers& customers) {
       used[attr.codes[c]] = 1;
       out.listed[c] |= attr.codes[c] != data::kMissingCode ? 1 : 0;
     }
-    uint32_t values = 0, dates = 0;
+    uint32_t values = 0, dates = 0, rows = 0;
+    for (uint32_t c = 0; c < n; ++c) {
+      rows += attr.codes[c] != data::kMissingCode ? 1 : 0;
+    }
     for (size_t code = 1; code < attr.dict.size(); ++code) {
       if (used[code] != 0) {
         ++values;
@@ -85,7 +88,8 @@ CustomerProfiles ProfilesFromCustomers(const data::Customers& customers) {
       }
       continue;
     }
-    if (values < 2 || values > kMaxProfileValues) {
+    // A value per customer identifies rather than segments.
+    if (values < 2 || values > kMaxProfileValues || values == rows) {
       continue;
     }
     CustomerProfiles::Attribute a;
@@ -189,6 +193,22 @@ ColdStartModel ColdStartModel::Fit(const HistoryView& history, const std::vector
   Eigen::VectorXd w = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
   const double prior = std::clamp(model.base_rate_, 1e-6, 1 - 1e-6);
   w[0] = std::log(prior / (1 - prior));
+  // Penalized negative log-likelihood, for the line search: a cell where nobody buys pulls its
+  // weight toward −∞, and full Newton steps overshoot there.
+  auto loss = [&](const Eigen::VectorXd& v) {
+    double l = 0;
+    for (size_t r = 0; r < x.size(); ++r) {
+      double z = 0;
+      for (size_t i : x[r]) {
+        z += v[static_cast<Eigen::Index>(i)];
+      }
+      // log(1 + e^z) − y·z, computed without overflow.
+      const double softplus = z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+      l += weight[r] * (softplus - label[r] * z);
+    }
+    return l + kL2 / 2 * (v.squaredNorm() - v[0] * v[0]);
+  };
+  double current = loss(w);
   for (int it = 0; it < kNewtonIterations; ++it) {
     Eigen::MatrixXd h = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
     Eigen::VectorXd g = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(d));
@@ -213,9 +233,21 @@ ColdStartModel ColdStartModel::Fit(const HistoryView& history, const std::vector
     }
     h(0, 0) += 1e-9;
     const Eigen::VectorXd step = h.ldlt().solve(g);
-    w -= step;
-    w = w.cwiseMax(-kMaxWeight).cwiseMin(kMaxWeight);
-    if (step.cwiseAbs().maxCoeff() < 1e-8) {
+    double t = 1;
+    Eigen::VectorXd next = (w - step).cwiseMax(-kMaxWeight).cwiseMin(kMaxWeight);
+    double next_loss = loss(next);
+    while (next_loss > current && t > 1e-6) {
+      t /= 2;
+      next = (w - t * step).cwiseMax(-kMaxWeight).cwiseMin(kMaxWeight);
+      next_loss = loss(next);
+    }
+    if (next_loss > current) {
+      break;
+    }
+    const bool converged = current - next_loss < 1e-10 * std::max(1.0, current);
+    w = next;
+    current = next_loss;
+    if (converged) {
       break;
     }
   }
