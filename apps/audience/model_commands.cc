@@ -54,29 +54,25 @@ Result<std::vector<model::Level>> LevelsFor(const data::Catalog& catalog, const 
 
 struct TrainFlags {
   std::string data, out, levels;
+  model::RunOptions run;
   model::TrainOptions options;
 };
 
 Status RunTrain(const TrainFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
-  if (f.options.horizon_days <= 0) {
-    return Status::InvalidArgument(
-        fmt::format("--horizon must be a positive number of days, got {}", f.options.horizon_days));
-  }
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   // Everything known is history: the cutoff sits just after the last event.
   const model::HistoryView history(log, log.last_time() + 1);
   model::TrainReport report;
   CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
-                      model::UniversalModel::Train(history, std::move(levels), f.options, &report));
+                      model::UniversalModel::Train(history, std::move(levels), f.run, f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   std::printf(
       "trained %s in %.1f s: horizon %d days, levels %s, depth %d, %d rounds, %llu training rows, "
       "validation Lift Quality %.2f over %d offers\n",
-      f.out.c_str(), report.seconds, f.options.horizon_days, Join(report.levels, ", ").c_str(), report.depth,
-      report.rounds, static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality,
-      report.validation_topics);
+      f.out.c_str(), report.seconds, f.run.horizon_days, Join(report.levels, ", ").c_str(), report.depth, report.rounds,
+      static_cast<unsigned long long>(report.training_rows), report.validation_lift_quality, report.validation_offers);
   if (!report.blend.baseline.empty()) {
     std::printf("validation chose a blend with %s (weight %g): Lift Quality %.2f against %.2f for the trees alone\n",
                 report.blend.baseline.c_str(), report.blend.weight, report.blended_lift_quality,
@@ -105,7 +101,7 @@ Status RunScore(const ScoreFlags& f) {
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->TryScore(history, offer, customers));
+  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<uint32_t> order(customers.size());
   std::iota(order.begin(), order.end(), 0u);
@@ -144,9 +140,6 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.models.empty()) {
     CF_ASSIGN_OR_RETURN(options.models, ModelList(f.models));
   }
-  options.train.horizon_days = options.horizon_days;
-  options.train.threads = options.threads;
-  options.train.seed = options.seed;
   CF_ASSIGN_OR_RETURN(options.population, model::ParsePopulation(f.population));
   CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
   // Calibration is reported for every attribute that could be a level (department, brand, ...).
@@ -165,7 +158,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (topics_by.empty()) {
     topics_by = ds->has_products() ? "product" : "any";
   }
-  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::TopicsFromCatalog(ds->catalog(), topics_by));
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::BacktestOffers(ds->catalog(), topics_by));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
   CF_ASSIGN_OR_RETURN(model::BacktestResult result, model::RunBacktest(log, levels, topics, topics_by, options));
   const nlohmann::json j = model::BacktestToJson(result);
@@ -175,7 +168,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (!f.html.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.html, model::BacktestToHtml(result)));
   }
-  std::printf("%zu topics by %s, population %llu (%s", result.topics.size(), topics_by.c_str(),
+  std::printf("%zu topics by %s, population %llu (%s", result.offers.size(), topics_by.c_str(),
               static_cast<unsigned long long>(result.population),
               std::string(model::PopulationName(result.population_kind)).c_str());
   if (result.new_customers > 0) {
@@ -197,7 +190,7 @@ Status RunEvaluate(const EvaluateFlags& f) {
   if (result.new_customers > 0) {
     for (const model::ModelBacktest& m : result.models) {
       std::printf("new customers, %s: Lift Quality %.2f over %d topics, %s predicted buyers, %.0f realized\n",
-                  m.name.c_str(), m.new_lift_quality, m.new_topics,
+                  m.name.c_str(), m.new_lift_quality, m.new_offers,
                   m.probabilities ? fmt::format("{:.1f}", m.new_predicted).c_str() : "no", m.new_realized);
     }
   }
@@ -210,7 +203,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   auto train = std::make_shared<TrainFlags>();
   CLI::App* t = app.add_subcommand("train", "Train the universal offer model on a dataset's whole history");
   t->add_option("--data", train->data, "Dataset directory")->required();
-  t->add_option("--horizon", train->options.horizon_days, "Days after scoring in which a purchase counts")
+  t->add_option("--horizon", train->run.horizon_days, "Days after scoring in which a purchase counts")
       ->capture_default_str();
   t->add_option("--out", train->out, "Model directory to write")->required();
   t->add_option("--levels", train->levels,
@@ -219,8 +212,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   t->add_option("--max-rows", train->options.max_rows, "Most training rows (negatives are subsampled)")
       ->capture_default_str();
-  t->add_option("--threads", train->options.threads, "Threads (0 = all cores)")->capture_default_str();
-  t->add_option("--seed", train->options.seed, "Sampling seed")->capture_default_str();
+  t->add_option("--threads", train->run.threads, "Threads (0 = all cores)")->capture_default_str();
+  t->add_option("--seed", train->run.seed, "Sampling seed")->capture_default_str();
   t->add_option("--booster-threads", train->options.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
   AddCommonFlags(t);
@@ -249,7 +242,7 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   CLI::App* e = app.add_subcommand("evaluate", "Backtest every model at a cutoff (see docs/model.md)");
   e->add_option("--data", eval->data, "Dataset directory")->required();
   e->add_option("--cutoff", eval->cutoff, "Cutoff date T: history before it, labels in [T, T + horizon)")->required();
-  e->add_option("--horizon", eval->options.horizon_days, "Label window in days")->capture_default_str();
+  e->add_option("--horizon", eval->options.run.horizon_days, "Label window in days")->capture_default_str();
   e->add_option("--topics", eval->topics,
                 "Product attribute whose values are the topics, or any, or product (default: the finest level)");
   e->add_option("--levels", eval->levels,
@@ -263,8 +256,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   e->add_option("--json", eval->json, "Write the report as JSON");
   e->add_option("--html", eval->html, "Write the report as a self-contained HTML page");
-  e->add_option("--threads", eval->options.threads, "Threads (0 = all cores)")->capture_default_str();
-  e->add_option("--seed", eval->options.seed, "Seed of the random baseline and of training")->capture_default_str();
+  e->add_option("--threads", eval->options.run.threads, "Threads (0 = all cores)")->capture_default_str();
+  e->add_option("--seed", eval->options.run.seed, "Seed of the random baseline and of training")->capture_default_str();
   e->add_option("--booster-threads", eval->options.train.booster_threads, "XGBoost threads (0 = all cores)")
       ->capture_default_str();
   e->add_option("--train-cutoffs", eval->options.train.cutoffs,

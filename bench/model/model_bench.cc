@@ -42,7 +42,7 @@ void BM_ScoreOffer(benchmark::State& state) {
   for (auto _ : state) {
     // A fresh view each time: the per-customer part of the features is included.
     const cf::model::HistoryView history(log, log.last_time() + 1);
-    auto scores = (*model)->TryScore(history, *offer, customers);
+    auto scores = (*model)->Score(history, *offer, customers);
     benchmark::DoNotOptimize(scores);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(customers.size()));
@@ -62,7 +62,7 @@ void BM_TopicMetrics(benchmark::State& state) {
   }
   for (auto _ : state) {
     const auto order = cf::model::RankOrder(scores);
-    benchmark::DoNotOptimize(cf::model::ComputeTopicMetrics(scores, labels, order));
+    benchmark::DoNotOptimize(cf::model::ComputeOfferMetrics(scores, labels, order));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(n));
 }

@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "model/cold_start.h"
 #include "model/scorer.h"
@@ -49,20 +50,20 @@ Result<Population> ParsePopulation(std::string_view name) {
       fmt::format("population '{}' is not known; expected with-history or all-customers", name)));
 }
 
-Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& catalog, const std::string& by) {
-  std::vector<offer::ProductSet> topics;
+Result<std::vector<offer::ProductSet>> BacktestOffers(const data::Catalog& catalog, const std::string& by) {
+  std::vector<offer::ProductSet> offers;
   const uint32_t n = catalog.size();
   if (by == "any") {
-    topics.push_back(offer::ProductSet::Any(n));
-    return topics;
+    offers.push_back(offer::ProductSet::Any(n));
+    return offers;
   }
   if (by == "product") {
     for (uint32_t p = 0; p < n; ++p) {
       std::vector<uint8_t> members(n, 0);
       members[p] = 1;
-      topics.push_back(offer::ProductSet::FromMembers(std::string(catalog.product_id(p)), std::move(members)));
+      offers.push_back(offer::ProductSet::FromMembers(std::string(catalog.product_id(p)), std::move(members)));
     }
-    return topics;
+    return offers;
   }
   for (const data::Attribute& attr : catalog.attributes()) {
     if (attr.name != by) {
@@ -78,33 +79,45 @@ Result<std::vector<offer::ProductSet>> TopicsFromCatalog(const data::Catalog& ca
     }
     for (size_t code = 1; code < members.size(); ++code) {
       if (!members[code].empty()) {
-        topics.push_back(offer::ProductSet::FromMembers(std::string(attr.dict[code]), std::move(members[code])));
+        offers.push_back(offer::ProductSet::FromMembers(std::string(attr.dict[code]), std::move(members[code])));
       }
     }
-    return topics;
+    return offers;
   }
   std::string valid = "any, product";
   for (const data::Attribute& attr : catalog.attributes()) {
     valid += ", " + attr.name;
   }
   return Err(
-      Status::InvalidArgument(fmt::format("--topics '{}' is not a product attribute; expected one of {}", by, valid)));
+      Status::InvalidArgument(fmt::format("offers by '{}': not a product attribute; expected one of {}", by, valid)));
+}
+
+Status EvaluateOptions::Validate() const {
+  CF_RETURN_IF_ERROR(run.Validate());
+  CF_RETURN_IF_ERROR(CheckRange("min_positives", min_positives, 1, UINT32_MAX));
+  if (models.empty()) {
+    return Status::InvalidArgument("models must name at least one of " + Join(ScorerNames(), ", "));
+  }
+  for (const std::string& name : models) {
+    auto info = FindScorer(name);
+    if (!info.has_value()) {
+      return info.error().WithPrefix("models");
+    }
+  }
+  return train.Validate().WithPrefix("train");
 }
 
 Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>& levels,
-                                   const std::vector<offer::ProductSet>& topics, const std::string& topics_by,
+                                   const std::vector<offer::ProductSet>& offers, const std::string& offers_by,
                                    const EvaluateOptions& options) {
+  CF_RETURN_IF_ERROR(options.Validate());
   const int64_t cutoff = options.cutoff;
-  const int64_t end = cutoff + static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
-  if (options.horizon_days <= 0) {
-    return Err(Status::InvalidArgument(
-        fmt::format("--horizon must be a positive number of days, got {}", options.horizon_days)));
-  }
+  const int64_t end = cutoff + static_cast<int64_t>(options.run.horizon_days) * kSecondsPerDay;
   const HistoryView history(log, cutoff);
   BacktestResult result;
   result.cutoff = cutoff;
-  result.horizon_days = options.horizon_days;
-  result.topics_by = topics_by;
+  result.horizon_days = options.run.horizon_days;
+  result.offers_by = offers_by;
   result.min_positives = options.min_positives;
   std::vector<uint32_t> population;
   std::vector<uint8_t> is_new;
@@ -123,25 +136,25 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   }
   result.population = population.size();
 
-  // Labels: who bought each topic in [T, T + H). Only the evaluator reads past the cutoff.
+  // Labels: who bought each offer in [T, T + H). Only the evaluator reads past the cutoff.
   std::vector<std::vector<uint8_t>> labels;
   std::vector<const offer::ProductSet*> kept;
-  for (const offer::ProductSet& topic : topics) {
-    std::vector<uint8_t> y = BuyersIn(log, population, topic, cutoff, end);
+  for (const offer::ProductSet& offer_set : offers) {
+    std::vector<uint8_t> y = BuyersIn(log, population, offer_set, cutoff, end);
     uint64_t positives = 0;
     for (uint8_t v : y) {
       positives += v;
     }
     if (positives >= options.min_positives) {
-      kept.push_back(&topic);
+      kept.push_back(&offer_set);
       labels.push_back(std::move(y));
-      result.topics.push_back(topic.name);
+      result.offers.push_back(offer_set.name);
       result.positives.push_back(positives);
     }
   }
   if (kept.empty()) {
     return Err(Status::FailedPrecondition(
-        fmt::format("no topic has at least {} buyers between {} and {}; lower --min-positives or move the cutoff",
+        fmt::format("no offer has at least {} buyers between {} and {}; lower min_positives or move the cutoff",
                     options.min_positives, FormatIsoDate(cutoff), FormatIsoDate(end))));
   }
   for (uint64_t p : result.positives) {
@@ -182,19 +195,18 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
 
   ScorerContext context;
   context.levels = levels;
-  context.horizon_days = options.horizon_days;
-  context.seed = options.seed;
-  context.threads = options.threads;
+  context.run = options.run;
   context.train = &options.train;
   const size_t n = population.size();
   for (const std::string& name : options.models) {
-    CF_ASSIGN_OR_RETURN(std::unique_ptr<Scorer> scorer, MakeScorer(name, context));
+    CF_ASSIGN_OR_RETURN(const ScorerInfo* info, FindScorer(name));
+    std::unique_ptr<Scorer> scorer = info->make(context);
     const auto start = std::chrono::steady_clock::now();
     CF_RETURN_IF_ERROR(scorer->Fit(history).WithPrefix(name));
     ModelBacktest mb;
     mb.name = name;
-    mb.probabilities = name == "universal";
-    BuyerCalibration topics_calibration{"topics", static_cast<int>(kept.size()), 0, 0};
+    mb.probabilities = info->calibrated;
+    BuyerCalibration offers_calibration{"offers", static_cast<int>(kept.size()), 0, 0};
     std::vector<double> new_scores;
     std::vector<uint8_t> new_labels;
     mb.gains.assign(kGainsPoints + 1, 0.0);
@@ -202,12 +214,12 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
     std::vector<std::pair<double, uint8_t>> pairs;
     pairs.reserve(kept.size() * n);
     std::vector<double> scores(n);
-    Progress progress("scoring " + name, kept.size(), "topics");
+    Progress progress("scoring " + name, kept.size(), "offers");
     for (size_t t = 0; t < kept.size(); ++t) {
       CF_RETURN_IF_ERROR(scorer->Score(history, *kept[t], population, scores).WithPrefix(name));
       const std::vector<uint32_t> order = RankOrder(scores);
-      TopicMetrics m = ComputeTopicMetrics(scores, labels[t], order);
-      mb.per_topic.push_back(m);
+      OfferMetrics m = ComputeOfferMetrics(scores, labels[t], order);
+      mb.per_offer.push_back(m);
       const double k = static_cast<double>(kept.size());
       mb.macro.auc += m.auc / k;
       mb.macro.average_precision += m.average_precision / k;
@@ -232,8 +244,8 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
         predicted += scores[i];
       }
       mb.predicted_buyers.push_back(predicted);
-      topics_calibration.predicted += predicted;
-      topics_calibration.realized += static_cast<double>(m.positives);
+      offers_calibration.predicted += predicted;
+      offers_calibration.realized += static_cast<double>(m.positives);
       if (result.new_customers > 0) {
         new_scores.clear();
         new_labels.clear();
@@ -249,15 +261,15 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
         mb.new_realized += static_cast<double>(new_positives);
         if (new_positives >= kMinNewCustomerPositives) {
           mb.new_lift_quality += LiftQuality(new_scores, new_labels, RankOrder(new_scores));
-          ++mb.new_topics;
+          ++mb.new_offers;
         }
       }
       progress.Add(1);
     }
     progress.Finish();
-    mb.new_lift_quality = mb.new_topics > 0 ? mb.new_lift_quality / mb.new_topics : 0;
+    mb.new_lift_quality = mb.new_offers > 0 ? mb.new_lift_quality / mb.new_offers : 0;
     if (mb.probabilities) {
-      mb.calibration_by_kind.push_back(topics_calibration);
+      mb.calibration_by_kind.push_back(offers_calibration);
       for (const KindOffers& k : kinds) {
         BuyerCalibration c{k.kind, static_cast<int>(k.offers.size()), 0, 0};
         for (size_t o = 0; o < k.offers.size(); ++o) {
@@ -295,9 +307,10 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
   nlohmann::json j;
   j["cutoff"] = FormatIsoDate(result.cutoff);
   j["horizon_days"] = result.horizon_days;
-  j["topics_by"] = result.topics_by;
+  // The protocol's keys: a topic is an offer (see backtest.h).
+  j["topics_by"] = result.offers_by;
   j["min_positives"] = result.min_positives;
-  j["topics"] = result.topics.size();
+  j["topics"] = result.offers.size();
   j["population"] = result.population;
   j["population_kind"] = PopulationName(result.population_kind);
   j["new_customers"] = result.new_customers;
@@ -305,9 +318,9 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
   nlohmann::json models = nlohmann::json::object();
   for (const ModelBacktest& m : result.models) {
     nlohmann::json per_topic = nlohmann::json::array();
-    for (size_t t = 0; t < m.per_topic.size(); ++t) {
-      const TopicMetrics& tm = m.per_topic[t];
-      per_topic.push_back({{"topic", result.topics[t]},
+    for (size_t t = 0; t < m.per_offer.size(); ++t) {
+      const OfferMetrics& tm = m.per_offer[t];
+      per_topic.push_back({{"topic", result.offers[t]},
                            {"positives", tm.positives},
                            {"auc", tm.auc},
                            {"average_precision", tm.average_precision},
@@ -333,7 +346,7 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
       models[m.name]["calibration_by_kind"] = kinds;
     }
     if (result.new_customers > 0) {
-      nlohmann::json fresh = {{"lift_quality", m.new_lift_quality}, {"topics", m.new_topics},
+      nlohmann::json fresh = {{"lift_quality", m.new_lift_quality}, {"offers", m.new_offers},
                               {"realized_buyers", m.new_realized}};
       if (m.probabilities) {
         fresh["predicted_buyers"] = m.new_predicted;

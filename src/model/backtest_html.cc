@@ -16,8 +16,8 @@ std::string BacktestToHtml(const BacktestResult& result) {
       fmt::format("Cutoff {}, horizon {} days, topics by {} (at least {} buyers): {} topics, population {}, mean base "
                   "rate {:.2f}%. "
                   "Every model learned from purchases before the cutoff only.",
-                  FormatIsoDate(result.cutoff), result.horizon_days, result.topics_by, result.min_positives,
-                  result.topics.size(), result.population, 100.0 * result.base_rate));
+                  FormatIsoDate(result.cutoff), result.horizon_days, result.offers_by, result.min_positives,
+                  result.offers.size(), result.population, 100.0 * result.base_rate));
   std::vector<std::vector<std::string>> rows;
   for (const ModelBacktest& m : result.models) {
     rows.push_back({m.name, fmt::format("{:.4f}", m.macro.auc), fmt::format("{:.4f}", m.macro.average_precision),
@@ -134,7 +134,7 @@ std::string BacktestToHtml(const BacktestResult& result) {
         result.new_customers, result.population, kMinNewCustomerPositives));
     std::vector<std::vector<std::string>> fresh_rows;
     for (const ModelBacktest& m : result.models) {
-      fresh_rows.push_back({m.name, fmt::format("{:.2f}", m.new_lift_quality), std::to_string(m.new_topics),
+      fresh_rows.push_back({m.name, fmt::format("{:.2f}", m.new_lift_quality), std::to_string(m.new_offers),
                             m.probabilities ? fmt::format("{:.1f}", m.new_predicted) : "—",
                             fmt::format("{:.0f}", m.new_realized)});
     }
@@ -147,10 +147,10 @@ std::string BacktestToHtml(const BacktestResult& result) {
     topic_header.push_back(m.name);
   }
   std::vector<std::vector<std::string>> topic_rows;
-  for (size_t t = 0; t < result.topics.size(); ++t) {
-    std::vector<std::string> row = {result.topics[t], std::to_string(result.positives[t])};
+  for (size_t t = 0; t < result.offers.size(); ++t) {
+    std::vector<std::string> row = {result.offers[t], std::to_string(result.positives[t])};
     for (const ModelBacktest& m : result.models) {
-      row.push_back(fmt::format("{:.1f}", m.per_topic[t].lift_quality));
+      row.push_back(fmt::format("{:.1f}", m.per_offer[t].lift_quality));
     }
     topic_rows.push_back(std::move(row));
   }

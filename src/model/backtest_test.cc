@@ -10,19 +10,22 @@ namespace cf::model {
 namespace {
 
 TEST(BacktestTest, ReproducesTheFixtureExpectedMetrics) {
-  const std::string dir = testing::ScratchDir("fixture");
+  const TempDirectory scratch("model-fixture");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
-  auto expected_text = ReadFile(std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture/expected.json");
+  auto expected_text = ReadFile(testing::SharedData("backtest-fixture/expected.json"));
   ASSERT_TRUE(expected_text.has_value());
   const nlohmann::json expected = nlohmann::json::parse(*expected_text);
 
   EvaluateOptions options;
   options.cutoff = ParseIsoTime(expected["cutoff"].get<std::string>()).value();
-  options.horizon_days = expected["horizon_days"].get<int>();
+  options.run.horizon_days = expected["horizon_days"].get<int>();
   options.min_positives = expected["min_positives"].get<uint32_t>();
   options.models = {"popularity", "topic_rfm", "decay"};
-  auto topics = TopicsFromCatalog(ds->catalog(), "product");
+  auto topics = BacktestOffers(ds->catalog(), "product");
   ASSERT_TRUE(topics.has_value());
   const EventLog log = EventLog::FromDataset(*ds);
   auto result = RunBacktest(log, {}, *topics, "product", options);
@@ -44,19 +47,21 @@ TEST(BacktestTest, ReproducesTheFixtureExpectedMetrics) {
     }
   }
   EXPECT_EQ(checked, 3 * 8 * 2);
-  (void)RemoveAll(dir);
 }
 
 TEST(BacktestTest, ReportsJsonAndSelfContainedHtml) {
-  const std::string dir = testing::ScratchDir("report");
+  const TempDirectory scratch("model-report");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
   EvaluateOptions options;
   options.cutoff = ParseIsoTime("2024-07-01").value();
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.min_positives = 10;
   options.models = {"random", "popularity", "topic_rfm", "decay", "item_cf"};
-  auto topics = TopicsFromCatalog(ds->catalog(), "product");
+  auto topics = BacktestOffers(ds->catalog(), "product");
   ASSERT_TRUE(topics.has_value());
   const EventLog log = EventLog::FromDataset(*ds);
   auto result = RunBacktest(log, {}, *topics, "product", options);
@@ -83,25 +88,26 @@ TEST(BacktestTest, ReportsJsonAndSelfContainedHtml) {
   EXPECT_NE(html.find("decile 10"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("http://cdn"), std::string::npos);
-  (void)RemoveAll(dir);
 }
 
 TEST(BacktestTest, RejectsUnknownTopicsAndEmptyWindows) {
-  const std::string dir = testing::ScratchDir("errors");
+  const TempDirectory scratch("model-errors");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  CF_SKIP_WITHOUT_SHARED_DATA("backtest-fixture");
   auto ds = testing::IngestFixture(dir);
   ASSERT_TRUE(ds);
-  auto bad = TopicsFromCatalog(ds->catalog(), "colour");
+  auto bad = BacktestOffers(ds->catalog(), "colour");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("expected one of any, product"), std::string::npos);
   EvaluateOptions options;
   options.cutoff = ParseIsoTime("2030-01-01").value();  // nothing after it
   options.models = {"popularity"};
   const EventLog log = EventLog::FromDataset(*ds);
-  auto topics = TopicsFromCatalog(ds->catalog(), "any");
+  auto topics = BacktestOffers(ds->catalog(), "any");
   auto result = RunBacktest(log, {}, *topics, "any", options);
   ASSERT_FALSE(result.has_value());
-  EXPECT_NE(result.error().message().find("no topic has at least"), std::string::npos);
-  (void)RemoveAll(dir);
+  EXPECT_NE(result.error().message().find("no offer has at least"), std::string::npos);
 }
 
 }  // namespace

@@ -1,26 +1,18 @@
 // The baselines the universal model must beat, exactly as ../shared/data/README.md defines
 // them, plus an item-item collaborative scorer.
+#include "model/baselines.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <tuple>
 
+#include "base/hash.h"
 #include "base/time.h"
-#include "model/scorer.h"
-#include "model/universal.h"
+#include "model/signals.h"
 
 namespace cf::model {
 namespace {
-
-constexpr double kDecayPerWeek = 0.9;  // weight of a purchase one week older
-constexpr double kDaysPerWeek = 7.0;
-
-uint64_t Mix(uint64_t x) {  // splitmix64 finalizer
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 class RandomScorer final : public Scorer {
  public:
@@ -31,7 +23,7 @@ class RandomScorer final : public Scorer {
                std::span<double> scores) const override {
     const uint64_t offer_hash = std::hash<std::string>{}(offer.name);
     for (size_t i = 0; i < customers.size(); ++i) {
-      scores[i] = static_cast<double>(Mix(seed_ ^ Mix(offer_hash ^ customers[i])) >> 11) * 0x1.0p-53;
+      scores[i] = UnitInterval(Mix(seed_ ^ Mix(offer_hash ^ customers[i])));
     }
     return Status::OK();
   }
@@ -94,14 +86,12 @@ class DecayScorer final : public Scorer {
   Status Fit(const HistoryView&) override { return Status::OK(); }
   Status Score(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
                std::span<double> scores) const override {
-    const double log_decay = std::log(kDecayPerWeek);
     for (size_t i = 0; i < customers.size(); ++i) {
       const CustomerEvents ev = history.Customer(customers[i]);
       double s = 0;
       for (size_t e = 0; e < ev.size(); ++e) {
         if (offer.Contains(ev.product[e])) {
-          const double days = static_cast<double>(history.cutoff() - ev.time[e]) / kSecondsPerDay;
-          s += std::exp(log_decay * days / kDaysPerWeek);
+          s += DecayWeight(static_cast<double>(history.cutoff() - ev.time[e]) / kSecondsPerDay);
         }
       }
       scores[i] = s;
@@ -150,9 +140,7 @@ class ItemCfScorer final : public Scorer {
     }
     std::vector<double> sim(groups, 0);
     for (size_t g = 0; g < groups; ++g) {
-      if (buyers[g] > 0 && offer_buyers > 0) {
-        sim[g] = both[g] / std::sqrt(buyers[g] * offer_buyers);
-      }
+      sim[g] = BuyerCosine(both[g], buyers[g], offer_buyers);
     }
     std::fill(stamp.begin(), stamp.end(), UINT32_MAX);
     for (size_t i = 0; i < customers.size(); ++i) {
@@ -177,44 +165,14 @@ class ItemCfScorer final : public Scorer {
 
 }  // namespace
 
-Level FinestLevel(const std::vector<Level>& levels, uint32_t num_products) {
-  const Level* best = nullptr;
-  for (const Level& level : levels) {
-    if (best == nullptr || level.values.size() > best->values.size()) {
-      best = &level;
-    }
-  }
-  if (best != nullptr) {
-    return *best;
-  }
-  return ProductLevel(num_products, "product");
+std::unique_ptr<Scorer> MakeRandomScorer(const ScorerContext& context) {
+  return std::make_unique<RandomScorer>(context.run.seed);
 }
-
-std::vector<std::string> ScorerNames() {
-  return {"random", "popularity", "topic_rfm", "decay", "item_cf", "universal"};
-}
-
-Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context) {
-  if (name == "random") {
-    return std::make_unique<RandomScorer>(context.seed);
-  }
-  if (name == "popularity") {
-    return std::make_unique<PopularityScorer>();
-  }
-  if (name == "topic_rfm") {
-    return std::make_unique<TopicRfmScorer>();
-  }
-  if (name == "decay") {
-    return std::make_unique<DecayScorer>();
-  }
-  if (name == "item_cf") {
-    return std::make_unique<ItemCfScorer>(context);
-  }
-  if (name == "universal") {
-    return MakeUniversalScorer(context);
-  }
-  return Err(Status::InvalidArgument("unknown model '" + std::string(name) +
-                                     "'; expected one of random, popularity, topic_rfm, decay, item_cf, universal"));
+std::unique_ptr<Scorer> MakePopularityScorer(const ScorerContext&) { return std::make_unique<PopularityScorer>(); }
+std::unique_ptr<Scorer> MakeTopicRfmScorer(const ScorerContext&) { return std::make_unique<TopicRfmScorer>(); }
+std::unique_ptr<Scorer> MakeDecayScorer(const ScorerContext&) { return std::make_unique<DecayScorer>(); }
+std::unique_ptr<Scorer> MakeItemCfScorer(const ScorerContext& context) {
+  return std::make_unique<ItemCfScorer>(context);
 }
 
 }  // namespace cf::model

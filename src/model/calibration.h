@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // Platt scaling: p = σ(a·margin + b), fitted by Newton's method on held-out rows.
 //
 // Chosen over isotonic regression because it is strictly increasing: it never merges

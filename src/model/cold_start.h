@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // Customers without a purchase yet: who they are (the customers file) and how likely they are
 // to buy an offer within the horizon.
 //

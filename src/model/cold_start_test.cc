@@ -13,7 +13,8 @@ namespace cf::model {
 namespace {
 
 TEST(ColdStartTest, ReadsTheSignupDateAndAttributesWhateverTheirNames) {
-  const std::string dir = testing::ScratchDir("cold-profiles");
+  const TempDirectory scratch("model-cold-profiles");
+  const std::string dir = scratch.path();
   ASSERT_TRUE(WriteFileAtomic(dir + "/kunden.csv",
                               "customer_id,Anmeldung,Region,Kundennummer\n"
                               "1,2024-01-05,Nord,K1\n2,2024-02-10,Sued,K2\n3,,Nord,K3\n4,2024-03-01,West,K4\n")
@@ -49,7 +50,8 @@ TEST(ColdStartTest, ReadsTheSignupDateAndAttributesWhateverTheirNames) {
 // universal model's expected number of new buyers must match what they did (the trees alone
 // scored them ≤ 0.0011, a tenth of the truth or less), and rank them better than a baseline.
 TEST(ColdStartTest, NewCustomersGetCalibratedProbabilities) {
-  const std::string dir = testing::ScratchDir("cold-backtest");
+  const TempDirectory scratch("model-cold-backtest");
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 6000;
   g.products = 300;
@@ -59,7 +61,7 @@ TEST(ColdStartTest, NewCustomersGetCalibratedProbabilities) {
   ASSERT_TRUE(ds);
   const EventLog log = EventLog::FromDataset(*ds);
   EvaluateOptions options;
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.cutoff = log.last_time() - 30 * kSecondsPerDay;
   options.min_positives = 30;
   options.models = {"popularity", "universal"};
@@ -78,9 +80,8 @@ TEST(ColdStartTest, NewCustomersGetCalibratedProbabilities) {
               universal.new_lift_quality, result->models[0].new_lift_quality);
   ASSERT_GE(universal.new_realized, 20.0);
   EXPECT_NEAR(universal.new_predicted, universal.new_realized, 0.3 * universal.new_realized);
-  EXPECT_EQ(universal.new_topics, 1);
+  EXPECT_EQ(universal.new_offers, 1);
   EXPECT_GT(universal.new_lift_quality, result->models[0].new_lift_quality + 20);
-  (void)RemoveAll(dir);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // Low-rank collaborative structure of customer × group purchase counts.
 //
 // The item side of a truncated SVD of X (X[c][g] = log(1 + purchases of customer c in group

@@ -1,106 +1,207 @@
 #include "model/features.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "base/strings.h"
 #include "base/time.h"
 #include "model/parallel.h"
+#include "model/signals.h"
 
 namespace cf::model {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr double kDecayPerWeek = 0.9;  // as the decay baseline: a purchase a week older weighs 0.9
-constexpr size_t kPercentileSample = 20000;
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
 
-// Per population customer facts about one offer, gathered in one pass over the history.
+using CustomerFacts = FeatureBuilder::CustomerFacts;
+
+// What the kCustomerOffer pass gathers about one customer and the offer.
 struct OfferFacts {
   float count = 0, days = 0, last = 0, first = 0, decay = 0, recent = 0, spend = 0;
   bool in_recent = false, in_previous = false;
 };
 
+// What the kOffer pass finds: the offer across the population.
+struct OfferSummary {
+  float popularity_recent = 0, popularity_ever = 0, trend = 0, repeat_rate = 0, new_rate = 0, log_products = 0;
+};
+
+// What the kCollaborative pass computes for one customer (zeros without history).
+struct CollaborativeFacts {
+  float affinity = 0, cosine = 0, affinity_pct = 0, item_cf = 0, item_cf_mean = 0;
+};
+
+// Everything a feature's cell may be computed from, for one (customer, offer) row.
+struct RowInputs {
+  const CustomerFacts& customer;
+  bool known;                    // the customer has history before the cutoff
+  const OfferFacts& offer;       // zeros without history
+  float offer_gap;               // mean days between the customer's offer purchase days; NaN below two
+  float decay_pct;               // percentile rank of offer.decay in the population (0 without history)
+  const float* level;            // kLevelFeatures per level; null without history
+  const CollaborativeFacts& cf;  // zeros without history
+  const OfferSummary& summary;
+  float window_share;
+};
+
+// One entry of the feature table. Entries of pass kCustomerLevel are repeated for every
+// level, named "{level}{suffix}"; a run of them is laid out level by level.
+struct FeatureEntry {
+  const char* name;  // the name, or the suffix after the level's name
+  FeaturePass pass;
+  float (*fill)(const RowInputs& r, size_t level);
+};
+
+bool Bought(const RowInputs& r) { return r.offer.count > 0; }
+
+// The feature table: the one list of the universal model's features, in row order.
+constexpr FeatureEntry kFeatures[] = {
+    // The customer's overall activity and rhythm; the ratio and the percentile ranks do not
+    // drift with the cutoff or the dataset's length.
+    {"customer_log_events", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return std::log1p(r.customer.events); }},
+    {"customer_days", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.days; }},
+    {"customer_recency", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return r.known ? r.customer.recency : kNaN; }},
+    {"customer_tenure", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return r.known ? r.customer.tenure : kNaN; }},
+    {"customer_mean_gap", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.mean_gap; }},
+    {"customer_recency_over_gap", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) {
+       return r.known && r.customer.mean_gap > 0 ? r.customer.recency / r.customer.mean_gap : kNaN;
+     }},
+    {"customer_log_spend", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return std::log1p(std::max(0.0f, r.customer.spend)); }},
+    {"customer_online_share", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return r.known ? r.customer.online_share : kNaN; }},
+    {"customer_recent_events", FeaturePass::kCustomer,
+     [](const RowInputs& r, size_t) { return r.customer.recent_events; }},
+    {"customer_events_pct", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.events_pct; }},
+    {"customer_recency_pct", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.recency_pct; }},
+    // Repeat purchase of the offer and its rhythm, relative to the customer's own cycle.
+    {"offer_count", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.count; }},
+    {"offer_days", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.days; }},
+    {"offer_recency", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) { return Bought(r) ? r.offer.last : kNaN; }},
+    {"offer_decay", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.decay; }},
+    {"offer_recent", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.recent; }},
+    {"offer_log_spend", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) { return std::log1p(std::max(0.0f, r.offer.spend)); }},
+    {"offer_share", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) { return r.customer.events > 0 ? r.offer.count / r.customer.events : 0.0f; }},
+    {"offer_first", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) { return Bought(r) ? r.offer.first : kNaN; }},
+    {"offer_gap", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer_gap; }},
+    {"offer_recency_over_gap", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) { return Bought(r) && r.offer_gap > 0 ? r.offer.last / r.offer_gap : kNaN; }},
+    {"offer_recency_over_customer_gap", FeaturePass::kCustomerOffer,
+     [](const RowInputs& r, size_t) {
+       return Bought(r) && r.customer.mean_gap > 0 ? r.offer.last / r.customer.mean_gap : kNaN;
+     }},
+    {"offer_decay_pct", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.decay_pct; }},
+    // The offer's groups at each level: ranks customers who never bought the offer but buy
+    // its department.
+    {"_count", FeaturePass::kCustomerLevel,
+     [](const RowInputs& r, size_t l) { return r.level != nullptr ? r.level[l * kLevelFeatures] : 0.0f; }},
+    {"_recency", FeaturePass::kCustomerLevel,
+     [](const RowInputs& r, size_t l) {
+       return r.level != nullptr && r.level[l * kLevelFeatures] > 0 ? r.level[l * kLevelFeatures + 1] : kNaN;
+     }},
+    {"_decay", FeaturePass::kCustomerLevel,
+     [](const RowInputs& r, size_t l) { return r.level != nullptr ? r.level[l * kLevelFeatures + 2] : 0.0f; }},
+    // What similar buyers buy.
+    {"affinity", FeaturePass::kCollaborative, [](const RowInputs& r, size_t) { return r.cf.affinity; }},
+    {"affinity_cosine", FeaturePass::kCollaborative, [](const RowInputs& r, size_t) { return r.cf.cosine; }},
+    {"affinity_pct", FeaturePass::kCollaborative, [](const RowInputs& r, size_t) { return r.cf.affinity_pct; }},
+    {"item_cf", FeaturePass::kCollaborative, [](const RowInputs& r, size_t) { return r.cf.item_cf; }},
+    {"item_cf_mean", FeaturePass::kCollaborative, [](const RowInputs& r, size_t) { return r.cf.item_cf_mean; }},
+    // The offer's popularity and granularity, which let one model serve products, categories
+    // and departments.
+    {"offer_popularity_recent", FeaturePass::kOffer,
+     [](const RowInputs& r, size_t) { return r.summary.popularity_recent; }},
+    {"offer_popularity_ever", FeaturePass::kOffer,
+     [](const RowInputs& r, size_t) { return r.summary.popularity_ever; }},
+    {"offer_trend", FeaturePass::kOffer, [](const RowInputs& r, size_t) { return r.summary.trend; }},
+    {"offer_repeat_rate", FeaturePass::kOffer, [](const RowInputs& r, size_t) { return r.summary.repeat_rate; }},
+    {"offer_new_rate", FeaturePass::kOffer, [](const RowInputs& r, size_t) { return r.summary.new_rate; }},
+    {"offer_log_products", FeaturePass::kOffer, [](const RowInputs& r, size_t) { return r.summary.log_products; }},
+    {"window_share", FeaturePass::kWindow, [](const RowInputs& r, size_t) { return r.window_share; }},
+};
+
 }  // namespace
 
-std::vector<float> Percentiles(std::span<const float> values) {
-  std::vector<float> sample;
-  const size_t n = values.size();
-  const size_t step = std::max<size_t>(1, n / kPercentileSample);
-  for (size_t i = 0; i < n; i += step) {
-    sample.push_back(values[i]);
+FeatureLayout::FeatureLayout(const std::vector<Level>& levels) {
+  const size_t n = std::size(kFeatures);
+  for (size_t e = 0; e < n;) {
+    if (kFeatures[e].pass != FeaturePass::kCustomerLevel) {
+      columns_.push_back({kFeatures[e].name, kFeatures[e].pass, e, 0});
+      ++e;
+      continue;
+    }
+    size_t end = e;
+    while (end < n && kFeatures[end].pass == FeaturePass::kCustomerLevel) {
+      ++end;
+    }
+    for (size_t l = 0; l < levels.size(); ++l) {
+      for (size_t k = e; k < end; ++k) {
+        columns_.push_back({levels[l].name + kFeatures[k].name, FeaturePass::kCustomerLevel, k, l});
+      }
+    }
+    e = end;
   }
-  std::sort(sample.begin(), sample.end());
-  const double m = static_cast<double>(sample.size());
-  std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto lo = std::lower_bound(sample.begin(), sample.end(), values[i]);
-    const auto hi = std::upper_bound(lo, sample.end(), values[i]);
-    const double below = static_cast<double>(lo - sample.begin());
-    const double equal = static_cast<double>(hi - lo);
-    out[i] = static_cast<float>((below + equal / 2.0) / std::max(m, 1.0));
-  }
-  return out;
 }
 
-std::vector<std::string> FeatureBuilder::Names(const std::vector<Level>& levels) {
-  std::vector<std::string> names = {"customer_log_events",
-                                    "customer_days",
-                                    "customer_recency",
-                                    "customer_tenure",
-                                    "customer_mean_gap",
-                                    "customer_recency_over_gap",
-                                    "customer_log_spend",
-                                    "customer_online_share",
-                                    "customer_recent_events",
-                                    "customer_events_pct",
-                                    "customer_recency_pct",
-                                    "offer_count",
-                                    "offer_days",
-                                    "offer_recency",
-                                    "offer_decay",
-                                    "offer_recent",
-                                    "offer_log_spend",
-                                    "offer_share",
-                                    "offer_first",
-                                    "offer_gap",
-                                    "offer_recency_over_gap",
-                                    "offer_recency_over_customer_gap",
-                                    "offer_decay_pct"};
-  for (const Level& level : levels) {
-    names.push_back(level.name + "_count");
-    names.push_back(level.name + "_recency");
-    names.push_back(level.name + "_decay");
+std::vector<std::string> FeatureLayout::Names() const {
+  std::vector<std::string> names;
+  names.reserve(columns_.size());
+  for (const FeatureColumn& c : columns_) {
+    names.push_back(c.name);
   }
-  names.insert(names.end(), {"affinity", "affinity_cosine", "affinity_pct", "item_cf", "item_cf_mean",
-                             "offer_popularity_recent", "offer_popularity_ever", "offer_trend", "offer_repeat_rate",
-                             "offer_new_rate", "offer_log_products", "window_share"});
   return names;
 }
 
+Result<size_t> FeatureLayout::Index(std::string_view name) const {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i].name == name) {
+      return i;
+    }
+  }
+  return Err(Status::NotFound(fmt::format("no feature named '{}'; the features are {}", name, Join(Names(), ", "))));
+}
+
 FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& options, const ItemFactors* factors)
-    : view_(&view), options_(options) {
+    : view_(&view), options_(options), layout_(options.levels != nullptr ? *options.levels : std::vector<Level>{}) {
   static const std::vector<Level> kNoLevels;
   if (options_.levels == nullptr) {
     options_.levels = &kNoLevels;
   }
-  names_ = Names(*options_.levels);
+  CustomerPass();
+  GroupRowsPass(factors);
+}
+
+// The kCustomer pass: each customer's whole history, then the percentile ranks of activity
+// and recency in the cutoff's population.
+void FeatureBuilder::CustomerPass() {
+  const HistoryView& view = *view_;
   const uint32_t n = view.num_customers();
   const int64_t cutoff = view.cutoff();
-  const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
   facts_.resize(n);
   for (uint32_t c = 0; c < n; ++c) {
     if (view.HasHistory(c)) {
       population_.push_back(c);
     }
   }
-  ParallelFor(population_.size(), options_.threads, [&](size_t, size_t b, size_t e) {
+  ParallelFor(population_.size(), options_.run.threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const uint32_t c = population_[i];
       const CustomerEvents ev = view.Customer(c);
@@ -129,111 +230,123 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
     events[i] = facts_[population_[i]].events;
     recency[i] = -facts_[population_[i]].recency;
   }
-  const std::vector<float> events_pct = Percentiles(events);
-  const std::vector<float> recency_pct = Percentiles(recency);
+  const std::vector<float> events_pct = PercentileRanks(events);
+  const std::vector<float> recency_pct = PercentileRanks(recency);
   for (size_t i = 0; i < population_.size(); ++i) {
     facts_[population_[i]].events_pct = events_pct[i];
     facts_[population_[i]].recency_pct = recency_pct[i];
   }
-
-  // Customer rows of the embedded grouping: log(1 + purchases per group).
-  if (options_.embedding_level >= 0) {
-    const Level& level = (*options_.levels)[static_cast<size_t>(options_.embedding_level)];
-    const uint32_t groups = static_cast<uint32_t>(level.values.size());
-    // Two parallel passes: count each customer's distinct groups, then fill the rows.
-    groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
-    auto for_each_row = [&](auto&& emit) {
-      ParallelFor(n, options_.threads, [&](size_t, size_t b, size_t e) {
-        std::vector<uint32_t> count(groups, 0);
-        std::vector<uint32_t> touched;
-        for (size_t c = b; c < e; ++c) {
-          const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
-          touched.clear();
-          for (size_t k = 0; k < ev.size(); ++k) {
-            if (ev.product[k] != data::kNoProduct) {
-              const uint32_t g = level.code_of_product[ev.product[k]];
-              if (count[g]++ == 0) {
-                touched.push_back(g);
-              }
-            }
-          }
-          std::sort(touched.begin(), touched.end());
-          emit(c, touched, count);
-          for (uint32_t g : touched) {
-            count[g] = 0;
-          }
-        }
-      });
-    };
-    for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>&) {
-      groups_.offsets[c + 1] = touched.size();
-    });
-    std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
-    groups_.groups.resize(groups_.offsets.back());
-    groups_.values.resize(groups_.offsets.back());
-    for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>& count) {
-      double norm = 0;
-      uint64_t at = groups_.offsets[c];
-      for (uint32_t g : touched) {
-        const float x = std::log1p(static_cast<float>(count[g]));
-        groups_.groups[at] = g;
-        groups_.values[at] = x;
-        ++at;
-        norm += static_cast<double>(x) * x;
-      }
-      facts_[c].norm = static_cast<float>(std::sqrt(norm));
-    });
-    group_buyers_.assign(groups, 0.0f);
-    for (uint32_t g : groups_.groups) {
-      group_buyers_[g] += 1.0f;
-    }
-    if (factors != nullptr) {
-      factors_ = *factors;
-    } else {
-      factors_ = ComputeItemFactors(groups_, groups, options_.rank);
-    }
-  }
 }
 
-OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
-                                   float window_share, const RowSink& sink,
-                                   std::vector<float>* personal_revenue) const {
+// The customer rows of the embedded grouping, log(1 + purchases per group), which the
+// kCollaborative pass reads; and the item factors when they are not given.
+void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
+  if (options_.embedding_level < 0) {
+    return;
+  }
+  const HistoryView& view = *view_;
+  const uint32_t n = view.num_customers();
+  const Level& level = (*options_.levels)[static_cast<size_t>(options_.embedding_level)];
+  const uint32_t groups = static_cast<uint32_t>(level.values.size());
+  // Two parallel passes: count each customer's distinct groups, then fill the rows.
+  groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
+  auto for_each_row = [&](auto&& emit) {
+    ParallelFor(n, options_.run.threads, [&](size_t, size_t b, size_t e) {
+      std::vector<uint32_t> count(groups, 0);
+      std::vector<uint32_t> touched;
+      for (size_t c = b; c < e; ++c) {
+        const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+        touched.clear();
+        for (size_t k = 0; k < ev.size(); ++k) {
+          if (ev.product[k] != data::kNoProduct) {
+            const uint32_t g = level.code_of_product[ev.product[k]];
+            if (count[g]++ == 0) {
+              touched.push_back(g);
+            }
+          }
+        }
+        std::sort(touched.begin(), touched.end());
+        emit(c, touched, count);
+        for (uint32_t g : touched) {
+          count[g] = 0;
+        }
+      }
+    });
+  };
+  for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>&) {
+    groups_.offsets[c + 1] = touched.size();
+  });
+  std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
+  groups_.groups.resize(groups_.offsets.back());
+  groups_.values.resize(groups_.offsets.back());
+  for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>& count) {
+    double norm = 0;
+    uint64_t at = groups_.offsets[c];
+    for (uint32_t g : touched) {
+      const float x = std::log1p(static_cast<float>(count[g]));
+      groups_.groups[at] = g;
+      groups_.values[at] = x;
+      ++at;
+      norm += static_cast<double>(x) * x;
+    }
+    facts_[c].norm = static_cast<float>(std::sqrt(norm));
+  });
+  group_buyers_.assign(groups, 0.0f);
+  for (uint32_t g : groups_.groups) {
+    group_buyers_[g] += 1.0f;
+  }
+  factors_ = factors != nullptr ? *factors : ComputeItemFactors(groups_, groups, options_.rank);
+}
+
+// What the passes of Compute gather about one offer, pass by pass.
+struct FeatureBuilder::OfferWork {
+  std::vector<std::vector<uint8_t>> level_mask;  // per level: the groups the offer touches
+  std::vector<OfferFacts> facts;                 // per population customer
+  std::vector<float> level_facts;                // per population customer × level: kLevelFeatures
+  std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
+  std::vector<std::vector<float>> group_weight;  // per thread × embedding group: the offer's purchases
+  std::vector<double> thread_revenue, thread_events;
+  OfferStats stats;
+  OfferSummary summary;
+  std::vector<CollaborativeFacts> collaborative;  // per population customer
+};
+
+// The kCustomerOffer and kCustomerLevel passes: one pass over every customer's history
+// gathers their purchases in the offer and in the offer's groups at each level, and the
+// offer's purchases per embedding group for the collaborative pass.
+void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threads, OfferWork* work) const {
   const std::vector<Level>& levels = *options_.levels;
   const size_t num_levels = levels.size();
   const int64_t cutoff = view_->cutoff();
-  const int64_t horizon = static_cast<int64_t>(options_.horizon_days) * kSecondsPerDay;
-  const double log_decay = std::log(kDecayPerWeek) / 7.0;
+  const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
 
   // Which groups of each level the offer touches: the offer's "levels above".
-  std::vector<std::vector<uint8_t>> level_mask(num_levels);
+  work->level_mask.resize(num_levels);
   for (size_t l = 0; l < num_levels; ++l) {
-    level_mask[l].assign(levels[l].values.size(), offer.any ? 1 : 0);
+    work->level_mask[l].assign(levels[l].values.size(), offer.any ? 1 : 0);
     if (!offer.any) {
       for (size_t p = 0; p < offer.members.size(); ++p) {
         if (offer.members[p] != 0) {
-          level_mask[l][levels[l].code_of_product[p]] = 1;
+          work->level_mask[l][levels[l].code_of_product[p]] = 1;
         }
       }
     }
   }
-
   const size_t pop = population_.size();
-  std::vector<OfferFacts> facts(pop);
-  std::vector<float> level_facts(pop * num_levels * kLevelFeatures, 0.0f);
-  const int threads = ResolveThreads(options_.threads);
-  const uint32_t groups = factors_.num_groups;
-  std::vector<std::vector<float>> group_weight(static_cast<size_t>(threads), std::vector<float>(groups, 0.0f));
-  std::vector<double> thread_revenue(static_cast<size_t>(threads), 0.0),
-      thread_events(static_cast<size_t>(threads), 0.0);
+  work->facts.assign(pop, OfferFacts{});
+  work->level_facts.assign(pop * num_levels * kLevelFeatures, 0.0f);
+  work->group_weight.assign(static_cast<size_t>(threads), std::vector<float>(factors_.num_groups, 0.0f));
+  work->thread_revenue.assign(static_cast<size_t>(threads), 0.0);
+  work->thread_events.assign(static_cast<size_t>(threads), 0.0);
   const Level* embed_level =
       options_.embedding_level >= 0 ? &levels[static_cast<size_t>(options_.embedding_level)] : nullptr;
 
   ParallelFor(pop, threads, [&](size_t t, size_t b, size_t e) {
-    std::vector<float>& weight = group_weight[t];
+    std::vector<float>& weight = work->group_weight[t];
     for (size_t i = b; i < e; ++i) {
       const CustomerEvents ev = view_->Customer(population_[i]);
-      OfferFacts& f = facts[i];
-      float* lf = &level_facts[i * num_levels * kLevelFeatures];
+      OfferFacts& f = work->facts[i];
+      float* lf = &work->level_facts[i * num_levels * kLevelFeatures];
       int64_t prev_day = INT64_MIN;
       bool seen = false;
       for (size_t k = 0; k < ev.size(); ++k) {
@@ -244,7 +357,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
         float decay = -1.0f;
         auto decayed = [&] {
           if (decay < 0) {
-            decay = static_cast<float>(std::exp(log_decay * age));
+            decay = static_cast<float>(DecayWeight(age));
           }
           return decay;
         };
@@ -263,8 +376,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
           f.recent += t_k >= cutoff - horizon ? 1.0f : 0.0f;
           f.in_recent |= t_k >= cutoff - horizon;
           f.in_previous |= t_k >= cutoff - 2 * horizon && t_k < cutoff - horizon;
-          thread_revenue[t] += ev.revenue[k];
-          thread_events[t] += 1;
+          work->thread_revenue[t] += ev.revenue[k];
+          work->thread_events[t] += 1;
           if (embed_level != nullptr && p != data::kNoProduct) {
             weight[embed_level->code_of_product[p]] += 1.0f;
           }
@@ -273,7 +386,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
           continue;
         }
         for (size_t l = 0; l < num_levels; ++l) {
-          if (level_mask[l][levels[l].code_of_product[p]] != 0) {
+          if (work->level_mask[l][levels[l].code_of_product[p]] != 0) {
             lf[l * kLevelFeatures] += 1.0f;
             lf[l * kLevelFeatures + 1] = static_cast<float>(age);
             lf[l * kLevelFeatures + 2] += decayed();
@@ -282,12 +395,20 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       }
     }
   });
+  std::vector<float> decays(pop);
+  for (size_t i = 0; i < pop; ++i) {
+    decays[i] = work->facts[i].decay;
+  }
+  work->decay_pct = PercentileRanks(decays);
+}
 
-  OfferStats stats;
+// The kOffer pass: the offer's popularity, trend and repeat rate across the population.
+void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) const {
+  const size_t pop = population_.size();
+  OfferStats& stats = work->stats;
   stats.population = static_cast<double>(pop);
   double buyers_ever = 0, buyers_previous = 0, repeat = 0, fresh = 0, revenue = 0, events = 0;
-  for (size_t i = 0; i < pop; ++i) {
-    const OfferFacts& f = facts[i];
+  for (const OfferFacts& f : work->facts) {
     buyers_ever += f.count > 0 ? 1 : 0;
     stats.buyers_recent += f.in_recent ? 1 : 0;
     buyers_previous += f.in_previous ? 1 : 0;
@@ -298,25 +419,33 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       stats.revenue_recent += f.count > 0 ? f.spend * (f.recent / f.count) : 0;
     }
   }
-  for (int t = 0; t < threads; ++t) {
-    revenue += thread_revenue[static_cast<size_t>(t)];
-    events += thread_events[static_cast<size_t>(t)];
+  for (size_t t = 0; t < work->thread_revenue.size(); ++t) {
+    revenue += work->thread_revenue[t];
+    events += work->thread_events[t];
   }
   stats.revenue_per_event = events > 0 ? revenue / events : 0;
   const double popd = std::max(1.0, stats.population);
-  const float popularity_recent = static_cast<float>(stats.buyers_recent / popd);
-  const float popularity_ever = static_cast<float>(buyers_ever / popd);
-  const float trend = static_cast<float>((stats.buyers_recent + 1) / (buyers_previous + 1));
-  const float repeat_rate = static_cast<float>((repeat + 1) / (buyers_previous + 2));
-  const float new_rate = static_cast<float>((fresh + 1) / (popd - buyers_previous + 2));
-  const float log_products = static_cast<float>(std::log1p(static_cast<double>(offer.count)));
+  OfferSummary& s = work->summary;
+  s.popularity_recent = static_cast<float>(stats.buyers_recent / popd);
+  s.popularity_ever = static_cast<float>(buyers_ever / popd);
+  s.trend = static_cast<float>((stats.buyers_recent + 1) / (buyers_previous + 1));
+  s.repeat_rate = static_cast<float>((repeat + 1) / (buyers_previous + 2));
+  s.new_rate = static_cast<float>((fresh + 1) / (popd - buyers_previous + 2));
+  s.log_products = static_cast<float>(std::log1p(static_cast<double>(offer.count)));
+}
 
-  // Collaborative affinity through the item subspace.
-  std::vector<float> affinity(pop, 0.0f), cosine(pop, 0.0f);
+// The kCollaborative pass: the affinity through the item subspace, x_c·V·Vᵀ·w with w the
+// offer's share of purchases per group, and the item-item similarity (cosine between each
+// group's buyers and the offer's buyers) summed over the groups the customer bought.
+void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
+  const size_t pop = population_.size();
+  const uint32_t groups = factors_.num_groups;
+  work->collaborative.assign(pop, CollaborativeFacts{});
+  std::vector<CollaborativeFacts>& out = work->collaborative;
   if (groups > 0) {
     std::vector<float> w(groups, 0.0f);
     double total = 0;
-    for (const std::vector<float>& tw : group_weight) {
+    for (const std::vector<float>& tw : work->group_weight) {
       for (uint32_t g = 0; g < groups; ++g) {
         w[g] += tw[g];
         total += tw[g];
@@ -340,63 +469,80 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
             s += static_cast<double>(groups_.values[k]) * z[groups_.groups[k]];
           }
         }
-        affinity[i] = static_cast<float>(s);
+        out[i].affinity = static_cast<float>(s);
         const double denom = static_cast<double>(facts_[c].norm) * z_norm;
-        cosine[i] = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
+        out[i].cosine = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
       }
     });
   }
-  const std::vector<float> affinity_pct = Percentiles(affinity);
-
-  // Item-item similarity: cosine between each group's buyers and the offer's buyers, summed
-  // over the groups the customer bought.
-  std::vector<float> item_cf(pop, 0.0f), item_cf_mean(pop, 0.0f);
-  if (!group_buyers_.empty()) {
-    std::vector<double> both(group_buyers_.size(), 0.0);
-    double offer_buyers = 0;
-    for (size_t i = 0; i < pop; ++i) {
-      if (facts[i].count > 0) {
-        offer_buyers += 1;
-        const uint32_t c = population_[i];
-        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-          both[groups_.groups[k]] += 1;
-        }
+  std::vector<float> affinity(pop);
+  for (size_t i = 0; i < pop; ++i) {
+    affinity[i] = out[i].affinity;
+  }
+  const std::vector<float> affinity_pct = PercentileRanks(affinity);
+  for (size_t i = 0; i < pop; ++i) {
+    out[i].affinity_pct = affinity_pct[i];
+  }
+  if (group_buyers_.empty()) {
+    return;
+  }
+  std::vector<double> both(group_buyers_.size(), 0.0);
+  double offer_buyers = 0;
+  for (size_t i = 0; i < pop; ++i) {
+    if (work->facts[i].count > 0) {
+      offer_buyers += 1;
+      const uint32_t c = population_[i];
+      for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+        both[groups_.groups[k]] += 1;
       }
     }
-    std::vector<float> sim(group_buyers_.size(), 0.0f);
-    for (size_t g = 0; g < sim.size(); ++g) {
-      if (both[g] > 0) {
-        sim[g] = static_cast<float>(both[g] / std::sqrt(static_cast<double>(group_buyers_[g]) * offer_buyers));
+  }
+  std::vector<float> sim(group_buyers_.size(), 0.0f);
+  for (size_t g = 0; g < sim.size(); ++g) {
+    sim[g] = static_cast<float>(BuyerCosine(both[g], group_buyers_[g], offer_buyers));
+  }
+  ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      const uint32_t c = population_[i];
+      float s = 0;
+      for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+        s += sim[groups_.groups[k]];
       }
+      const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
+      out[i].item_cf = s;
+      out[i].item_cf_mean = n > 0 ? s / static_cast<float>(n) : 0.0f;
     }
-    ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        const uint32_t c = population_[i];
-        float s = 0;
-        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-          s += sim[groups_.groups[k]];
-        }
-        const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
-        item_cf[i] = s;
-        item_cf_mean[i] = n > 0 ? s / static_cast<float>(n) : 0.0f;
-      }
-    });
-  }
-  std::vector<float> decays(pop);
-  for (size_t i = 0; i < pop; ++i) {
-    decays[i] = facts[i].decay;
-  }
-  const std::vector<float> decay_pct = Percentiles(decays);
+  });
+}
 
-  // Index of each customer in the population, to assemble the requested rows.
-  std::vector<int64_t> slot(view_->num_customers(), -1);
-  for (size_t i = 0; i < pop; ++i) {
+OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
+                                   float window_share, const RowSink& sink,
+                                   std::vector<float>* personal_revenue) const {
+  const int threads = ResolveThreads(options_.run.threads);
+  OfferWork work;
+  CustomerOfferPass(offer, threads, &work);
+  OfferPass(offer, &work);
+  CollaborativePass(threads, &work);
+
+  // The rows: every cell filled by its entry of the feature table.
+  const size_t width = layout_.size();
+  std::vector<float (*)(const RowInputs&, size_t)> fill(width);
+  std::vector<size_t> column_level(width);
+  for (size_t j = 0; j < width; ++j) {
+    fill[j] = kFeatures[layout_.columns()[j].entry].fill;
+    column_level[j] = layout_.columns()[j].level;
+  }
+  const size_t num_levels = options_.levels->size();
+  std::vector<int64_t> slot(view_->num_customers(), -1);  // each customer's index in the population
+  for (size_t i = 0; i < population_.size(); ++i) {
     slot[population_[i]] = static_cast<int64_t>(i);
   }
-  const size_t width = names_.size();
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
   }
+  const CustomerFacts no_facts;
+  const OfferFacts no_offer;
+  const CollaborativeFacts no_collaborative;
   std::vector<float> block;
   for (size_t first = 0; first < customers.size(); first += kRowChunk) {
     const size_t count = std::min(kRowChunk, customers.size() - first);
@@ -405,65 +551,31 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       for (size_t k = b; k < e; ++k) {
         const size_t r = first + k;
         const uint32_t c = customers[r];
-        const int64_t i = slot[c];
+        const int64_t at = slot[c];
+        const bool known = at >= 0;
+        const size_t i = known ? static_cast<size_t>(at) : 0;
+        const OfferFacts& f = known ? work.facts[i] : no_offer;
+        const RowInputs in{known ? facts_[c] : no_facts,
+                           known,
+                           f,
+                           f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN,
+                           known ? work.decay_pct[i] : 0.0f,
+                           known ? &work.level_facts[i * num_levels * kLevelFeatures] : nullptr,
+                           known ? work.collaborative[i] : no_collaborative,
+                           work.summary,
+                           window_share};
         float* row = &block[k * width];
-        const CustomerFacts& cf = facts_[c];
-        size_t j = 0;
-        const bool known = i >= 0;
-        row[j++] = std::log1p(cf.events);
-        row[j++] = cf.days;
-        row[j++] = known ? cf.recency : kNaN;
-        row[j++] = known ? cf.tenure : kNaN;
-        row[j++] = cf.mean_gap;
-        row[j++] = known && cf.mean_gap > 0 ? cf.recency / cf.mean_gap : kNaN;
-        row[j++] = std::log1p(std::max(0.0f, cf.spend));
-        row[j++] = known ? cf.online_share : kNaN;
-        row[j++] = cf.recent_events;
-        row[j++] = cf.events_pct;
-        row[j++] = cf.recency_pct;
-        const OfferFacts f = known ? facts[static_cast<size_t>(i)] : OfferFacts{};
-        const bool bought = f.count > 0;
-        const float gap = f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN;
-        row[j++] = f.count;
-        row[j++] = f.days;
-        row[j++] = bought ? f.last : kNaN;
-        row[j++] = f.decay;
-        row[j++] = f.recent;
-        row[j++] = std::log1p(std::max(0.0f, f.spend));
-        row[j++] = cf.events > 0 ? f.count / cf.events : 0.0f;
-        row[j++] = bought ? f.first : kNaN;
-        row[j++] = gap;
-        row[j++] = bought && gap > 0 ? f.last / gap : kNaN;
-        row[j++] = bought && cf.mean_gap > 0 ? f.last / cf.mean_gap : kNaN;
-        row[j++] = known ? decay_pct[static_cast<size_t>(i)] : 0.0f;
-        for (size_t l = 0; l < num_levels; ++l) {
-          const float* lf = known ? &level_facts[(static_cast<size_t>(i) * num_levels + l) * kLevelFeatures] : nullptr;
-          const float count = lf != nullptr ? lf[0] : 0.0f;
-          row[j++] = count;
-          row[j++] = count > 0 ? lf[1] : kNaN;
-          row[j++] = lf != nullptr ? lf[2] : 0.0f;
+        for (size_t j = 0; j < width; ++j) {
+          row[j] = fill[j](in, column_level[j]);
         }
-        row[j++] = known ? affinity[static_cast<size_t>(i)] : 0.0f;
-        row[j++] = known ? cosine[static_cast<size_t>(i)] : 0.0f;
-        row[j++] = known ? affinity_pct[static_cast<size_t>(i)] : 0.0f;
-        row[j++] = known ? item_cf[static_cast<size_t>(i)] : 0.0f;
-        row[j++] = known ? item_cf_mean[static_cast<size_t>(i)] : 0.0f;
-        row[j++] = popularity_recent;
-        row[j++] = popularity_ever;
-        row[j++] = trend;
-        row[j++] = repeat_rate;
-        row[j++] = new_rate;
-        row[j++] = log_products;
-        row[j++] = window_share;
-        assert(j == width && "FeatureBuilder::Names and the row layout disagree");
-        if (personal_revenue != nullptr && bought) {
+        if (personal_revenue != nullptr && f.count > 0) {
           (*personal_revenue)[r] = f.spend / f.count;
         }
       }
     });
     sink(first, block);
   }
-  return stats;
+  return work.stats;
 }
 
 }  // namespace cf::model

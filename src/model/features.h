@@ -1,16 +1,25 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // The universal model's features of a (customer, offer) pair, computed from a HistoryView
 // only: nothing at or after the view's cutoff can reach them. The same code builds training
 // rows (at past cutoffs) and scoring rows (at the present), so they cannot disagree.
+//
+// The layout is one table (kFeatures in features.cc): each entry has its name, the pass of
+// FeatureBuilder::Compute that gathers what it reads, and how its cell is filled. Names,
+// column order and the row writes all come from that table; code that needs a column looks
+// it up by name (FeatureLayout::Index), never by number.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
+#include "model/options.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -18,9 +27,41 @@ namespace cf::model {
 struct FeatureOptions {
   const std::vector<Level>* levels = nullptr;  // product groupings (not owned), may be empty
   int embedding_level = -1;                    // index into levels of the grouping embedded; -1 = none
-  int horizon_days = 30;                       // the prediction horizon H
   uint32_t rank = 16;                          // embedding rank when the factors are computed from the view
-  int threads = 0;                             // 0 = hardware concurrency
+  RunOptions run;                              // the horizon H and the threads (the seed is unused)
+};
+
+// The passes of FeatureBuilder: each gathers the facts one group of features reads.
+enum class FeaturePass {
+  kCustomer,       // the customer's whole history (offer-independent, computed once per view)
+  kCustomerOffer,  // the customer's purchases in the offer
+  kCustomerLevel,  // the customer's purchases in the offer's groups at each level ("{level}_…")
+  kCollaborative,  // what similar buyers buy: the item subspace and item-item similarity
+  kOffer,          // the offer across the population (the same for every customer)
+  kWindow,         // the label window (training rows at late cutoffs have truncated ones)
+};
+
+// One column of the feature rows.
+struct FeatureColumn {
+  std::string name;
+  FeaturePass pass;
+  size_t entry = 0;  // index of its entry in the feature table
+  size_t level = 0;  // the level of a kCustomerLevel column
+};
+
+// The columns for a set of levels, in row order.
+class FeatureLayout {
+ public:
+  explicit FeatureLayout(const std::vector<Level>& levels);
+
+  size_t size() const { return columns_.size(); }
+  const std::vector<FeatureColumn>& columns() const { return columns_; }
+  std::vector<std::string> Names() const;
+  // The column of a named feature; NotFound names it and lists the valid names.
+  Result<size_t> Index(std::string_view name) const;
+
+ private:
+  std::vector<FeatureColumn> columns_;
 };
 
 // Offer-level facts that do not depend on the customer; also used for expected revenue.
@@ -36,9 +77,9 @@ class FeatureBuilder {
   // `factors` null: computed from the view (training); else used as given (scoring).
   FeatureBuilder(const HistoryView& view, const FeatureOptions& options, const ItemFactors* factors);
 
-  static std::vector<std::string> Names(const std::vector<Level>& levels);
-  size_t num_features() const { return names_.size(); }
-  const std::vector<std::string>& names() const { return names_; }
+  static std::vector<std::string> Names(const std::vector<Level>& levels) { return FeatureLayout(levels).Names(); }
+  const FeatureLayout& layout() const { return layout_; }
+  size_t num_features() const { return layout_.size(); }
   // Customers with at least one event before the cutoff.
   const std::vector<uint32_t>& population() const { return population_; }
   const ItemFactors& factors() const { return factors_; }
@@ -54,24 +95,29 @@ class FeatureBuilder {
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
                      const RowSink& sink, std::vector<float>* personal_revenue) const;
 
- private:
+  // What the kCustomer pass gathers about one customer (zeros without history).
   struct CustomerFacts {
     float events = 0, days = 0, recency = 0, tenure = 0, mean_gap = 0, spend = 0, online_share = 0;
     float recent_events = 0, events_pct = 0, recency_pct = 0, norm = 0;
   };
 
+ private:
+  struct OfferWork;
+  // The passes, in the order they run; each fills what the next ones and the rows read.
+  void CustomerPass();
+  void GroupRowsPass(const ItemFactors* factors);
+  void CustomerOfferPass(const offer::ProductSet& offer, int threads, OfferWork* work) const;
+  void OfferPass(const offer::ProductSet& offer, OfferWork* work) const;
+  void CollaborativePass(int threads, OfferWork* work) const;
+
   const HistoryView* view_;
   FeatureOptions options_;
-  std::vector<std::string> names_;
+  FeatureLayout layout_;
   std::vector<uint32_t> population_;
   std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it
   ItemFactors factors_;
 };
-
-// Mid-rank percentile in [0, 1] of every value among `values`, estimated from at most
-// kPercentileSample evenly spaced sorted values (exact below that).
-std::vector<float> Percentiles(std::span<const float> values);
 
 }  // namespace cf::model

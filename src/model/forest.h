@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // A compact evaluator of an XGBoost tree ensemble, read from XGBoost's JSON model.
 //
 // Scoring does not go through XGBoost: flat node arrays walked by blocks of rows are ~10×

@@ -77,9 +77,9 @@ double AveragePrecision(std::span<const double> scores, std::span<const uint8_t>
   return ap;
 }
 
-TopicMetrics ComputeTopicMetrics(std::span<const double> scores, std::span<const uint8_t> labels,
+OfferMetrics ComputeOfferMetrics(std::span<const double> scores, std::span<const uint8_t> labels,
                                  std::span<const uint32_t> order) {
-  TopicMetrics m;
+  OfferMetrics m;
   const size_t n = scores.size();
   m.population = n;
   for (uint8_t l : labels) {

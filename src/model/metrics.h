@@ -9,7 +9,7 @@ namespace cf::model {
 
 inline constexpr uint64_t kTieBreakSeed = 20171001;  // the fixed permutation that breaks ties
 
-struct TopicMetrics {
+struct OfferMetrics {
   double auc = 0;                // ROC AUC, ties get the average rank
   double average_precision = 0;  // scikit-learn's definition, tied scores grouped
   double lift_at_10 = 0;         // positive rate in the top ceil(10%) / base rate
@@ -25,7 +25,7 @@ double RocAuc(std::span<const double> scores, std::span<const uint8_t> labels);
 double AveragePrecision(std::span<const double> scores, std::span<const uint8_t> labels);
 
 // All metrics of one topic; `order` is RankOrder(scores).
-TopicMetrics ComputeTopicMetrics(std::span<const double> scores, std::span<const uint8_t> labels,
+OfferMetrics ComputeOfferMetrics(std::span<const double> scores, std::span<const uint8_t> labels,
                                  std::span<const uint32_t> order);
 
 // Lift Quality alone (the cheapest metric: one pass over `order`).

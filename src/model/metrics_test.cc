@@ -38,16 +38,16 @@ TEST(MetricsTest, LiftQualityIsHundredWhenPerfectAndNearZeroWhenRandom) {
     perfect[i] = labels[i];
     random[i] = std::uniform_real_distribution<double>(0, 1)(rng);
   }
-  const TopicMetrics p = ComputeTopicMetrics(perfect, labels, RankOrder(perfect));
+  const OfferMetrics p = ComputeOfferMetrics(perfect, labels, RankOrder(perfect));
   EXPECT_NEAR(p.lift_quality, 100.0, 1e-6);
   EXPECT_NEAR(p.lift_at_10, 10.0, 1e-9);
   EXPECT_DOUBLE_EQ(p.auc, 1.0);
-  const TopicMetrics r = ComputeTopicMetrics(random, labels, RankOrder(random));
+  const OfferMetrics r = ComputeOfferMetrics(random, labels, RankOrder(random));
   EXPECT_NEAR(r.lift_quality, 0.0, 3.0);
   EXPECT_NEAR(r.auc, 0.5, 0.02);
   // Constant scores: the seeded permutation decides, which is random targeting.
   const std::vector<double> constant(n, 1.0);
-  EXPECT_NEAR(ComputeTopicMetrics(constant, labels, RankOrder(constant)).lift_quality, 0.0, 3.0);
+  EXPECT_NEAR(ComputeOfferMetrics(constant, labels, RankOrder(constant)).lift_quality, 0.0, 3.0);
 }
 
 TEST(MetricsTest, LiftQualityFollowsTheTrapezoidDefinition) {

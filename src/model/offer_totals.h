@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // Offer-level totals that stay coherent: the expected number of buyers and the expected revenue
 // of an offer never grow when products are removed from it.
 //

@@ -36,7 +36,8 @@ TEST(OfferTotalsTest, TheLogitShiftReachesTheTotalAndKeepsTheOrder) {
 // The property: for nested offers (O' ⊂ O), expected buyers and revenue summed over the
 // customers never grow when products are removed, whatever products they are.
 TEST(OfferTotalsTest, ExpectedBuyersAndRevenueNeverGrowWhenProductsAreRemoved) {
-  const std::string dir = testing::ScratchDir("offer-totals");
+  const TempDirectory scratch("model-offer-totals");
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 1500;
   g.products = 200;
@@ -48,18 +49,18 @@ TEST(OfferTotalsTest, ExpectedBuyersAndRevenueNeverGrowWhenProductsAreRemoved) {
   // Scored 20 days before the end, so that customers without purchases yet are in the base.
   const HistoryView history(log, log.last_time() - 20 * kSecondsPerDay);
   TrainOptions options;
-  options.horizon_days = 30;
   options.depths = {3};
   options.max_rounds = 40;
   options.eval_every = 20;
   options.max_rows = 30000;
-  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), options, nullptr);
+  auto model =
+      UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{.horizon_days = 30}, options, nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
   auto totals = [&](const std::vector<uint8_t>& members) {
     const offer::ProductSet offer = offer::ProductSet::FromMembers("o", members);
-    auto s = (*model)->TryScore(history, offer, customers);
+    auto s = (*model)->Score(history, offer, customers);
     EXPECT_TRUE(s.has_value()) << s.error().ToString();
     return std::make_pair(std::accumulate(s->probability.begin(), s->probability.end(), 0.0),
                           std::accumulate(s->expected_revenue.begin(), s->expected_revenue.end(), 0.0));
@@ -86,7 +87,6 @@ TEST(OfferTotalsTest, ExpectedBuyersAndRevenueNeverGrowWhenProductsAreRemoved) {
     strictly_smaller += inner_buyers < outer_buyers * 0.999 ? 1 : 0;
   }
   EXPECT_GT(strictly_smaller, 20);  // the pairs really differ
-  (void)RemoveAll(dir);
 }
 
 }  // namespace

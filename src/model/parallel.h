@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // A minimal parallel loop over [0, n) in contiguous chunks, one per thread.
 #pragma once
 

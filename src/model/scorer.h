@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "model/event_log.h"
+#include "model/options.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
@@ -20,9 +21,7 @@ struct TrainOptions;
 // What a scorer may know besides the history: the catalog's groupings and the horizon.
 struct ScorerContext {
   std::vector<Level> levels;            // product groupings, coarsest first (e.g. department, category)
-  int horizon_days = 30;                // the purchase window being predicted
-  uint64_t seed = 1;                    // for the random baseline and sampling
-  int threads = 0;                      // 0 = hardware concurrency
+  RunOptions run;                       // the horizon predicted, threads, the seed of sampling and of random
   const TrainOptions* train = nullptr;  // the universal model's options (not owned); null = defaults
 };
 
@@ -38,9 +37,20 @@ class Scorer {
                        std::span<double> scores) const = 0;
 };
 
-// "random", "popularity", "topic_rfm", "decay", "item_cf", "universal".
-Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context);
+// One registered scorer: the one list of scorer names (scorer.cc).
+struct ScorerInfo {
+  std::string_view name;
+  bool calibrated;  // scores are probabilities (the universal model), not only a ranking
+  bool blendable;   // a simple baseline, needing no fit, that the universal model's safeguard may blend in
+  std::unique_ptr<Scorer> (*make)(const ScorerContext& context);
+};
+
+// Every scorer, in report order: random, popularity, topic_rfm, decay, item_cf, universal.
+std::span<const ScorerInfo> RegisteredScorers();
 std::vector<std::string> ScorerNames();
+// The named scorer; InvalidArgument lists the valid names.
+Result<const ScorerInfo*> FindScorer(std::string_view name);
+Result<std::unique_ptr<Scorer>> MakeScorer(std::string_view name, const ScorerContext& context);
 
 // The finest level of `levels` (most values), or one group per product when there is none.
 Level FinestLevel(const std::vector<Level>& levels, uint32_t num_products);

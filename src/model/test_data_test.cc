@@ -2,23 +2,19 @@
 #include "model/test_data.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "base/files.h"
 #include "data/ingest.h"
 
 namespace cf::model::testing {
 
-std::string ScratchDir(const std::string& label) {
-  const std::string dir = ::testing::TempDir() + "model-" + label + "-" + std::to_string(::getpid());
-  EXPECT_TRUE(RemoveAll(dir).ok());
-  EXPECT_TRUE(CreateDirectories(dir).ok());
-  return dir;
+std::string SharedData(const std::string& relative) {
+  return std::string(CF_SOURCE_DIR) + "/../shared/data/" + relative;
 }
 
 std::unique_ptr<data::Dataset> IngestFixture(const std::string& dir) {
   data::IngestOptions o;
-  o.events.path = std::string(CF_SOURCE_DIR) + "/../shared/data/backtest-fixture/purchases.csv";
+  o.events.path = SharedData("backtest-fixture/purchases.csv");
   o.map = {{"customer", "customer"}, {"time", "date"}, {"product", "category"}, {"revenue", "revenue"}};
   o.out = dir + "/fixture";
   auto r = data::Ingest(o);

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/strings.h"
@@ -19,6 +20,7 @@
 #include "model/features.h"
 #include "model/metrics.h"
 #include "model/parallel.h"
+#include "model/signals.h"
 #include "model/xgb.h"
 
 namespace cf::model {
@@ -34,16 +36,9 @@ constexpr int kFormatVersion = 3;  // 2: the baseline blend; 3: offer totals and
 constexpr double kMinExpectedBuyers = 1e-6;  // an offer nobody bought lately: scores near 0, still ordered
 constexpr double kMaxBuyerShare = 0.999;     // of the population: keeps the logit shift finite
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-double Uniform(uint64_t a, uint64_t b, uint64_t c) {
-  return static_cast<double>(Mix(a ^ Mix(b ^ Mix(c))) >> 11) * 0x1.0p-53;
-}
+// A uniform draw in [0, 1) that depends only on (seed, customer, group): the same rows are
+// sampled whatever the threads or the order.
+double Uniform(uint64_t a, uint64_t b, uint64_t c) { return UnitInterval(Mix(a ^ Mix(b ^ Mix(c)))); }
 
 std::string LevelNames(const std::vector<Level>& levels) {
   std::vector<std::string> names;
@@ -94,12 +89,12 @@ std::vector<offer::ProductSet> TrainingOffers(const HistoryView& view, const std
     }
     std::vector<uint32_t> codes;
     for (uint32_t g = 1; g < buyers.size(); ++g) {
-      if (buyers[g] >= options.min_topic_buyers) {
+      if (buyers[g] >= options.min_offer_buyers) {
         codes.push_back(g);
       }
     }
     std::sort(codes.begin(), codes.end(), [&](uint32_t a, uint32_t b) { return buyers[a] > buyers[b]; });
-    codes.resize(std::min<size_t>(codes.size(), options.max_topics_per_level));
+    codes.resize(std::min<size_t>(codes.size(), options.max_offers_per_level));
     for (uint32_t g : codes) {
       std::vector<uint8_t> members(level.code_of_product.size(), 0);
       for (size_t p = 0; p < members.size(); ++p) {
@@ -127,7 +122,7 @@ void AppendRows(const HistoryView& history, int64_t cutoff, int64_t label_end,
   // as often as negatives (all of them on sparse data), reweighted like the negatives.
   const double positive_rate = std::min(1.0, rate * kPositiveOversampling);
   const float share = static_cast<float>(static_cast<double>(end - cutoff) /
-                                         (static_cast<double>(features.horizon_days) * kSecondsPerDay));
+                                         (static_cast<double>(features.run.horizon_days) * kSecondsPerDay));
   std::vector<uint32_t> chosen;
   std::vector<float> labels;
   for (const offer::ProductSet& offer : offers) {
@@ -229,34 +224,20 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
   return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
 }
 
-// Percentile ranks in [0, 1] (0 lowest); tied scores share the mean of their ranks.
-std::vector<float> PercentileRanks(std::span<const double> scores) {
-  std::vector<uint32_t> idx(scores.size());
-  std::iota(idx.begin(), idx.end(), 0u);
-  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) { return scores[a] < scores[b]; });
-  std::vector<float> ranks(scores.size(), 0.0f);
-  const double last = std::max<double>(1.0, static_cast<double>(scores.size()) - 1.0);
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && scores[idx[j]] == scores[idx[i]]) {
-      ++j;
-    }
-    const float r = static_cast<float>((static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 / last);
-    for (size_t k = i; k < j; ++k) {
-      ranks[idx[k]] = r;
-    }
-    i = j;
-  }
-  return ranks;
-}
-
 // A baseline the blend may use: only the simple ones, which need no fitting.
 Result<std::unique_ptr<Scorer>> MakeBlendScorer(const std::string& name) {
-  if (name != "topic_rfm" && name != "decay" && name != "popularity") {
-    return Err(Status::InvalidArgument("cannot blend with baseline '" + name +
-                                       "'; expected one of topic_rfm, decay, popularity"));
+  auto info = FindScorer(name);
+  if (!info.has_value() || !(*info)->blendable) {
+    std::vector<std::string> valid;
+    for (const ScorerInfo& s : RegisteredScorers()) {
+      if (s.blendable) {
+        valid.emplace_back(s.name);
+      }
+    }
+    return Err(Status::InvalidArgument(
+        fmt::format("cannot blend with baseline '{}'; expected one of {}", name, Join(valid, ", "))));
   }
-  return MakeScorer(name, ScorerContext{});
+  return (*info)->make(ScorerContext{});
 }
 
 // The baseline's percentile ranks of `customers` for `offer`, within `customers`.
@@ -310,7 +291,7 @@ Result<BaselineBlend> ChooseBlend(const HistoryView& view, const std::vector<off
   return best;
 }
 
-std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, int depth) {
+std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOptions& options, uint64_t seed, int depth) {
   return {{"objective", "binary:logistic"},
           {"tree_method", "hist"},
           {"base_score", "0.5"},  // zero margin, so margins of round ranges add up
@@ -320,13 +301,14 @@ std::vector<std::pair<std::string, std::string>> BoosterParams(const TrainOption
           {"subsample", fmt::format("{}", options.subsample)},
           {"colsample_bytree", fmt::format("{}", options.colsample)},
           {"nthread", std::to_string(ResolveThreads(options.booster_threads))},
-          {"seed", std::to_string(options.seed)},
+          {"seed", std::to_string(seed)},
           {"verbosity", "0"}};
 }
 
 // Training cutoffs every H/2 days back from `end`, the latest ones with truncated windows.
-std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, const TrainOptions& options) {
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, int horizon_days,
+                                     const TrainOptions& options) {
+  const int64_t horizon = static_cast<int64_t>(horizon_days) * kSecondsPerDay;
   const int64_t step = std::max<int64_t>(kSecondsPerDay, horizon / 2);
   std::vector<int64_t> cutoffs;
   for (int k = 1; k <= options.cutoffs; ++k) {
@@ -343,10 +325,10 @@ std::vector<int64_t> TrainingCutoffs(const HistoryView& history, int64_t end, co
 Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const std::vector<offer::ProductSet>& offers,
                                  const FeatureOptions& features, const TrainOptions& options, uint32_t* next_group,
                                  const std::string& label) {
-  const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, options);
+  const std::vector<int64_t> cutoffs = TrainingCutoffs(history, end, features.run.horizon_days, options);
   if (cutoffs.empty()) {
     return Err(Status::FailedPrecondition(fmt::format("not enough history to train: need at least {} days before {}",
-                                                      options.horizon_days, FormatIsoDate(end))));
+                                                      features.run.horizon_days, FormatIsoDate(end))));
   }
   uint64_t population = 0;
   for (uint32_t c = 0; c < history.num_customers(); ++c) {
@@ -357,9 +339,10 @@ Result<RowSet> BuildTrainingRows(const HistoryView& history, int64_t end, const 
   const double rate = std::min(1.0, static_cast<double>(options.max_rows) / std::max(1.0, candidates));
   RowSet rows;
   Progress progress(label, cutoffs.size() * offers.size(), "offers");
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(features.run.horizon_days) * kSecondsPerDay;
   for (int64_t cutoff : cutoffs) {
-    AppendRows(history, cutoff, cutoff + horizon, offers, features, rate, options.seed, next_group, &rows, &progress);
+    AppendRows(history, cutoff, cutoff + horizon, offers, features, rate, features.run.seed, next_group, &rows,
+               &progress);
   }
   progress.Finish();
   return rows;
@@ -370,6 +353,46 @@ Result<XgbMatrix> MatrixOf(const RowSet& rows, int threads) {
 }
 
 }  // namespace
+
+Status TrainOptions::Validate() const {
+  CF_RETURN_IF_ERROR(CheckRange("cutoffs", cutoffs, 1, 100));
+  CF_RETURN_IF_ERROR(CheckRange("max_rows", static_cast<double>(max_rows), 1000, 1e9));
+  CF_RETURN_IF_ERROR(CheckRange("min_offer_buyers", min_offer_buyers, 1, UINT32_MAX));
+  CF_RETURN_IF_ERROR(CheckRange("max_offers_per_level", max_offers_per_level, 1, UINT32_MAX));
+  CF_RETURN_IF_ERROR(CheckRange("rank", rank, 1, kMaxEmbeddingGroups));
+  if (depths.empty()) {
+    return Status::InvalidArgument("depths must list at least one tree depth between 1 and 10");
+  }
+  for (size_t i = 0; i < depths.size(); ++i) {
+    CF_RETURN_IF_ERROR(CheckRange(fmt::format("depths[{}]", i).c_str(), depths[i], 1, 10));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("max_rounds", max_rounds, 1, 10000));
+  CF_RETURN_IF_ERROR(CheckRange("eval_every", eval_every, 1, max_rounds));
+  if (!(eta > 0 && eta <= 1)) {
+    return Status::InvalidArgument(fmt::format("eta must be in (0, 1], got {}", eta));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_child_weight", min_child_weight, 0, 1e12));
+  if (!(subsample > 0 && subsample <= 1)) {
+    return Status::InvalidArgument(fmt::format("subsample must be in (0, 1], got {}", subsample));
+  }
+  if (!(colsample > 0 && colsample <= 1)) {
+    return Status::InvalidArgument(fmt::format("colsample must be in (0, 1], got {}", colsample));
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_validation_positives", min_validation_positives, 1, UINT32_MAX));
+  for (const std::string& name : blend_baselines) {
+    auto scorer = MakeBlendScorer(name);
+    if (!scorer.has_value()) {
+      return scorer.error().WithPrefix("blend_baselines");
+    }
+  }
+  for (size_t i = 0; i < blend_weights.size(); ++i) {
+    if (!(blend_weights[i] > 0)) {
+      return Status::InvalidArgument(fmt::format("blend_weights[{}] must be above 0, got {}", i, blend_weights[i]));
+    }
+  }
+  CF_RETURN_IF_ERROR(CheckRange("min_blend_gain", min_blend_gain, 0, 100));
+  return CheckRange("booster_threads", booster_threads, 0, kMaxThreads);
+}
 
 struct UniversalModel::Cache {
   std::mutex mu;
@@ -383,11 +406,14 @@ UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
 UniversalModel::~UniversalModel() = default;
 
 Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
-                                                              const TrainOptions& options, TrainReport* report) {
+                                                              const RunOptions& run, const TrainOptions& options,
+                                                              TrainReport* report) {
+  CF_RETURN_IF_ERROR(run.Validate());
+  CF_RETURN_IF_ERROR(options.Validate());
   const auto start = std::chrono::steady_clock::now();
   auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
-  model->horizon_days_ = options.horizon_days;
-  model->threads_ = options.threads;
+  model->horizon_days_ = run.horizon_days;
+  model->threads_ = run.threads;
   if (levels.empty() && history.num_products() <= kMaxEmbeddingGroups) {
     levels.push_back(ProductLevel(history.num_products(), kProductLevel));
   }
@@ -396,9 +422,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   FeatureOptions features;
   features.levels = &model->levels_;
   features.embedding_level = model->embedding_level_;
-  features.horizon_days = options.horizon_days;
   features.rank = options.rank;
-  features.threads = options.threads;
+  features.run = run;
 
   std::vector<offer::ProductSet> offers = TrainingOffers(history, model->levels_, options);
   if (model->levels_.empty() || offers.empty()) {
@@ -406,14 +431,14 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     CF_LOG_WARN(
         "no usable training offer: no value of the levels ({}) was bought by at least {} customers; training on the "
         "single offer 'any', so every offer is ranked alike (choose other levels, or more history)",
-        model->levels_.empty() ? std::string("none") : LevelNames(model->levels_), options.min_topic_buyers);
+        model->levels_.empty() ? std::string("none") : LevelNames(model->levels_), options.min_offer_buyers);
     offers.push_back(offer::ProductSet::Any(history.num_products()));
   }
   TrainReport rep;
   for (const Level& level : model->levels_) {
     rep.levels.push_back(level.name);
   }
-  const int64_t horizon = static_cast<int64_t>(options.horizon_days) * kSecondsPerDay;
+  const int64_t horizon = static_cast<int64_t>(run.horizon_days) * kSecondsPerDay;
   const int64_t end = history.cutoff();
   const int64_t validation_cutoff = end - horizon;
   const int threads = ResolveThreads(options.booster_threads);
@@ -432,7 +457,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   if (validation_train.has_value()) {
     RowSet valid;
     const uint32_t first_valid_group = next_group;
-    AppendRows(history, validation_cutoff, end, offers, features, 1.0, options.seed, &next_group, &valid, nullptr);
+    AppendRows(history, validation_cutoff, end, offers, features, 1.0, run.seed, &next_group, &valid, nullptr);
     KeepGroupsWithPositives(options.min_validation_positives, &valid);
     rep.validation_rows = valid.rows();
     CF_LOG_DEBUG("validation: {} training rows, {} validation rows ({:.1f} s)", validation_train->rows(), valid.rows(),
@@ -442,7 +467,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     std::vector<float> best_margins;
     Progress progress("choosing depth", options.depths.size() * static_cast<uint64_t>(options.max_rounds), "rounds");
     for (int depth : options.depths) {
-      CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, depth)));
+      CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, run.seed, depth)));
       std::vector<float> margins(valid.rows(), 0.0f);
       int stale = 0;
       double depth_best = -1e9;
@@ -459,7 +484,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
         }
         int topics = 0;
         const double lq = MacroLiftQuality(margins, valid, &topics);
-        rep.validation_topics = topics;
+        rep.validation_offers = topics;
         CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth,
                      it + 1, lq, topics, Elapsed(start));
         if (lq > depth_best) {
@@ -477,7 +502,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
       }
     }
     progress.Finish();
-    if (rep.validation_topics == 0) {
+    if (rep.validation_offers == 0) {
       CF_LOG_WARN("no validation offer has {} buyers in the validation window; hyperparameters and calibration rest on "
                   "no measurement",
                   options.min_validation_positives);
@@ -494,7 +519,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     }
     rep.blend = model->blend_;
     model->calibration_ = PlattScaling::Fit(best_margins, valid.y, {});
-    model->totals_ = OfferTotalsModel::Fit(history, validation_cutoff, offers, options.horizon_days, options.threads);
+    model->totals_ = OfferTotalsModel::Fit(history, validation_cutoff, offers, run.horizon_days, run.threads);
   } else {
     CF_LOG_WARN("no validation cutoff ({}); using depth {} and {} rounds uncalibrated",
                 validation_train.error().message(), best_depth, best_rounds);
@@ -505,7 +530,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   rep.training_rows = rows.rows();
   CF_LOG_DEBUG("final: {} training rows ({:.1f} s)", rows.rows(), Elapsed(start));
   CF_ASSIGN_OR_RETURN(XgbMatrix dtrain, MatrixOf(rows, threads));
-  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, best_depth)));
+  CF_ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Create(dtrain, BoosterParams(options, run.seed, best_depth)));
   Progress progress("training", static_cast<uint64_t>(best_rounds), "rounds");
   for (int it = 0; it < best_rounds; ++it) {
     CF_RETURN_IF_ERROR(booster.UpdateOneIter(it, dtrain));
@@ -517,7 +542,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   // The embedding used at scoring time: the item subspace of all history before the end.
   const FeatureBuilder final_view(history, features, nullptr);
   model->factors_ = final_view.factors();
-  model->cold_ = ColdStartModel::Fit(history, TrainingCutoffs(history, end, options), options.horizon_days);
+  model->cold_ = ColdStartModel::Fit(history, TrainingCutoffs(history, end, run.horizon_days, options), run.horizon_days);
   rep.cold_start_rows = model->cold_.training_rows();
   rep.depth = best_depth;
   rep.rounds = best_rounds;
@@ -529,15 +554,26 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   return model;
 }
 
-Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const offer::ProductSet& offer,
-                                             std::span<const uint32_t> customers) const {
+Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
+                                          std::span<const uint32_t> customers) const {
+  for (size_t i = 0; i < customers.size(); ++i) {
+    if (customers[i] >= history.num_customers()) {
+      return Err(Status::InvalidArgument(fmt::format("customers[{}] is {}; the history has customers 0 to {}", i,
+                                                     customers[i], static_cast<int64_t>(history.num_customers()) - 1)));
+    }
+  }
+  if (!offer.any && offer.members.size() != history.num_products()) {
+    return Err(Status::InvalidArgument(
+        fmt::format("offer '{}' was compiled against a catalog of {} products; this history has {}", offer.name,
+                    offer.members.size(), history.num_products())));
+  }
   std::lock_guard<std::mutex> lock(cache_->mu);
   if (cache_->builder == nullptr || cache_->view != &history || cache_->cutoff != history.cutoff()) {
     FeatureOptions features;
     features.levels = &levels_;
     features.embedding_level = embedding_level_;
-    features.horizon_days = horizon_days_;
-    features.threads = threads_;
+    features.run.horizon_days = horizon_days_;
+    features.run.threads = threads_;
     const auto start = std::chrono::steady_clock::now();
     cache_->builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
@@ -548,7 +584,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   }
   const auto start = std::chrono::steady_clock::now();
   const size_t width = cache_->builder->num_features();
-  constexpr size_t kOfferCountColumn = 11;  // "offer_count" in FeatureBuilder::Names
+  CF_ASSIGN_OR_RETURN(const size_t offer_count_column, cache_->builder->layout().Index("offer_count"));
   // The trees score the whole population, whoever is requested: the offer's total (below) is
   // spread over it, so a customer's score does not depend on who else is in the request.
   const std::vector<uint32_t>& population = cache_->builder->population();
@@ -568,7 +604,7 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
         }
         forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
-          offer_counts[first + i] = rows[i * width + kOfferCountColumn];
+          offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
       &personal);
@@ -638,16 +674,6 @@ Result<OfferScores> UniversalModel::TryScore(const HistoryView& history, const o
   return out;
 }
 
-OfferScores UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
-                                  std::span<const uint32_t> customers) const {
-  auto scores = TryScore(history, offer, customers);
-  if (!scores.has_value()) {
-    CF_LOG_ERROR("{}", scores.error().ToString());
-    return OfferScores{std::vector<double>(customers.size(), 0.0), std::vector<double>(customers.size(), 0.0)};
-  }
-  return *std::move(scores);
-}
-
 uint64_t UniversalModel::MemoryBytes() const {
   uint64_t bytes = factors_.v.size() * sizeof(float);
   for (const Level& level : levels_) {
@@ -694,6 +720,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                                              int threads) {
   CF_ASSIGN_OR_RETURN(std::string text, ReadFile(dir + "/" + kModelFile));
   auto model = std::unique_ptr<UniversalModel>(new UniversalModel());
+  std::vector<std::string> saved_features;
   try {
     const nlohmann::json j = nlohmann::json::parse(text);
     if (j.at("format_version").get<int>() != kFormatVersion || j.at("kind").get<std::string>() != "universal") {
@@ -710,6 +737,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                                               "lacks",
                                               dir, Join(names, ", "))));
     }
+    saved_features = j.at("feature_names").get<std::vector<std::string>>();
     model->embedding_level_ = j.at("embedding_level").get<int>();
     model->calibration_.a = j.at("calibration").at("a").get<double>();
     model->calibration_.b = j.at("calibration").at("b").get<double>();
@@ -751,10 +779,20 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     }
     model->blend_scorer_ = *std::move(scorer);
   }
-  if (model->forest_.num_features() != FeatureBuilder::Names(model->levels_).size()) {
-    return Err(Status::InvalidArgument(fmt::format("{}: the trees use {} features, this version computes {}", dir,
-                                                   model->forest_.num_features(),
-                                                   FeatureBuilder::Names(model->levels_).size())));
+  // The trees read columns by position: the saved names must be this version's layout.
+  const std::vector<std::string> names = FeatureBuilder::Names(model->levels_);
+  for (size_t i = 0; i < std::max(names.size(), saved_features.size()); ++i) {
+    const std::string want = i < names.size() ? names[i] : "(none)";
+    const std::string got = i < saved_features.size() ? saved_features[i] : "(none)";
+    if (want != got) {
+      return Err(Status::InvalidArgument(
+          fmt::format("{}/{}: feature_names[{}] is '{}' but this version computes '{}' there; retrain the model", dir,
+                      kModelFile, i, got, want)));
+    }
+  }
+  if (model->forest_.num_features() != names.size()) {
+    return Err(Status::InvalidArgument(fmt::format("{}/{}: the trees use {} features, this version computes {}", dir,
+                                                   kBoosterFile, model->forest_.num_features(), names.size())));
   }
   return model;
 }
@@ -767,11 +805,8 @@ class UniversalScorer final : public Scorer {
   explicit UniversalScorer(const ScorerContext& context) : context_(context) {}
   std::string_view name() const override { return "universal"; }
   Status Fit(const HistoryView& history) override {
-    TrainOptions options = context_.train != nullptr ? *context_.train : TrainOptions{};
-    options.horizon_days = context_.horizon_days;
-    options.threads = context_.threads;
-    options.seed = context_.seed;
-    CF_ASSIGN_OR_RETURN(model_, UniversalModel::Train(history, context_.levels, options, nullptr));
+    const TrainOptions options = context_.train != nullptr ? *context_.train : TrainOptions{};
+    CF_ASSIGN_OR_RETURN(model_, UniversalModel::Train(history, context_.levels, context_.run, options, nullptr));
     return Status::OK();
   }
   Status Score(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
@@ -779,7 +814,7 @@ class UniversalScorer final : public Scorer {
     if (model_ == nullptr) {
       return Status::FailedPrecondition("the universal model must be fitted before scoring");
     }
-    CF_ASSIGN_OR_RETURN(OfferScores s, model_->TryScore(history, offer, customers));
+    CF_ASSIGN_OR_RETURN(OfferScores s, model_->Score(history, offer, customers));
     std::copy(s.probability.begin(), s.probability.end(), scores.begin());
     return Status::OK();
   }

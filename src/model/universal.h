@@ -18,35 +18,39 @@
 #include "model/forest.h"
 #include "model/levels.h"
 #include "model/offer_totals.h"
+#include "model/options.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
 
 namespace cf::model {
 
+// How the universal model trains. The horizon, threads and seed are RunOptions, passed beside.
+// Each field: default, valid range (checked by Validate), why.
 struct TrainOptions {
-  int horizon_days = 30;                   // H: the purchase window predicted
-  int cutoffs = 6;                         // training cutoffs, every H/2 days back from the end of history
-  uint64_t max_rows = 200000;              // about this many training rows; sampled rows are reweighted
-  uint32_t min_topic_buyers = 10;          // a training offer (a level value) needs this many past buyers
-  uint32_t max_topics_per_level = 300;     // most-bought values of each level used as training offers
-  uint32_t rank = 16;                      // rank of the collaborative embedding
-  std::vector<int> depths = {2, 3, 4};     // candidate tree depths, chosen on the validation cutoff
-  int max_rounds = 200;                    // most boosting rounds tried on the validation cutoff
-  int eval_every = 10;                     // validation Lift Quality measured every this many rounds
-  double eta = 0.1;                        // learning rate
-  double min_child_weight = 20;            // shallow, smooth trees generalize across datasets
-  double subsample = 0.8;                  // row subsampling per tree
-  double colsample = 0.8;                  // feature subsampling per tree
-  uint32_t min_validation_positives = 20;  // a validation offer needs this many buyers
-  // Baselines the validation cutoff compares the trees with (see BaselineBlend); empty = none.
+  int cutoffs = 6;                         // 1 .. 100: training cutoffs, every H/2 days back from the end of history
+  uint64_t max_rows = 200000;              // 1000 .. 1e9: about this many training rows; sampled rows are reweighted
+  uint32_t min_offer_buyers = 10;          // >= 1: a training offer (a level value) needs this many past buyers
+  uint32_t max_offers_per_level = 300;     // >= 1: most-bought values of each level used as training offers
+  uint32_t rank = 16;                      // 1 .. 1500: rank of the collaborative embedding
+  std::vector<int> depths = {2, 3, 4};     // each 1 .. 10, at least one: candidate tree depths, chosen on validation
+  int max_rounds = 200;                    // 1 .. 10000: most boosting rounds tried on the validation cutoff
+  int eval_every = 10;                     // 1 .. max_rounds: validation Lift Quality measured every this many rounds
+  double eta = 0.1;                        // (0, 1]: learning rate
+  double min_child_weight = 20;            // >= 0: shallow, smooth trees generalize across datasets
+  double subsample = 0.8;                  // (0, 1]: row subsampling per tree
+  double colsample = 0.8;                  // (0, 1]: feature subsampling per tree
+  uint32_t min_validation_positives = 20;  // >= 1: a validation offer needs this many buyers
+  // Baselines the validation cutoff compares the trees with (see BaselineBlend); each one a
+  // registered scorer marked blendable (popularity, topic_rfm, decay); empty = none.
   std::vector<std::string> blend_baselines = {"topic_rfm", "decay", "popularity"};
-  std::vector<double> blend_weights = {0.5, 1, 2, 4, 8, 16, 64};  // baseline weights tried in a blend
-  double min_blend_gain = 1.0;  // validation Lift Quality a blend must add to be used: less is noise
-  int threads = 0;              // feature threads; 0 = hardware concurrency
-  // XGBoost (OpenMP) threads; 0 = hardware concurrency. On a shared 2-core machine OpenMP's
-  // spin-waiting made 2 threads about 3× slower than 1, hence the default.
+  std::vector<double> blend_weights = {0.5, 1, 2, 4, 8, 16, 64};  // each > 0: baseline weights tried in a blend
+  double min_blend_gain = 1.0;  // >= 0: validation Lift Quality a blend must add to be used: less is noise
+  // 0 .. kMaxThreads: XGBoost (OpenMP) threads; 0 = hardware concurrency. On a shared 2-core
+  // machine OpenMP's spin-waiting made 2 threads about 3× slower than 1, hence the default.
   int booster_threads = 1;
-  uint64_t seed = 1;  // negative sampling and tree subsampling
+
+  // InvalidArgument naming the first field out of its range, its value and the range.
+  Status Validate() const;
 };
 
 // The safeguard against losing to a simple baseline, chosen on the validation cutoff: the
@@ -68,7 +72,7 @@ struct TrainReport {
   std::vector<std::pair<std::string, double>> baseline_lift_quality;  // each baseline alone on validation
   uint64_t training_rows = 0;
   uint64_t validation_rows = 0;
-  int validation_topics = 0;
+  int validation_offers = 0;
   uint64_t cold_start_rows = 0;  // (customer without purchases, cutoff) rows of the cold-start model
   std::vector<std::string> levels;
   double seconds = 0;
@@ -85,17 +89,18 @@ class UniversalModel {
   // Trains on history strictly before history.cutoff(); `levels` are the catalog groupings
   // (see ChooseLevels) and must outlive the model.
   static Result<std::unique_ptr<UniversalModel>> Train(const HistoryView& history, std::vector<Level> levels,
-                                                       const TrainOptions& options, TrainReport* report);
+                                                       const RunOptions& run, const TrainOptions& options,
+                                                       TrainReport* report);
   // Writes the model directory atomically (model.json + booster.json).
   Status Save(const std::string& dir) const;
   // Loads a model; `catalog` supplies the level groupings named in it.
   static Result<std::unique_ptr<UniversalModel>> Load(const std::string& dir, const data::Catalog& catalog,
                                                       int threads);
 
-  OfferScores Score(const HistoryView& history, const offer::ProductSet& offer,
-                    std::span<const uint32_t> customers) const;
-  Result<OfferScores> TryScore(const HistoryView& history, const offer::ProductSet& offer,
-                               std::span<const uint32_t> customers) const;
+  // Scores `customers` for the offer as of history.cutoff(). Fails (and scores nothing)
+  // rather than returning zeros: a caller that cannot handle the error still gets it.
+  Result<OfferScores> Score(const HistoryView& history, const offer::ProductSet& offer,
+                            std::span<const uint32_t> customers) const;
   int horizon_days() const { return horizon_days_; }
   const std::vector<Level>& levels() const { return levels_; }
   const TrainReport& report() const { return report_; }

@@ -1,5 +1,6 @@
 #include "model/universal.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,9 +22,8 @@ namespace {
 constexpr double kNoise = 2.0;
 
 // Small enough for a unit test; the shipped defaults search more.
-TrainOptions QuickOptions(int horizon_days) {
+TrainOptions QuickOptions() {
   TrainOptions o;
-  o.horizon_days = horizon_days;
   o.depths = {3};
   o.max_rounds = 150;
   o.eval_every = 25;
@@ -64,7 +64,9 @@ double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
 }
 
 TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
-  const std::string dir = testing::ScratchDir("independent");
+  const TempDirectory scratch("model-independent");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -75,16 +77,16 @@ TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
   ASSERT_TRUE(ds);
   const EventLog log = EventLog::FromDataset(*ds);
   EvaluateOptions options;
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.cutoff = log.last_time() - 30 * kSecondsPerDay;
   options.min_positives = 30;
   options.models = {"random", "universal"};
-  options.train = QuickOptions(30);
-  auto topics = TopicsFromCatalog(ds->catalog(), "category");
+  options.train = QuickOptions();
+  auto topics = BacktestOffers(ds->catalog(), "category");
   ASSERT_TRUE(topics.has_value());
   auto result = RunBacktest(log, ChooseLevels(ds->catalog()), *topics, "category", options);
   ASSERT_TRUE(result.has_value()) << result.error().ToString();
-  ASSERT_GE(result->topics.size(), 10u);
+  ASSERT_GE(result->offers.size(), 10u);
   const ModelBacktest& universal = result->models[1];
   EXPECT_NEAR(universal.macro.lift_quality, 0.0, 5.0);
   EXPECT_NEAR(universal.macro.auc, 0.5, 0.03);
@@ -94,11 +96,12 @@ TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
     predicted += p / static_cast<double>(universal.calibration_predicted.size());
   }
   EXPECT_NEAR(predicted, result->base_rate, result->base_rate / 3);
-  (void)RemoveAll(dir);
 }
 
 TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
-  const std::string dir = testing::ScratchDir("truth");
+  const TempDirectory scratch("model-truth");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 3000;
   g.products = 300;
@@ -134,10 +137,11 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
 
   const EventLog log = EventLog::FromDataset(*ds);
   const HistoryView history(log, cutoff);
-  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), QuickOptions(horizon), nullptr);
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{.horizon_days = horizon},
+                                     QuickOptions(), nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ScorerContext context;
-  context.horizon_days = horizon;
+  context.run.horizon_days = horizon;
   auto rfm = MakeScorer("topic_rfm", context);
   auto popularity = MakeScorer("popularity", context);
   ASSERT_TRUE(rfm.has_value() && popularity.has_value());
@@ -154,7 +158,9 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
         truth_p.push_back(p);
       }
     }
-    const OfferScores s = (*model)->Score(history, *offer, customers);
+    auto scored = (*model)->Score(history, *offer, customers);
+    ASSERT_TRUE(scored.has_value()) << scored.error().ToString();
+    const OfferScores& s = *scored;
     std::vector<double> r(customers.size()), q(customers.size());
     ASSERT_TRUE((*rfm)->Score(history, *offer, customers, r).ok());
     ASSERT_TRUE((*popularity)->Score(history, *offer, customers, q).ok());
@@ -169,7 +175,6 @@ TEST(UniversalModelTest, AgreesWithTheGeneratorsTruthBetterThanBaselines) {
               universal_rho, rfm_rho, popularity_rho);
   EXPECT_GT(universal_rho, rfm_rho + 0.05);
   EXPECT_GT(universal_rho, popularity_rho + 0.05);
-  (void)RemoveAll(dir);
 }
 
 // A tiny log without products (the weak spot the validation safeguard exists for): 375
@@ -199,15 +204,14 @@ EventLog TinyLogWithoutProducts() {
 TEST(UniversalModelTest, DoesNotLoseToTheBaselinesOnATinyLogWithoutProducts) {
   const EventLog log = TinyLogWithoutProducts();
   EvaluateOptions options;
-  options.horizon_days = 30;
+  options.run.horizon_days = 30;
   options.cutoff = log.last_time() - 30 * kSecondsPerDay;
   options.min_positives = 30;
   options.models = {"popularity", "topic_rfm", "decay", "universal"};
-  options.train.horizon_days = 30;
   const std::vector<offer::ProductSet> topics = {offer::ProductSet::Any(0)};
   auto result = RunBacktest(log, {}, topics, "any", options);
   ASSERT_TRUE(result.has_value()) << result.error().ToString();
-  ASSERT_EQ(result->topics.size(), 1u);
+  ASSERT_EQ(result->offers.size(), 1u);
   const double universal = result->models.back().macro.lift_quality;
   for (size_t m = 0; m + 1 < result->models.size(); ++m) {
     std::printf("%s %.2f, universal %.2f\n", result->models[m].name.c_str(), result->models[m].macro.lift_quality,
@@ -221,13 +225,14 @@ TEST(UniversalModelTest, DoesNotLoseToTheBaselinesOnATinyLogWithoutProducts) {
 }
 
 TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
-  const std::string dir = testing::ScratchDir("blend");
+  const TempDirectory scratch("model-blend");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   const EventLog log = TinyLogWithoutProducts();
   const HistoryView history(log, log.last_time() - 30 * kSecondsPerDay);  // as in the test above
   TrainOptions options;
-  options.horizon_days = 30;
   TrainReport report;
-  auto model = UniversalModel::Train(history, {}, options, &report);
+  auto model = UniversalModel::Train(history, {}, RunOptions{.horizon_days = 30}, options, &report);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ASSERT_FALSE(report.blend.baseline.empty()) << "the tiny log is where the trees need a baseline";
   EXPECT_GT(report.blended_lift_quality, report.validation_lift_quality + options.min_blend_gain);
@@ -239,21 +244,25 @@ TEST(UniversalModelTest, SavesTheBaselineBlendChosenOnValidation) {
   const offer::ProductSet any = offer::ProductSet::Any(0);
   std::vector<uint32_t> all(log.num_customers());
   std::iota(all.begin(), all.end(), 0u);
-  const OfferScores a = (*model)->Score(history, any, all);
-  const OfferScores b = (*loaded)->Score(history, any, all);
+  auto a = (*model)->Score(history, any, all);
+  auto b = (*loaded)->Score(history, any, all);
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
   // A customer's score is their own, whoever else is in the request.
   const std::vector<uint32_t> some = {all[7], all[300]};
-  const OfferScores c = (*loaded)->Score(history, any, some);
+  auto c = (*loaded)->Score(history, any, some);
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
   for (size_t i = 0; i < all.size(); ++i) {
-    ASSERT_NEAR(a.probability[i], b.probability[i], 1e-6);
+    ASSERT_NEAR(a->probability[i], b->probability[i], 1e-6);
   }
-  EXPECT_NEAR(c.probability[0], a.probability[7], 1e-6);
-  EXPECT_NEAR(c.probability[1], a.probability[300], 1e-6);
-  (void)RemoveAll(dir);
+  EXPECT_NEAR(c->probability[0], a->probability[7], 1e-6);
+  EXPECT_NEAR(c->probability[1], a->probability[300], 1e-6);
 }
 
 TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
-  const std::string dir = testing::ScratchDir("save");
+  const TempDirectory scratch("model-save");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
   data::GeneratorOptions g;
   g.customers = 1500;
   g.products = 200;
@@ -263,9 +272,9 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   ASSERT_TRUE(ds);
   const EventLog log = EventLog::FromDataset(*ds);
   const HistoryView history(log, log.last_time() + 1);
-  TrainOptions options = QuickOptions(30);
+  TrainOptions options = QuickOptions();
   options.max_rounds = 50;
-  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), options, nullptr);
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{}, options, nullptr);
   ASSERT_TRUE(model.has_value()) << model.error().ToString();
   ASSERT_TRUE((*model)->Save(dir + "/model").ok());
   auto loaded = UniversalModel::Load(dir + "/model", ds->catalog(), 1);
@@ -274,18 +283,77 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   ASSERT_TRUE(offer.has_value()) << offer.error().ToString();
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  const OfferScores a = (*model)->Score(history, *offer, customers);
-  const OfferScores b = (*loaded)->Score(history, *offer, customers);
-  ASSERT_EQ(a.probability.size(), b.probability.size());
-  for (size_t i = 0; i < a.probability.size(); ++i) {
-    ASSERT_NEAR(a.probability[i], b.probability[i], 1e-6);
-    ASSERT_NEAR(a.expected_revenue[i], b.expected_revenue[i], 1e-4);
-    ASSERT_GE(a.probability[i], 0.0);
-    ASSERT_LE(a.probability[i], 1.0);
+  auto a = (*model)->Score(history, *offer, customers);
+  auto b = (*loaded)->Score(history, *offer, customers);
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  ASSERT_TRUE(b.has_value()) << b.error().ToString();
+  ASSERT_EQ(a->probability.size(), customers.size());
+  ASSERT_EQ(b->probability.size(), customers.size());
+  double total = 0;
+  for (size_t i = 0; i < a->probability.size(); ++i) {
+    ASSERT_NEAR(a->probability[i], b->probability[i], 1e-6);
+    ASSERT_NEAR(a->expected_revenue[i], b->expected_revenue[i], 1e-4);
+    ASSERT_GT(a->probability[i], 0.0);
+    ASSERT_LE(a->probability[i], 1.0);
+    total += a->probability[i];
   }
+  EXPECT_GT(total, 1.0) << "a trained model expects some buyers";
   auto missing = UniversalModel::Load(dir + "/nope", ds->catalog(), 1);
   EXPECT_FALSE(missing.has_value());
-  (void)RemoveAll(dir);
+}
+
+// Options out of range are errors naming the field, before any work (not a division by zero).
+TEST(UniversalModelTest, OptionsOutOfRangeAreErrorsNamingTheField) {
+  const EventLog log = TinyLogWithoutProducts();
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions every_zero = QuickOptions();
+  every_zero.eval_every = 0;
+  auto a = UniversalModel::Train(history, {}, RunOptions{}, every_zero, nullptr);
+  ASSERT_FALSE(a.has_value());
+  EXPECT_EQ(a.error().message(), "eval_every must be between 1 and 150, got 0");
+  auto b = UniversalModel::Train(history, {}, RunOptions{.horizon_days = -3}, QuickOptions(), nullptr);
+  ASSERT_FALSE(b.has_value());
+  EXPECT_EQ(b.error().message(), "horizon_days must be between 1 and 3650, got -3");
+  TrainOptions blend = QuickOptions();
+  blend.blend_baselines = {"universal"};
+  auto c = UniversalModel::Train(history, {}, RunOptions{}, blend, nullptr);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message().find("blend_baselines: cannot blend with baseline 'universal'; expected one of "
+                                     "popularity, topic_rfm, decay"),
+            std::string::npos)
+      << c.error().message();
+  EvaluateOptions evaluate;
+  evaluate.models = {"random", "gbm"};
+  EXPECT_EQ(evaluate.Validate().message(),
+            "models: unknown model 'gbm'; expected one of random, popularity, topic_rfm, decay, item_cf, universal");
+  evaluate.models = {"random"};
+  evaluate.train.depths = {3, 0};
+  EXPECT_EQ(evaluate.Validate().message(), "train: depths[1] must be between 1 and 10, got 0");
+  EXPECT_TRUE(EvaluateOptions{}.Validate().ok());
+  EXPECT_TRUE(TrainOptions{}.Validate().ok());
+}
+
+// Requests the model cannot answer are errors that say why, never scores of zero.
+TEST(UniversalModelTest, ScoringAnUnanswerableRequestIsAnErrorNotZeros) {
+  const EventLog log = TinyLogWithoutProducts();
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions options = QuickOptions();
+  options.max_rounds = 20;
+  options.eval_every = 10;
+  auto model = UniversalModel::Train(history, {}, RunOptions{}, options, nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  const offer::ProductSet any = offer::ProductSet::Any(0);
+  const std::vector<uint32_t> unknown = {0, log.num_customers()};
+  auto scores = (*model)->Score(history, any, unknown);
+  ASSERT_FALSE(scores.has_value());
+  EXPECT_EQ(scores.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(scores.error().message().find(fmt::format("customers[1] is {}", log.num_customers())), std::string::npos)
+      << scores.error().message();
+  // An offer compiled against another catalog (3 products; this log has none).
+  const offer::ProductSet other = offer::ProductSet::FromMembers("other", {1, 0, 1});
+  auto mismatched = (*model)->Score(history, other, std::vector<uint32_t>{0});
+  ASSERT_FALSE(mismatched.has_value());
+  EXPECT_NE(mismatched.error().message().find("3 products"), std::string::npos) << mismatched.error().message();
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// Internal to src/model (see docs/architecture.md, "Public and internal headers").
 // A thin RAII wrapper over the XGBoost C API: every int return code becomes a Status that
 // carries XGBGetLastError().
 #pragma once
