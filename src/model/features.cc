@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -18,6 +19,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
+constexpr uint32_t kNoSlot = UINT32_MAX;
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
@@ -196,8 +198,10 @@ void FeatureBuilder::CustomerPass() {
   const int64_t cutoff = view.cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
   facts_.resize(n);
+  slot_.assign(n, kNoSlot);
   for (uint32_t c = 0; c < n; ++c) {
     if (view.HasHistory(c)) {
+      slot_[c] = static_cast<uint32_t>(population_.size());
       population_.push_back(c);
     }
   }
@@ -248,49 +252,65 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
   const uint32_t n = view.num_customers();
   const Level& level = (*options_.levels)[static_cast<size_t>(options_.embedding_level)];
   const uint32_t groups = static_cast<uint32_t>(level.values.size());
-  // Two parallel passes: count each customer's distinct groups, then fill the rows.
-  groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
-  auto for_each_row = [&](auto&& emit) {
-    ParallelFor(n, options_.run.threads, [&](size_t, size_t b, size_t e) {
-      std::vector<uint32_t> count(groups, 0);
-      std::vector<uint32_t> touched;
-      for (size_t c = b; c < e; ++c) {
-        const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
-        touched.clear();
-        for (size_t k = 0; k < ev.size(); ++k) {
-          if (ev.product[k] != data::kNoProduct) {
-            const uint32_t g = level.code_of_product[ev.product[k]];
-            if (count[g]++ == 0) {
-              touched.push_back(g);
-            }
+  // One parallel pass: each thread builds the rows of its contiguous range of customers,
+  // then the ranges are joined in customer order.
+  struct Part {
+    std::vector<uint64_t> sizes;  // per customer of the range
+    std::vector<uint32_t> groups;
+    std::vector<float> values;
+  };
+  // log1p of small counts, looked up: most of a customer's group counts are below 256.
+  static const std::array<float, 256> kLogTable = [] {
+    std::array<float, 256> table{};
+    for (size_t k = 0; k < table.size(); ++k) {
+      table[k] = std::log1p(static_cast<float>(k));
+    }
+    return table;
+  }();
+  std::vector<Part> parts(static_cast<size_t>(ResolveThreads(options_.run.threads)));
+  std::vector<size_t> part_begin(parts.size(), n);
+  ParallelFor(n, options_.run.threads, [&](size_t t, size_t b, size_t e) {
+    Part& part = parts[t];
+    part_begin[t] = b;
+    part.sizes.reserve(e - b);
+    std::vector<uint32_t> count(groups, 0);
+    std::vector<uint32_t> touched;
+    for (size_t c = b; c < e; ++c) {
+      const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+      touched.clear();
+      for (size_t k = 0; k < ev.size(); ++k) {
+        if (ev.product[k] != data::kNoProduct) {
+          const uint32_t g = level.code_of_product[ev.product[k]];
+          if (count[g]++ == 0) {
+            touched.push_back(g);
           }
         }
-        std::sort(touched.begin(), touched.end());
-        emit(c, touched, count);
-        for (uint32_t g : touched) {
-          count[g] = 0;
-        }
       }
-    });
-  };
-  for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>&) {
-    groups_.offsets[c + 1] = touched.size();
-  });
-  std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
-  groups_.groups.resize(groups_.offsets.back());
-  groups_.values.resize(groups_.offsets.back());
-  for_each_row([&](size_t c, const std::vector<uint32_t>& touched, const std::vector<uint32_t>& count) {
-    double norm = 0;
-    uint64_t at = groups_.offsets[c];
-    for (uint32_t g : touched) {
-      const float x = std::log1p(static_cast<float>(count[g]));
-      groups_.groups[at] = g;
-      groups_.values[at] = x;
-      ++at;
-      norm += static_cast<double>(x) * x;
+      std::sort(touched.begin(), touched.end());
+      double norm = 0;
+      for (uint32_t g : touched) {
+        const float x = count[g] < kLogTable.size() ? kLogTable[count[g]] : std::log1p(static_cast<float>(count[g]));
+        part.groups.push_back(g);
+        part.values.push_back(x);
+        norm += static_cast<double>(x) * x;
+        count[g] = 0;
+      }
+      part.sizes.push_back(touched.size());
+      facts_[c].norm = static_cast<float>(std::sqrt(norm));
     }
-    facts_[c].norm = static_cast<float>(std::sqrt(norm));
   });
+  groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
+  groups_.groups.clear();
+  groups_.values.clear();
+  for (size_t t = 0; t < parts.size(); ++t) {
+    const size_t b = part_begin[t];
+    for (size_t i = 0; i < parts[t].sizes.size(); ++i) {
+      groups_.offsets[b + i + 1] = parts[t].sizes[i];
+    }
+    groups_.groups.insert(groups_.groups.end(), parts[t].groups.begin(), parts[t].groups.end());
+    groups_.values.insert(groups_.values.end(), parts[t].values.begin(), parts[t].values.end());
+  }
+  std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
   group_buyers_.assign(groups, 0.0f);
   for (uint32_t g : groups_.groups) {
     group_buyers_[g] += 1.0f;
@@ -533,10 +553,6 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     column_level[j] = layout_.columns()[j].level;
   }
   const size_t num_levels = options_.levels->size();
-  std::vector<int64_t> slot(view_->num_customers(), -1);  // each customer's index in the population
-  for (size_t i = 0; i < population_.size(); ++i) {
-    slot[population_[i]] = static_cast<int64_t>(i);
-  }
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
   }
@@ -551,9 +567,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
       for (size_t k = b; k < e; ++k) {
         const size_t r = first + k;
         const uint32_t c = customers[r];
-        const int64_t at = slot[c];
-        const bool known = at >= 0;
-        const size_t i = known ? static_cast<size_t>(at) : 0;
+        const bool known = slot_[c] != kNoSlot;
+        const size_t i = known ? slot_[c] : 0;
         const OfferFacts& f = known ? work.facts[i] : no_offer;
         const RowInputs in{known ? facts_[c] : no_facts,
                            known,

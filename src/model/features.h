@@ -114,6 +114,7 @@ class FeatureBuilder {
   FeatureOptions options_;
   FeatureLayout layout_;
   std::vector<uint32_t> population_;
+  std::vector<uint32_t> slot_;        // per customer: index in population_, kNoSlot without history
   std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it

@@ -10,10 +10,14 @@ namespace cf::model {
 namespace {
 
 // The registry: a new scorer is one file plus one line here.
+// name, calibrated (probabilities), blendable (a baseline the safeguard may use), factory
 constexpr ScorerInfo kScorers[] = {
-    {"random", false, false, MakeRandomScorer},     {"popularity", false, true, MakePopularityScorer},
-    {"topic_rfm", false, true, MakeTopicRfmScorer}, {"decay", false, true, MakeDecayScorer},
-    {"item_cf", false, false, MakeItemCfScorer},    {"universal", true, false, MakeUniversalScorer},
+    {"random", false, false, MakeRandomScorer},
+    {"popularity", false, true, MakePopularityScorer},
+    {"topic_rfm", false, true, MakeTopicRfmScorer},
+    {"decay", false, true, MakeDecayScorer},
+    {"item_cf", false, false, MakeItemCfScorer},
+    {"universal", true, false, MakeUniversalScorer},  // trained by Fit; the one calibrated scorer
 };
 
 }  // namespace

@@ -201,7 +201,7 @@ void KeepGroupsWithPositives(uint32_t min_positives, RowSet* rows) {
 }
 
 // Macro Lift Quality of the predictions over the groups of `rows`.
-double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, int* topics) {
+double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, int* offers) {
   const auto ranges = GroupRanges(rows);
   std::vector<double> sums(ranges.size(), 0.0);
   ParallelFor(ranges.size(), 0, [&](size_t, size_t b, size_t e) {
@@ -218,8 +218,8 @@ double MacroLiftQuality(std::span<const float> predictions, const RowSet& rows, 
       sums[g] = LiftQuality(scores, labels, RankOrder(scores));
     }
   });
-  if (topics != nullptr) {
-    *topics = static_cast<int>(ranges.size());
+  if (offers != nullptr) {
+    *offers = static_cast<int>(ranges.size());
   }
   return ranges.empty() ? 0 : std::accumulate(sums.begin(), sums.end(), 0.0) / static_cast<double>(ranges.size());
 }
@@ -482,11 +482,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
         for (size_t i = 0; i < margins.size(); ++i) {
           margins[i] += part[i];
         }
-        int topics = 0;
-        const double lq = MacroLiftQuality(margins, valid, &topics);
-        rep.validation_offers = topics;
+        int measured = 0;
+        const double lq = MacroLiftQuality(margins, valid, &measured);
+        rep.validation_offers = measured;
         CF_LOG_DEBUG("validation depth {} rounds {}: macro lift quality {:.2f} over {} offers ({:.1f} s)", depth,
-                     it + 1, lq, topics, Elapsed(start));
+                     it + 1, lq, measured, Elapsed(start));
         if (lq > depth_best) {
           depth_best = lq;
           stale = 0;
