@@ -109,8 +109,20 @@ Result<std::vector<std::string>> ModelList(const std::string& list) {
   return names;
 }
 
+// The levels named by --levels (comma-separated), or the ones detected from the catalog.
+Result<std::vector<model::Level>> LevelsFor(const data::Catalog& catalog, const std::string& list) {
+  if (list.empty()) {
+    return model::ChooseLevels(catalog);
+  }
+  std::vector<std::string> names;
+  for (std::string_view part : Split(list, ',')) {
+    names.emplace_back(Trim(part));
+  }
+  return model::LevelsNamed(catalog, names);
+}
+
 struct TrainFlags {
-  std::string data, out;
+  std::string data, out, levels;
   bool json = false;
   model::RunOptions run;
   model::TrainOptions options;
@@ -124,9 +136,9 @@ Status RunTrain(const TrainFlags& f) {
   // Everything known is history: the cutoff sits just after the last event.
   const model::HistoryView history(log, log.last_time() + 1);
   model::TrainReport report;
-  CF_ASSIGN_OR_RETURN(
-      std::unique_ptr<model::UniversalModel> m,
-      model::UniversalModel::Train(history, model::ChooseLevels(ds->catalog()), f.run, f.options, &report));
+  CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
+                      model::UniversalModel::Train(history, std::move(levels), f.run, f.options, &report));
   CF_RETURN_IF_ERROR(m->Save(f.out));
   if (f.json) {
     const nlohmann::json j = {{"model", f.out},
@@ -306,7 +318,7 @@ Status RunScore(const ScoreFlags& f) {
 }
 
 struct EvaluateFlags {
-  std::string data, cutoff, topics = "product_category", models, json_out, html_out;
+  std::string data, cutoff, topics, models, json_out, html_out, levels, population = "with-history";
   bool json = false;
   model::EvaluateOptions options;
 };
@@ -327,10 +339,27 @@ Status RunEvaluate(const EvaluateFlags& f) {
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "dataset", f.data));
   }
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
-  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::BacktestOffers(ds->catalog(), f.topics));
+  CF_ASSIGN_OR_RETURN(options.population, model::ParsePopulation(f.population));
+  CF_ASSIGN_OR_RETURN(std::vector<model::Level> levels, LevelsFor(ds->catalog(), f.levels));
+  // Calibration is reported for every attribute that could be a level (department, brand, ...).
+  std::vector<std::string> kinds;
+  for (const model::LevelCandidate& c : model::LevelCandidates(ds->catalog())) {
+    kinds.push_back(c.name);
+  }
+  options.calibration_levels = model::LevelsByName(ds->catalog(), kinds);
+  // Without --topics, the finest catalog level the model uses (a category, in any language).
+  std::string topics_by = f.topics;
+  for (auto it = levels.rbegin(); topics_by.empty() && it != levels.rend(); ++it) {
+    if (it->name != model::kProductLevel) {
+      topics_by = it->name;
+    }
+  }
+  if (topics_by.empty()) {
+    topics_by = ds->has_products() ? "product" : "any";
+  }
+  CF_ASSIGN_OR_RETURN(std::vector<offer::ProductSet> topics, model::BacktestOffers(ds->catalog(), topics_by));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  CF_ASSIGN_OR_RETURN(model::BacktestResult result,
-                      model::RunBacktest(log, model::ChooseLevels(ds->catalog()), topics, f.topics, options));
+  CF_ASSIGN_OR_RETURN(model::BacktestResult result, model::RunBacktest(log, levels, topics, topics_by, options));
   const nlohmann::json j = model::BacktestToJson(result);
   if (!f.json_out.empty()) {
     CF_RETURN_IF_ERROR(WriteFileAtomic(f.json_out, DumpJson(j, 1) + "\n"));
@@ -342,12 +371,31 @@ Status RunEvaluate(const EvaluateFlags& f) {
     std::printf("%s\n", DumpJson(j, 2).c_str());
     return Status::OK();
   }
-  std::printf("%zu topics by %s, population %llu, mean base rate %.2f%%\n", result.offers.size(), f.topics.c_str(),
-              static_cast<unsigned long long>(result.population), 100.0 * result.base_rate);
+  std::printf("%zu topics by %s, population %llu (%s", result.offers.size(), topics_by.c_str(),
+              static_cast<unsigned long long>(result.population),
+              std::string(model::PopulationName(result.population_kind)).c_str());
+  if (result.new_customers > 0) {
+    std::printf(", %llu of them without a purchase yet", static_cast<unsigned long long>(result.new_customers));
+  }
+  std::printf("), mean base rate %.2f%%\n", 100.0 * result.base_rate);
   std::printf("%-12s %8s %8s %9s %8s\n", "model", "AUC", "AP", "lift@10%", "LQ");
   for (const model::ModelBacktest& m : result.models) {
     std::printf("%-12s %8.4f %8.4f %9.3f %8.2f\n", m.name.c_str(), m.macro.auc, m.macro.average_precision,
                 m.macro.lift_at_10, m.macro.lift_quality);
+  }
+  for (const model::ModelBacktest& m : result.models) {
+    for (const model::BuyerCalibration& c : m.calibration_by_kind) {
+      std::printf("calibration of %s, %s (%d offers): %.1f predicted buyers, %.0f realized (%+.1f%%)\n",
+                  m.name.c_str(), c.kind.c_str(), c.offers, c.predicted, c.realized,
+                  c.realized > 0 ? 100.0 * (c.predicted / c.realized - 1) : 0.0);
+    }
+  }
+  if (result.new_customers > 0) {
+    for (const model::ModelBacktest& m : result.models) {
+      std::printf("new customers, %s: Lift Quality %.2f over %d topics, %s predicted buyers, %.0f realized\n",
+                  m.name.c_str(), m.new_lift_quality, m.new_offers,
+                  m.probabilities ? fmt::format("{:.1f}", m.new_predicted).c_str() : "no", m.new_realized);
+    }
   }
   return Status::OK();
 }
@@ -368,6 +416,8 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   t->add_option("--train-cutoffs", train->options.cutoffs, kTrainCutoffsHelp)
       ->check(WholeNumber(1, kMaxDays))
       ->capture_default_str();
+  t->add_option("--levels", train->levels,
+                "Product attributes that group products, coarsest first (default: detected from the catalog)");
   t->add_option("--sample-rows", train->options.max_rows, kSampleRowsHelp)
       ->check(WholeNumber(1, kMaxCount))
       ->capture_default_str();
@@ -424,12 +474,18 @@ void AddModelCommands(CLI::App& app, int* exit_code) {
   e->add_option("--horizon", eval->options.run.horizon_days, kHorizonHelp)
       ->check(WholeNumber(1, kMaxDays))
       ->capture_default_str();
-  e->add_option("--topics", eval->topics, "Product attribute whose values are the topics, or any, or product")
-      ->capture_default_str();
+  e->add_option("--topics", eval->topics,
+                "Product attribute whose values are the topics, or any, or product (default: the finest level)");
+  e->add_option("--levels", eval->levels,
+                "Universal model: attributes that group products, coarsest first (default: detected)");
   e->add_option("--min-positives", eval->options.min_positives, "Keep topics with at least this many buyers")
       ->check(WholeNumber(1, std::numeric_limits<uint32_t>::max()))
       ->capture_default_str();
   e->add_option("--models", eval->models, "Models to run, comma-separated (default: all)");
+  e->add_option("--population", eval->population,
+                "with-history (customers with a purchase before the cutoff) or all-customers (also those of the "
+                "customers file without one, reported separately)")
+      ->capture_default_str();
   e->add_flag("--json", eval->json, "Print the report as JSON instead of the table");
   e->add_option("--json-out", eval->json_out, "JSON report to write");
   e->add_option("--html", eval->html_out, "Self-contained HTML report to write");

@@ -10,9 +10,45 @@
 #include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "model/cold_start.h"
 #include "model/scorer.h"
 
 namespace cf::model {
+namespace {
+
+// Who bought the offer in [from, to), per population customer. Only the evaluator reads there.
+std::vector<uint8_t> BuyersIn(const EventLog& log, const std::vector<uint32_t>& population,
+                              const offer::ProductSet& offer, int64_t from, int64_t to) {
+  std::vector<uint8_t> y(population.size(), 0);
+  for (size_t i = 0; i < population.size(); ++i) {
+    const CustomerEvents ev = log.All(population[i]);
+    const auto lo = std::lower_bound(ev.time.begin(), ev.time.end(), from) - ev.time.begin();
+    for (size_t k = static_cast<size_t>(lo); k < ev.size() && ev.time[k] < to; ++k) {
+      if (offer.Contains(ev.product[k])) {
+        y[i] = 1;
+        break;
+      }
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
+std::string_view PopulationName(Population p) {
+  return p == Population::kAllCustomers ? "all-customers" : "with-history";
+}
+
+Result<Population> ParsePopulation(std::string_view name) {
+  if (name == "with-history") {
+    return Population::kWithHistory;
+  }
+  if (name == "all-customers") {
+    return Population::kAllCustomers;
+  }
+  return Err(Status::InvalidArgument(
+      fmt::format("population '{}' is not known; expected with-history or all-customers", name)));
+}
 
 Result<std::vector<offer::ProductSet>> BacktestOffers(const data::Catalog& catalog, const std::string& by) {
   std::vector<offer::ProductSet> offers;
@@ -84,9 +120,14 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   result.offers_by = offers_by;
   result.min_positives = options.min_positives;
   std::vector<uint32_t> population;
+  std::vector<uint8_t> is_new;
+  result.population_kind = options.population;
   for (uint32_t c = 0; c < log.num_customers(); ++c) {
-    if (history.HasHistory(c)) {
+    const bool with_history = history.HasHistory(c);
+    if (with_history || (options.population == Population::kAllCustomers && KnownAt(history, c))) {
       population.push_back(c);
+      is_new.push_back(with_history ? 0 : 1);
+      result.new_customers += with_history ? 0 : 1;
     }
   }
   if (population.empty()) {
@@ -99,18 +140,10 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
   std::vector<std::vector<uint8_t>> labels;
   std::vector<const offer::ProductSet*> kept;
   for (const offer::ProductSet& offer_set : offers) {
-    std::vector<uint8_t> y(population.size(), 0);
+    std::vector<uint8_t> y = BuyersIn(log, population, offer_set, cutoff, end);
     uint64_t positives = 0;
-    for (size_t i = 0; i < population.size(); ++i) {
-      const CustomerEvents ev = log.All(population[i]);
-      const auto lo = std::lower_bound(ev.time.begin(), ev.time.end(), cutoff) - ev.time.begin();
-      for (size_t k = static_cast<size_t>(lo); k < ev.size() && ev.time[k] < end; ++k) {
-        if (offer_set.Contains(ev.product[k])) {
-          y[i] = 1;
-          break;
-        }
-      }
-      positives += y[i];
+    for (uint8_t v : y) {
+      positives += v;
     }
     if (positives >= options.min_positives) {
       kept.push_back(&offer_set);
@@ -129,6 +162,37 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
         static_cast<double>(p) / static_cast<double>(population.size()) / static_cast<double>(kept.size());
   }
 
+  // The offers of each calibration level with enough buyers, and their labels.
+  struct KindOffers {
+    std::string kind;
+    std::vector<offer::ProductSet> offers;
+    std::vector<std::vector<uint8_t>> labels;
+  };
+  std::vector<KindOffers> kinds;
+  for (const Level& level : options.calibration_levels) {
+    KindOffers k;
+    k.kind = level.name;
+    for (uint32_t code = 1; code < level.values.size(); ++code) {
+      std::vector<uint8_t> members(level.code_of_product.size(), 0);
+      for (size_t p = 0; p < members.size(); ++p) {
+        members[p] = level.code_of_product[p] == code ? 1 : 0;
+      }
+      offer::ProductSet offer = offer::ProductSet::FromMembers(level.name + "=" + level.values[code], members);
+      std::vector<uint8_t> y = BuyersIn(log, population, offer, cutoff, end);
+      uint64_t positives = 0;
+      for (uint8_t v : y) {
+        positives += v;
+      }
+      if (positives >= options.min_positives) {
+        k.offers.push_back(std::move(offer));
+        k.labels.push_back(std::move(y));
+      }
+    }
+    if (!k.offers.empty()) {
+      kinds.push_back(std::move(k));
+    }
+  }
+
   ScorerContext context;
   context.levels = levels;
   context.run = options.run;
@@ -142,6 +206,9 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
     ModelBacktest mb;
     mb.name = name;
     mb.probabilities = info->calibrated;
+    BuyerCalibration offers_calibration{"offers", static_cast<int>(kept.size()), 0, 0};
+    std::vector<double> new_scores;
+    std::vector<uint8_t> new_labels;
     mb.gains.assign(kGainsPoints + 1, 0.0);
     mb.deciles.assign(10, 0.0);
     std::vector<std::pair<double, uint8_t>> pairs;
@@ -171,12 +238,50 @@ Result<BacktestResult> RunBacktest(const EventLog& log, const std::vector<Level>
           ++next;
         }
       }
+      double predicted = 0;
       for (size_t i = 0; i < n; ++i) {
         pairs.emplace_back(scores[i], labels[t][i]);
+        predicted += scores[i];
+      }
+      mb.predicted_buyers.push_back(predicted);
+      offers_calibration.predicted += predicted;
+      offers_calibration.realized += static_cast<double>(m.positives);
+      if (result.new_customers > 0) {
+        new_scores.clear();
+        new_labels.clear();
+        uint64_t new_positives = 0;
+        for (size_t i = 0; i < n; ++i) {
+          if (is_new[i] != 0) {
+            new_scores.push_back(scores[i]);
+            new_labels.push_back(labels[t][i]);
+            new_positives += labels[t][i];
+            mb.new_predicted += scores[i];
+          }
+        }
+        mb.new_realized += static_cast<double>(new_positives);
+        if (new_positives >= kMinNewCustomerPositives) {
+          mb.new_lift_quality += LiftQuality(new_scores, new_labels, RankOrder(new_scores));
+          ++mb.new_offers;
+        }
       }
       progress.Add(1);
     }
     progress.Finish();
+    mb.new_lift_quality = mb.new_offers > 0 ? mb.new_lift_quality / mb.new_offers : 0;
+    if (mb.probabilities) {
+      mb.calibration_by_kind.push_back(offers_calibration);
+      for (const KindOffers& k : kinds) {
+        BuyerCalibration c{k.kind, static_cast<int>(k.offers.size()), 0, 0};
+        for (size_t o = 0; o < k.offers.size(); ++o) {
+          CF_RETURN_IF_ERROR(scorer->Score(history, k.offers[o], population, scores).WithPrefix(name));
+          for (size_t i = 0; i < n; ++i) {
+            c.predicted += scores[i];
+            c.realized += k.labels[o][i];
+          }
+        }
+        mb.calibration_by_kind.push_back(c);
+      }
+    }
     std::sort(pairs.begin(), pairs.end());
     for (int b = 0; b < kCalibrationBins; ++b) {
       const size_t lo = pairs.size() * static_cast<size_t>(b) / kCalibrationBins;
@@ -207,6 +312,8 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
   j["min_positives"] = result.min_positives;
   j["topics"] = result.offers.size();
   j["population"] = result.population;
+  j["population_kind"] = PopulationName(result.population_kind);
+  j["new_customers"] = result.new_customers;
   j["base_rate"] = result.base_rate;
   nlohmann::json models = nlohmann::json::object();
   for (const ModelBacktest& m : result.models) {
@@ -219,6 +326,9 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
                            {"average_precision", tm.average_precision},
                            {"lift_at_10", tm.lift_at_10},
                            {"lift_quality", tm.lift_quality}});
+      if (m.probabilities) {
+        per_topic.back()["predicted_buyers"] = m.predicted_buyers[t];
+      }
     }
     models[m.name] = {{"auc", m.macro.auc},
                       {"average_precision", m.macro.average_precision},
@@ -227,6 +337,22 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
                       {"seconds", m.seconds},
                       {"deciles", m.deciles},
                       {"per_topic", per_topic}};
+    if (m.probabilities) {
+      nlohmann::json kinds = nlohmann::json::array();
+      for (const BuyerCalibration& c : m.calibration_by_kind) {
+        kinds.push_back(
+            {{"kind", c.kind}, {"offers", c.offers}, {"predicted_buyers", c.predicted}, {"realized_buyers", c.realized}});
+      }
+      models[m.name]["calibration_by_kind"] = kinds;
+    }
+    if (result.new_customers > 0) {
+      nlohmann::json fresh = {{"lift_quality", m.new_lift_quality}, {"offers", m.new_offers},
+                              {"realized_buyers", m.new_realized}};
+      if (m.probabilities) {
+        fresh["predicted_buyers"] = m.new_predicted;
+      }
+      models[m.name]["new_customers"] = fresh;
+    }
   }
   j["models"] = models;
   return j;

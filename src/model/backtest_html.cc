@@ -110,6 +110,37 @@ std::string BacktestToHtml(const BacktestResult& result) {
     page.Raw(report::LineChart(co, calibration));
   }
 
+  std::vector<std::vector<std::string>> kind_rows;
+  for (const ModelBacktest& m : result.models) {
+    for (const BuyerCalibration& c : m.calibration_by_kind) {
+      kind_rows.push_back({m.name, c.kind, std::to_string(c.offers), fmt::format("{:.1f}", c.predicted),
+                           fmt::format("{:.0f}", c.realized),
+                           c.realized > 0 ? fmt::format("{:+.1f}%", 100.0 * (c.predicted / c.realized - 1)) : "—"});
+    }
+  }
+  if (!kind_rows.empty()) {
+    page.Heading("Calibration by offer kind");
+    page.Paragraph(
+        "Expected buyers (the sum of the probabilities over the population) against the buyers seen in the window, "
+        "over the topics and over every value of each catalog level with enough buyers.");
+    page.Table({"model", "offer kind", "offers", "predicted buyers", "realized buyers", "difference"}, kind_rows);
+  }
+
+  if (result.new_customers > 0) {
+    page.Heading("New customers");
+    page.Paragraph(fmt::format(
+        "{} of the {} customers had no purchase before the cutoff (they are in the customers file). Lift Quality "
+        "among them over the topics with at least {} new buyers; predicted and realized buyers summed over the topics.",
+        result.new_customers, result.population, kMinNewCustomerPositives));
+    std::vector<std::vector<std::string>> fresh_rows;
+    for (const ModelBacktest& m : result.models) {
+      fresh_rows.push_back({m.name, fmt::format("{:.2f}", m.new_lift_quality), std::to_string(m.new_offers),
+                            m.probabilities ? fmt::format("{:.1f}", m.new_predicted) : "—",
+                            fmt::format("{:.0f}", m.new_realized)});
+    }
+    page.Table({"model", "Lift Quality", "topics", "predicted buyers", "realized buyers"}, fresh_rows);
+  }
+
   page.Heading("Per topic Lift Quality");
   std::vector<std::string> topic_header = {"topic", "buyers"};
   for (const ModelBacktest& m : result.models) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "model/cold_start.h"
+
 namespace cf::model {
 
 EventLog EventLog::FromDataset(const data::Dataset& dataset) {
@@ -19,6 +21,7 @@ EventLog EventLog::FromDataset(const data::Dataset& dataset) {
   log.product_ = ev.product();
   log.revenue_ = ev.revenue();
   log.channel_ = ev.channel();
+  log.profiles_ = std::make_shared<const CustomerProfiles>(ProfilesFromCustomers(dataset.customers()));
   log.Finish();
   return log;
 }

@@ -16,6 +16,8 @@
 
 namespace cf::model {
 
+struct CustomerProfiles;  // cold_start.h: what the customers file says about each customer
+
 // One grouping of products by an attribute (e.g. department): code_of_product[p] in
 // [0, values.size()); code 0 is the missing value "".
 struct Level {
@@ -64,6 +66,9 @@ class EventLog {
   uint64_t end(uint32_t c) const { return offsets_[c + 1]; }
   CustomerEvents Slice(uint64_t from, uint64_t to) const;
   std::span<const int64_t> times() const { return time_; }
+  // Signup dates and attributes of the customers file (FromDataset), or null.
+  const CustomerProfiles* profiles() const { return profiles_.get(); }
+  void set_profiles(std::shared_ptr<const CustomerProfiles> profiles) { profiles_ = std::move(profiles); }
 
  private:
   void Finish();
@@ -78,6 +83,7 @@ class EventLog {
   int64_t min_time_ = 0;
   int64_t max_time_ = 0;
   std::shared_ptr<OwnedEvents> owned_;
+  std::shared_ptr<const CustomerProfiles> profiles_;
 };
 
 // The events of every customer strictly before `cutoff`, and nothing else.
@@ -91,6 +97,8 @@ class HistoryView {
   // Events of customer c with time < cutoff().
   CustomerEvents Customer(uint32_t c) const { return log_->Slice(log_->begin(c), ends_[c]); }
   bool HasHistory(uint32_t c) const { return ends_[c] > log_->begin(c); }
+  // What the customers file says about customers (null without one); see KnownAt.
+  const CustomerProfiles* profiles() const { return log_->profiles(); }
   // Time of the earliest event in the view (cutoff() when empty).
   int64_t first_time() const { return first_time_; }
   // A view of the same events before an earlier cutoff; `earlier` is clamped to cutoff().

@@ -29,5 +29,8 @@ std::unique_ptr<data::Dataset> IngestFixture(const std::string& dir);
 
 // `audience generate` output (with truth files) in dir/gen, ingested into dir/ds.
 std::unique_ptr<data::Dataset> GenerateAndIngest(const data::GeneratorOptions& options, const std::string& dir);
+// The same with customers.csv ingested too (signup dates, attributes, customers without purchases).
+std::unique_ptr<data::Dataset> GenerateAndIngestWithCustomers(const data::GeneratorOptions& options,
+                                                              const std::string& dir);
 
 }  // namespace cf::model::testing

@@ -24,7 +24,10 @@ std::unique_ptr<data::Dataset> IngestFixture(const std::string& dir) {
   return ds.has_value() ? std::move(*ds) : nullptr;
 }
 
-std::unique_ptr<data::Dataset> GenerateAndIngest(const data::GeneratorOptions& options, const std::string& dir) {
+namespace {
+
+std::unique_ptr<data::Dataset> Generate(const data::GeneratorOptions& options, const std::string& dir,
+                                        bool with_customers) {
   data::GeneratorOptions g = options;
   g.out = dir + "/gen";
   g.progress = false;
@@ -33,12 +36,26 @@ std::unique_ptr<data::Dataset> GenerateAndIngest(const data::GeneratorOptions& o
   data::IngestOptions o;
   o.events.path = g.out + "/purchases.csv";
   o.products.path = g.out + "/products.csv";
+  if (with_customers) {
+    o.customers.path = g.out + "/customers.csv";
+  }
   o.out = dir + "/ds";
   auto r = data::Ingest(o);
   EXPECT_TRUE(r.has_value()) << r.error().ToString();
   auto ds = data::Dataset::Open(o.out);
   EXPECT_TRUE(ds.has_value()) << ds.error().ToString();
   return ds.has_value() ? std::move(*ds) : nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<data::Dataset> GenerateAndIngest(const data::GeneratorOptions& options, const std::string& dir) {
+  return Generate(options, dir, false);
+}
+
+std::unique_ptr<data::Dataset> GenerateAndIngestWithCustomers(const data::GeneratorOptions& options,
+                                                              const std::string& dir) {
+  return Generate(options, dir, true);
 }
 
 }  // namespace cf::model::testing

@@ -16,6 +16,7 @@
 #include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "model/cold_start.h"
 #include "model/features.h"
 #include "model/metrics.h"
 #include "model/parallel.h"
@@ -25,17 +26,15 @@
 namespace cf::model {
 namespace {
 
-constexpr uint32_t kMaxEmbeddingGroups = 1500;  // the Gram matrix is groups²; its eigensolve groups³
-constexpr uint32_t kMaxAutoLevelValues = 2000;  // finer attributes are identifiers, not groupings
-constexpr size_t kMaxAutoLevels = 2;
 constexpr double kPositiveOversampling = 25.0;  // see AppendRows
 constexpr size_t kProgressCustomers = 200000;   // smallest scoring request with a progress bar
 constexpr int kPatience = 5;                    // validation checks without improvement before stopping
 constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
-constexpr const char* kProductLevel = "@product";
 constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
-constexpr int kFormatVersion = 2;  // 2: the baseline blend
+constexpr int kFormatVersion = 3;  // 2: the baseline blend; 3: offer totals and new customers
+constexpr double kMinExpectedBuyers = 1e-6;  // an offer nobody bought lately: scores near 0, still ordered
+constexpr double kMaxBuyerShare = 0.999;     // of the population: keeps the logit shift finite
 
 constexpr uint64_t kSampleSalt = 0x5a3b1e;       // keeps the customer sample independent of the row sampling
 constexpr uint64_t kMinTrainingCustomers = 100;  // a smaller sample could not fill the validation offers
@@ -69,6 +68,14 @@ std::vector<uint8_t> TrainingSample(const HistoryView& history, const TrainOptio
     }
   }
   return sample;
+}
+
+std::string LevelNames(const std::vector<Level>& levels) {
+  std::vector<std::string> names;
+  for (const Level& level : levels) {
+    names.push_back(level.name);
+  }
+  return Join(names, ", ");
 }
 
 int EmbeddingLevel(const std::vector<Level>& levels) {
@@ -427,60 +434,11 @@ struct UniversalModel::Cache {
   const HistoryView* view = nullptr;
   int64_t cutoff = 0;
   std::unique_ptr<FeatureBuilder> builder;
+  OfferWindows any_windows;  // every purchase of the view: the prior of new customers' offer shares
 };
 
 UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
 UniversalModel::~UniversalModel() = default;
-
-std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names) {
-  std::vector<Level> levels;
-  for (const std::string& name : names) {
-    if (name == kProductLevel) {
-      levels.push_back(ProductLevel(catalog.size(), kProductLevel));
-    } else {
-      std::vector<Level> found = LevelsFromCatalog(catalog, {name});
-      levels.insert(levels.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
-    }
-  }
-  return levels;
-}
-
-std::vector<Level> ChooseLevels(const data::Catalog& catalog) {
-  static const std::vector<std::string> kGroupingWords = {"depart",  "categ", "class", "family",
-                                                          "segment", "aisle", "group"};
-  std::vector<std::pair<size_t, std::string>> named, other;
-  for (const data::Attribute& attr : catalog.attributes()) {
-    const size_t values = attr.dict.size();
-    if (values < 3) {  // "" plus one value groups nothing
-      continue;
-    }
-    const std::string lower = ToLower(attr.name);
-    const bool grouping = std::any_of(kGroupingWords.begin(), kGroupingWords.end(),
-                                      [&](const std::string& w) { return lower.find(w) != std::string::npos; });
-    if (grouping && lower.find("type") == std::string::npos) {
-      named.emplace_back(values, attr.name);
-    } else if (values <= kMaxAutoLevelValues) {
-      other.emplace_back(values, attr.name);
-    }
-  }
-  std::vector<std::pair<size_t, std::string>> chosen = named;
-  if (chosen.empty()) {
-    std::sort(other.begin(), other.end());
-    const size_t keep = std::min(other.size(), kMaxAutoLevels);
-    chosen.assign(other.end() - static_cast<std::ptrdiff_t>(keep), other.end());
-  }
-  std::sort(chosen.begin(), chosen.end());
-  std::vector<std::string> names;
-  bool embeddable = false;
-  for (const auto& [values, name] : chosen) {
-    names.push_back(name);
-    embeddable |= values <= kMaxEmbeddingGroups;
-  }
-  if (!embeddable && catalog.size() <= kMaxEmbeddingGroups) {
-    names.push_back(kProductLevel);
-  }
-  return LevelsByName(catalog, names);
-}
 
 Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
                                                               const RunOptions& run, const TrainOptions& options,
@@ -511,6 +469,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
 
   std::vector<offer::ProductSet> offers = TrainingOffers(history, model->levels_, options);
   if (model->levels_.empty() || offers.empty()) {
+    // The trees then only learn "buys anything": every offer gets the same ranking.
+    CF_LOG_WARN(
+        "no usable training offer: no value of the levels ({}) was bought by at least {} customers; training on the "
+        "single offer 'any', so every offer is ranked alike (choose other levels, or more history)",
+        model->levels_.empty() ? std::string("none") : LevelNames(model->levels_), options.min_offer_buyers);
     offers.push_back(offer::ProductSet::Any(history.num_products()));
   }
   for (const Level& level : model->levels_) {
@@ -580,6 +543,11 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
       }
     }
     progress.Finish();
+    if (rep.validation_offers == 0) {
+      CF_LOG_WARN("no validation offer has {} buyers in the validation window; hyperparameters and calibration rest on "
+                  "no measurement",
+                  options.min_validation_positives);
+    }
     rep.validation_lift_quality = best_lq;
     // The safeguard: a simple baseline (or a blend with it) that wins on validation by more
     // than noise is used instead of the trees alone, and calibrated as what is scored.
@@ -592,6 +560,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     }
     rep.blend = model->blend_;
     model->calibration_ = PlattScaling::Fit(best_margins, valid.y, {});
+    model->totals_ = OfferTotalsModel::Fit(history, validation_cutoff, offers, run.horizon_days, run.threads);
   } else {
     CF_LOG_WARN("no validation cutoff ({}); using depth {} and {} rounds uncalibrated",
                 validation_train.error().message(), best_depth, best_rounds);
@@ -616,6 +585,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   features.sample = nullptr;
   const FeatureBuilder final_view(history, features, nullptr);
   model->factors_ = final_view.factors();
+  model->cold_ = ColdStartModel::Fit(history, TrainingCutoffs(history, end, run.horizon_days, options), run.horizon_days);
+  rep.cold_start_rows = model->cold_.training_rows();
   rep.depth = best_depth;
   rep.rounds = best_rounds;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -651,18 +622,24 @@ Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offe
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
     cache_->view = &history;
     cache_->cutoff = history.cutoff();
+    cache_->any_windows =
+        MeasureOfferWindows(history, offer::ProductSet::Any(history.num_products()), horizon_days_, threads_);
   }
   const auto start = std::chrono::steady_clock::now();
   const size_t width = cache_->builder->num_features();
   CF_ASSIGN_OR_RETURN(const size_t offer_count_column, cache_->builder->layout().Index("offer_count"));
-  std::vector<float> margins(customers.size()), offer_counts(customers.size()), personal;
+  // The trees score the whole population, whoever is requested: the offer's total (below) is
+  // spread over it, so a customer's score does not depend on who else is in the request.
+  const std::vector<uint32_t>& population = cache_->builder->population();
+  const size_t pop = population.size();
+  std::vector<float> margins(pop), offer_counts(pop), personal;
   // Only large requests get a bar: evaluate scores small populations many times under its own.
   std::optional<Progress> progress;
   if (customers.size() >= kProgressCustomers) {
-    progress.emplace("scoring", customers.size(), "customers");
+    progress.emplace("scoring", pop, "customers");
   }
   const OfferStats stats = cache_->builder->Compute(
-      offer, customers, 1.0f,
+      offer, population, 1.0f,
       [&](size_t first, std::span<const float> rows) {
         const size_t n = rows.size() / width;
         if (progress.has_value()) {
@@ -678,35 +655,64 @@ Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offe
     progress->Finish();
   }
   if (blend_scorer_ != nullptr) {
-    // Ranks in the view's population, as on validation, so a customer's score does not
-    // depend on who else is in the request.
-    const std::vector<uint32_t>& population = cache_->builder->population();
+    // Ranks in the view's population, as on validation.
     CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
-    std::vector<float> rank_of(history.num_customers(), 0.0f);  // no history: the lowest rank
-    for (size_t i = 0; i < population.size(); ++i) {
-      rank_of[population[i]] = ranks[i];
-    }
-    for (size_t i = 0; i < customers.size(); ++i) {
-      margins[i] += static_cast<float>(blend_.weight) * rank_of[customers[i]];
+    for (size_t i = 0; i < pop; ++i) {
+      margins[i] += static_cast<float>(blend_.weight) * ranks[i];
     }
   }
-  CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", customers.size(), Elapsed(start));
+  CF_LOG_DEBUG("scored {} customers in {:.3f} s (offer features and trees)", pop, Elapsed(start));
   // Spend of a buyer in the window: the offer's recent revenue per buyer, scaled by how much
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
   const double per_buyer =
       stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
-  OfferScores out;
-  out.probability.resize(customers.size());
-  out.expected_revenue.resize(customers.size());
-  for (size_t i = 0; i < customers.size(); ++i) {
-    const double p = calibration_.Apply(margins[i]);
+  std::vector<double> probability(pop), spend(pop);
+  for (size_t i = 0; i < pop; ++i) {
+    probability[i] = calibration_.Apply(margins[i]);
     double ratio = 1.0;
     if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
       const double n = offer_counts[i];
       ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
     }
-    out.probability[i] = p;
-    out.expected_revenue[i] = p * per_buyer * ratio;
+    spend[i] = per_buyer * ratio;
+  }
+  // The offer's totals, which never grow when products are removed (offer_totals.h): the
+  // probabilities are shifted to sum to its expected buyers, the revenue scaled to its own.
+  const OfferWindows windows = MeasureOfferWindows(history, offer, horizon_days_, threads_);
+  double revenue_scale = 0;
+  if (pop > 0) {
+    const double buyers =
+        std::clamp(totals_.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
+    const double shift = LogitShiftToTotal(probability, buyers);
+    double raw_revenue = 0;
+    for (size_t i = 0; i < pop; ++i) {
+      probability[i] = ShiftProbability(probability[i], shift);
+      raw_revenue += probability[i] * spend[i];
+    }
+    revenue_scale = raw_revenue > 0 ? totals_.ExpectedRevenue(windows) / raw_revenue : 0;
+  }
+  std::vector<uint32_t> slot(history.num_customers(), UINT32_MAX);
+  for (size_t i = 0; i < pop; ++i) {
+    slot[population[i]] = static_cast<uint32_t>(i);
+  }
+  OfferScores out;
+  out.probability.resize(customers.size());
+  out.expected_revenue.resize(customers.size());
+  std::optional<ColdStartModel::OfferShare> share;  // new customers' share of the offer, when needed
+  for (size_t r = 0; r < customers.size(); ++r) {
+    const uint32_t c = customers[r];
+    if (const uint32_t i = slot[c]; i != UINT32_MAX) {
+      out.probability[r] = probability[i];
+      out.expected_revenue[r] = probability[i] * spend[i] * revenue_scale;
+      continue;
+    }
+    // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
+    const double p_any = KnownAt(history, c) ? cold_.BuyProbability(history, c) : 0.0;
+    if (p_any > 0 && !share.has_value()) {
+      share = cold_.Share(history, offer, windows, cache_->any_windows);
+    }
+    out.probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
+    out.expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
   }
   return out;
 }
@@ -736,6 +742,10 @@ Status UniversalModel::Save(const std::string& dir) const {
   j["feature_names"] = FeatureBuilder::Names(levels_);
   j["calibration"] = {{"a", calibration_.a}, {"b", calibration_.b}};
   j["blend"] = {{"baseline", blend_.baseline}, {"weight", blend_.weight}};
+  j["offer_totals"] = {{"buyer_weights", totals_.buyer_weights},
+                       {"revenue_weights", totals_.revenue_weights},
+                       {"fitted_offers", totals_.fitted_offers}};
+  j["cold_start"] = cold_.ToJson();
   j["factors"] = {{"groups", factors_.num_groups}, {"rank", factors_.rank}, {"v", factors_.v}};
   j["training"] = {{"depth", report_.depth},
                    {"rounds", report_.rounds},
@@ -778,6 +788,17 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     model->blend_.baseline = j.at("blend").at("baseline").get<std::string>();
     model->blend_.weight = j.at("blend").at("weight").get<double>();
     model->report_.blend = model->blend_;
+    const nlohmann::json& totals = j.at("offer_totals");
+    for (int k = 0; k < kOfferWindows; ++k) {
+      model->totals_.buyer_weights[k] = totals.at("buyer_weights").at(static_cast<size_t>(k)).get<double>();
+      model->totals_.revenue_weights[k] = totals.at("revenue_weights").at(static_cast<size_t>(k)).get<double>();
+    }
+    model->totals_.fitted_offers = totals.at("fitted_offers").get<int>();
+    auto cold = ColdStartModel::FromJson(j.at("cold_start"));
+    if (!cold.has_value()) {
+      return Err(cold.error().WithPrefix(dir + "/" + kModelFile));
+    }
+    model->cold_ = *std::move(cold);
     model->factors_.num_groups = j.at("factors").at("groups").get<uint32_t>();
     model->factors_.rank = j.at("factors").at("rank").get<uint32_t>();
     model->factors_.v = j.at("factors").at("v").get<std::vector<float>>();

@@ -12,9 +12,12 @@
 
 #include "base/status.h"
 #include "model/calibration.h"
+#include "model/cold_start.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
 #include "model/forest.h"
+#include "model/levels.h"
+#include "model/offer_totals.h"
 #include "model/options.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
@@ -75,6 +78,7 @@ struct TrainReport {
   uint64_t training_customers = 0;  // customers the rows were drawn from (the sample, or all)
   uint64_t validation_rows = 0;
   int validation_offers = 0;
+  uint64_t cold_start_rows = 0;  // (customer without purchases, cutoff) rows of the cold-start model
   std::vector<std::string> levels;
   double seconds = 0;
 };
@@ -119,18 +123,14 @@ class UniversalModel {
   ItemFactors factors_;
   PlattScaling calibration_;
   BaselineBlend blend_;
+  OfferTotalsModel totals_;  // each offer's expected buyers and revenue (persistence until fitted)
+  ColdStartModel cold_;      // customers without purchases
   std::unique_ptr<Scorer> blend_scorer_;  // the scorer of blend_.baseline, if any
   std::string booster_json_;              // the trees as XGBoost wrote them (saved with the model)
   Forest forest_;                         // the same trees, for scoring
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
 };
-
-// The catalog attributes used as levels (coarsest first): those named like a department or
-// a category, else the attributes with a useful number of values; plus the products themselves
-// when the catalog is small enough to embed.
-std::vector<Level> ChooseLevels(const data::Catalog& catalog);
-std::vector<Level> LevelsByName(const data::Catalog& catalog, const std::vector<std::string>& names);
 
 std::unique_ptr<Scorer> MakeUniversalScorer(const ScorerContext& context);
 
