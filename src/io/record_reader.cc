@@ -907,7 +907,20 @@ Result<std::unique_ptr<RecordReader>> RecordReader::Open(const SourceOptions& so
   std::string format = source.format;
   const std::string bare = StripGz(source.path);
   if (format.empty()) {
-    format = EndsWith(bare, ".jsonl") || EndsWith(bare, ".ndjson") || EndsWith(bare, ".json") ? "jsonl" : "csv";
+    if (EndsWith(bare, ".jsonl") || EndsWith(bare, ".ndjson") || EndsWith(bare, ".json")) {
+      format = "jsonl";
+    } else if (EndsWith(bare, ".csv") || EndsWith(bare, ".tsv") || EndsWith(bare, ".txt")) {
+      format = "csv";
+    } else {
+      // A name that says nothing (events.gz, export.dat): a first character '{' is JSON Lines.
+      CF_ASSIGN_OR_RETURN(std::unique_ptr<ByteStream> head,
+                          gzip ? GzipStream::Open(source.path) : FileStream::Open(source.path));
+      char start[64];
+      Result<size_t> n = head->Read(start, sizeof(start));
+      const std::string_view text(start, n.has_value() ? *n : 0);
+      const size_t first = text.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+      format = first != std::string_view::npos && text[first] == '{' ? "jsonl" : "csv";
+    }
   }
 
   std::unique_ptr<RecordReader> reader;

@@ -154,6 +154,24 @@ TEST_F(RecordReaderTest, Gzip) {
   EXPECT_EQ(ReadAll(**r).size(), 2u);
 }
 
+// A name that says nothing of the format (events.gz, export.dat): the content decides.
+TEST_F(RecordReaderTest, AFileNamedWithoutItsFormatIsReadByItsContent) {
+  const std::string gz = dir_ + "/events.gz";
+  gzFile f = gzopen(gz.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  const std::string body = "{\"customer\":{\"id\":\"c1\"},\"sku\":\"p1\"}\n{\"customer\":{\"id\":\"c2\"},\"sku\":\"p2\"}\n";
+  gzwrite(f, body.data(), static_cast<unsigned>(body.size()));
+  gzclose(f);
+  for (const std::string& p : {gz, Write("export.dat", body)}) {
+    auto r = RecordReader::Open({p, 0, "", ""});
+    ASSERT_TRUE(r.has_value()) << r.error().ToString();
+    EXPECT_EQ(ReadAll(**r).size(), 2u) << p;
+  }
+  auto csv = RecordReader::Open({Write("export.txt2", "a,b\n1,2\n"), 0, "", ""});
+  ASSERT_TRUE(csv.has_value()) << csv.error().ToString();
+  EXPECT_EQ(ReadAll(**csv).size(), 1u);
+}
+
 TEST_F(RecordReaderTest, SplitPartsReadLikeOneReader) {
   // Quoted fields with newlines sit right where naive splits would fall.
   std::string body = "id,text\n";
