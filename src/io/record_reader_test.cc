@@ -159,7 +159,8 @@ TEST_F(RecordReaderTest, AFileNamedWithoutItsFormatIsReadByItsContent) {
   const std::string gz = dir_ + "/events.gz";
   gzFile f = gzopen(gz.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  const std::string body = "{\"customer\":{\"id\":\"c1\"},\"sku\":\"p1\"}\n{\"customer\":{\"id\":\"c2\"},\"sku\":\"p2\"}\n";
+  const std::string body =
+      "{\"customer\":{\"id\":\"c1\"},\"sku\":\"p1\"}\n{\"customer\":{\"id\":\"c2\"},\"sku\":\"p2\"}\n";
   gzwrite(f, body.data(), static_cast<unsigned>(body.size()));
   gzclose(f);
   for (const std::string& p : {gz, Write("export.dat", body)}) {
