@@ -115,6 +115,10 @@ Result<std::unique_ptr<cf::engage::Storage>> OpenAdminStorage(const Common& c, c
 Status Serve(const Common& c, const std::string& listen, const cf::http::ServerOptions& server_options,
              bool synchronous_full, int deltas_per_snapshot) {
   CF_ASSIGN_OR_RETURN(auto address, cf::http::ParseListenAddress(listen));
+  // The port first: a server that cannot listen leaves no data directory behind. Connections
+  // wait in the listen backlog until Run().
+  cf::http::Server server(server_options);
+  CF_ASSIGN_OR_RETURN(int port, server.Bind(address.first, address.second));
   CF_RETURN_IF_ERROR(cf::engage::CreateDataDirectory(c.data));
   // Cohort bitmaps live in the server's memory: a second server on the same directory would
   // write deltas the first never sees. The lock is released when the process ends, however.
@@ -128,12 +132,10 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   o.synchronous_full = synchronous_full;
   o.deltas_per_snapshot = deltas_per_snapshot;
   CF_ASSIGN_OR_RETURN(auto engage, cf::engage::Engage::Open(o, cf::SystemClock()));
-  cf::http::Server server(server_options);
   cf::engage::ApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
   cf::engage::Api api(*engage, cf::SystemClock(), api_options);
   api.Register(server);
-  CF_ASSIGN_OR_RETURN(int port, server.Bind(address.first, address.second));
 
   // SIGINT/SIGTERM stop the server from a watcher thread (no work inside a signal handler).
   sigset_t signals;

@@ -438,7 +438,8 @@ TEST_F(SocketTest, APortInUseIsRefused) {
 TEST(EngageServePortTest, ASecondServeOnTheSamePortExitsWithAClearMessage) {
   if (!std::filesystem::exists(engage_test::EngageBinary())) GTEST_SKIP() << "no engage binary (set CF_BIN_DIR)";
   const std::string first_dir = engage_test::MakeTempDir("http-port-a");
-  const std::string second_dir = engage_test::MakeTempDir("http-port-b");
+  const std::string second_root = engage_test::MakeTempDir("http-port-b");
+  const std::string second_dir = second_root + "/data";  // must not be created by a server that cannot listen
   {
     engage_test::EngageServer first(first_dir);
     ASSERT_TRUE(first.running());
@@ -473,9 +474,10 @@ TEST(EngageServePortTest, ASecondServeOnTheSamePortExitsWithAClearMessage) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
     EXPECT_NE(message.find(listen), std::string::npos) << message;
     EXPECT_NE(message.find("in use"), std::string::npos) << message;
+    EXPECT_FALSE(std::filesystem::exists(second_dir)) << "a refused server created its data directory";
   }
   std::filesystem::remove_all(first_dir);
-  std::filesystem::remove_all(second_dir);
+  std::filesystem::remove_all(second_root);
 }
 
 }  // namespace
