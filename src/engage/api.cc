@@ -148,7 +148,7 @@ http::Response Api::Bearer(const http::Request& req, const Endpoint& ep,
   }
   if (!ws.has_value()) return Finish(0, Err(ws.error()), std::move(limited));
   json body = json::object();
-  if (req.method != "GET" && req.method != "HEAD") {  // cpp-httplib answers HEAD with the GET route
+  if (req.method != "GET" && req.method != "HEAD") {  // the server answers HEAD with the GET route
     auto parsed = ParseBody(req.body);
     if (!parsed.has_value()) return Finish(0, Err(parsed.error()), std::move(limited));
     body = std::move(*parsed);
