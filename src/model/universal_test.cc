@@ -12,6 +12,7 @@
 #include "base/strings.h"
 #include "base/time.h"
 #include "model/backtest.h"
+#include "model/metrics.h"
 #include "model/test_data.h"
 #include "offer/offer.h"
 
@@ -29,38 +30,6 @@ TrainOptions QuickOptions() {
   o.eval_every = 25;
   o.max_rows = 80000;
   return o;
-}
-
-std::vector<double> AverageRanks(const std::vector<double>& v) {
-  std::vector<size_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0u);
-  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (size_t i = 0; i < idx.size();) {
-    size_t j = i;
-    while (j < idx.size() && v[idx[j]] == v[idx[i]]) {
-      ++j;
-    }
-    for (size_t k = i; k < j; ++k) {
-      r[idx[k]] = (static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0;
-    }
-    i = j;
-  }
-  return r;
-}
-
-double Spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const std::vector<double> ra = AverageRanks(a), rb = AverageRanks(b);
-  const double n = static_cast<double>(a.size());
-  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n;
-  const double mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < ra.size(); ++i) {
-    sab += (ra[i] - ma) * (rb[i] - mb);
-    saa += (ra[i] - ma) * (ra[i] - ma);
-    sbb += (rb[i] - mb) * (rb[i] - mb);
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0;
 }
 
 TEST(UniversalModelTest, ScoresLikeRandomWhenTheFutureIsIndependentOfThePast) {
