@@ -349,5 +349,55 @@ TEST_F(CliContractTest, EvaluateReportsSurviveInvalidUtf8InStoredText) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["product_attributes"]["category"]["distinct"], 2);
 }
 
+// The catalog's levels come from the data, not from English column names: a German export of
+// the same data trains on the same levels under their German names, evaluates on the finest
+// of them, and --levels names them.
+TEST_F(CliContractTest, CatalogLevelsInAnyLanguage) {
+  GeneratedDataset();
+  std::string products = ReadFile(dir_ + "/raw/products.csv").value();
+  const size_t header_end = products.find('\n');
+  ASSERT_EQ(products.substr(0, header_end), "product_id,department,category,brand,price");
+  products.replace(0, header_end, "product_id,Abteilung,Warengruppe,Marke,Preis");
+  const Outcome ing =
+      Audience("ingest --quiet --events " + dir_ + "/raw/purchases.csv --products " + Write("produkte.csv", products) +
+               " --customers " + dir_ + "/raw/customers.csv --out " + dir_ + "/de");
+  ASSERT_EQ(ing.code, 0) << ing.err;
+
+  // The same levels as the English catalog of the same data, whatever they are called.
+  const Outcome english = Audience("train --quiet --json --data " + dir_ + "/ds --out " + dir_ + "/m");
+  ASSERT_EQ(english.code, 0) << english.err;
+  const std::map<std::string, std::string> german = {
+      {"department", "Abteilung"}, {"category", "Warengruppe"}, {"brand", "Marke"}};
+  nlohmann::json expected = nlohmann::json::array();
+  const nlohmann::json english_summary = nlohmann::json::parse(english.out);
+  for (const auto& level : english_summary["levels"]) {
+    expected.push_back(german.at(level.get<std::string>()));
+  }
+  ASSERT_FALSE(expected.empty());
+  const Outcome train = Audience("train --quiet --json --data " + dir_ + "/de --out " + dir_ + "/m");
+  ASSERT_EQ(train.code, 0) << train.err;
+  EXPECT_EQ(nlohmann::json::parse(train.out)["levels"], expected) << train.out;
+
+  const Outcome named = Audience("train --quiet --json --levels Abteilung --data " + dir_ + "/de --out " + dir_ + "/m");
+  ASSERT_EQ(named.code, 0) << named.err;
+  EXPECT_EQ(nlohmann::json::parse(named.out)["levels"], (nlohmann::json{"Abteilung"})) << named.out;
+  const Outcome unknown = Audience("train --quiet --levels Farbe --data " + dir_ + "/de --out " + dir_ + "/m2");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("Farbe"), std::string::npos) << unknown.err;
+  EXPECT_FALSE(PathExists(dir_ + "/m2"));
+
+  // No --topics: the finest detected level; all-customers adds those without a purchase yet.
+  const Outcome eval = Audience("evaluate --quiet --data " + dir_ +
+                                "/de --cutoff 2025-04-15 --min-positives 5 --models popularity,universal "
+                                "--population all-customers --json");
+  ASSERT_EQ(eval.code, 0) << eval.err;
+  const nlohmann::json report = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(report.dump().find("\"department\""), std::string::npos);
+  EXPECT_NE(report.dump().find(expected.back().get<std::string>()), std::string::npos);
+  const Outcome bad = Audience("evaluate --quiet --data " + dir_ + "/de --cutoff 2025-04-15 --population everyone");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("everyone"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace cf
