@@ -22,20 +22,29 @@ int Fail(const char* cmd, const Status& s) {
   return 1;
 }
 
-// Parses "a=b,c=d" into a map; repeated --map flags accumulate.
-Status ParsePairs(const std::vector<std::string>& items, const char* flag, std::map<std::string, std::string>* out) {
+// Splits repeated "a=b,c=d" flag values into (a, b) pairs, trimmed; `form` names the shape in
+// the error ("FIELD=COLUMN (e.g. customer=household_id)").
+Result<std::vector<std::pair<std::string, std::string>>> ParsePairs(const std::vector<std::string>& items,
+                                                                    const char* flag, const char* form) {
+  std::vector<std::pair<std::string, std::string>> pairs;
   for (const std::string& item : items) {
     for (std::string_view pair : Split(item, ',')) {
       pair = Trim(pair);
       if (pair.empty()) continue;
       size_t eq = pair.find('=');
       if (eq == std::string_view::npos || eq == 0 || eq + 1 == pair.size()) {
-        return Status::InvalidArgument(std::string(flag) + ": '" + std::string(pair) +
-                                       "' is not FIELD=COLUMN (e.g. customer=household_id)");
+        return Err(Status::InvalidArgument(std::string(flag) + ": '" + std::string(pair) + "' is not " + form));
       }
-      (*out)[std::string(Trim(pair.substr(0, eq)))] = std::string(Trim(pair.substr(eq + 1)));
+      pairs.emplace_back(Trim(pair.substr(0, eq)), Trim(pair.substr(eq + 1)));
     }
   }
+  return pairs;
+}
+
+// --map and --customer-map: a later FIELD wins.
+Status ParseMap(const std::vector<std::string>& items, const char* flag, std::map<std::string, std::string>* out) {
+  CF_ASSIGN_OR_RETURN(auto pairs, ParsePairs(items, flag, "FIELD=COLUMN (e.g. customer=household_id)"));
+  for (auto& [field, column] : pairs) (*out)[field] = std::move(column);
   return Status::OK();
 }
 
@@ -49,18 +58,9 @@ Result<char> Delimiter(const std::string& d) {
 
 // "online=web,offline=store": repeated channels are allowed (several spellings of one).
 Status ParseChannelValues(const std::vector<std::string>& items, data::IngestOptions* o) {
-  for (const std::string& item : items) {
-    for (std::string_view pair : Split(item, ',')) {
-      pair = Trim(pair);
-      if (pair.empty()) continue;
-      size_t eq = pair.find('=');
-      if (eq == std::string_view::npos || eq == 0 || eq + 1 == pair.size()) {
-        return Status::InvalidArgument("--channel-values: '" + std::string(pair) +
-                                       "' is not CHANNEL=VALUE (e.g. online=web or offline=store)");
-      }
-      o->channel_values.emplace_back(ToLower(Trim(pair.substr(0, eq))), std::string(Trim(pair.substr(eq + 1))));
-    }
-  }
+  CF_ASSIGN_OR_RETURN(auto pairs,
+                      ParsePairs(items, "--channel-values", "CHANNEL=VALUE (e.g. online=web or offline=store)"));
+  for (auto& [channel, value] : pairs) o->channel_values.emplace_back(ToLower(channel), std::move(value));
   return Status::OK();
 }
 
@@ -72,9 +72,8 @@ struct IngestFlags {
 
 int RunIngest(IngestFlags& f) {
   data::IngestOptions& o = f.options;
-  Status s = ParsePairs(f.map, "--map", &o.map);
-  if (s.ok()) s = ParsePairs(f.customer_map, "--customer-map", &o.customer_map);
-  if (!s.ok()) return Fail("ingest", s);
+  Status s = ParseMap(f.map, "--map", &o.map);
+  if (s.ok()) s = ParseMap(f.customer_map, "--customer-map", &o.customer_map);
   if (s.ok()) s = ParseChannelValues(f.channel_values, &o);
   if (s.ok() && !f.max_bad_rows.empty()) s = data::ParseBadRowLimit(f.max_bad_rows, &o);
   if (!s.ok()) return Fail("ingest", s);

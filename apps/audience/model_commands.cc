@@ -84,16 +84,6 @@ bool IsHtmlReport(const std::string& path) {
          head.find("<title>Topic propensity backtest</title>") != std::string::npos;
 }
 
-// A CSV field, quoted when it holds a delimiter, a quote or a line break (RFC 4180).
-std::string CsvField(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 Result<std::vector<std::string>> ModelList(const std::string& list) {
   std::vector<std::string> names;

@@ -26,21 +26,6 @@ struct TopOffersFlags {
   int threads = 0;
 };
 
-// RFC 4180: a field is quoted only when it holds a comma, a quote or a line break.
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    return std::string(s);
-  }
-  std::string q = "\"";
-  for (char ch : s) {
-    q += ch;
-    if (ch == '"') {
-      q += '"';
-    }
-  }
-  return q + "\"";
-}
-
 // The file this command writes starts with its own header.
 bool IsTopOffers(const std::string& path) { return StartsWith(FileHead(path, 64), "customer,offer_1,"); }
 

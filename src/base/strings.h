@@ -24,6 +24,10 @@ std::optional<double> ParseDouble(std::string_view s);
 // Quotes `s` for an error message: 'value', cut to 80 characters.
 std::string Quote(std::string_view s);
 
+// A CSV field (RFC 4180): `s` as it is, or quoted with inner quotes doubled when it holds a
+// comma, a quote or a line break.
+std::string CsvField(std::string_view s);
+
 // A JSON string literal for `s` (with the quotes).
 std::string JsonString(std::string_view s);
 

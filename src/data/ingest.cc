@@ -131,15 +131,6 @@ struct BadRowLog {
   }
 };
 
-std::string CsvCell(std::string_view v) {
-  if (v.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  return out + "\"";
-}
 
 // Resolves the column of each logical field; -1 where absent.
 Result<std::array<int, kFieldCount>> ResolveEventColumns(const io::RecordReader& r,
@@ -394,7 +385,7 @@ class Ingester {
       std::string out = "file,line,reason,record\n";
       for (const BadRowLog::Reject& j : log_.rejects) {
         out +=
-            CsvCell(j.file) + "," + std::to_string(j.line) + "," + CsvCell(j.reason) + "," + CsvCell(j.record) + "\n";
+            CsvField(j.file) + "," + std::to_string(j.line) + "," + CsvField(j.reason) + "," + CsvField(j.record) + "\n";
       }
       CF_RETURN_IF_ERROR(WriteFileAtomic(o_.rejects, out));
     }
