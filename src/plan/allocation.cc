@@ -1,0 +1,145 @@
+#include "plan/allocation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <unordered_set>
+
+namespace cf::plan {
+
+namespace {
+constexpr std::array<std::string_view, kChannelCount> kChannelNames = {"email", "push", "sms"};
+constexpr std::array<std::string_view, kPriorityCount> kPriorityNames = {"high", "medium", "low"};
+}  // namespace
+
+std::string_view ChannelName(Channel c) { return kChannelNames[static_cast<size_t>(c)]; }
+
+std::optional<Channel> ParseChannel(std::string_view s) {
+  for (size_t i = 0; i < kChannelNames.size(); ++i) {
+    if (kChannelNames[i] == s) return static_cast<Channel>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view PriorityName(Priority p) { return kPriorityNames[static_cast<size_t>(p)]; }
+
+std::optional<Priority> ParsePriority(std::string_view s) {
+  for (size_t i = 0; i < kPriorityNames.size(); ++i) {
+    if (kPriorityNames[i] == s) return static_cast<Priority>(i);
+  }
+  return std::nullopt;
+}
+
+Status PressureRule::Validate() const {
+  if (max_messages < 0) return Status::InvalidArgument(fmt::format("max_messages {} must be >= 0", max_messages));
+  if (window_days < 0) return Status::InvalidArgument(fmt::format("window_days {} must be >= 0", window_days));
+  if (min_gap_days < 0) return Status::InvalidArgument(fmt::format("min_gap_days {} must be >= 0", min_gap_days));
+  if (max_messages > 0 && window_days == 0) {
+    return Status::InvalidArgument("a rule with max_messages needs window_days >= 1");
+  }
+  if (max_messages == 0 && min_gap_days == 0) {
+    return Status::InvalidArgument("a rule needs max_messages (with window_days) or min_gap_days");
+  }
+  return Status::OK();
+}
+
+Status AllocationProblem::Validate() const {
+  if (days < 1) return Status::InvalidArgument(fmt::format("days {} must be >= 1", days));
+  if (candidates.size() != campaigns.size()) {
+    return Status::InvalidArgument(
+        fmt::format("{} candidate lists for {} campaigns: one list per campaign", candidates.size(), campaigns.size()));
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    if (Status s = rules[i].Validate(); !s.ok()) return s.WithPrefix(fmt::format("pressure rule {}", i + 1));
+  }
+  std::vector<uint8_t> seen(num_customers, 0);
+  for (size_t k = 0; k < campaigns.size(); ++k) {
+    const CampaignSlot& c = campaigns[k];
+    if (c.send_day < 0 || c.send_day >= days) {
+      return Status::InvalidArgument(
+          fmt::format("campaign \"{}\": send day {} is outside the plan's days 0 .. {}", c.name, c.send_day, days - 1));
+    }
+    for (const Candidate& cand : candidates[k]) {
+      if (cand.customer >= num_customers) {
+        return Status::InvalidArgument(fmt::format("campaign \"{}\": candidate customer {} >= {} customers", c.name,
+                                                   cand.customer, num_customers));
+      }
+      if (!(cand.value >= 0) || !std::isfinite(cand.value)) {
+        return Status::InvalidArgument(
+            fmt::format("campaign \"{}\": candidate {} has value {}, valid: finite and >= 0", c.name, cand.customer,
+                        cand.value));
+      }
+      if (seen[cand.customer]) {
+        return Status::InvalidArgument(
+            fmt::format("campaign \"{}\": customer {} is a candidate twice", c.name, cand.customer));
+      }
+      seen[cand.customer] = 1;
+    }
+    for (const Candidate& cand : candidates[k]) seen[cand.customer] = 0;
+  }
+  return Status::OK();
+}
+
+double Allocation::gap() const { return upper_bound > 0 ? std::max(0.0, (upper_bound - value) / upper_bound) : 0.0; }
+
+Status SolveOptions::Validate() const {
+  if (threads < 0 || threads > 256) return Status::InvalidArgument(fmt::format("threads {} must be in 0 .. 256", threads));
+  if (exact_max_candidates > 1000000000ULL) {
+    return Status::InvalidArgument(fmt::format("exact_max_candidates {} must be <= 1e9", exact_max_candidates));
+  }
+  return Status::OK();
+}
+
+uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation) {
+  uint64_t violations = 0;
+  if (allocation.selected.size() != problem.campaigns.size()) return 1;
+  // Per customer, the (day, channel) of each message received.
+  struct Message {
+    int day;
+    Channel channel;
+  };
+  std::vector<std::vector<Message>> received(problem.num_customers);
+  for (size_t k = 0; k < problem.campaigns.size(); ++k) {
+    std::unordered_set<uint32_t> eligible;
+    eligible.reserve(problem.candidates[k].size());
+    for (const Candidate& c : problem.candidates[k]) eligible.insert(c.customer);
+    std::unordered_set<uint32_t> given;
+    for (uint32_t customer : allocation.selected[k]) {
+      if (customer >= problem.num_customers || !eligible.contains(customer) || !given.insert(customer).second) {
+        ++violations;  // not a candidate, or given twice
+        continue;
+      }
+      received[customer].push_back({problem.campaigns[k].send_day, problem.campaigns[k].channel});
+    }
+    if (allocation.selected[k].size() > problem.campaigns[k].max_audience) ++violations;
+  }
+  std::vector<int> days;
+  for (const std::vector<Message>& messages : received) {
+    if (messages.size() < 2) continue;
+    for (const PressureRule& rule : problem.rules) {
+      days.clear();
+      for (const Message& m : messages) {
+        if (!rule.channel.has_value() || *rule.channel == m.channel) days.push_back(m.day);
+      }
+      std::sort(days.begin(), days.end());
+      if (rule.max_messages > 0) {
+        // A window starting at each message's day: more than max_messages inside is one violation.
+        for (size_t i = 0; i < days.size(); ++i) {
+          if (i > 0 && days[i] == days[i - 1]) continue;
+          const size_t end = std::upper_bound(days.begin(), days.end(), days[i] + rule.window_days - 1) - days.begin();
+          if (end - i > static_cast<size_t>(rule.max_messages)) ++violations;
+        }
+      }
+      if (rule.min_gap_days > 0) {
+        for (size_t i = 0; i + 1 < days.size(); ++i) {
+          for (size_t j = i + 1; j < days.size() && days[j] - days[i] < rule.min_gap_days; ++j) ++violations;
+        }
+      }
+    }
+  }
+  return violations;
+}
+
+}  // namespace cf::plan
