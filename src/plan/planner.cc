@@ -1,0 +1,339 @@
+#include "plan/planner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "base/files.h"
+#include "base/log.h"
+#include "base/strings.h"
+#include "base/time.h"
+#include "model/event_log.h"
+#include "offer/offer.h"
+#include "plan/audience_filter.h"
+#include "plan/curve.h"
+#include "plan/holdout.h"
+
+namespace cf::plan {
+
+namespace {
+
+constexpr const char* kPlanFormat = "cohortflow-plan";
+constexpr int64_t kDay = 86400;
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Customers who bought a product of `offer` in [from, to).
+void MarkRecentBuyers(const data::Events& events, const offer::ProductSet& offer, int64_t from, int64_t to,
+                      std::vector<uint8_t>* bought) {
+  const std::span<const int64_t> time = events.time();
+  const std::span<const uint32_t> product = events.product();
+  const uint32_t customers = static_cast<uint32_t>(bought->size());
+  for (uint32_t c = 0; c < customers; ++c) {
+    const auto first = time.begin() + static_cast<ptrdiff_t>(events.begin(c));
+    const auto last = time.begin() + static_cast<ptrdiff_t>(events.end(c));
+    for (auto it = std::lower_bound(first, last, from); it != last && *it < to; ++it) {
+      if (offer.Contains(product[static_cast<size_t>(it - time.begin())])) {
+        (*bought)[c] = 1;
+        break;
+      }
+    }
+  }
+}
+
+// The eligible customers of one campaign and what each is worth to the objective.
+struct Eligibility {
+  std::vector<Candidate> candidates;
+  uint64_t max_audience = 0;
+};
+
+Eligibility Candidates(const CampaignSpec& spec, const model::OfferScores& scores, const std::vector<uint8_t>& allowed,
+                       Objective objective) {
+  Eligibility out;
+  std::vector<uint32_t> order;
+  order.reserve(allowed.size());
+  for (uint32_t c = 0; c < allowed.size(); ++c) {
+    if (allowed[c]) order.push_back(c);
+  }
+  // Best customers first (ties by customer index, so plans are reproducible).
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const double pa = scores.probability[a], pb = scores.probability[b];
+    return pa != pb ? pa > pb : a < b;
+  });
+  size_t size = order.size();
+  std::vector<double> sorted(order.size());
+  for (size_t i = 0; i < order.size(); ++i) sorted[i] = scores.probability[order[i]];
+  switch (spec.volume.kind) {
+    case Volume::Kind::kFixed:
+      out.max_audience = static_cast<uint64_t>(spec.volume.amount);
+      break;
+    case Volume::Kind::kMinProbability:
+      size = SizeAtMinProbability(sorted, spec.volume.amount);
+      out.max_audience = size;
+      break;
+    case Volume::Kind::kCaptureShare:
+      size = SizeForCaptureShare(sorted, spec.volume.amount);
+      out.max_audience = size;
+      break;
+  }
+  out.candidates.reserve(size);
+  for (size_t i = 0; i < size; ++i) {
+    const uint32_t c = order[i];
+    const double v = objective == Objective::kRevenue ? scores.expected_revenue[c] : scores.probability[c];
+    out.candidates.push_back({c, static_cast<float>(std::max(0.0, v))});
+  }
+  return out;
+}
+
+}  // namespace
+
+Status PlannerOptions::Validate() const {
+  if (threads < 0 || threads > 1024) return Status::InvalidArgument(fmt::format("threads {} must be in 0 .. 1024", threads));
+  if (solver != "exact" && solver != "fast" && solver != "auto") {
+    return Status::InvalidArgument(fmt::format("solver \"{}\" is not one of exact, fast, auto", solver));
+  }
+  return Status::OK();
+}
+
+std::string_view ChosenAlias(std::string_view aliases) {
+  if (aliases.empty()) return {};
+  std::string_view first;
+  for (std::string_view line : Split(aliases, '\n')) {
+    if (line.empty()) continue;
+    if (StartsWith(line, "email:")) return line;
+    if (first.empty()) first = line;
+  }
+  return first;
+}
+
+Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::UniversalModel& model, const PlanFile& plan,
+                            const PlannerOptions& options) {
+  CF_RETURN_IF_ERROR(options.Validate());
+  CF_RETURN_IF_ERROR(plan.Validate());
+  const data::Customers& people = dataset.customers();
+  const uint32_t n = people.size();
+  const model::EventLog log = model::EventLog::FromDataset(dataset);
+  const int64_t as_of = options.as_of.value_or(log.last_time() + 1);
+  const model::HistoryView history(log, as_of);
+
+  PlanResult result;
+  result.plan_name = plan.name;
+  result.objective = plan.objective;
+  result.as_of = as_of;
+  result.horizon_days = model.horizon_days();
+
+  // Offers first: a plan with a typo fails before any scoring.
+  std::vector<offer::ProductSet> offers;
+  std::unordered_map<std::string, size_t> offer_index;  // expression -> offers[i]
+  std::vector<size_t> campaign_offer(plan.campaigns.size());
+  for (size_t k = 0; k < plan.campaigns.size(); ++k) {
+    const std::string& text = plan.campaigns[k].offer;
+    auto [it, inserted] = offer_index.try_emplace(text, offers.size());
+    if (inserted) {
+      Result<offer::ProductSet> set = offer::CompileOffer(text, dataset.catalog());
+      if (!set.has_value()) return set.error().WithPrefix(fmt::format("campaigns[{}].offer", k));
+      offers.push_back(std::move(*set));
+    }
+    campaign_offer[k] = it->second;
+  }
+  // Who each campaign may reach, before scores: audience, opt-in, recent buyers.
+  std::vector<std::vector<uint8_t>> allowed(plan.campaigns.size());
+  for (size_t k = 0; k < plan.campaigns.size(); ++k) {
+    const CampaignSpec& spec = plan.campaigns[k];
+    Result<std::vector<uint8_t>> selected = SelectCustomers(spec.audience, people);
+    if (!selected.has_value()) return selected.error().WithPrefix(fmt::format("campaigns[{}].audience", k));
+    allowed[k] = std::move(*selected);
+    if (const data::Attribute* opt_in = OptInColumn(people, spec.channel); opt_in != nullptr) {
+      for (uint32_t c = 0; c < n; ++c) allowed[k][c] &= IsOptedIn(*opt_in, c) ? 1 : 0;
+    }
+    if (spec.exclude_recent_buyers_days > 0) {
+      std::vector<uint8_t> bought(n, 0);
+      MarkRecentBuyers(dataset.events(), offers[campaign_offer[k]], as_of - spec.exclude_recent_buyers_days * kDay,
+                       as_of, &bought);
+      for (uint32_t c = 0; c < n; ++c) allowed[k][c] &= bought[c] ? 0 : 1;
+    }
+  }
+
+  const auto scoring = std::chrono::steady_clock::now();
+  std::vector<uint32_t> everyone(n);
+  std::iota(everyone.begin(), everyone.end(), 0u);
+  std::vector<model::OfferScores> scores;
+  scores.reserve(offers.size());
+  for (size_t i = 0; i < offers.size(); ++i) {
+    Result<model::OfferScores> s = model.Score(history, offers[i], everyone);
+    if (!s.has_value()) return s.error().WithPrefix(fmt::format("scoring offer {}", Quote(offers[i].name)));
+    scores.push_back(std::move(*s));
+  }
+  result.seconds_scoring = Seconds(scoring);
+
+  AllocationProblem problem;
+  problem.num_customers = n;
+  problem.days = plan.days;
+  problem.rules = plan.pressure;
+  for (size_t k = 0; k < plan.campaigns.size(); ++k) {
+    const CampaignSpec& spec = plan.campaigns[k];
+    Eligibility e = Candidates(spec, scores[campaign_offer[k]], allowed[k], plan.objective);
+    problem.campaigns.push_back({spec.name, spec.channel, plan.SendDay(spec), e.max_audience, spec.priority});
+    problem.candidates.push_back(std::move(e.candidates));
+  }
+  allowed.clear();
+  CF_RETURN_IF_ERROR(problem.Validate());
+
+  const auto solving = std::chrono::steady_clock::now();
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<Solver> solver, MakeSolver(options.solver));
+  SolveOptions solve_options;
+  solve_options.threads = options.threads;
+  CF_ASSIGN_OR_RETURN(Allocation allocation, solver->Solve(problem, solve_options));
+  result.seconds_solving = Seconds(solving);
+  result.solver = allocation.solver;
+  result.violations = CountViolations(problem, allocation);
+  result.allocated_value = allocation.value;
+  result.upper_bound = allocation.upper_bound;
+  result.gap = allocation.gap();
+
+  HoldoutOptions holdout_options;
+  holdout_options.seed = options.seed;
+  for (const CampaignSpec& spec : plan.campaigns) holdout_options.shares.push_back(spec.holdout_share);
+  CF_ASSIGN_OR_RETURN(std::vector<HoldoutDraw> draws, DrawHoldouts(problem, allocation, holdout_options));
+
+  std::vector<int> received(n, 0);
+  for (size_t k = 0; k < plan.campaigns.size(); ++k) {
+    const CampaignSpec& spec = plan.campaigns[k];
+    const model::OfferScores& s = scores[campaign_offer[k]];
+    PlannedCampaign pc;
+    pc.spec = spec;
+    pc.cohort_id = CohortId(plan.name, spec.name);
+    pc.send_day = problem.campaigns[k].send_day;
+    pc.eligible = problem.candidates[k].size();
+    pc.selected = allocation.selected[k];
+    pc.decile = draws[k].decile;
+    pc.holdout = draws[k].holdout;
+    for (size_t i = 0; i < pc.selected.size(); ++i) {
+      const uint32_t c = pc.selected[i];
+      pc.probability.push_back(static_cast<float>(s.probability[c]));
+      pc.expected_revenue.push_back(static_cast<float>(s.expected_revenue[c]));
+      if (pc.holdout[i]) {
+        ++pc.holdouts;
+        continue;
+      }
+      ++received[c];
+      pc.expected_buyers += s.probability[c];
+      pc.expected_revenue_sum += s.expected_revenue[c];
+    }
+    result.value += plan.objective == Objective::kRevenue ? pc.expected_revenue_sum : pc.expected_buyers;
+    result.campaigns.push_back(std::move(pc));
+  }
+  for (int r : received) ++result.messages_per_customer[r];
+  return result;
+}
+
+std::string SummaryJson(const PlanResult& r) {
+  nlohmann::ordered_json j;
+  j["format"] = kPlanFormat;
+  j["plan"] = r.plan_name;
+  j["objective"] = ObjectiveName(r.objective);
+  j["as_of"] = FormatIsoTime(r.as_of);
+  j["horizon_days"] = r.horizon_days;
+  j["solver"] = r.solver;
+  j["value"] = r.value;
+  j["allocated_value"] = r.allocated_value;
+  j["upper_bound"] = r.upper_bound;
+  j["gap"] = r.gap;
+  j["violations"] = r.violations;
+  nlohmann::ordered_json campaigns = nlohmann::ordered_json::array();
+  for (const PlannedCampaign& c : r.campaigns) {
+    campaigns.push_back({{"name", c.spec.name},
+                         {"export_file_name", c.spec.export_file_name},
+                         {"cohort_id", c.cohort_id},
+                         {"offer", c.spec.offer},
+                         {"channel", ChannelName(c.spec.channel)},
+                         {"send_date", c.spec.send_date},
+                         {"priority", PriorityName(c.spec.priority)},
+                         {"eligible", c.eligible},
+                         {"selected", c.selected.size() - c.holdouts},
+                         {"holdout", c.holdouts},
+                         {"expected_buyers", c.expected_buyers},
+                         {"expected_revenue", c.expected_revenue_sum}});
+  }
+  j["campaigns"] = std::move(campaigns);
+  nlohmann::ordered_json messages = nlohmann::ordered_json::object();
+  for (const auto& [count, customers] : r.messages_per_customer) messages[std::to_string(count)] = customers;
+  j["messages_per_customer"] = std::move(messages);
+  return j.dump(2) + "\n";
+}
+
+std::string SummaryTable(const PlanResult& r) {
+  std::string out = fmt::format("plan \"{}\": objective {}, solver {}, value {:.2f} (upper bound {:.2f}, gap {:.3f} %), "
+                                "{} violations\n",
+                                r.plan_name, ObjectiveName(r.objective), r.solver, r.value, r.upper_bound,
+                                100 * r.gap, r.violations);
+  out += fmt::format("{:<28} {:<6} {:<10} {:<6} {:>9} {:>9} {:>8} {:>12} {:>14}  {}\n", "campaign", "chan", "send",
+                     "prio", "eligible", "selected", "holdout", "exp. buyers", "exp. revenue", "cohort");
+  for (const PlannedCampaign& c : r.campaigns) {
+    out += fmt::format("{:<28} {:<6} {:<10} {:<6} {:>9} {:>9} {:>8} {:>12.1f} {:>14.2f}  {}\n", c.spec.name,
+                       ChannelName(c.spec.channel), c.spec.send_date, PriorityName(c.spec.priority), c.eligible,
+                       c.selected.size() - c.holdouts, c.holdouts, c.expected_buyers, c.expected_revenue_sum,
+                       c.cohort_id);
+  }
+  out += "messages per customer:";
+  for (const auto& [count, customers] : r.messages_per_customer) out += fmt::format(" {}: {}", count, customers);
+  out += "\n";
+  return out;
+}
+
+bool IsPlanDirectory(const std::string& dir) {
+  Result<std::string> text = ReadFile(dir + "/summary.json");
+  if (!text.has_value()) return false;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_object() && j.value("format", "") == kPlanFormat;
+}
+
+Status WritePlanDirectory(const std::string& dir, const data::Customers& customers, const PlanResult& result) {
+  // What an earlier plan wrote here and this one does not: its campaign files go.
+  std::vector<std::string> stale;
+  if (Result<std::string> old = ReadFile(dir + "/summary.json"); old.has_value()) {
+    const nlohmann::json j = nlohmann::json::parse(*old, nullptr, false);
+    if (j.is_object() && j.contains("campaigns") && j["campaigns"].is_array()) {
+      for (const nlohmann::json& c : j["campaigns"]) {
+        if (c.is_object() && c.contains("cohort_id") && c["cohort_id"].is_string()) {
+          stale.push_back(c["cohort_id"].get<std::string>());
+        }
+      }
+    }
+  }
+  CF_RETURN_IF_ERROR(CreateDirectories(dir + "/campaigns"));
+  for (const PlannedCampaign& c : result.campaigns) {
+    std::string csv = "customer,external_id,alias,device_id,probability,expected_revenue,decile,holdout\n";
+    csv.reserve(csv.size() + c.selected.size() * 96);
+    for (size_t i = 0; i < c.selected.size(); ++i) {
+      const uint32_t p = c.selected[i];
+      csv += CsvField(customers.crm_id(p));
+      csv += ',';
+      csv += CsvField(customers.external_id(p));
+      csv += ',';
+      csv += CsvField(ChosenAlias(customers.aliases(p)));
+      csv += ',';
+      csv += CsvField(customers.device_id(p));
+      csv += fmt::format(",{:.6f},{:.4f},{},{}\n", c.probability[i], c.expected_revenue[i], c.decile[i],
+                         c.holdout[i] ? 1 : 0);
+    }
+    CF_RETURN_IF_ERROR(WriteFileAtomic(dir + "/campaigns/" + c.cohort_id + ".csv", csv));
+    std::erase(stale, c.cohort_id);
+  }
+  for (const std::string& id : stale) {
+    // Only names of the shape CohortId makes: nothing else in the directory is touched.
+    if (id.find('/') == std::string::npos && !id.empty() && id[0] != '.') {
+      std::remove((dir + "/campaigns/" + id + ".csv").c_str());
+    }
+  }
+  // The summary last: a reader that sees it sees every campaign file it names.
+  return WriteFileAtomic(dir + "/summary.json", SummaryJson(result));
+}
+
+}  // namespace cf::plan
