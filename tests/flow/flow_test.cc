@@ -1,0 +1,218 @@
+// The main job across real processes, as the demo runs it: a generated retailer with every
+// identity kind (identified, alias-only, anonymous device, identified later with a device) is
+// loaded into a real engage (CSV user import, SDK sessions), planned, and exported; then every
+// customer's cohorts in engage are read back and must be exactly the plan's non-holdout
+// audiences, and a segment "Tinyclues Cohorts includes <export file name>" has the exported size.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/files.h"
+#include "base/strings.h"
+#include "engage_process.h"
+#include "http/client.h"
+#include "tests/audience_cli.h"
+
+namespace cf {
+namespace {
+
+using nlohmann::json;
+
+struct Person {
+  std::string crm, external_id, device_id, email;
+};
+
+// customers.csv as the generator writes it: customer_id,external_id,device_id,aliases,...
+std::vector<Person> ReadPeople(const std::string& path) {
+  std::vector<Person> people;
+  const std::string text = ReadFile(path).value_or("");
+  bool header = true;
+  for (std::string_view line : Split(text, '\n')) {
+    if (line.empty()) continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    const std::vector<std::string> f = AudienceCliTest::CsvFields(line);
+    Person p{f[0], f[1], f[2], ""};
+    for (std::string_view alias : Split(f[3], ';')) {
+      if (StartsWith(alias, "email:")) p.email = std::string(alias.substr(6));
+    }
+    people.push_back(p);
+  }
+  return people;
+}
+
+class FlowTest : public AudienceCliTest {
+ protected:
+  json Post(http::Client& client, const std::string& path, const json& body) {
+    Result<http::ClientResponse> r =
+        client.Post(path, body.dump(), {{"Authorization", "Bearer " + api_key_}, {"Content-Type", "application/json"}});
+    EXPECT_TRUE(r.has_value()) << path;
+    if (!r.has_value()) return json();
+    EXPECT_LT(r->status, 300) << path << ": " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  // The cohort ids engage holds for the profile this identifier names ("" if none matches).
+  std::set<std::string> CohortsOf(http::Client& client, const Person& p) {
+    json body = {{"fields_to_export", {"cohorts"}}};
+    if (!p.external_id.empty()) {
+      body["external_ids"] = {p.external_id};
+    } else if (!p.email.empty()) {
+      body["user_aliases"] = {{{"alias_label", "email"}, {"alias_name", p.email}}};
+    } else {
+      body["device_id"] = p.device_id;
+    }
+    const json answer = Post(client, "/users/export/ids", body);
+    std::set<std::string> ids;
+    if (!answer.contains("users") || answer["users"].empty()) return ids;
+    for (const json& c : answer["users"][0]["cohorts"]) ids.insert(c["cohort_id"].get<std::string>());
+    return ids;
+  }
+  std::string api_key_;
+};
+
+TEST_F(FlowTest, EveryIdentityKindEndsInExactlyThePlannedCohorts) {
+  ASSERT_EQ(Audience("generate --quiet --customers 900 --products 80 --days 240 --seed 3 --out " + dir_ + "/raw").code,
+            0);
+  Outcome ingest = Audience("ingest --quiet --events " + dir_ + "/raw/purchases.csv --products " + dir_ +
+                            "/raw/products.csv --customers " + dir_ + "/raw/customers.csv --out " + dir_ + "/ds");
+  ASSERT_EQ(ingest.code, 0) << ingest.err;
+  Outcome train = Audience("train --quiet --data " + dir_ + "/ds --horizon 30 --out " + dir_ + "/model");
+  ASSERT_EQ(train.code, 0) << train.err;
+  const std::vector<Person> people = ReadPeople(dir_ + "/raw/customers.csv");
+  int identified = 0, alias_only = 0, anonymous = 0, identified_with_device = 0;
+  for (const Person& p : people) {
+    identified += !p.external_id.empty() && p.device_id.empty();
+    identified_with_device += !p.external_id.empty() && !p.device_id.empty();
+    alias_only += p.external_id.empty() && p.device_id.empty() && !p.email.empty();
+    anonymous += p.external_id.empty() && !p.device_id.empty();
+  }
+  ASSERT_GT(identified, 0);
+  ASSERT_GT(alias_only, 0);
+  ASSERT_GT(anonymous, 0);
+  ASSERT_GT(identified_with_device, 0);
+
+  // engage: the partner, its data import key, a REST key, the server.
+  const std::string store = dir_ + "/engage";
+  const std::string partner_key =
+      engage_test::RunAdmin(store, {"partner", "add", "--partner", "tinyclues", "--display-name", "Tinyclues"})
+          .last_line;
+  const std::string import_key = engage_test::RunAdmin(store, {"partner", "key", "generate", "--partner", "tinyclues"})
+                                     .last_line;
+  api_key_ =
+      engage_test::RunAdmin(store, {"api-key", "create", "--name", "flow", "--permissions", "all"}).last_line;
+  ASSERT_FALSE(partner_key.empty());
+  ASSERT_FALSE(import_key.empty());
+  engage_test::EngageServer server(store);
+  ASSERT_TRUE(server.running());
+  http::Client client(server.base_url());
+
+  // Devices start anonymous sessions; accounts come by CSV import; devices of accounts are then
+  // identified, so those customers are "identified later" in engage.
+  for (const Person& p : people) {
+    if (!p.device_id.empty()) Post(client, "/sdk/v1/session", {{"device_id", p.device_id}});
+  }
+  std::string users = "external_id,alias:email\n";
+  for (const Person& p : people) {
+    if (!p.external_id.empty() || !p.email.empty()) users += p.external_id + "," + p.email + "\n";
+  }
+  Write("users.csv", users);
+  const engage_test::AdminResult imported = engage_test::RunAdmin(store, {"users", "import", "--csv", dir_ + "/users.csv"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.out;
+  for (const Person& p : people) {
+    if (!p.device_id.empty() && !p.external_id.empty()) {
+      Post(client, "/sdk/v1/session", {{"device_id", p.device_id}, {"external_id", p.external_id}});
+    }
+  }
+
+  // A plan of three campaigns on two channels under a pressure rule.
+  const std::string plan = Write("plan.json", R"({
+    "name": "Flow week", "start": "2026-12-07", "days": 7, "objective": "revenue",
+    "pressure": [{"channel": "email", "max_messages": 1, "window_days": 7}, {"channel": "any", "min_gap_days": 1}],
+    "campaigns": [
+      {"name": "All buyers", "offer": "any", "channel": "email", "send_date": "2026-12-07",
+       "volume": {"fixed": 250}, "priority": "high"},
+      {"name": "Second email", "offer": "any", "channel": "email", "send_date": "2026-12-10",
+       "volume": {"fixed": 300}, "priority": "low", "export_file_name": "Second - flow"},
+      {"name": "App", "offer": "any", "channel": "push", "send_date": "2026-12-08",
+       "volume": {"capture_share": 0.6}, "holdout_share": 0.2}]})");
+  Outcome planned = Audience("plan --quiet --data " + dir_ + "/ds --model " + dir_ + "/model --plan " + plan +
+                             " --out " + dir_ + "/plan");
+  ASSERT_EQ(planned.code, 0) << planned.err;
+  const json summary = json::parse(ReadFile(dir_ + "/plan/summary.json").value_or(""), nullptr, false);
+  ASSERT_TRUE(summary.is_object());
+  EXPECT_EQ(summary["violations"], 0);
+
+  Write("keys.json", json({{"partner_api_key", partner_key}, {"data_import_key", import_key}}).dump());
+  Outcome exported = Audience("export --quiet --plan-dir " + dir_ + "/plan --endpoint " + server.base_url() +
+                              " --partner tinyclues --keys-file " + dir_ + "/keys.json");
+  ASSERT_EQ(exported.code, 0) << exported.err << exported.out;
+
+  // What the plan says each customer's cohorts must be.
+  std::map<std::string, std::set<std::string>> expected;  // crm id -> cohort ids
+  std::map<std::string, uint64_t> members;                 // cohort id -> expected size
+  for (const json& c : summary["campaigns"]) {
+    const std::string cohort = c["cohort_id"];
+    const std::string csv = ReadFile(dir_ + "/plan/campaigns/" + cohort + ".csv").value_or("");
+    bool header = true;
+    uint64_t holdouts = 0;
+    for (std::string_view line : Split(csv, '\n')) {
+      if (line.empty()) continue;
+      if (header) {
+        header = false;
+        continue;
+      }
+      const std::vector<std::string> f = CsvFields(line);  // customer,external_id,alias,device_id,...,holdout
+      ASSERT_EQ(f.size(), 8u) << line;
+      if (f[7] == "1") {
+        ++holdouts;
+        continue;
+      }
+      if (f[1].empty() && f[2].empty() && f[3].empty()) continue;  // skipped: no identifier
+      expected[f[0]].insert(cohort);
+      ++members[cohort];
+    }
+    EXPECT_EQ(c["holdout"].get<uint64_t>(), holdouts) << cohort;
+    EXPECT_GT(members[cohort], 0u) << cohort;
+  }
+  for (const Person& p : people) {
+    if (p.external_id.empty() && p.email.empty() && p.device_id.empty()) continue;
+    EXPECT_EQ(CohortsOf(client, p), expected[p.crm])
+        << "customer " << p.crm << " (external_id '" << p.external_id << "', email '" << p.email << "', device '"
+        << p.device_id << "')";
+  }
+
+  // The marketer's segment in engage has the exported size.
+  for (const json& c : summary["campaigns"]) {
+    const json created = Post(client, "/segments/create",
+                              {{"name", "Segment " + c["export_file_name"].get<std::string>()},
+                               {"filter",
+                                {{"partner_cohort",
+                                  {{"partner", "tinyclues"}, {"includes", {c["export_file_name"]}}}}}}});
+    Result<http::ClientResponse> details = client.Get(
+        "/segments/details?segment_id=" + created["segment_id"].get<std::string>(), {{"Authorization", "Bearer " + api_key_}});
+    ASSERT_TRUE(details.has_value());
+    EXPECT_EQ(json::parse(details->body)["size"].get<uint64_t>(), members[c["cohort_id"]]) << c["export_file_name"];
+  }
+
+  // Exporting the same plan again changes nothing and sends no identifier.
+  Outcome again = Audience("export --quiet --json --plan-dir " + dir_ + "/plan --endpoint " + server.base_url() +
+                           " --partner tinyclues --keys-file " + dir_ + "/keys.json");
+  ASSERT_EQ(again.code, 0) << again.err;
+  for (const Person& p : people) {
+    if (expected.contains(p.crm)) {
+      EXPECT_EQ(CohortsOf(client, p), expected[p.crm]) << p.crm;
+      break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cf
