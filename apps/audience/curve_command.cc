@@ -53,8 +53,8 @@ Status RunCurve(const CurveFlags& f) {
   }
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(offer::ProductSet offer, offer::CompileOffer(f.offer, ds->catalog()));
-  Result<std::vector<uint8_t>> eligible = plan::SelectCustomers(f.audience, ds->customers());
-  if (!eligible.has_value()) return eligible.error().WithPrefix("--audience");
+  // Its errors start with "audience: ", which names the flag too.
+  CF_ASSIGN_OR_RETURN(const std::vector<uint8_t> eligible, plan::SelectCustomers(f.audience, ds->customers()));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
@@ -62,13 +62,13 @@ Status RunCurve(const CurveFlags& f) {
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
-  if (eligible->size() != customers.size()) {
+  if (eligible.size() != customers.size()) {
     return Status::Internal(
-        fmt::format("{} customers in the dataset's table but {} in its event log", eligible->size(), customers.size()));
+        fmt::format("{} customers in the dataset's table but {} in its event log", eligible.size(), customers.size()));
   }
   CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   CF_ASSIGN_OR_RETURN(plan::RankedAudience ranked,
-                      plan::RankedAudience::Build(scores.probability, scores.expected_revenue, *eligible));
+                      plan::RankedAudience::Build(scores.probability, scores.expected_revenue, eligible));
   CF_ASSIGN_OR_RETURN(const std::vector<plan::CurvePoint> curve, ranked.Curve(f.options));
 
   nlohmann::ordered_json j;
