@@ -195,6 +195,17 @@ TEST(PlanFileTest, WriteIsAtomicAndRefusesAnInvalidPlan) {
   EXPECT_NE(missing.error().message().find("nope.json"), std::string::npos) << missing.error().message();
 }
 
+TEST(PlanFileTest, TheDocumentedExampleReads) {
+  const std::string doc = ReadFile(std::string(CF_SOURCE_DIR) + "/docs/plan.md").value_or("");
+  const size_t start = doc.find("```json\n{\n  \"name\"");
+  ASSERT_NE(start, std::string::npos) << "docs/plan.md has no full example";
+  const size_t body = start + 8;
+  const std::string example = doc.substr(body, doc.find("```", body) - body);
+  Result<PlanFile> p = ParsePlan(example, "docs/plan.md");
+  ASSERT_TRUE(p.has_value()) << p.error().ToString();
+  EXPECT_EQ(p->campaigns.size(), 3u);
+}
+
 TEST(CohortIdTest, StableAndDistinct) {
   const std::string id = CohortId("Week 49", "Coffee lovers");
   EXPECT_EQ(id, CohortId("Week 49", "Coffee lovers"));
