@@ -26,6 +26,14 @@ Result<RankedAudience> RankedAudience::Build(std::span<const double> probability
   }
   if (n > UINT32_MAX) return Err(Status::InvalidArgument(fmt::format("{} customers: at most 2^32 - 1", n)));
   RankedAudience r;
+  struct Keyed {
+    double probability;
+    uint32_t customer;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(eligible.empty() ? n
+                                 : static_cast<size_t>(std::count_if(eligible.begin(), eligible.end(),
+                                                                     [](uint8_t e) { return e != 0; })));
   for (size_t c = 0; c < n; ++c) {
     if (!eligible.empty() && eligible[c] == 0) continue;
     if (!(probability[c] >= 0 && probability[c] <= 1)) {
@@ -36,10 +44,15 @@ Result<RankedAudience> RankedAudience::Build(std::span<const double> probability
       return Err(Status::InvalidArgument(fmt::format(
           "expected revenue of customer {}: {} is not valid; expected finite and >= 0", c, expected_revenue[c])));
     }
-    r.order_.push_back(static_cast<uint32_t>(c));
+    keyed.push_back({probability[c], static_cast<uint32_t>(c)});
   }
-  std::stable_sort(r.order_.begin(), r.order_.end(),
-                   [&](uint32_t a, uint32_t b) { return probability[a] > probability[b]; });
+  // Sorting (probability, customer) pairs in place is faster than an index sort that reads
+  // the probabilities through the indices (1M customers: docs/benchmarks.md).
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    return a.probability > b.probability || (a.probability == b.probability && a.customer < b.customer);
+  });
+  r.order_.resize(keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) r.order_[i] = keyed[i].customer;
   r.probability_.resize(r.order_.size());
   r.buyers_.resize(r.order_.size());
   r.revenue_.resize(r.order_.size());
