@@ -112,10 +112,15 @@ int RunCommandLine(CLI::App& app, int argc, char** argv, const int& exit_code) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    const std::vector<CLI::App*> chosen = app.get_subcommands();
-    const CLI::App& cmd = chosen.empty() ? app : *chosen.front();
-    const std::string name = chosen.empty() ? root : root + " " + cmd.get_name();
-    std::fprintf(stderr, "%s: %s; see '%s --help'\n", name.c_str(), ParserMessage(cmd, e, argc, argv).c_str(),
+    // The deepest command chosen ("audience campaign add"), so the message and its help hint
+    // name the command the mistake was made in.
+    const CLI::App* cmd = &app;
+    std::string name = root;
+    while (!cmd->get_subcommands().empty()) {
+      cmd = cmd->get_subcommands().front();
+      name += " " + cmd->get_name();
+    }
+    std::fprintf(stderr, "%s: %s; see '%s --help'\n", name.c_str(), ParserMessage(*cmd, e, argc, argv).c_str(),
                  name.c_str());
     return 1;
   } catch (const std::exception& e) {

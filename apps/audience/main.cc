@@ -11,5 +11,7 @@ int main(int argc, char** argv) {
   cf::cli::AddModelCommands(app, &exit_code);
   cf::cli::AddTopOffersCommand(app, &exit_code);
   cf::cli::AddPlanCommand(app, &exit_code);
+  cf::cli::AddCampaignCommand(app, &exit_code);
+  cf::cli::AddCurveCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }
