@@ -53,38 +53,28 @@ struct Eligibility {
   uint64_t max_audience = 0;
 };
 
-Eligibility Candidates(const CampaignSpec& spec, const model::OfferScores& scores, const std::vector<uint8_t>& allowed,
-                       Objective objective) {
+Result<Eligibility> Candidates(const CampaignSpec& spec, const model::OfferScores& scores,
+                               const std::vector<uint8_t>& allowed, Objective objective) {
+  CF_ASSIGN_OR_RETURN(RankedAudience ranked,
+                      RankedAudience::Build(scores.probability, scores.expected_revenue, allowed));
   Eligibility out;
-  std::vector<uint32_t> order;
-  order.reserve(allowed.size());
-  for (uint32_t c = 0; c < allowed.size(); ++c) {
-    if (allowed[c]) order.push_back(c);
-  }
-  // Best customers first (ties by customer index, so plans are reproducible).
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const double pa = scores.probability[a], pb = scores.probability[b];
-    return pa != pb ? pa > pb : a < b;
-  });
-  size_t size = order.size();
-  std::vector<double> sorted(order.size());
-  for (size_t i = 0; i < order.size(); ++i) sorted[i] = scores.probability[order[i]];
+  uint64_t size = ranked.size();
   switch (spec.volume.kind) {
     case Volume::Kind::kFixed:
       out.max_audience = static_cast<uint64_t>(spec.volume.amount);
       break;
     case Volume::Kind::kMinProbability:
-      size = SizeAtMinProbability(sorted, spec.volume.amount);
+      size = ranked.SizeForMinProbability(spec.volume.amount);
       out.max_audience = size;
       break;
     case Volume::Kind::kCaptureShare:
-      size = SizeForCaptureShare(sorted, spec.volume.amount);
+      size = ranked.SizeForCaptureShare(spec.volume.amount);
       out.max_audience = size;
       break;
   }
   out.candidates.reserve(size);
-  for (size_t i = 0; i < size; ++i) {
-    const uint32_t c = order[i];
+  for (uint64_t i = 0; i < size; ++i) {
+    const uint32_t c = ranked.order()[i];
     const double v = objective == Objective::kRevenue ? scores.expected_revenue[c] : scores.probability[c];
     out.candidates.push_back({c, static_cast<float>(std::max(0.0, v))});
   }
@@ -137,7 +127,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
     auto [it, inserted] = offer_index.try_emplace(text, offers.size());
     if (inserted) {
       Result<offer::ProductSet> set = offer::CompileOffer(text, dataset.catalog());
-      if (!set.has_value()) return set.error().WithPrefix(fmt::format("campaigns[{}].offer", k));
+      if (!set.has_value()) return Err(set.error().WithPrefix(fmt::format("campaigns[{}].offer", k)));
       offers.push_back(std::move(*set));
     }
     campaign_offer[k] = it->second;
@@ -147,7 +137,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
     const CampaignSpec& spec = plan.campaigns[k];
     Result<std::vector<uint8_t>> selected = SelectCustomers(spec.audience, people);
-    if (!selected.has_value()) return selected.error().WithPrefix(fmt::format("campaigns[{}].audience", k));
+    if (!selected.has_value()) return Err(selected.error().WithPrefix(fmt::format("campaigns[{}].audience", k)));
     allowed[k] = std::move(*selected);
     if (const data::Attribute* opt_in = OptInColumn(people, spec.channel); opt_in != nullptr) {
       for (uint32_t c = 0; c < n; ++c) allowed[k][c] &= IsOptedIn(*opt_in, c) ? 1 : 0;
@@ -167,7 +157,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   scores.reserve(offers.size());
   for (size_t i = 0; i < offers.size(); ++i) {
     Result<model::OfferScores> s = model.Score(history, offers[i], everyone);
-    if (!s.has_value()) return s.error().WithPrefix(fmt::format("scoring offer {}", Quote(offers[i].name)));
+    if (!s.has_value()) return Err(s.error().WithPrefix(fmt::format("scoring offer {}", Quote(offers[i].name))));
     scores.push_back(std::move(*s));
   }
   result.seconds_scoring = Seconds(scoring);
@@ -178,9 +168,10 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   problem.rules = plan.pressure;
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
     const CampaignSpec& spec = plan.campaigns[k];
-    Eligibility e = Candidates(spec, scores[campaign_offer[k]], allowed[k], plan.objective);
-    problem.campaigns.push_back({spec.name, spec.channel, plan.SendDay(spec), e.max_audience, spec.priority});
-    problem.candidates.push_back(std::move(e.candidates));
+    Result<Eligibility> e = Candidates(spec, scores[campaign_offer[k]], allowed[k], plan.objective);
+    if (!e.has_value()) return Err(e.error().WithPrefix(fmt::format("campaigns[{}]", k)));
+    problem.campaigns.push_back({spec.name, spec.channel, plan.SendDay(spec), e->max_audience, spec.priority});
+    problem.candidates.push_back(std::move(e->candidates));
   }
   allowed.clear();
   CF_RETURN_IF_ERROR(problem.Validate());
