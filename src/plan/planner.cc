@@ -10,6 +10,7 @@
 
 #include "base/files.h"
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "model/event_log.h"
@@ -155,11 +156,13 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   std::iota(everyone.begin(), everyone.end(), 0u);
   std::vector<model::OfferScores> scores;
   scores.reserve(offers.size());
-  for (size_t i = 0; i < offers.size(); ++i) {
+  Progress progress("scoring offers", offers.size(), "offers");
+  for (size_t i = 0; i < offers.size(); ++i, progress.Add(1)) {
     Result<model::OfferScores> s = model.Score(history, offers[i], everyone);
     if (!s.has_value()) return Err(s.error().WithPrefix(fmt::format("scoring offer {}", Quote(offers[i].name))));
     scores.push_back(std::move(*s));
   }
+  progress.Finish();
   result.seconds_scoring = Seconds(scoring);
 
   AllocationProblem problem;
