@@ -20,13 +20,13 @@ namespace cf::plan {
 
 enum class Channel : uint8_t { kEmail, kPush, kSms };
 inline constexpr int kChannelCount = 3;
-std::string_view ChannelName(Channel c);                 // "email", "push", "sms"
+std::string_view ChannelName(Channel c);                  // "email", "push", "sms"
 std::optional<Channel> ParseChannel(std::string_view s);  // nullopt if not one of them
 
 // Tiers, solved lexicographically: high first, then medium keeping high's value, then low.
 enum class Priority : uint8_t { kHigh = 0, kMedium = 1, kLow = 2 };
 inline constexpr int kPriorityCount = 3;
-std::string_view PriorityName(Priority p);                 // "high", "medium", "low"
+std::string_view PriorityName(Priority p);                  // "high", "medium", "low"
 std::optional<Priority> ParsePriority(std::string_view s);  // nullopt if not one of them
 
 // One marketing-pressure rule over the messages one customer receives during the plan.
@@ -44,7 +44,7 @@ struct PressureRule {
 struct CampaignSlot {
   std::string name;
   Channel channel = Channel::kEmail;
-  int send_day = 0;          // days after the plan's start, 0 .. days - 1
+  int send_day = 0;           // days after the plan's start, 0 .. days - 1
   uint64_t max_audience = 0;  // the campaign's volume: at most this many customers receive it
   Priority priority = Priority::kMedium;
 };
@@ -71,10 +71,13 @@ struct AllocationProblem {
 // Who receives what. selected[k] lists the customers given campaign k (each a candidate of k).
 struct Allocation {
   std::vector<std::vector<uint32_t>> selected;
-  std::string solver;          // the solver that produced it: "exact" or "fast"
-  double value = 0;            // sum of the selected candidates' values
-  double upper_bound = 0;      // a proven bound on the best value (== value when exact)
+  std::string solver;                             // the solver that produced it: "exact" or "fast"
+  double value = 0;                               // sum of the selected candidates' values
+  double upper_bound = 0;                         // a proven bound on the best value (== value when exact)
   double tier_value[kPriorityCount] = {0, 0, 0};  // value per priority tier
+  // A proven bound per tier on the best value that tier can reach given the messages the
+  // earlier tiers of this allocation hold (== tier_value when exact).
+  double tier_upper_bound[kPriorityCount] = {0, 0, 0};
   double seconds = 0;
 
   // (upper_bound - value) / upper_bound, 0 when the bound is 0.

@@ -1,0 +1,321 @@
+// The fast solver: Lagrangian prices on the campaigns' volumes, an exact best subset per
+// customer under the pressure rules at those prices, then a repair to the volumes and a greedy
+// fill of what is left. Tiers are solved one after the other, each beside the messages the
+// tiers above it gave (docs/planning.md).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "plan/solver_internal.h"
+
+namespace cf::plan::internal {
+namespace {
+
+constexpr int kMaxPriceRounds = 10;        // passes over the customers per tier, at most
+constexpr double kVolumeTolerance = 2e-3;  // |demand - volume| <= this share of the volume: balanced
+constexpr size_t kBlock = 8192;            // customers per block of a pass (sums kept per block)
+
+// One tier's subproblems: per customer, its candidates of the tier's campaigns and the messages
+// the tiers above gave it.
+struct TierView {
+  struct Item {
+    uint32_t campaign;
+    float value;
+  };
+  std::vector<uint64_t> offset;  // customer i's items: items[offset[i] .. offset[i + 1])
+  std::vector<Item> items;
+  std::vector<uint64_t> fixed_offset;  // customer i's fixed messages, likewise
+  std::vector<Message> fixed;
+};
+
+class Tier {
+ public:
+  Tier(const AllocationProblem& problem, const std::vector<WindowRule>& rules, const std::vector<uint8_t>& active,
+       const TierView& view, int threads)
+      : problem_(problem), rules_(rules), active_(active), view_(view), threads_(threads) {
+    volume_.assign(problem.campaigns.size(), 0);
+    scale_.assign(problem.campaigns.size(), 0);
+    for (size_t k = 0; k < problem.campaigns.size(); ++k) {
+      if (!active[k]) continue;
+      volume_[k] = std::min<uint64_t>(problem.campaigns[k].max_audience, problem.candidates[k].size());
+      double sum = 0;
+      for (const Candidate& c : problem.candidates[k]) sum += c.value;
+      scale_[k] = sum / static_cast<double>(problem.candidates[k].size());
+    }
+  }
+
+  // Prices for the active campaigns, starting where each campaign alone would be balanced among
+  // the candidates it still fits, then a per-campaign search on demand == volume: a step that
+  // grows while the demand keeps its side and halves when it crosses. Every pass gives a valid
+  // bound (the subproblems are exact); the smallest is returned. pick holds the last pass's.
+  double FindPrices(std::vector<uint8_t>& pick) const {
+    std::vector<double> price = StartPrices();
+    const size_t num_campaigns = problem_.campaigns.size();
+    std::vector<double> step(num_campaigns);
+    std::vector<int> last_side(num_campaigns, 0);
+    for (size_t k = 0; k < num_campaigns; ++k) step[k] = 0.1 * std::max(price[k], scale_[k]);
+    double best = std::numeric_limits<double>::infinity();
+    for (int round = 0; round < kMaxPriceRounds; ++round) {
+      std::vector<uint64_t> demand;
+      best = std::min(best, Evaluate(price, pick, demand));
+      if (round + 1 == kMaxPriceRounds) break;
+      bool balanced = true;
+      for (size_t k = 0; k < num_campaigns; ++k) {
+        if (!active_[k]) continue;
+        const double excess = static_cast<double>(demand[k]) - static_cast<double>(volume_[k]);
+        int side = 0;
+        if (excess > kVolumeTolerance * static_cast<double>(volume_[k])) side = 1;
+        if (excess < -kVolumeTolerance * static_cast<double>(volume_[k]) && price[k] > 0) side = -1;
+        if (side == 0) continue;
+        balanced = false;
+        if (last_side[k] != 0 && side != last_side[k]) {
+          step[k] *= 0.5;
+        } else if (last_side[k] == side) {
+          step[k] *= 1.5;
+        }
+        last_side[k] = side;
+        price[k] = std::max(0.0, price[k] + side * step[k]);
+      }
+      if (balanced) break;
+    }
+    return best;
+  }
+
+  // Makes pick a valid allocation of the tier: a campaign picked by more customers than its
+  // volume keeps the best ones (dropping a message never breaks a rule), then free volume goes
+  // to the remaining candidates by decreasing value where the customer's pressure allows.
+  void Repair(std::vector<uint8_t>& pick) const {
+    const size_t num_campaigns = problem_.campaigns.size();
+    struct Ref {
+      float value;
+      uint32_t customer;
+      uint64_t item;
+    };
+    const auto better = [](const Ref& a, const Ref& b) {
+      return a.value != b.value ? a.value > b.value : a.item < b.item;
+    };
+    std::vector<std::vector<Ref>> picked(num_campaigns);
+    for (uint32_t i = 0; i < problem_.num_customers; ++i) {
+      for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+        if (pick[j]) picked[view_.items[j].campaign].push_back({view_.items[j].value, i, j});
+      }
+    }
+    std::vector<uint64_t> taken(num_campaigns, 0);
+    for (size_t k = 0; k < num_campaigns; ++k) {
+      std::vector<Ref>& list = picked[k];
+      if (list.size() > volume_[k]) {
+        std::nth_element(list.begin(), list.begin() + static_cast<ptrdiff_t>(volume_[k]), list.end(), better);
+        for (size_t j = volume_[k]; j < list.size(); ++j) pick[list[j].item] = 0;
+      }
+      taken[k] = std::min<uint64_t>(list.size(), volume_[k]);
+    }
+    picked.clear();
+    std::vector<Ref> free;
+    for (uint32_t i = 0; i < problem_.num_customers; ++i) {
+      for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+        const TierView::Item& item = view_.items[j];
+        if (!pick[j] && item.value > 0 && taken[item.campaign] < volume_[item.campaign]) {
+          free.push_back({item.value, i, j});
+        }
+      }
+    }
+    std::sort(free.begin(), free.end(), better);
+    SubsetSolver solver(rules_, problem_.days);
+    std::vector<Message> current;
+    for (const Ref& ref : free) {
+      const uint32_t k = view_.items[ref.item].campaign;
+      if (taken[k] >= volume_[k]) continue;
+      Messages(ref.customer, &pick, current);
+      if (!solver.Fits(current, MessageOf(k))) continue;
+      pick[ref.item] = 1;
+      ++taken[k];
+    }
+  }
+
+ private:
+  Message MessageOf(uint32_t k) const { return {problem_.campaigns[k].send_day, problem_.campaigns[k].channel}; }
+
+  // Customer i's fixed messages, and its picked items' when pick is given.
+  void Messages(uint32_t i, const std::vector<uint8_t>* pick, std::vector<Message>& out) const {
+    out.assign(view_.fixed.begin() + static_cast<ptrdiff_t>(view_.fixed_offset[i]),
+               view_.fixed.begin() + static_cast<ptrdiff_t>(view_.fixed_offset[i + 1]));
+    if (pick == nullptr) return;
+    for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+      if ((*pick)[j]) out.push_back(MessageOf(view_.items[j].campaign));
+    }
+  }
+
+  // Per campaign, its volume-th best value among the candidates it fits beside their fixed
+  // messages: the price at which it alone would be balanced.
+  std::vector<double> StartPrices() const {
+    const size_t num_campaigns = problem_.campaigns.size();
+    std::vector<uint8_t> fits(view_.items.size(), 1);
+    if (!view_.fixed.empty()) {
+      ParallelBlocks(problem_.num_customers, threads_, [&](size_t, size_t begin, size_t end) {
+        SubsetSolver solver(rules_, problem_.days);
+        std::vector<Message> fixed;
+        for (size_t i = begin; i < end; ++i) {
+          Messages(static_cast<uint32_t>(i), nullptr, fixed);
+          if (fixed.empty()) continue;
+          for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+            fits[j] = solver.Fits(fixed, MessageOf(view_.items[j].campaign));
+          }
+        }
+      });
+    }
+    std::vector<std::vector<float>> values(num_campaigns);
+    for (size_t j = 0; j < view_.items.size(); ++j) {
+      if (fits[j]) values[view_.items[j].campaign].push_back(view_.items[j].value);
+    }
+    std::vector<double> price(num_campaigns, 0);
+    for (size_t k = 0; k < num_campaigns; ++k) {
+      std::vector<float>& v = values[k];
+      if (!active_[k] || v.size() <= volume_[k]) continue;
+      std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(volume_[k]), v.end(), std::greater<float>());
+      price[k] = v[volume_[k]];
+    }
+    return price;
+  }
+
+  // One pass: each customer's best subset at weight value - price beside its fixed messages.
+  // Sets pick for the items in a best subset and returns the dual value,
+  // sum(price * volume) + sum(best subset weights), a bound on the tier's value.
+  double Evaluate(const std::vector<double>& price, std::vector<uint8_t>& pick, std::vector<uint64_t>& demand) const {
+    const size_t num_campaigns = problem_.campaigns.size();
+    const size_t n = problem_.num_customers;
+    std::vector<double> block_sum((n + kBlock - 1) / kBlock, 0);
+    std::vector<std::vector<uint64_t>> thread_demand(threads_, std::vector<uint64_t>(num_campaigns, 0));
+    ParallelBlocks(n, threads_, [&](size_t thread, size_t begin, size_t end) {
+      SubsetSolver solver(rules_, problem_.days);
+      std::vector<Message> fixed;
+      std::vector<SubsetSolver::Item> items;
+      std::vector<uint8_t> chosen;
+      std::vector<uint64_t>& counts = thread_demand[thread];
+      double sum = 0;
+      for (size_t i = begin; i < end; ++i) {
+        items.clear();
+        const uint64_t first = view_.offset[i];
+        for (uint64_t j = first; j < view_.offset[i + 1]; ++j) {
+          pick[j] = 0;
+          const TierView::Item& item = view_.items[j];
+          items.push_back({MessageOf(item.campaign), item.value - price[item.campaign]});
+        }
+        if (items.empty()) continue;
+        Messages(static_cast<uint32_t>(i), nullptr, fixed);
+        sum += solver.Solve(fixed, items, chosen);
+        for (size_t j = 0; j < items.size(); ++j) {
+          if (!chosen[j]) continue;
+          pick[first + j] = 1;
+          ++counts[view_.items[first + j].campaign];
+        }
+      }
+      block_sum[begin / kBlock] = sum;
+    });
+    demand.assign(num_campaigns, 0);
+    for (const auto& d : thread_demand) {
+      for (size_t k = 0; k < num_campaigns; ++k) demand[k] += d[k];
+    }
+    // Summed in block order, so the bound does not depend on the number of threads.
+    double dual = std::accumulate(block_sum.begin(), block_sum.end(), 0.0);
+    for (size_t k = 0; k < num_campaigns; ++k) dual += price[k] * static_cast<double>(volume_[k]);
+    return dual;
+  }
+
+  const AllocationProblem& problem_;
+  const std::vector<WindowRule>& rules_;
+  const std::vector<uint8_t>& active_;
+  const TierView& view_;
+  int threads_;
+  std::vector<uint64_t> volume_;  // max_audience, at most the number of candidates
+  std::vector<double> scale_;     // mean candidate value per campaign: the first price steps
+};
+
+// The view of one tier: its campaigns' candidates per customer, beside the fixed messages
+// (moved in) that the tiers above gave.
+TierView MakeView(const AllocationProblem& problem, const std::vector<uint8_t>& active,
+                  std::vector<uint64_t> fixed_offset, std::vector<Message> fixed) {
+  TierView view;
+  const size_t n = problem.num_customers;
+  view.offset.assign(n + 1, 0);
+  for (size_t k = 0; k < problem.campaigns.size(); ++k) {
+    if (!active[k]) continue;
+    for (const Candidate& c : problem.candidates[k]) ++view.offset[c.customer + 1];
+  }
+  for (size_t i = 1; i <= n; ++i) view.offset[i] += view.offset[i - 1];
+  view.items.resize(view.offset.back());
+  std::vector<uint64_t> fill(view.offset.begin(), view.offset.end() - 1);
+  for (size_t k = 0; k < problem.campaigns.size(); ++k) {
+    if (!active[k]) continue;
+    for (const Candidate& c : problem.candidates[k])
+      view.items[fill[c.customer]++] = {static_cast<uint32_t>(k), c.value};
+  }
+  view.fixed_offset = std::move(fixed_offset);
+  view.fixed = std::move(fixed);
+  return view;
+}
+
+class FastSolver final : public Solver {
+ public:
+  std::string_view name() const override { return "fast"; }
+
+  Result<Allocation> Solve(const AllocationProblem& problem, const SolveOptions& options) const override {
+    CF_RETURN_IF_ERROR(options.Validate());
+    CF_RETURN_IF_ERROR(problem.Validate());
+    const auto start = std::chrono::steady_clock::now();
+    const size_t num_campaigns = problem.campaigns.size();
+    const int threads = ResolveThreads(options.threads);
+    const std::vector<WindowRule> rules = ToWindowRules(problem.rules);
+
+    Allocation result;
+    result.solver = "fast";
+    result.selected.assign(num_campaigns, {});
+    // Per customer, the messages the tiers solved so far gave it.
+    std::vector<uint64_t> fixed_offset(static_cast<size_t>(problem.num_customers) + 1, 0);
+    std::vector<Message> fixed;
+    for (int tier = 0; tier < kPriorityCount; ++tier) {
+      std::vector<uint8_t> active(num_campaigns, 0);
+      bool any = false;
+      for (size_t k = 0; k < num_campaigns; ++k) {
+        active[k] = static_cast<int>(problem.campaigns[k].priority) == tier && problem.campaigns[k].max_audience > 0 &&
+                    !problem.candidates[k].empty();
+        any = any || active[k];
+      }
+      if (!any) continue;
+      TierView view = MakeView(problem, active, std::move(fixed_offset), std::move(fixed));
+      const Tier solver(problem, rules, active, view, threads);
+      std::vector<uint8_t> pick(view.items.size(), 0);
+      result.tier_upper_bound[tier] = solver.FindPrices(pick);
+      solver.Repair(pick);
+      fixed_offset.assign(view.fixed_offset.size(), 0);
+      fixed.clear();
+      for (uint32_t i = 0; i < problem.num_customers; ++i) {
+        fixed.insert(fixed.end(), view.fixed.begin() + static_cast<ptrdiff_t>(view.fixed_offset[i]),
+                     view.fixed.begin() + static_cast<ptrdiff_t>(view.fixed_offset[i + 1]));
+        for (uint64_t j = view.offset[i]; j < view.offset[i + 1]; ++j) {
+          if (!pick[j]) continue;
+          const uint32_t k = view.items[j].campaign;
+          result.selected[k].push_back(i);
+          fixed.push_back({problem.campaigns[k].send_day, problem.campaigns[k].channel});
+        }
+        fixed_offset[i + 1] = fixed.size();
+      }
+    }
+    ScoreAllocation(problem, result);
+    result.upper_bound = 0;
+    for (int t = 0; t < kPriorityCount; ++t) {
+      result.tier_upper_bound[t] = std::max(result.tier_upper_bound[t], result.tier_value[t]);
+      result.upper_bound += result.tier_upper_bound[t];
+    }
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Solver> NewFastSolver() { return std::make_unique<FastSolver>(); }
+
+}  // namespace cf::plan::internal
