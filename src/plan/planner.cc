@@ -263,10 +263,11 @@ std::string SummaryJson(const PlanResult& r) {
 }
 
 std::string SummaryTable(const PlanResult& r) {
-  std::string out = fmt::format("plan \"{}\": objective {}, solver {}, value {:.2f} (upper bound {:.2f}, gap {:.3f} %), "
-                                "{} violations\n",
-                                r.plan_name, ObjectiveName(r.objective), r.solver, r.value, r.upper_bound,
-                                100 * r.gap, r.violations);
+  std::string out = fmt::format(
+      "plan \"{}\": objective {}, value {:.2f} without the holdouts; solver {}: allocated {:.2f}, upper bound {:.2f}, "
+      "gap {:.3f} %; {} violations\n",
+      r.plan_name, ObjectiveName(r.objective), r.value, r.solver, r.allocated_value, r.upper_bound, 100 * r.gap,
+      r.violations);
   out += fmt::format("{:<28} {:<6} {:<10} {:<6} {:>9} {:>9} {:>8} {:>12} {:>14}  {}\n", "campaign", "chan", "send",
                      "prio", "eligible", "selected", "holdout", "exp. buyers", "exp. revenue", "cohort");
   for (const PlannedCampaign& c : r.campaigns) {

@@ -28,29 +28,29 @@ struct Person {
   std::string crm, external_id, device_id, email;
 };
 
-// customers.csv as the generator writes it: customer_id,external_id,device_id,aliases,...
-std::vector<Person> ReadPeople(const std::string& path) {
-  std::vector<Person> people;
-  const std::string text = ReadFile(path).value_or("");
-  bool header = true;
-  for (std::string_view line : Split(text, '\n')) {
-    if (line.empty()) continue;
-    if (header) {
-      header = false;
-      continue;
-    }
-    const std::vector<std::string> f = AudienceCliTest::CsvFields(line);
-    Person p{f[0], f[1], f[2], ""};
-    for (std::string_view alias : Split(f[3], ';')) {
-      if (StartsWith(alias, "email:")) p.email = std::string(alias.substr(6));
-    }
-    people.push_back(p);
-  }
-  return people;
-}
-
 class FlowTest : public AudienceCliTest {
  protected:
+  // customers.csv as the generator writes it: customer_id,external_id,device_id,aliases,...
+  static std::vector<Person> ReadPeople(const std::string& path) {
+    std::vector<Person> people;
+    const std::string text = ReadFile(path).value_or("");
+    bool header = true;
+    for (std::string_view line : Split(text, '\n')) {
+      if (line.empty()) continue;
+      if (header) {
+        header = false;
+        continue;
+      }
+      const std::vector<std::string> f = CsvFields(line);
+      Person p{f[0], f[1], f[2], ""};
+      for (std::string_view alias : Split(f[3], ';')) {
+        if (StartsWith(alias, "email:")) p.email = std::string(alias.substr(6));
+      }
+      people.push_back(p);
+    }
+    return people;
+  }
+
   json Post(http::Client& client, const std::string& path, const json& body) {
     Result<http::ClientResponse> r =
         client.Post(path, body.dump(), {{"Authorization", "Bearer " + api_key_}, {"Content-Type", "application/json"}});
