@@ -13,5 +13,6 @@ int main(int argc, char** argv) {
   cf::cli::AddPlanCommand(app, &exit_code);
   cf::cli::AddCampaignCommand(app, &exit_code);
   cf::cli::AddCurveCommand(app, &exit_code);
+  cf::cli::AddExportCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }
