@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/strings.h"
 #include "engage/wire.h"
@@ -327,6 +328,55 @@ Status ApplyRow(Transaction& txn, int64_t ws, const Row& row, int64_t now, bool*
   return Status::OK();
 }
 
+// The order to apply a batch in: by identifier, so that its lookups and inserts walk each index
+// from one end to the other, except that rows naming one user, through an identifier of the
+// row or an existing profile an identifier leads to, stay together in file order: the result
+// is the one of applying the file row by row.
+Result<std::vector<size_t>> ApplyOrder(Transaction& txn, int64_t ws, const std::vector<Row>& rows) {
+  std::vector<size_t> parent(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) parent[i] = i;
+  auto find = [&](size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  std::unordered_map<std::string, size_t> owner;  // key -> a row that has it
+  auto claim = [&](size_t i, std::string key) {
+    auto [it, fresh] = owner.emplace(std::move(key), i);
+    if (fresh) return;
+    const size_t a = find(i), b = find(it->second);
+    parent[std::max(a, b)] = std::min(a, b);  // the root is the component's first row
+  };
+  auto claim_profile = [&](size_t i, const std::optional<Profile>& p) {
+    if (p) claim(i, "p" + std::to_string(p->index));
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    if (r.external_id) {
+      claim(i, "e" + *r.external_id);
+      CF_ASSIGN_OR_RETURN(auto p, txn.FindByExternalId(ws, *r.external_id));
+      claim_profile(i, p);
+    }
+    if (r.braze_id) {
+      claim(i, "b" + *r.braze_id);
+      CF_ASSIGN_OR_RETURN(auto p, txn.FindByBrazeId(ws, *r.braze_id));
+      claim_profile(i, p);
+    }
+    for (const AliasCell& a : r.aliases) {
+      claim(i, "a" + a.alias.label + '\x1f' + a.alias.name);
+      CF_ASSIGN_OR_RETURN(auto p, txn.FindByAlias(ws, a.alias));
+      claim_profile(i, p);
+    }
+  }
+  std::vector<size_t> order(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    const Row& fx = rows[find(x)];
+    const Row& fy = rows[find(y)];
+    return std::tie(fx.kind, fx.key, x) < std::tie(fy.kind, fy.key, y);
+  });
+  return order;
+}
+
 Result<int64_t> ImportWorkspace(Storage& storage, const std::string& workspace, int64_t now) {
   CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(false));
   CF_ASSIGN_OR_RETURN(auto ws, txn->FindWorkspace(workspace));
@@ -388,15 +438,14 @@ Result<UserImportReport> ImportUsers(Storage& storage, const UserImportOptions& 
 
   auto flush = [&]() -> Status {
     if (batch.empty()) return Status::OK();
-    // Applied in identifier order, so the batch's lookups and inserts walk each index from
-    // one end to the other; the sort is stable, so rows naming one user keep their order.
-    std::stable_sort(batch.begin(), batch.end(),
-                     [](const Row& a, const Row& b) { return std::tie(a.kind, a.key) < std::tie(b.kind, b.key); });
     const std::string where = "the rows from line " + std::to_string(first_line) + " on were not imported: ";
     auto txn = storage.Begin(true);
     if (!txn.has_value()) return Status(txn.error().code(), where + txn.error().message());
+    auto order = ApplyOrder(**txn, ws, batch);
+    if (!order.has_value()) return Status(order.error().code(), where + order.error().message());
     uint64_t created = 0, updated = 0;
-    for (const Row& row : batch) {
+    for (size_t i : *order) {
+      const Row& row = batch[i];
       CF_RETURN_IF_ERROR((*txn)->Savepoint());
       bool was_created = false;
       std::optional<CellError> error;
