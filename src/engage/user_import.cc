@@ -1,12 +1,14 @@
 #include "engage/user_import.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 
@@ -399,6 +401,10 @@ Result<int64_t> ImportWorkspace(Storage& storage, const std::string& workspace, 
 Status UserImportOptions::Validate() const {
   if (csv_path.empty()) return Status::InvalidArgument("csv_path: the CSV file to import is required");
   if (workspace.empty()) return Status::InvalidArgument("workspace: must not be empty");
+  if (pause_between_batches_ms < 0 || pause_between_batches_ms > 10000) {
+    return Status::InvalidArgument("pause_between_batches_ms: " + std::to_string(pause_between_batches_ms) +
+                                   " is out of range; use 0 to 10000");
+  }
   if (batch_rows < 1 || batch_rows > 100000) {
     return Status::InvalidArgument("batch_rows: " + std::to_string(batch_rows) + " is out of range; use 1 to 100000");
   }
@@ -468,6 +474,9 @@ Result<UserImportReport> ImportUsers(Storage& storage, const UserImportOptions& 
     batch.clear();
     batch_errors.clear();
     if (progress) progress(reader->bytes_done(), reader->bytes_total());
+    if (options.pause_between_batches_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(options.pause_between_batches_ms));
+    }
     return Status::OK();
   };
 

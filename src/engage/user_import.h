@@ -23,6 +23,10 @@ struct UserImportOptions {
   std::string workspace = kDefaultWorkspace;  // must exist, except `default`, which is created
   size_t batch_rows = 1000;                   // rows per transaction: the server waits at most one batch
   size_t max_reported_errors = 1000;          // row errors kept in the report (all are counted)
+  // A pause after each committed batch, so that writers waiting for the database's write lock
+  // (a running server's, which retry every 20 ms) get it between two batches instead of
+  // waiting for the whole import.
+  int pause_between_batches_ms = 25;
 
   Status Validate() const;
 };

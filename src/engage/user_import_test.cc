@@ -246,6 +246,9 @@ TEST_F(UserImportTest, OptionsAndWorkspaceAreChecked) {
   o.batch_rows = 0;
   EXPECT_NE(o.Validate().message().find("batch_rows"), std::string::npos);
   o.batch_rows = 10;
+  o.pause_between_batches_ms = -1;
+  EXPECT_NE(o.Validate().message().find("pause_between_batches_ms"), std::string::npos);
+  o.pause_between_batches_ms = 0;
   o.workspace = "nope";
   auto r = ImportUsers(*storage_, o, 0);
   ASSERT_FALSE(r.has_value());
