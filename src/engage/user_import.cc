@@ -1,6 +1,7 @@
 #include "engage/user_import.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -235,11 +236,12 @@ std::optional<CellError> ParseRow(const Layout& l, const std::vector<std::string
     const std::string_view v = cell(c);
     if (v.empty()) continue;  // a blank cell leaves the attribute as it is
     nlohmann::json value = CellValue(header[c], v);
-    if (Status s = CheckStringValue(header[c], value); !s.ok()) {
+    if (!CheckStringValue(header[c], value).ok()) {
+      size_t chars = 0;
+      for (char ch : v) chars += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
       return CellError{header[c], std::string(v.substr(0, 40)) + "...",
-                       "is " + std::to_string(value.get_ref<const std::string&>().size()) +
-                           " bytes long; a string attribute holds at most " + std::to_string(kMaxNameChars) +
-                           " characters"};
+                       "is " + std::to_string(chars) + " characters long; a string attribute holds at most " +
+                           std::to_string(kMaxNameChars)};
     }
     row->attributes.emplace_back(header[c], value.dump());
   }
@@ -291,15 +293,17 @@ Status ApplyRow(Transaction& txn, int64_t ws, const Row& row, int64_t now, bool*
       return Status::OK();
     }
   } else {
+    size_t named_by = 0;  // the alias that found `target`
     for (size_t i = 0; i < holders.size(); ++i) {
       const auto& h = holders[i];
       if (!h) continue;
       if (target && h->index != target->index) {
         *error = CellError{row.aliases[i].column, row.aliases[i].alias.name,
-                           "this alias belongs to " + Describe(*h) + ", the row's other alias " +
-                               Quote(row.aliases[0].alias.name) + " to another user"};
+                           "this alias belongs to " + Describe(*h) + ", the row's alias " +
+                               Quote(row.aliases[named_by].alias.name) + " to another user"};
         return Status::OK();
       }
+      if (!target) named_by = i;
       target = h;
     }
     if (!target) {
@@ -308,7 +312,16 @@ Status ApplyRow(Transaction& txn, int64_t ws, const Row& row, int64_t now, bool*
       *created = true;
     }
   }
-  // Aliases the profile lacks; a different name for a label it has is a conflict.
+  // Aliases the profile lacks; one that is another user's, or a different name for a label the
+  // profile has, is a conflict.
+  for (size_t i = 0; i < holders.size(); ++i) {
+    if (holders[i] && holders[i]->index != target->index) {
+      *error = CellError{
+          row.aliases[i].column, row.aliases[i].alias.name,
+          "this alias belongs to another user than the row's " + std::string(row.braze_id ? "braze_id" : "identifier")};
+      return Status::OK();
+    }
+  }
   if (!row.aliases.empty()) {
     CF_ASSIGN_OR_RETURN(auto existing, txn.Aliases(target->index));
     for (size_t i = 0; i < row.aliases.size(); ++i) {

@@ -198,6 +198,15 @@ TEST_F(UserImportTest, BrazesAliasColumnPairAndBrazeIdUpdates) {
   EXPECT_EQ(r.errors[0].column, "braze_id");
   EXPECT_EQ(AttributesOf(*p)["tier"], "\"silver\"");
   EXPECT_EQ(ProfileCount(), 1u);  // a braze_id never creates a user
+  auto long_value = ImportOk("braze_id,note\n" + p->braze_id + "," + std::string(256, 'x') + "\n");
+  ASSERT_EQ(long_value.failed, 1u);
+  EXPECT_EQ(long_value.errors[0].message, "is 256 characters long; a string attribute holds at most 255");
+  // An alias of another user on a braze_id row is the row's error, not the import's.
+  ImportOk("external_id,alias:email\nu1,one@x.com\n");
+  auto taken = ImportOk("braze_id,alias:email\n" + p->braze_id + ",one@x.com\n");
+  ASSERT_EQ(taken.failed, 1u);
+  EXPECT_EQ(taken.errors[0].column, "alias:email");
+  EXPECT_NE(taken.errors[0].message.find("belongs to another user"), std::string::npos) << taken.errors[0].message;
   auto half = ImportOk("user_alias_name,user_alias_label\nL-2,\n");
   ASSERT_EQ(half.failed, 1u);
   EXPECT_EQ(half.errors[0].column, "user_alias_label");
