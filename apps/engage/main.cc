@@ -8,15 +8,18 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "engage/admin.h"
 #include "engage/api.h"
 #include "engage/engage.h"
 #include "engage/sqlite_storage.h"
+#include "engage/user_import.h"
 #include "http/server.h"
 
 #ifndef CF_ENGAGE_VERSION
@@ -38,30 +41,32 @@ struct Common {
   bool quiet = false;
 };
 
-// "api-key create": the subcommands named on the command line, for messages.
-std::string CommandPath(const CLI::App* app) {
-  std::string path;
-  for (const CLI::App* cmd = app; cmd != nullptr && cmd->get_parent() != nullptr; cmd = cmd->get_parent()) {
-    path = cmd->get_name() + (path.empty() ? "" : " " + path);
-  }
-  return path;
-}
-
-// The deepest subcommand the arguments name (the root when they name none), and the first
+// Where the arguments lead: the deepest subcommand they name (the root when they name none),
+// the command as typed (`users import` and `user import` are one command), and the first
 // argument in a command position that names no subcommand.
-std::pair<CLI::App*, std::string> WalkCommands(CLI::App* app, int argc, char** argv) {
-  CLI::App* at = app;
+struct Walk {
+  CLI::App* at = nullptr;
+  std::string typed;
+  std::string unknown;
+};
+
+Walk WalkCommands(CLI::App* app, int argc, char** argv) {
+  Walk w{app, "", ""};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.empty() || arg[0] == '-') break;
     CLI::App* next = nullptr;
-    for (CLI::App* sub : at->get_subcommands({})) {
-      if (sub->get_name() == arg) next = sub;
+    for (CLI::App* sub : w.at->get_subcommands({})) {
+      if (sub->check_name(arg)) next = sub;
     }
-    if (next == nullptr) return {at, at->get_subcommands({}).empty() ? "" : arg};
-    at = next;
+    if (next == nullptr) {
+      if (!w.at->get_subcommands({}).empty()) w.unknown = arg;
+      return w;
+    }
+    w.at = next;
+    w.typed += (w.typed.empty() ? "" : " ") + arg;
   }
-  return {at, ""};
+  return w;
 }
 
 std::string SubcommandNames(CLI::App* app) {
@@ -225,12 +230,25 @@ int main(int argc, char** argv) {
   AddCommon(key_invalidate, &c, true);
   key_invalidate->add_option("--partner", partner_name, "partner name")->required();
 
-  auto* user = app.add_subcommand("user", "user profiles")->require_subcommand(1);
+  auto* user = app.add_subcommand("user", "user profiles (also spelled `users`)")->require_subcommand(1);
+  user->alias("users");
   auto* add_device = user->add_subcommand("add-device", "what a mobile SDK does when a session starts on a device");
   AddCommon(add_device, &c, true);
   std::string device_id, external_id;
   add_device->add_option("--device-id", device_id, "the device")->required();
   add_device->add_option("--external-id", external_id, "identify the device's user with this external_id");
+  auto* user_import = user->add_subcommand(
+      "import", "Braze's CSV user import: create or update identified and alias-only profiles from a CSV file");
+  AddCommon(user_import, &c, true);
+  cf::engage::UserImportOptions import_options;
+  user_import
+      ->add_option("--csv", import_options.csv_path,
+                   "the CSV file: a header with external_id and/or alias:LABEL columns (or user_alias_name and "
+                   "user_alias_label), then attribute columns")
+      ->required();
+  user_import->add_option("--batch-rows", import_options.batch_rows, "rows per transaction")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str();
 
   auto* rate = app.add_subcommand("rate-limit", "per-workspace rate limits")->require_subcommand(1);
   auto* rate_set = rate->add_subcommand("set", "set the limit of one endpoint (or * for all) of a workspace");
@@ -246,8 +264,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help, --version
-    auto [at, unknown] = WalkCommands(&app, argc, argv);
-    const std::string command = CommandPath(at);
+    auto [at, command, unknown] = WalkCommands(&app, argc, argv);
     if (!unknown.empty()) {
       return Fail(command, "unknown command " + cf::Quote(unknown) + "; expected one of: " + SubcommandNames(at));
     }
@@ -257,8 +274,7 @@ int main(int argc, char** argv) {
     return Fail(command, e.what());
   }
 
-  CLI::App* ran = WalkCommands(&app, argc, argv).first;
-  const std::string command = CommandPath(ran);
+  const std::string command = WalkCommands(&app, argc, argv).typed;
   if (Status s = cf::SetLogLevel(c.quiet ? "error" : c.log_level); !s.ok()) return Fail(command, s.message());
 
   const int64_t now = cf::SystemClock().NowSeconds();
@@ -353,6 +369,32 @@ int main(int argc, char** argv) {
                 << "external_id: " << (p.external_id ? *p.external_id : "(anonymous)") << std::endl;
       return Status::OK();
     });
+  }
+  if (user_import->parsed()) {
+    auto storage = OpenAdminStorage(c, command, false);
+    if (!storage) return Fail(command, storage.error().message());
+    import_options.workspace = c.workspace;
+    if (c.quiet) cf::Progress::SetEnabled(false);
+    std::optional<cf::Progress> bar;
+    auto report = cf::engage::ImportUsers(**storage, import_options, now, [&](uint64_t done, uint64_t total) {
+      if (!bar) bar.emplace("importing " + import_options.csv_path, total, "B");
+      bar->Update(done);
+    });
+    if (bar) bar->Finish();
+    if (!report) return Fail(command, report.error().message());
+    // Bad rows were skipped and the others imported: each is named, then the summary.
+    for (const auto& e : report->errors)
+      std::cerr << "engage " << command << ": " << e.ToString(import_options.csv_path) << "\n";
+    if (report->failed > report->errors.size()) {
+      std::cerr << "engage " << command << ": " << (report->failed - report->errors.size())
+                << " more rows failed (not listed)\n";
+    }
+    std::cout << "created " << report->created << ", updated " << report->updated << ", failed " << report->failed
+              << " (" << report->rows << " rows)" << std::endl;
+    if (report->failed == 0) return 0;
+    std::cerr << "engage " << command << ": " << report->failed << " of " << report->rows
+              << " rows failed (listed above); the other rows were imported" << std::endl;
+    return 1;
   }
   if (rate_set->parsed()) {
     return with_storage(false, [&](cf::engage::Storage& st) -> Status {

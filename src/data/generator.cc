@@ -99,6 +99,9 @@ Status Generator::Run(GeneratorReport* report) {
   report->categories = static_cast<uint32_t>(world_.categories.size());
   report->purchases = purchase_rows_;
   report->truth_rows = truth_rows_;
+  report->identified = identity_counts_[static_cast<size_t>(IdentityKind::kIdentified)];
+  report->alias_only = identity_counts_[static_cast<size_t>(IdentityKind::kAliasOnly)];
+  report->anonymous = identity_counts_[static_cast<size_t>(IdentityKind::kAnonymous)];
   report->identified_later = identity_counts_[static_cast<size_t>(IdentityKind::kIdentifiedLater)];
   CF_RETURN_IF_ERROR(customers_.Close());
   CF_RETURN_IF_ERROR(purchases_.Close());
@@ -131,13 +134,17 @@ Status Generator::WriteTruthJson(const GeneratorReport& report) {
       {"brands", world_.brands.size()},
       {"stores", world_.stores.size()},
       {"purchases", report.purchases},
-      {"identified", identity_counts_[static_cast<size_t>(IdentityKind::kIdentified)]},
-      {"anonymous", identity_counts_[static_cast<size_t>(IdentityKind::kAnonymous)]},
-      {"identified_later", identity_counts_[static_cast<size_t>(IdentityKind::kIdentifiedLater)]},
+      {"identified", report.identified},
+      {"alias_only", report.alias_only},
+      {"anonymous", report.anonymous},
+      {"identified_later", report.identified_later},
       {"churned_before_end", churned_},
   };
   j["identities"] = {
       {"identified", "external_id and an email alias (sometimes a loyalty alias); some also a device_id"},
+      {"alias_only",
+       "an email alias only (newsletter subscribers who never created an account): empty external_id and "
+       "device_id, opted in to email. Match them by alias"},
       {"anonymous", "device_id only: empty external_id and aliases"},
       {"identified_later",
        "anonymous first (device_id), identified later (external_id, email alias); listed in "

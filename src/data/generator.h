@@ -46,8 +46,12 @@ struct GeneratorReport {
   uint64_t customers = 0;
   uint32_t products = 0;
   uint32_t categories = 0;
-  uint64_t purchases = 0;         // rows of purchases.csv
-  uint64_t truth_rows = 0;        // rows of truth_probabilities.csv
+  uint64_t purchases = 0;   // rows of purchases.csv
+  uint64_t truth_rows = 0;  // rows of truth_probabilities.csv
+  // Customers per identity kind (they add up to `customers`).
+  uint64_t identified = 0;        // external_id and an email alias; some a device too
+  uint64_t alias_only = 0;        // an email alias only: newsletter subscribers without an account
+  uint64_t anonymous = 0;         // device_id only
   uint64_t identified_later = 0;  // customers anonymous first, identified later
   uint64_t bytes_written = 0;     // all files together
   double seconds = 0;             // wall time of the run

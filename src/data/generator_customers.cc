@@ -215,11 +215,16 @@ Status Generator::Customer(uint64_t index) {
   // Identity.
   const double kind_draw = rng.Uniform();
   const IdentityKind kind = kind_draw < kIdentifiedShare                     ? IdentityKind::kIdentified
-                            : kind_draw < kIdentifiedShare + kAnonymousShare ? IdentityKind::kAnonymous
-                                                                             : IdentityKind::kIdentifiedLater;
+                            : kind_draw < kIdentifiedShare + kAliasOnlyShare ? IdentityKind::kAliasOnly
+                            : kind_draw < kIdentifiedShare + kAliasOnlyShare + kAnonymousShare
+                                ? IdentityKind::kAnonymous
+                                : IdentityKind::kIdentifiedLater;
   ++identity_counts_[static_cast<size_t>(kind)];
-  const bool has_external = kind != IdentityKind::kAnonymous;
-  const bool has_device = kind != IdentityKind::kIdentified || rng.Bernoulli(kDeviceShareIdentified);
+  const bool alias_only = kind == IdentityKind::kAliasOnly;
+  const bool has_external = kind != IdentityKind::kAnonymous && !alias_only;
+  const bool has_email = has_external || alias_only;
+  const bool has_device = kind == IdentityKind::kAnonymous || kind == IdentityKind::kIdentifiedLater ||
+                          (kind == IdentityKind::kIdentified && rng.Bernoulli(kDeviceShareIdentified));
 
   int32_t signup_day;
   if (independent || rng.Bernoulli(kShareBeforeStart)) {
@@ -372,7 +377,7 @@ Status Generator::Customer(uint64_t index) {
     customers_.Put(device);
   }
   customers_.Put(',');
-  if (has_external) {
+  if (has_email) {
     customers_.Put("email:");
     customers_.Put(kFirstNames[rng.Below(std::size(kFirstNames))]);
     customers_.Put('.');
@@ -380,7 +385,8 @@ Status Generator::Customer(uint64_t index) {
     customers_.PutUint(id);
     customers_.Put('@');
     customers_.Put(kEmailDomains[rng.Below(std::size(kEmailDomains))]);
-    if (rng.Bernoulli(kLoyaltyAliasShare)) {
+    // A loyalty card comes with an account.
+    if (has_external && rng.Bernoulli(kLoyaltyAliasShare)) {
       customers_.Put(";loyalty:L");
       customers_.PutUint(1000000000ULL + id);
     }
@@ -393,7 +399,8 @@ Status Generator::Customer(uint64_t index) {
   }
   customers_.Put(',');
   customers_.Put(kRegions[region]);
-  const bool email_opt = has_external && rng.Bernoulli(kEmailOptIn);
+  // Alias-only customers are on the list because they subscribed to the newsletter.
+  const bool email_opt = alias_only || (has_external && rng.Bernoulli(kEmailOptIn));
   const bool push_opt = has_device && rng.Bernoulli(kPushOptIn);
   const bool sms_opt = has_external && rng.Bernoulli(kSmsOptIn);
   customers_.Put(email_opt ? ",true" : ",false");

@@ -292,7 +292,8 @@ inline constexpr int32_t kBurnInDays = 120;        // simulated before --start s
 inline constexpr double kShareBeforeStart = 0.65;  // customers who signed up before --start
 inline constexpr double kSignupBackMeanDays = 500;
 inline constexpr int32_t kSignupBackMaxDays = 3650;
-inline constexpr double kIdentifiedShare = 0.60;
+inline constexpr double kIdentifiedShare = 0.56;
+inline constexpr double kAliasOnlyShare = 0.04;  // an email alias only: newsletter subscribers without an account
 inline constexpr double kAnonymousShare = 0.25;  // the rest were anonymous first, identified later
 inline constexpr double kDeviceShareIdentified = 0.4;
 inline constexpr double kLoyaltyAliasShare = 0.25;
@@ -375,7 +376,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng);
 // ---------------------------------------------------------------------------------------
 // Customers: each one is simulated from its own random stream, then written out.
 
-enum class IdentityKind : uint8_t { kIdentified, kAnonymous, kIdentifiedLater };
+enum class IdentityKind : uint8_t { kIdentified, kAnonymous, kIdentifiedLater, kAliasOnly };
 
 struct Purchase {
   int64_t time;
@@ -437,7 +438,7 @@ class Generator {
   uint64_t truth_rows_ = 0;
   uint64_t truth_customers_ = 0;
   double truth_sum_ = 0;
-  std::array<uint64_t, 3> identity_counts_{};
+  std::array<uint64_t, 4> identity_counts_{};
   uint64_t churned_ = 0;
 };
 

@@ -240,13 +240,23 @@ TEST_F(GeneratedData, LooksLikeRetailData) {
   EXPECT_GT(static_cast<double>(basket_lines) / static_cast<double>(purchases.rows.size()), 0.05)
       << "some trips hold several lines";
 
-  // The three kinds of identity, each a real share of the base.
+  // The four kinds of identity, each a real share of the base.
   std::unordered_map<std::string, const std::vector<std::string>*> by_id;
   uint64_t anonymous = 0;
   uint64_t identified = 0;
+  uint64_t alias_only = 0;
   for (const auto& r : customers.rows) {
     by_id[r[0]] = &r;
-    if (r[1].empty()) {
+    if (r[1].empty() && !r[3].empty()) {
+      // Alias-only: a newsletter subscriber without an account, reachable by email alone.
+      EXPECT_TRUE(r[2].empty()) << "an alias-only customer has no device_id";
+      EXPECT_TRUE(StartsWith(r[3], "email:")) << r[3];
+      EXPECT_EQ(r[3].find(';'), std::string::npos) << "an alias-only customer has one alias: " << r[3];
+      EXPECT_EQ(r[7], "true") << "an alias-only customer is opted in to email";
+      EXPECT_EQ(r[8], "false");
+      EXPECT_EQ(r[9], "false");
+      ++alias_only;
+    } else if (r[1].empty()) {
       EXPECT_TRUE(r[3].empty());
       EXPECT_FALSE(r[2].empty()) << "an anonymous customer needs a device_id";
       ++anonymous;
@@ -260,6 +270,18 @@ TEST_F(GeneratedData, LooksLikeRetailData) {
   EXPECT_GT(static_cast<double>(anonymous) / n, 0.1);
   EXPECT_GT(static_cast<double>(identified - later.rows.size()) / n, 0.3);
   EXPECT_GT(static_cast<double>(later.rows.size()) / n, 0.05);
+  EXPECT_GT(static_cast<double>(alias_only) / n, 0.02);
+  EXPECT_LT(static_cast<double>(alias_only) / n, 0.07);
+  // The report and truth.json count every kind, and the kinds add up to the customers.
+  EXPECT_EQ(report_->alias_only, alias_only);
+  EXPECT_EQ(report_->anonymous, anonymous);
+  EXPECT_EQ(report_->identified + report_->identified_later, identified);
+  EXPECT_EQ(report_->identified_later, later.rows.size());
+  EXPECT_EQ(report_->identified + report_->alias_only + report_->anonymous + report_->identified_later,
+            options_->customers);
+  const nlohmann::json kinds = ReadJson(File("truth.json"))["counts"];
+  EXPECT_EQ(kinds["alias_only"], alias_only);
+  EXPECT_EQ(kinds["anonymous"], anonymous);
   for (const auto& r : later.rows) {
     const auto& c = *by_id.at(r[0]);
     EXPECT_FALSE(c[1].empty()) << "identified later: has an external_id";
