@@ -1,9 +1,11 @@
 // `audience campaign` and `audience curve` as a user runs them: separate processes, real files.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -174,6 +176,27 @@ TEST_F(CampaignCliTest, ABadEditLeavesTheFileByteIdentical) {
   EXPECT_NE(flag.err.find("audience campaign add: unknown flag '--bogus'; see 'audience campaign add --help'"),
             std::string::npos)
       << flag.err;
+}
+
+TEST_F(CampaignCliTest, ConcurrentEditsAllLand) {
+  const std::string plan = NewPlan();
+  // Twelve processes add a campaign each at the same time; every one must be in the file.
+  std::string script;
+  for (int i = 0; i < 12; ++i) {
+    script += fmt::format(
+        "{} campaign add --plan {} --name 'C{}' --offer any --channel sms --send-date 2026-12-09 --fixed {} "
+        ">/dev/null 2>>{}/concurrent.err &\n",
+        audience_, plan, i, i + 1, dir_);
+  }
+  script += "wait\n";
+  Write("concurrent.sh", script);
+  ASSERT_EQ(std::system(("sh " + dir_ + "/concurrent.sh").c_str()), 0);
+  EXPECT_EQ(ReadFile(dir_ + "/concurrent.err").value_or(""), "");
+  const Json j = ListJson(plan);
+  ASSERT_EQ(j["campaigns"].size(), 14u) << j.dump(1);
+  std::set<std::string> names;
+  for (const Json& c : j["campaigns"]) names.insert(c["name"].get<std::string>());
+  for (int i = 0; i < 12; ++i) EXPECT_TRUE(names.contains(fmt::format("C{}", i))) << i;
 }
 
 class CurveCliTest : public AudienceCliTest {
