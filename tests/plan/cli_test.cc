@@ -287,6 +287,21 @@ TEST_F(CurveCliTest, MonotoneAndSumsToTheScores) {
     }
   }
 
+  // --at scores as of that date, as score --at does.
+  Outcome sa = Audience("score --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
+                        " --at 2025-04-01 --out " + dir_ + "/scores-at.csv");
+  ASSERT_EQ(sa.code, 0) << sa.err;
+  double at_total = 0;
+  for (std::string_view line : Split(ReadFile(dir_ + "/scores-at.csv").value(), '\n')) {
+    if (!line.empty() && !StartsWith(line, "customer,")) at_total += ParseDouble(CsvFields(line)[1]).value();
+  }
+  Outcome ca = Audience("curve --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
+                        " --at 2025-04-01 --json");
+  ASSERT_EQ(ca.code, 0) << ca.err;
+  const Json ja = Json::parse(ca.out);
+  EXPECT_EQ(ja["as_of"], "2025-04-01T00:00:00Z");
+  EXPECT_NEAR(ja["expected_buyers"].get<double>(), at_total, 1e-3);
+
   // The table, the JSON file and the chart, and the errors.
   Outcome c = Audience("curve --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
                        " --points 4 --json-out " + dir_ + "/curve.json --svg " + dir_ + "/curve.svg");
