@@ -1,12 +1,19 @@
 // campaign init|settings|add|edit|remove|list: writes and edits a plan file (docs/plan.md) from
 // the command line. Every edit reads the plan, changes it in memory, validates the whole plan
 // and replaces the file atomically, so a bad edit leaves the file byte for byte as it was.
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/audience/commands.h"
@@ -137,6 +144,39 @@ Status Save(const std::string& path, const plan::PlanFile& p, std::string_view w
   return Status::OK();
 }
 
+// An exclusive lock on the plan file for one read-modify-write, so two edits at once (two
+// terminals, a script in a loop) both land instead of the second silently dropping the first.
+// The lock is on the file's inode; the atomic write replaces the inode, so a waiter that wakes
+// up holding the lock of a replaced file takes the lock of the new one instead.
+class PlanLock {
+ public:
+  static Result<PlanLock> Acquire(const std::string& path) {
+    for (;;) {
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return PlanLock(-1);  // a missing file is reported by Load, by name
+      PlanLock lock(fd);
+      if (::flock(fd, LOCK_EX) != 0) {
+        return Err(Status::IOError(fmt::format("--plan {}: cannot lock it: {}", path, std::strerror(errno))));
+      }
+      struct stat held {
+      }, now{};
+      if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+          held.st_dev == now.st_dev) {
+        return lock;
+      }
+    }
+  }
+  PlanLock(PlanLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  PlanLock& operator=(PlanLock&&) = delete;
+  ~PlanLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit PlanLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 Result<plan::PlanFile> Load(const std::string& path) {
   if (!PathExists(path)) {
     return Err(Status::NotFound(
@@ -163,6 +203,7 @@ Status RunInit(const PlanFlags& f) {
 }
 
 Status RunSettings(const PlanFlags& f) {
+  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
   CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
   const std::string old_name = p.name;
   CF_RETURN_IF_ERROR(ApplyPlanFlags(f, &p));
@@ -243,6 +284,7 @@ Result<size_t> FindCampaign(const plan::PlanFile& p, const std::string& path, co
 }
 
 Status RunAdd(const CampaignFlags& f) {
+  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
   CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
   if (f.fixed_opt->count() + f.min_probability_opt->count() + f.capture_share_opt->count() == 0) {
     return Status::InvalidArgument("give the campaign's volume: --fixed N, --min-probability P or --capture-share S");
@@ -266,6 +308,7 @@ Status RunAdd(const CampaignFlags& f) {
 }
 
 Status RunEdit(const CampaignFlags& f) {
+  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
   CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
   CF_ASSIGN_OR_RETURN(const size_t i, FindCampaign(p, f.plan, f.name));
   plan::CampaignSpec& c = p.campaigns[i];
@@ -285,6 +328,7 @@ Status RunEdit(const CampaignFlags& f) {
 }
 
 Status RunRemove(const std::string& path, const std::string& name) {
+  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(path));
   CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(path));
   CF_ASSIGN_OR_RETURN(const size_t i, FindCampaign(p, path, name));
   p.campaigns.erase(p.campaigns.begin() + static_cast<std::ptrdiff_t>(i));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ constexpr const char* kJsonFormat = "cohortflow-audience-curve";
 constexpr const char* kSvgMark = "<!-- audience curve -->";
 
 struct CurveFlags {
-  std::string data, model_dir, offer, audience, json_out, svg;
+  std::string data, model_dir, offer, audience, json_out, svg, at;
   plan::CurveOptions options;
   bool json = false;
   int threads = 0;
@@ -51,6 +52,12 @@ Status RunCurve(const CurveFlags& f) {
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "dataset", f.data));
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "model", f.model_dir));
   }
+  std::optional<int64_t> at;
+  if (!f.at.empty()) {
+    Result<int64_t> t = ParseIsoTime(f.at);
+    if (!t.has_value()) return t.error().WithPrefix("--at");
+    at = *t;
+  }
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(offer::ProductSet offer, offer::CompileOffer(f.offer, ds->catalog()));
   // Its errors start with "audience: ", which names the flag too.
@@ -58,7 +65,7 @@ Status RunCurve(const CurveFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  const int64_t cutoff = log.last_time() + 1;  // as audience score does without --at
+  const int64_t cutoff = at.value_or(log.last_time() + 1);  // as audience score does
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());
   std::iota(customers.begin(), customers.end(), 0u);
@@ -141,6 +148,7 @@ void AddCurveCommand(CLI::App& app, int* exit_code) {
   c->add_flag("--json", f->json, "Print the curve as JSON instead of the table");
   c->add_option("--json-out", f->json_out, "JSON curve to write");
   c->add_option("--svg", f->svg, "SVG chart to write: share of expected buyers by share of customers");
+  c->add_option("--at", f->at, "Score as of this date or time, ISO 8601 (default: just after the last event)");
   c->add_option("--threads", f->threads, "Feature and scoring threads (0 = all cores)")
       ->check(WholeNumber(0, 1024))
       ->capture_default_str();

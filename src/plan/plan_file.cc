@@ -12,6 +12,7 @@
 
 #include "base/files.h"
 #include "base/hash.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "offer/offer.h"
 
@@ -277,7 +278,9 @@ Status ValidateExpression(std::string_view field, std::string_view text) {
 
 Status ValidateCampaign(const CampaignSpec& c, std::string_view where, int64_t start_day, int days,
                         std::string_view start) {
-  if (c.name.empty()) return Status::InvalidArgument(fmt::format("{}.name: must not be empty", where));
+  if (Trim(c.name).empty()) {
+    return Status::InvalidArgument(fmt::format("{}.name: \"{}\" is blank; give the campaign a name", where, c.name));
+  }
   if (Status s = ValidateExpression(FieldPath(where, "offer"), c.offer); !s.ok()) return s;
   if (static_cast<int>(c.channel) >= kChannelCount) {
     return Status::InvalidArgument(fmt::format("{}.channel: not one of email, push, sms", where));
@@ -321,9 +324,10 @@ Status ValidateCampaign(const CampaignSpec& c, std::string_view where, int64_t s
     return Status::InvalidArgument(fmt::format(
         "{}.holdout_share: {} is not valid; expected a share in [0, 1) (0.1 = 10%)", where, c.holdout_share));
   }
-  if (c.export_file_name.empty()) {
+  if (Trim(c.export_file_name).empty()) {
     return Status::InvalidArgument(
-        fmt::format("{}.export_file_name: must not be empty (leave it out to use the campaign name)", where));
+        fmt::format("{}.export_file_name: \"{}\" is blank; give a name or leave the key out to use the campaign's name",
+                    where, c.export_file_name));
   }
   if (!c.audience.empty()) {
     if (Status s = ValidateExpression(FieldPath(where, "audience"), c.audience); !s.ok()) return s;
@@ -402,7 +406,8 @@ std::optional<Objective> ParseObjective(std::string_view s) {
 }
 
 Status PlanFile::Validate() const {
-  if (name.empty()) return Status::InvalidArgument("name: must not be empty");
+  if (Trim(name).empty())
+    return Status::InvalidArgument(fmt::format("name: \"{}\" is blank; give the plan a name", name));
   const std::optional<int64_t> start_day = ParseDate(start);
   if (!start_day.has_value()) return Status::InvalidArgument(DateError("start", start));
   if (days < 1 || days > kMaxDays) {

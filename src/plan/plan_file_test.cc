@@ -125,8 +125,9 @@ TEST(ParsePlanTest, EveryRejectionNamesTheField) {
   ExpectError("\"days\": 7", "\"days\": 0", "days: 0 is not valid; expected a whole number in 1 .. 366");
   ExpectError("\"days\": 7", "\"days\": 2.5", "days: 2.5 is not valid");
   ExpectError("\"days\": 7", "\"days\": \"7\"", "days: expected a number, found a string");
-  ExpectError("\"name\": \"Week 49\"", "\"name\": \"\"", "plan.json: name: must not be empty");
+  ExpectError("\"name\": \"Week 49\"", "\"name\": \"\"", "plan.json: name: \"\" is blank; give the plan a name");
   ExpectError("\"name\": \"Week 49\", ", "", "name: missing (required)");
+  ExpectError("{\"name\": \"Tea\"", "{\"name\": \"  \"", "campaigns[1].name: \"  \" is blank");
   ExpectError("\"start\": \"2026-12-07\"", "\"start\": \"2026-02-30\"", "start: \"2026-02-30\" is not a date");
   ExpectError("\"start\": \"2026-12-07\"", "\"start\": \"7/12/2026\"", "start: \"7/12/2026\" is not a date");
   ExpectError("\"objective\": \"revenue\"", "\"objective\": \"profit\"",
@@ -161,7 +162,7 @@ TEST(ParsePlanTest, EveryRejectionNamesTheField) {
               "campaigns[0].offer: \"category = \": offer: column 12: expected a value");
   ExpectError("\"audience\": \"region != \\\"North\\\"\"", "\"audience\": \"region !! 1\"", "campaigns[0].audience");
   ExpectError("\"export_file_name\": \"Coffee - week 49\"", "\"export_file_name\": \"\"",
-              "campaigns[0].export_file_name: must not be empty");
+              "campaigns[0].export_file_name: \"\" is blank");
   ExpectError("\"export_file_name\": \"Coffee - week 49\"", "\"export_file_name\": \"Tea\"",
               "campaigns[1].export_file_name: \"Tea\" is used by an earlier campaign");
   ExpectError("{\"name\": \"Tea\"", "{\"name\": \"Coffee lovers\"",

@@ -1,9 +1,11 @@
 // `audience campaign` and `audience curve` as a user runs them: separate processes, real files.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -176,6 +178,27 @@ TEST_F(CampaignCliTest, ABadEditLeavesTheFileByteIdentical) {
       << flag.err;
 }
 
+TEST_F(CampaignCliTest, ConcurrentEditsAllLand) {
+  const std::string plan = NewPlan();
+  // Twelve processes add a campaign each at the same time; every one must be in the file.
+  std::string script;
+  for (int i = 0; i < 12; ++i) {
+    script += fmt::format(
+        "{} campaign add --plan {} --name 'C{}' --offer any --channel sms --send-date 2026-12-09 --fixed {} "
+        ">/dev/null 2>>{}/concurrent.err &\n",
+        audience_, plan, i, i + 1, dir_);
+  }
+  script += "wait\n";
+  Write("concurrent.sh", script);
+  ASSERT_EQ(std::system(("sh " + dir_ + "/concurrent.sh").c_str()), 0);
+  EXPECT_EQ(ReadFile(dir_ + "/concurrent.err").value_or(""), "");
+  const Json j = ListJson(plan);
+  ASSERT_EQ(j["campaigns"].size(), 14u) << j.dump(1);
+  std::set<std::string> names;
+  for (const Json& c : j["campaigns"]) names.insert(c["name"].get<std::string>());
+  for (int i = 0; i < 12; ++i) EXPECT_TRUE(names.contains(fmt::format("C{}", i))) << i;
+}
+
 class CurveCliTest : public AudienceCliTest {
  protected:
   // The customers file's column `name` by crm id.
@@ -263,6 +286,21 @@ TEST_F(CurveCliTest, MonotoneAndSumsToTheScores) {
       }
     }
   }
+
+  // --at scores as of that date, as score --at does.
+  Outcome sa = Audience("score --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
+                        " --at 2025-04-01 --out " + dir_ + "/scores-at.csv");
+  ASSERT_EQ(sa.code, 0) << sa.err;
+  double at_total = 0;
+  for (std::string_view line : Split(ReadFile(dir_ + "/scores-at.csv").value(), '\n')) {
+    if (!line.empty() && !StartsWith(line, "customer,")) at_total += ParseDouble(CsvFields(line)[1]).value();
+  }
+  Outcome ca = Audience("curve --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
+                        " --at 2025-04-01 --json");
+  ASSERT_EQ(ca.code, 0) << ca.err;
+  const Json ja = Json::parse(ca.out);
+  EXPECT_EQ(ja["as_of"], "2025-04-01T00:00:00Z");
+  EXPECT_NEAR(ja["expected_buyers"].get<double>(), at_total, 1e-3);
 
   // The table, the JSON file and the chart, and the errors.
   Outcome c = Audience("curve --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
