@@ -88,6 +88,9 @@ struct SolveOptions {
   int threads = 0;  // 0 .. 256: 0 = hardware concurrency
   // 0 .. 1e9: "auto" uses the exact solver when there are at most this many candidates in all.
   uint64_t exact_max_candidates = 20000;
+  // (0, 86400]: the exact solver gives up (ResourceExhausted) when one tier's program takes
+  // longer; "auto" then answers with the fast solver.
+  double exact_time_limit_seconds = 60;
   Status Validate() const;
 };
 

@@ -214,6 +214,34 @@ TEST(AllocationTest, AutoChoosesBySize) {
   EXPECT_EQ(SolveWith("auto", p, options).solver, "fast");
 }
 
+// The exact solver gives up at its time limit and says which setting it hit; auto then answers
+// with the fast solver instead of failing the plan.
+TEST(AllocationTest, AutoFallsBackToFastAtTheExactTimeLimit) {
+  std::mt19937_64 rng(17);
+  std::lognormal_distribution<float> value(0.0f, 1.0f);
+  AllocationProblem p;
+  p.num_customers = 3000;
+  p.days = 7;
+  for (int k = 0; k < 6; ++k) {
+    p.campaigns.push_back({"c" + std::to_string(k), Channel::kEmail, k, 700, Priority::kMedium});
+    std::vector<Candidate> list;
+    for (uint32_t i = 0; i < p.num_customers; ++i) list.push_back({i, value(rng)});
+    p.candidates.push_back(list);
+  }
+  p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 2}};
+  SolveOptions options;
+  options.exact_time_limit_seconds = 0.001;
+  auto exact = (*MakeSolver("exact"))->Solve(p, options);
+  ASSERT_FALSE(exact.has_value());
+  EXPECT_EQ(exact.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(exact.error().ToString().find("exact_time_limit_seconds"), std::string::npos);
+  const Allocation a = SolveWith("auto", p, options);
+  EXPECT_EQ(a.solver, "fast");
+  EXPECT_EQ(CountViolations(p, a), 0u);
+  options.exact_time_limit_seconds = 0;
+  EXPECT_FALSE((*MakeSolver("auto"))->Solve(p, options).has_value());
+}
+
 TEST(AllocationTest, UnknownSolverNamesTheValidOnes) {
   auto solver = MakeSolver("greedy");
   ASSERT_FALSE(solver.has_value());
