@@ -121,6 +121,13 @@ TEST(AllocationTest, NoSolverEverBreaksARule) {
       const Allocation a = SolveWith(name, p);
       ASSERT_EQ(CountViolations(p, a), 0u) << name << " on instance " << i;
       EXPECT_LE(a.value, a.upper_bound + kEps) << name << " on instance " << i;
+      for (size_t k = 0; k < p.campaigns.size(); ++k) {
+        for (uint32_t customer : a.selected[k]) {
+          const auto it = std::find_if(p.candidates[k].begin(), p.candidates[k].end(),
+                                       [&](const Candidate& c) { return c.customer == customer; });
+          EXPECT_GT(it->value, 0.0f) << name << " gives a candidate worth nothing, instance " << i;
+        }
+      }
     }
   }
 }
@@ -240,6 +247,25 @@ TEST(AllocationTest, AutoFallsBackToFastAtTheExactTimeLimit) {
   EXPECT_EQ(CountViolations(p, a), 0u);
   options.exact_time_limit_seconds = 0;
   EXPECT_FALSE((*MakeSolver("auto"))->Solve(p, options).has_value());
+}
+
+TEST(AllocationTest, AnEmptyPlanGetsAnEmptyAllocation) {
+  AllocationProblem p;
+  p.days = 7;
+  for (std::string_view name : {"exact", "fast"}) {
+    const Allocation a = SolveWith(name, p);
+    EXPECT_TRUE(a.selected.empty());
+    EXPECT_EQ(a.value, 0);
+    EXPECT_EQ(a.gap(), 0);
+  }
+  p.num_customers = 3;
+  p.campaigns = {{"nobody", Channel::kSms, 0, 0, Priority::kLow}};
+  p.candidates = {{{0, 2.0f}, {1, 3.0f}}};
+  for (std::string_view name : {"exact", "fast"}) {
+    const Allocation a = SolveWith(name, p);
+    ASSERT_EQ(a.selected.size(), 1u);
+    EXPECT_TRUE(a.selected[0].empty()) << name << ": a volume of 0 reaches no one";
+  }
 }
 
 TEST(AllocationTest, UnknownSolverNamesTheValidOnes) {

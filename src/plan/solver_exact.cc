@@ -129,7 +129,10 @@ class ExactSolver final : public Solver {
     }
     for (size_t k = 0; k < num_campaigns; ++k) {
       for (size_t j = 0; j < problem.candidates[k].size(); ++j) {
-        if (x[first_col[k] + j] > 0.5) result.selected[k].push_back(problem.candidates[k][j].customer);
+        // A candidate worth nothing is left out: it adds no value and only uses pressure.
+        if (x[first_col[k] + j] > 0.5 && problem.candidates[k][j].value > 0) {
+          result.selected[k].push_back(problem.candidates[k][j].customer);
+        }
       }
     }
     ScoreAllocation(problem, result);
