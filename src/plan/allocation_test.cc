@@ -197,18 +197,40 @@ TEST(AllocationTest, FastIsCloseOnAMidSizeInstance) {
   }
   p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 2}};
   const Allocation exact = SolveWith("exact", p);
-  SolveOptions one;
-  one.threads = 1;
-  SolveOptions two;
-  two.threads = 2;
-  const Allocation fast = SolveWith("fast", p, one);
-  const Allocation fast2 = SolveWith("fast", p, two);
+  const Allocation fast = SolveWith("fast", p);
   EXPECT_EQ(CountViolations(p, fast), 0u);
   EXPECT_LE(fast.gap(), 0.01);
   EXPECT_LE(fast.value, exact.value + kEps);
   EXPECT_GE(fast.upper_bound, exact.value - kEps);
-  EXPECT_EQ(fast.selected, fast2.selected);
-  EXPECT_DOUBLE_EQ(fast.upper_bound, fast2.upper_bound);
+}
+
+// Several blocks of customers: one thread or three, the same allocation and the same bound.
+TEST(AllocationTest, FastDoesNotDependOnThreads) {
+  std::mt19937_64 rng(8);
+  std::lognormal_distribution<float> value(0.0f, 1.0f);
+  AllocationProblem p;
+  p.num_customers = 40000;
+  p.days = 7;
+  for (int k = 0; k < 8; ++k) {
+    p.campaigns.push_back(
+        {"c" + std::to_string(k), k % 3 ? Channel::kEmail : Channel::kPush, k % 7, 9000, static_cast<Priority>(k % 3)});
+    std::vector<Candidate> list;
+    for (uint32_t i = 0; i < p.num_customers; ++i) {
+      if (rng() % 2) list.push_back({i, value(rng)});
+    }
+    p.candidates.push_back(list);
+  }
+  p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 1}};
+  SolveOptions one;
+  one.threads = 1;
+  SolveOptions three;
+  three.threads = 3;
+  const Allocation a = SolveWith("fast", p, one);
+  const Allocation b = SolveWith("fast", p, three);
+  EXPECT_EQ(CountViolations(p, a), 0u);
+  EXPECT_EQ(a.selected, b.selected);
+  EXPECT_EQ(a.upper_bound, b.upper_bound);
+  EXPECT_EQ(a.value, b.value);
 }
 
 TEST(AllocationTest, AutoChoosesBySize) {

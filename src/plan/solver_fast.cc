@@ -16,7 +16,6 @@ namespace {
 
 constexpr int kMaxPriceRounds = 10;        // passes over the customers per tier, at most
 constexpr double kVolumeTolerance = 2e-3;  // |demand - volume| <= this share of the volume: balanced
-constexpr size_t kBlock = 8192;            // customers per block of a pass (sums kept per block)
 
 // One tier's subproblems: per customer, its candidates of the tier's campaigns and the messages
 // the tiers above gave it.
@@ -189,7 +188,7 @@ class Tier {
   double Evaluate(const std::vector<double>& price, std::vector<uint8_t>& pick, std::vector<uint64_t>& demand) const {
     const size_t num_campaigns = problem_.campaigns.size();
     const size_t n = problem_.num_customers;
-    std::vector<double> block_sum((n + kBlock - 1) / kBlock, 0);
+    std::vector<double> block_sum((n + kParallelBlock - 1) / kParallelBlock, 0);
     std::vector<std::vector<uint64_t>> thread_demand(threads_, std::vector<uint64_t>(num_campaigns, 0));
     ParallelBlocks(n, threads_, [&](size_t thread, size_t begin, size_t end) {
       SubsetSolver solver(rules_, problem_.days);
@@ -215,7 +214,7 @@ class Tier {
           ++counts[view_.items[first + j].campaign];
         }
       }
-      block_sum[begin / kBlock] = sum;
+      block_sum[begin / kParallelBlock] = sum;
     });
     demand.assign(num_campaigns, 0);
     for (const auto& d : thread_demand) {
