@@ -44,7 +44,9 @@ class Tier {
       scale_[item.campaign] += item.value;
     }
     volume_.assign(num_campaigns, 0);
+    message_.resize(num_campaigns);
     for (size_t k = 0; k < num_campaigns; ++k) {
+      message_[k] = {problem.campaigns[k].send_day, problem.campaigns[k].channel};
       if (!active[k] || count[k] == 0) continue;
       volume_[k] = std::min<uint64_t>(problem.campaigns[k].max_audience, count[k]);
       scale_[k] /= static_cast<double>(count[k]);
@@ -155,7 +157,7 @@ class Tier {
   }
 
  private:
-  Message MessageOf(uint32_t k) const { return {problem_.campaigns[k].send_day, problem_.campaigns[k].channel}; }
+  Message MessageOf(uint32_t k) const { return message_[k]; }
 
   // Customer i's fixed messages, and its picked items' when pick is given.
   void Messages(uint32_t i, const std::vector<uint8_t>* pick, std::vector<Message>& out) const {
@@ -197,21 +199,25 @@ class Tier {
       std::vector<uint8_t> chosen;
       std::vector<uint64_t>& counts = thread_demand[thread];
       double sum = 0;
+      std::vector<uint64_t> item_index;
       for (size_t i = begin; i < end; ++i) {
         items.clear();
-        const uint64_t first = view_.offset[i];
-        for (uint64_t j = first; j < view_.offset[i + 1]; ++j) {
+        item_index.clear();
+        for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
           pick[j] = 0;
           const TierView::Item& item = view_.items[j];
-          items.push_back({MessageOf(item.campaign), item.value - price[item.campaign]});
+          const double weight = item.value - price[item.campaign];
+          if (weight <= 0) continue;  // never worth taking at these prices
+          items.push_back({message_[item.campaign], weight});
+          item_index.push_back(j);
         }
         if (items.empty()) continue;
         Messages(static_cast<uint32_t>(i), nullptr, fixed);
         sum += solver.Solve(fixed, items, chosen);
         for (size_t j = 0; j < items.size(); ++j) {
           if (!chosen[j]) continue;
-          pick[first + j] = 1;
-          ++counts[view_.items[first + j].campaign];
+          pick[item_index[j]] = 1;
+          ++counts[view_.items[item_index[j]].campaign];
         }
       }
       block_sum[begin / kParallelBlock] = sum;
@@ -233,6 +239,7 @@ class Tier {
   int threads_;
   std::vector<uint64_t> volume_;  // max_audience, at most the number of candidates
   std::vector<double> scale_;     // mean candidate value per campaign: the first price steps
+  std::vector<Message> message_;  // per campaign, its day and channel
 };
 
 // The view of one tier: its campaigns' candidates per customer, beside the fixed messages
