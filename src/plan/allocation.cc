@@ -89,6 +89,10 @@ Status SolveOptions::Validate() const {
   if (exact_max_candidates > 1000000000ULL) {
     return Status::InvalidArgument(fmt::format("exact_max_candidates {} must be <= 1e9", exact_max_candidates));
   }
+  if (!(exact_time_limit_seconds > 0 && exact_time_limit_seconds <= 86400)) {
+    return Status::InvalidArgument(
+        fmt::format("exact_time_limit_seconds {} must be in (0, 86400]", exact_time_limit_seconds));
+  }
   return Status::OK();
 }
 

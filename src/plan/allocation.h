@@ -71,9 +71,12 @@ struct AllocationProblem {
 // Who receives what. selected[k] lists the customers given campaign k (each a candidate of k).
 struct Allocation {
   std::vector<std::vector<uint32_t>> selected;
-  std::string solver;                             // the solver that produced it: "exact" or "fast"
-  double value = 0;                               // sum of the selected candidates' values
-  double upper_bound = 0;                         // a proven bound on the best value (== value when exact)
+  std::string solver;  // the solver that produced it: "exact" or "fast"
+  double value = 0;    // sum of the selected candidates' values
+  // A proven bound on the best value (== value when exact): the sum of tier_upper_bound, so with
+  // one tier a bound on the optimum, and with several each tier's given the tiers above as
+  // allocated here (docs/planning.md, "Tiers, the bound and the gap").
+  double upper_bound = 0;
   double tier_value[kPriorityCount] = {0, 0, 0};  // value per priority tier
   // A proven bound per tier on the best value that tier can reach given the messages the
   // earlier tiers of this allocation hold (== tier_value when exact).
@@ -88,6 +91,9 @@ struct SolveOptions {
   int threads = 0;  // 0 .. 256: 0 = hardware concurrency
   // 0 .. 1e9: "auto" uses the exact solver when there are at most this many candidates in all.
   uint64_t exact_max_candidates = 20000;
+  // (0, 86400]: the exact solver gives up (ResourceExhausted) when one tier's program takes
+  // longer; "auto" then answers with the fast solver.
+  double exact_time_limit_seconds = 60;
   Status Validate() const;
 };
 

@@ -121,6 +121,13 @@ TEST(AllocationTest, NoSolverEverBreaksARule) {
       const Allocation a = SolveWith(name, p);
       ASSERT_EQ(CountViolations(p, a), 0u) << name << " on instance " << i;
       EXPECT_LE(a.value, a.upper_bound + kEps) << name << " on instance " << i;
+      for (size_t k = 0; k < p.campaigns.size(); ++k) {
+        for (uint32_t customer : a.selected[k]) {
+          const auto it = std::find_if(p.candidates[k].begin(), p.candidates[k].end(),
+                                       [&](const Candidate& c) { return c.customer == customer; });
+          EXPECT_GT(it->value, 0.0f) << name << " gives a candidate worth nothing, instance " << i;
+        }
+      }
     }
   }
 }
@@ -190,18 +197,40 @@ TEST(AllocationTest, FastIsCloseOnAMidSizeInstance) {
   }
   p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 2}};
   const Allocation exact = SolveWith("exact", p);
-  SolveOptions one;
-  one.threads = 1;
-  SolveOptions two;
-  two.threads = 2;
-  const Allocation fast = SolveWith("fast", p, one);
-  const Allocation fast2 = SolveWith("fast", p, two);
+  const Allocation fast = SolveWith("fast", p);
   EXPECT_EQ(CountViolations(p, fast), 0u);
   EXPECT_LE(fast.gap(), 0.01);
   EXPECT_LE(fast.value, exact.value + kEps);
   EXPECT_GE(fast.upper_bound, exact.value - kEps);
-  EXPECT_EQ(fast.selected, fast2.selected);
-  EXPECT_DOUBLE_EQ(fast.upper_bound, fast2.upper_bound);
+}
+
+// Several blocks of customers: one thread or three, the same allocation and the same bound.
+TEST(AllocationTest, FastDoesNotDependOnThreads) {
+  std::mt19937_64 rng(8);
+  std::lognormal_distribution<float> value(0.0f, 1.0f);
+  AllocationProblem p;
+  p.num_customers = 40000;
+  p.days = 7;
+  for (int k = 0; k < 8; ++k) {
+    p.campaigns.push_back(
+        {"c" + std::to_string(k), k % 3 ? Channel::kEmail : Channel::kPush, k % 7, 9000, static_cast<Priority>(k % 3)});
+    std::vector<Candidate> list;
+    for (uint32_t i = 0; i < p.num_customers; ++i) {
+      if (rng() % 2) list.push_back({i, value(rng)});
+    }
+    p.candidates.push_back(list);
+  }
+  p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 1}};
+  SolveOptions one;
+  one.threads = 1;
+  SolveOptions three;
+  three.threads = 3;
+  const Allocation a = SolveWith("fast", p, one);
+  const Allocation b = SolveWith("fast", p, three);
+  EXPECT_EQ(CountViolations(p, a), 0u);
+  EXPECT_EQ(a.selected, b.selected);
+  EXPECT_EQ(a.upper_bound, b.upper_bound);
+  EXPECT_EQ(a.value, b.value);
 }
 
 TEST(AllocationTest, AutoChoosesBySize) {
@@ -212,6 +241,53 @@ TEST(AllocationTest, AutoChoosesBySize) {
   EXPECT_EQ(SolveWith("auto", p, options).solver, "exact");
   options.exact_max_candidates = CandidateCount(p) - 1;
   EXPECT_EQ(SolveWith("auto", p, options).solver, "fast");
+}
+
+// The exact solver gives up at its time limit and says which setting it hit; auto then answers
+// with the fast solver instead of failing the plan.
+TEST(AllocationTest, AutoFallsBackToFastAtTheExactTimeLimit) {
+  std::mt19937_64 rng(17);
+  std::lognormal_distribution<float> value(0.0f, 1.0f);
+  AllocationProblem p;
+  p.num_customers = 3000;
+  p.days = 7;
+  for (int k = 0; k < 6; ++k) {
+    p.campaigns.push_back({"c" + std::to_string(k), Channel::kEmail, k, 700, Priority::kMedium});
+    std::vector<Candidate> list;
+    for (uint32_t i = 0; i < p.num_customers; ++i) list.push_back({i, value(rng)});
+    p.candidates.push_back(list);
+  }
+  p.rules = {{Channel::kEmail, 2, 7, 0}, {std::nullopt, 0, 0, 2}};
+  SolveOptions options;
+  options.exact_time_limit_seconds = 0.001;
+  auto exact = (*MakeSolver("exact"))->Solve(p, options);
+  ASSERT_FALSE(exact.has_value());
+  EXPECT_EQ(exact.error().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(exact.error().ToString().find("exact_time_limit_seconds"), std::string::npos);
+  const Allocation a = SolveWith("auto", p, options);
+  EXPECT_EQ(a.solver, "fast");
+  EXPECT_EQ(CountViolations(p, a), 0u);
+  options.exact_time_limit_seconds = 0;
+  EXPECT_FALSE((*MakeSolver("auto"))->Solve(p, options).has_value());
+}
+
+TEST(AllocationTest, AnEmptyPlanGetsAnEmptyAllocation) {
+  AllocationProblem p;
+  p.days = 7;
+  for (std::string_view name : {"exact", "fast"}) {
+    const Allocation a = SolveWith(name, p);
+    EXPECT_TRUE(a.selected.empty());
+    EXPECT_EQ(a.value, 0);
+    EXPECT_EQ(a.gap(), 0);
+  }
+  p.num_customers = 3;
+  p.campaigns = {{"nobody", Channel::kSms, 0, 0, Priority::kLow}};
+  p.candidates = {{{0, 2.0f}, {1, 3.0f}}};
+  for (std::string_view name : {"exact", "fast"}) {
+    const Allocation a = SolveWith(name, p);
+    ASSERT_EQ(a.selected.size(), 1u);
+    EXPECT_TRUE(a.selected[0].empty()) << name << ": a volume of 0 reaches no one";
+  }
 }
 
 TEST(AllocationTest, UnknownSolverNamesTheValidOnes) {

@@ -1,11 +1,11 @@
-// Holdouts: after the allocation, a seeded random share of each campaign's audience is
-// withheld, stratified by score decile, so that treated and held-out customers have the same
-// mix of scores and differ only in the message. A held-out customer keeps its slot: it receives
-// nothing from that campaign and the solver's pressure accounting is unchanged, so no other
-// campaign reaches it in the slot's place.
+// Holdouts: after the allocation, a seeded random share of each campaign's selected audience is
+// withheld, stratified by score decile, so that treated and held-out customers differ only in
+// the message. A held-out customer keeps its slot: it is not given to anyone else, and its
+// other campaigns are unchanged (docs/planning.md).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/status.h"
@@ -13,24 +13,22 @@
 
 namespace cf::plan {
 
-struct HoldoutOptions {
-  uint64_t seed = 1;           // any value: the draw
-  std::vector<double> shares;  // one per campaign, each 0 <= share < 1
-  // InvalidArgument naming the first share out of range, or a count unlike the campaigns'.
-  Status Validate(size_t campaigns) const;
+// One campaign's holdout, parallel to Allocation::selected[k].
+struct CampaignHoldout {
+  // 1 .. 10: the customer's tenth of the campaign's selected audience by value (1 = the best
+  // tenth; ties by customer number).
+  std::vector<uint8_t> decile;
+  std::vector<uint8_t> holdout;  // 1 = withheld: receives nothing from this campaign
+  uint64_t held_out = 0;         // how many 1s in holdout
 };
 
-// Per campaign, parallel to Allocation::selected[k].
-struct HoldoutDraw {
-  std::vector<uint8_t> decile;   // 1 = the best tenth of the campaign's audience by value .. 10
-  std::vector<uint8_t> holdout;  // 1 = withheld
-};
-
-// Deciles by the candidates' values within each campaign's selected audience (ties by customer
-// number); in each decile round(share × its size) customers are withheld, chosen by a hash of
-// (seed, campaign name, customer): the same plan and seed give the same holdouts, and a
-// campaign's draw does not depend on the other campaigns or their order.
-Result<std::vector<HoldoutDraw>> DrawHoldouts(const AllocationProblem& problem, const Allocation& allocation,
-                                              const HoldoutOptions& options);
+// shares[k] in [0, 1] is campaign k's holdout share. In each decile of size n_d the number
+// withheld is round(share * N_d) - round(share * N_{d-1}) with N_d the sizes of deciles 1 .. d
+// summed: within 1 of share * n_d, and round(share * audience) in all. Which customers is a
+// function of the seed, the campaign's name and its selected set only (not their order).
+// InvalidArgument naming the campaign for a share out of range, or if the allocation does
+// not match the problem.
+Result<std::vector<CampaignHoldout>> AssignHoldouts(const AllocationProblem& problem, const Allocation& allocation,
+                                                    std::span<const double> shares, uint64_t seed);
 
 }  // namespace cf::plan

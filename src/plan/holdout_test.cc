@@ -2,82 +2,134 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <random>
 
 namespace cf::plan {
 namespace {
 
-// One campaign given to customers 0 .. n-1, whose value is their number (higher is better).
-AllocationProblem OneCampaign(uint32_t n, std::string name = "c") {
-  AllocationProblem p;
-  p.num_customers = n;
-  p.days = 1;
-  p.campaigns.push_back({std::move(name), Channel::kEmail, 0, n, Priority::kMedium});
-  p.candidates.emplace_back();
-  for (uint32_t c = 0; c < n; ++c) p.candidates[0].push_back({c, static_cast<float>(c)});
-  return p;
-}
+// One campaign of `n` selected customers out of 2n candidates, values drawn with ties.
+struct Fixture {
+  AllocationProblem problem;
+  Allocation allocation;
+};
 
-Allocation Everyone(const AllocationProblem& p) {
-  Allocation a;
-  a.selected.emplace_back(p.num_customers);
-  std::iota(a.selected[0].begin(), a.selected[0].end(), 0u);
-  return a;
-}
-
-TEST(Holdout, EachDecileWithholdsItsShare) {
-  const AllocationProblem p = OneCampaign(1003);
-  const Allocation a = Everyone(p);
-  Result<std::vector<HoldoutDraw>> d = DrawHoldouts(p, a, {.seed = 7, .shares = {0.1}});
-  ASSERT_TRUE(d.has_value()) << d.error().ToString();
-  int per_decile[11] = {}, held[11] = {}, total = 0;
-  for (size_t i = 0; i < a.selected[0].size(); ++i) {
-    const int decile = (*d)[0].decile[i];
-    ASSERT_GE(decile, 1);
-    ASSERT_LE(decile, 10);
-    ++per_decile[decile];
-    held[decile] += (*d)[0].holdout[i];
-    total += (*d)[0].holdout[i];
+Fixture MakeFixture(uint32_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Fixture f;
+  f.problem.num_customers = 2 * n;
+  f.problem.days = 1;
+  f.problem.campaigns = {{"Coffee lovers", Channel::kEmail, 0, n, Priority::kHigh}};
+  f.problem.candidates.resize(1);
+  f.allocation.selected.resize(1);
+  for (uint32_t i = 0; i < 2 * n; ++i) {
+    f.problem.candidates[0].push_back({i, static_cast<float>(rng() % 50)});
+    if (i % 2 == 1) f.allocation.selected[0].push_back(i);
   }
-  EXPECT_EQ(total, 100);  // round(0.1 × 1003)
-  for (int dec = 1; dec <= 10; ++dec) EXPECT_LE(std::abs(held[dec] - 0.1 * per_decile[dec]), 1.0) << dec;
-  // Decile 1 holds the best values: customer 1002 (the best) is in it, customer 0 in decile 10.
-  EXPECT_EQ((*d)[0].decile[1002], 1);
-  EXPECT_EQ((*d)[0].decile[0], 10);
+  return f;
 }
 
-TEST(Holdout, SameSeedSameDrawOtherSeedOtherDraw) {
-  const AllocationProblem p = OneCampaign(500);
-  const Allocation a = Everyone(p);
-  const auto one = DrawHoldouts(p, a, {.seed = 1, .shares = {0.2}});
-  const auto again = DrawHoldouts(p, a, {.seed = 1, .shares = {0.2}});
-  const auto other = DrawHoldouts(p, a, {.seed = 2, .shares = {0.2}});
-  ASSERT_TRUE(one.has_value() && again.has_value() && other.has_value());
-  EXPECT_EQ((*one)[0].holdout, (*again)[0].holdout);
-  EXPECT_NE((*one)[0].holdout, (*other)[0].holdout);
+TEST(HoldoutTest, SharesHoldPerDecileWithinOne) {
+  for (uint32_t n : {1u, 7u, 10u, 95u, 1000u, 4321u}) {
+    for (double share : {0.0, 0.05, 0.1, 0.33, 1.0}) {
+      const Fixture f = MakeFixture(n, n);
+      const double shares[] = {share};
+      auto h = AssignHoldouts(f.problem, f.allocation, shares, 42);
+      ASSERT_TRUE(h.has_value()) << h.error().ToString();
+      const CampaignHoldout& c = (*h)[0];
+      ASSERT_EQ(c.decile.size(), n);
+      ASSERT_EQ(c.holdout.size(), n);
+      uint64_t total = 0;
+      for (int d = 1; d <= 10; ++d) {
+        uint64_t size = 0, held = 0;
+        for (size_t i = 0; i < n; ++i) {
+          if (c.decile[i] != d) continue;
+          ++size;
+          held += c.holdout[i];
+        }
+        EXPECT_LE(std::abs(static_cast<double>(held) - share * static_cast<double>(size)), 1.0)
+            << "n " << n << " share " << share << " decile " << d;
+        total += held;
+      }
+      EXPECT_EQ(total, c.held_out);
+      EXPECT_EQ(total, static_cast<uint64_t>(std::llround(share * n))) << "n " << n << " share " << share;
+    }
+  }
 }
 
-TEST(Holdout, ACampaignsDrawDoesNotDependOnTheOthers) {
-  AllocationProblem two = OneCampaign(300, "first");
-  AllocationProblem alone = OneCampaign(300, "second");
-  two.campaigns.push_back(alone.campaigns[0]);
-  two.candidates.push_back(alone.candidates[0]);
-  Allocation a2 = Everyone(two);
-  a2.selected.push_back(a2.selected[0]);
-  const auto both = DrawHoldouts(two, a2, {.seed = 3, .shares = {0.5, 0.1}});
-  const auto single = DrawHoldouts(alone, Everyone(alone), {.seed = 3, .shares = {0.1}});
-  ASSERT_TRUE(both.has_value() && single.has_value());
-  EXPECT_EQ((*both)[1].holdout, (*single)[0].holdout);
+TEST(HoldoutTest, DecilesFollowTheValue) {
+  const Fixture f = MakeFixture(1000, 3);
+  const double shares[] = {0.1};
+  auto h = AssignHoldouts(f.problem, f.allocation, shares, 1);
+  ASSERT_TRUE(h.has_value());
+  const auto& selected = f.allocation.selected[0];
+  for (size_t a = 0; a < selected.size(); ++a) {
+    for (size_t b = 0; b < selected.size(); ++b) {
+      const float va = f.problem.candidates[0][selected[a]].value, vb = f.problem.candidates[0][selected[b]].value;
+      if ((*h)[0].decile[a] < (*h)[0].decile[b]) {
+        ASSERT_GE(va, vb);
+      }
+    }
+  }
+  for (int d = 1; d <= 10; ++d) EXPECT_EQ(std::count((*h)[0].decile.begin(), (*h)[0].decile.end(), d), 100);
 }
 
-TEST(Holdout, ZeroShareWithholdsNobodyAndBadSharesAreRefused) {
-  const AllocationProblem p = OneCampaign(50);
-  const auto none = DrawHoldouts(p, Everyone(p), {.seed = 1, .shares = {0}});
-  ASSERT_TRUE(none.has_value());
-  EXPECT_EQ(std::accumulate((*none)[0].holdout.begin(), (*none)[0].holdout.end(), 0), 0);
-  EXPECT_FALSE(DrawHoldouts(p, Everyone(p), {.seed = 1, .shares = {1.0}}).has_value());
-  EXPECT_FALSE(DrawHoldouts(p, Everyone(p), {.seed = 1, .shares = {}}).has_value());
+TEST(HoldoutTest, DeterministicForASeedAndIndependentOfOrder) {
+  Fixture f = MakeFixture(2000, 9);
+  const double shares[] = {0.2};
+  auto first = AssignHoldouts(f.problem, f.allocation, shares, 7);
+  auto again = AssignHoldouts(f.problem, f.allocation, shares, 7);
+  auto other = AssignHoldouts(f.problem, f.allocation, shares, 8);
+  ASSERT_TRUE(first && again && other);
+  EXPECT_EQ((*first)[0].holdout, (*again)[0].holdout);
+  EXPECT_NE((*first)[0].holdout, (*other)[0].holdout);
+
+  // The same selected set in another order: the same customers are withheld.
+  std::vector<uint32_t> held;
+  for (size_t i = 0; i < f.allocation.selected[0].size(); ++i) {
+    if ((*first)[0].holdout[i]) held.push_back(f.allocation.selected[0][i]);
+  }
+  std::mt19937_64 rng(1);
+  std::shuffle(f.allocation.selected[0].begin(), f.allocation.selected[0].end(), rng);
+  auto shuffled = AssignHoldouts(f.problem, f.allocation, shares, 7);
+  ASSERT_TRUE(shuffled);
+  std::vector<uint32_t> held_shuffled;
+  for (size_t i = 0; i < f.allocation.selected[0].size(); ++i) {
+    if ((*shuffled)[0].holdout[i]) held_shuffled.push_back(f.allocation.selected[0][i]);
+  }
+  std::sort(held_shuffled.begin(), held_shuffled.end());
+  EXPECT_EQ(held, held_shuffled);
+}
+
+TEST(HoldoutTest, CampaignsDrawIndependently) {
+  Fixture f = MakeFixture(2000, 4);
+  f.problem.campaigns.push_back({"Tea lovers", Channel::kPush, 0, 2000, Priority::kLow});
+  f.problem.candidates.push_back(f.problem.candidates[0]);
+  f.allocation.selected.push_back(f.allocation.selected[0]);
+  const double shares[] = {0.5, 0.5};
+  auto h = AssignHoldouts(f.problem, f.allocation, shares, 7);
+  ASSERT_TRUE(h);
+  EXPECT_EQ((*h)[0].held_out, 1000u);
+  EXPECT_EQ((*h)[1].held_out, 1000u);
+  EXPECT_NE((*h)[0].holdout, (*h)[1].holdout);
+}
+
+TEST(HoldoutTest, ErrorsNameTheCampaign) {
+  const Fixture f = MakeFixture(10, 1);
+  const double bad[] = {1.5};
+  auto h = AssignHoldouts(f.problem, f.allocation, bad, 1);
+  ASSERT_FALSE(h);
+  EXPECT_NE(h.error().ToString().find("\"Coffee lovers\": holdout share 1.5 is outside 0 .. 1"), std::string::npos)
+      << h.error().ToString();
+  const double two[] = {0.1, 0.1};
+  EXPECT_FALSE(AssignHoldouts(f.problem, f.allocation, two, 1));
+  Allocation stranger = f.allocation;
+  stranger.selected[0].push_back(20);  // not a customer
+  const double one[] = {0.1};
+  auto s = AssignHoldouts(f.problem, stranger, one, 1);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().ToString().find("selected customer 20 is not one of its candidates"), std::string::npos);
 }
 
 }  // namespace

@@ -489,16 +489,11 @@ Status WritePlanFile(const std::string& path, const PlanFile& plan) {
 }
 
 std::string CohortId(std::string_view plan_name, std::string_view campaign_name) {
-  // FNV-1a over "plan\0campaign" (the separator keeps ("ab","c") apart from ("a","bc")), then
-  // splitmix64's finalizer for avalanche.
-  uint64_t h = 0xCBF29CE484222325ULL;
-  auto feed = [&h](std::string_view s) {
-    for (unsigned char ch : s) h = (h ^ ch) * 0x100000001B3ULL;
-  };
-  feed(plan_name);
-  feed(std::string_view("\0", 1));
-  feed(campaign_name);
-  return fmt::format("cf-{:016x}", Scramble(h));
+  // The separator keeps ("ab", "c") apart from ("a", "bc").
+  std::string key(plan_name);
+  key += '\0';
+  key += campaign_name;
+  return fmt::format("cf-{:016x}", HashString(key));
 }
 
 }  // namespace cf::plan

@@ -191,10 +191,9 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   result.upper_bound = allocation.upper_bound;
   result.gap = allocation.gap();
 
-  HoldoutOptions holdout_options;
-  holdout_options.seed = options.seed;
-  for (const CampaignSpec& spec : plan.campaigns) holdout_options.shares.push_back(spec.holdout_share);
-  CF_ASSIGN_OR_RETURN(std::vector<HoldoutDraw> draws, DrawHoldouts(problem, allocation, holdout_options));
+  std::vector<double> shares;
+  for (const CampaignSpec& spec : plan.campaigns) shares.push_back(spec.holdout_share);
+  CF_ASSIGN_OR_RETURN(std::vector<CampaignHoldout> draws, AssignHoldouts(problem, allocation, shares, options.seed));
 
   std::vector<int> received(n, 0);
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {

@@ -1,15 +1,10 @@
 // The exact solver: the allocation as a 0/1 program, one variable per candidate, solved tier by
 // tier (high, medium, low) with each earlier tier's optimum kept as a constraint.
 #include <fmt/format.h>
+#include <glpk.h>
 
 #include <chrono>
 #include <cmath>
-
-#ifdef CF_MIP_CBC
-#include <coin/Cbc_C_Interface.h>
-#else
-#include <glpk.h>
-#endif
 
 #include "plan/solver_internal.h"
 
@@ -33,30 +28,7 @@ struct Mip {
 // the solver never makes the next tier infeasible.
 constexpr double kTierTolerance = 1e-7;
 
-#ifdef CF_MIP_CBC
-Result<std::vector<double>> SolveMip(const Mip& mip, const std::vector<double>& objective) {
-  Cbc_Model* model = Cbc_newModel();
-  for (int c = 0; c < mip.num_cols; ++c) Cbc_addCol(model, "", 0, 1, objective[c], 1, 0, nullptr, nullptr);
-  for (const Row& row : mip.rows) {
-    Cbc_addRow(model, "", static_cast<int>(row.cols.size()), row.cols.data(), row.coefs.data(),
-               row.at_least ? 'G' : 'L', row.rhs);
-  }
-  Cbc_setObjSense(model, -1);
-  Cbc_setLogLevel(model, 0);
-  Cbc_setAllowableGap(model, 0);
-  Cbc_setAllowableFractionGap(model, 0);
-  Cbc_solve(model);
-  if (!Cbc_isProvenOptimal(model)) {
-    Cbc_deleteModel(model);
-    return Err(Status::Internal("the MIP solver (CBC) found no proven optimum"));
-  }
-  const double* x = Cbc_getColSolution(model);
-  std::vector<double> out(x, x + mip.num_cols);
-  Cbc_deleteModel(model);
-  return out;
-}
-#else
-Result<std::vector<double>> SolveMip(const Mip& mip, const std::vector<double>& objective) {
+Result<std::vector<double>> SolveMip(const Mip& mip, const std::vector<double>& objective, double seconds) {
   glp_term_out(GLP_OFF);
   glp_prob* lp = glp_create_prob();
   glp_set_obj_dir(lp, GLP_MAX);
@@ -82,8 +54,14 @@ Result<std::vector<double>> SolveMip(const Mip& mip, const std::vector<double>& 
   glp_init_iocp(&params);
   params.presolve = GLP_ON;
   params.mip_gap = 0;
+  params.tm_lim = static_cast<int>(std::min(seconds * 1000, 86400e3));
   const int rc = glp_intopt(lp, &params);
   const int status = glp_mip_status(lp);
+  if (rc == GLP_ETMLIM) {
+    glp_delete_prob(lp);
+    return Err(Status::ResourceExhausted(
+        fmt::format("the exact solver found no proven optimum within exact_time_limit_seconds = {}", seconds)));
+  }
   if (rc != 0 || status != GLP_OPT) {
     glp_delete_prob(lp);
     return Err(Status::Internal(
@@ -94,7 +72,6 @@ Result<std::vector<double>> SolveMip(const Mip& mip, const std::vector<double>& 
   glp_delete_prob(lp);
   return out;
 }
-#endif
 
 class ExactSolver final : public Solver {
  public:
@@ -143,7 +120,7 @@ class ExactSolver final : public Solver {
         }
       }
       if (keep.cols.empty()) continue;
-      CF_ASSIGN_OR_RETURN(x, SolveMip(mip, objective));
+      CF_ASSIGN_OR_RETURN(x, SolveMip(mip, objective, options.exact_time_limit_seconds));
       double best = 0;
       for (size_t i = 0; i < keep.cols.size(); ++i) best += keep.coefs[i] * x[keep.cols[i]];
       keep.at_least = true;
@@ -152,7 +129,10 @@ class ExactSolver final : public Solver {
     }
     for (size_t k = 0; k < num_campaigns; ++k) {
       for (size_t j = 0; j < problem.candidates[k].size(); ++j) {
-        if (x[first_col[k] + j] > 0.5) result.selected[k].push_back(problem.candidates[k][j].customer);
+        // A candidate worth nothing is left out: it adds no value and only uses pressure.
+        if (x[first_col[k] + j] > 0.5 && problem.candidates[k][j].value > 0) {
+          result.selected[k].push_back(problem.candidates[k][j].customer);
+        }
       }
     }
     ScoreAllocation(problem, result);

@@ -16,7 +16,6 @@ namespace {
 
 constexpr int kMaxPriceRounds = 10;        // passes over the customers per tier, at most
 constexpr double kVolumeTolerance = 2e-3;  // |demand - volume| <= this share of the volume: balanced
-constexpr size_t kBlock = 8192;            // customers per block of a pass (sums kept per block)
 
 // One tier's subproblems: per customer, its candidates of the tier's campaigns and the messages
 // the tiers above gave it.
@@ -36,21 +35,27 @@ class Tier {
   Tier(const AllocationProblem& problem, const std::vector<WindowRule>& rules, const std::vector<uint8_t>& active,
        const TierView& view, int threads)
       : problem_(problem), rules_(rules), active_(active), view_(view), threads_(threads) {
-    volume_.assign(problem.campaigns.size(), 0);
-    scale_.assign(problem.campaigns.size(), 0);
-    for (size_t k = 0; k < problem.campaigns.size(); ++k) {
-      if (!active[k]) continue;
-      volume_[k] = std::min<uint64_t>(problem.campaigns[k].max_audience, problem.candidates[k].size());
-      double sum = 0;
-      for (const Candidate& c : problem.candidates[k]) sum += c.value;
-      scale_[k] = sum / static_cast<double>(problem.candidates[k].size());
+    // The view holds only the candidates a campaign still fits: its volume is at most those.
+    const size_t num_campaigns = problem.campaigns.size();
+    std::vector<uint64_t> count(num_campaigns, 0);
+    scale_.assign(num_campaigns, 0);
+    for (const TierView::Item& item : view.items) {
+      ++count[item.campaign];
+      scale_[item.campaign] += item.value;
+    }
+    volume_.assign(num_campaigns, 0);
+    message_.resize(num_campaigns);
+    for (size_t k = 0; k < num_campaigns; ++k) {
+      message_[k] = {problem.campaigns[k].send_day, problem.campaigns[k].channel};
+      if (!active[k] || count[k] == 0) continue;
+      volume_[k] = std::min<uint64_t>(problem.campaigns[k].max_audience, count[k]);
+      scale_[k] /= static_cast<double>(count[k]);
     }
   }
 
-  // Prices for the active campaigns, starting where each campaign alone would be balanced among
-  // the candidates it still fits, then a per-campaign search on demand == volume: a step that
-  // grows while the demand keeps its side and halves when it crosses. Every pass gives a valid
-  // bound (the subproblems are exact); the smallest is returned. pick holds the last pass's.
+  // Prices for the active campaigns, starting where each campaign alone would be balanced, then a per-campaign search
+  // on demand == volume: a step that grows while the demand keeps its side and halves when it crosses. Every pass gives
+  // a valid bound (the subproblems are exact); the smallest is returned. pick holds the last pass's.
   double FindPrices(std::vector<uint8_t>& pick) const {
     std::vector<double> price = StartPrices();
     const size_t num_campaigns = problem_.campaigns.size();
@@ -113,13 +118,29 @@ class Tier {
       taken[k] = std::min<uint64_t>(list.size(), volume_[k]);
     }
     picked.clear();
+    // What fits now is all that may fit later (adding messages only takes room): filter in
+    // parallel, then fill one by one in value order.
+    std::vector<uint8_t> open(view_.items.size(), 0);
+    ParallelBlocks(problem_.num_customers, threads_, [&](size_t, size_t begin, size_t end) {
+      SubsetSolver solver(rules_, problem_.days);
+      std::vector<Message> current;
+      for (size_t i = begin; i < end; ++i) {
+        bool loaded = false;
+        for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+          const TierView::Item& item = view_.items[j];
+          if (pick[j] || item.value <= 0 || taken[item.campaign] >= volume_[item.campaign]) continue;
+          if (!loaded) {
+            Messages(static_cast<uint32_t>(i), &pick, current);
+            loaded = true;
+          }
+          open[j] = solver.Fits(current, MessageOf(item.campaign));
+        }
+      }
+    });
     std::vector<Ref> free;
     for (uint32_t i = 0; i < problem_.num_customers; ++i) {
       for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
-        const TierView::Item& item = view_.items[j];
-        if (!pick[j] && item.value > 0 && taken[item.campaign] < volume_[item.campaign]) {
-          free.push_back({item.value, i, j});
-        }
+        if (open[j]) free.push_back({view_.items[j].value, i, j});
       }
     }
     std::sort(free.begin(), free.end(), better);
@@ -136,7 +157,7 @@ class Tier {
   }
 
  private:
-  Message MessageOf(uint32_t k) const { return {problem_.campaigns[k].send_day, problem_.campaigns[k].channel}; }
+  Message MessageOf(uint32_t k) const { return message_[k]; }
 
   // Customer i's fixed messages, and its picked items' when pick is given.
   void Messages(uint32_t i, const std::vector<uint8_t>* pick, std::vector<Message>& out) const {
@@ -148,32 +169,15 @@ class Tier {
     }
   }
 
-  // Per campaign, its volume-th best value among the candidates it fits beside their fixed
-  // messages: the price at which it alone would be balanced.
+  // Per campaign, its volume-th best value: the price at which it alone would be balanced.
   std::vector<double> StartPrices() const {
     const size_t num_campaigns = problem_.campaigns.size();
-    std::vector<uint8_t> fits(view_.items.size(), 1);
-    if (!view_.fixed.empty()) {
-      ParallelBlocks(problem_.num_customers, threads_, [&](size_t, size_t begin, size_t end) {
-        SubsetSolver solver(rules_, problem_.days);
-        std::vector<Message> fixed;
-        for (size_t i = begin; i < end; ++i) {
-          Messages(static_cast<uint32_t>(i), nullptr, fixed);
-          if (fixed.empty()) continue;
-          for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
-            fits[j] = solver.Fits(fixed, MessageOf(view_.items[j].campaign));
-          }
-        }
-      });
-    }
     std::vector<std::vector<float>> values(num_campaigns);
-    for (size_t j = 0; j < view_.items.size(); ++j) {
-      if (fits[j]) values[view_.items[j].campaign].push_back(view_.items[j].value);
-    }
+    for (const TierView::Item& item : view_.items) values[item.campaign].push_back(item.value);
     std::vector<double> price(num_campaigns, 0);
     for (size_t k = 0; k < num_campaigns; ++k) {
       std::vector<float>& v = values[k];
-      if (!active_[k] || v.size() <= volume_[k]) continue;
+      if (v.size() <= volume_[k]) continue;
       std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(volume_[k]), v.end(), std::greater<float>());
       price[k] = v[volume_[k]];
     }
@@ -186,7 +190,7 @@ class Tier {
   double Evaluate(const std::vector<double>& price, std::vector<uint8_t>& pick, std::vector<uint64_t>& demand) const {
     const size_t num_campaigns = problem_.campaigns.size();
     const size_t n = problem_.num_customers;
-    std::vector<double> block_sum((n + kBlock - 1) / kBlock, 0);
+    std::vector<double> block_sum((n + kParallelBlock - 1) / kParallelBlock, 0);
     std::vector<std::vector<uint64_t>> thread_demand(threads_, std::vector<uint64_t>(num_campaigns, 0));
     ParallelBlocks(n, threads_, [&](size_t thread, size_t begin, size_t end) {
       SubsetSolver solver(rules_, problem_.days);
@@ -195,24 +199,28 @@ class Tier {
       std::vector<uint8_t> chosen;
       std::vector<uint64_t>& counts = thread_demand[thread];
       double sum = 0;
+      std::vector<uint64_t> item_index;
       for (size_t i = begin; i < end; ++i) {
         items.clear();
-        const uint64_t first = view_.offset[i];
-        for (uint64_t j = first; j < view_.offset[i + 1]; ++j) {
+        item_index.clear();
+        for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
           pick[j] = 0;
           const TierView::Item& item = view_.items[j];
-          items.push_back({MessageOf(item.campaign), item.value - price[item.campaign]});
+          const double weight = item.value - price[item.campaign];
+          if (weight <= 0) continue;  // never worth taking at these prices
+          items.push_back({message_[item.campaign], weight});
+          item_index.push_back(j);
         }
         if (items.empty()) continue;
         Messages(static_cast<uint32_t>(i), nullptr, fixed);
         sum += solver.Solve(fixed, items, chosen);
         for (size_t j = 0; j < items.size(); ++j) {
           if (!chosen[j]) continue;
-          pick[first + j] = 1;
-          ++counts[view_.items[first + j].campaign];
+          pick[item_index[j]] = 1;
+          ++counts[view_.items[item_index[j]].campaign];
         }
       }
-      block_sum[begin / kBlock] = sum;
+      block_sum[begin / kParallelBlock] = sum;
     });
     demand.assign(num_campaigns, 0);
     for (const auto& d : thread_demand) {
@@ -231,12 +239,13 @@ class Tier {
   int threads_;
   std::vector<uint64_t> volume_;  // max_audience, at most the number of candidates
   std::vector<double> scale_;     // mean candidate value per campaign: the first price steps
+  std::vector<Message> message_;  // per campaign, its day and channel
 };
 
 // The view of one tier: its campaigns' candidates per customer, beside the fixed messages
 // (moved in) that the tiers above gave.
-TierView MakeView(const AllocationProblem& problem, const std::vector<uint8_t>& active,
-                  std::vector<uint64_t> fixed_offset, std::vector<Message> fixed) {
+TierView MakeView(const AllocationProblem& problem, const std::vector<WindowRule>& rules, int threads,
+                  const std::vector<uint8_t>& active, std::vector<uint64_t> fixed_offset, std::vector<Message> fixed) {
   TierView view;
   const size_t n = problem.num_customers;
   view.offset.assign(n + 1, 0);
@@ -254,6 +263,33 @@ TierView MakeView(const AllocationProblem& problem, const std::vector<uint8_t>& 
   }
   view.fixed_offset = std::move(fixed_offset);
   view.fixed = std::move(fixed);
+  if (view.fixed.empty()) return view;
+  // A candidate whose message does not fit beside the fixed ones can never be given: drop it
+  // once here rather than in every pass.
+  std::vector<uint8_t> keep(view.items.size(), 1);
+  ParallelBlocks(n, threads, [&](size_t, size_t begin, size_t end) {
+    SubsetSolver solver(rules, problem.days);
+    std::vector<Message> given;
+    for (size_t i = begin; i < end; ++i) {
+      if (view.fixed_offset[i] == view.fixed_offset[i + 1]) continue;
+      given.assign(view.fixed.begin() + static_cast<ptrdiff_t>(view.fixed_offset[i]),
+                   view.fixed.begin() + static_cast<ptrdiff_t>(view.fixed_offset[i + 1]));
+      for (uint64_t j = view.offset[i]; j < view.offset[i + 1]; ++j) {
+        const CampaignSlot& c = problem.campaigns[view.items[j].campaign];
+        keep[j] = solver.Fits(given, {c.send_day, c.channel});
+      }
+    }
+  });
+  uint64_t w = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t begin = view.offset[i];
+    view.offset[i] = w;
+    for (uint64_t j = begin; j < view.offset[i + 1]; ++j) {
+      if (keep[j]) view.items[w++] = view.items[j];
+    }
+  }
+  view.offset[n] = w;
+  view.items.resize(w);
   return view;
 }
 
@@ -284,7 +320,7 @@ class FastSolver final : public Solver {
         any = any || active[k];
       }
       if (!any) continue;
-      TierView view = MakeView(problem, active, std::move(fixed_offset), std::move(fixed));
+      TierView view = MakeView(problem, rules, threads, active, std::move(fixed_offset), std::move(fixed));
       const Tier solver(problem, rules, active, view, threads);
       std::vector<uint8_t> pick(view.items.size(), 0);
       result.tier_upper_bound[tier] = solver.FindPrices(pick);

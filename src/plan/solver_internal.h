@@ -79,20 +79,21 @@ inline int ResolveThreads(int threads) {
   return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-// Calls fn(thread_index, begin, end) over [0, n) in blocks taken from a shared counter, so a
-// thread that meets cheap customers takes more of them. Small inputs run inline.
+// Customers per block of a parallel loop.
+inline constexpr size_t kParallelBlock = 8192;
+
+// Calls fn(thread_index, begin, end) for each block [b, b + kParallelBlock) of [0, n), the
+// blocks taken from a shared counter so that a thread that meets cheap customers takes more of
+// them. The blocks are the same whatever the number of threads (sums kept per block and added
+// in order do not depend on it); small inputs run on the calling thread.
 template <typename Fn>
 void ParallelBlocks(size_t n, int threads, Fn&& fn) {
-  constexpr size_t kBlock = 8192;
-  const size_t t = std::min<size_t>(static_cast<size_t>(ResolveThreads(threads)), (n + kBlock - 1) / kBlock);
-  if (t <= 1) {
-    fn(size_t{0}, size_t{0}, n);
-    return;
-  }
+  const size_t blocks = (n + kParallelBlock - 1) / kParallelBlock;
+  const size_t t = std::min<size_t>(static_cast<size_t>(ResolveThreads(threads)), blocks);
   std::atomic<size_t> next{0};
   auto run = [&](size_t thread_index) {
-    for (size_t b = next.fetch_add(kBlock); b < n; b = next.fetch_add(kBlock)) {
-      fn(thread_index, b, std::min(n, b + kBlock));
+    for (size_t b = next.fetch_add(kParallelBlock); b < n; b = next.fetch_add(kParallelBlock)) {
+      fn(thread_index, b, std::min(n, b + kParallelBlock));
     }
   };
   std::vector<std::thread> pool;

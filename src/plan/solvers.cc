@@ -182,7 +182,10 @@ class AutoSolver final : public Solver {
   std::string_view name() const override { return "auto"; }
   Result<Allocation> Solve(const AllocationProblem& problem, const SolveOptions& options) const override {
     CF_RETURN_IF_ERROR(options.Validate());
-    if (TotalCandidates(problem) <= options.exact_max_candidates) return exact_->Solve(problem, options);
+    if (TotalCandidates(problem) <= options.exact_max_candidates) {
+      Result<Allocation> exact = exact_->Solve(problem, options);
+      if (exact.has_value() || exact.error().code() != StatusCode::kResourceExhausted) return exact;
+    }
     return fast_->Solve(problem, options);
   }
 
