@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <vector>
 
 #include "base/files.h"
@@ -79,6 +80,27 @@ TEST(Journal, TornTailIsIgnoredAndCutBeforeTheNextAppend) {
   }
 }
 
+TEST(Journal, ConcurrentAppendsShareSyncsAndAllReplay) {
+  TempDirectory dir("journal");
+  const std::string path = dir.path() + "/j.journal";
+  {
+    auto j = Journal::Open(path, Dest());
+    ASSERT_TRUE(j.has_value());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int b = 0; b < 25; ++b) {
+          std::vector<JournalEntry> batch;
+          for (int i = 0; i < 10; ++i) batch.push_back({"u:" + std::to_string(t * 1000 + b * 10 + i), "c"});
+          EXPECT_TRUE((*j)->Append(false, batch).ok());
+        }
+      });
+    }
+    for (std::thread& th : threads) th.join();
+  }
+  EXPECT_EQ((*Journal::Open(path, Dest()))->members().size(), 1000u);
+}
+
 TEST(Journal, CorruptionBeforeLaterBatchesIsAnError) {
   TempDirectory dir("journal");
   const std::string path = dir.path() + "/j.journal";
@@ -88,7 +110,9 @@ TEST(Journal, CorruptionBeforeLaterBatchesIsAnError) {
     ASSERT_TRUE((*j)->Append(false, add).ok());
     ASSERT_TRUE((*j)->Append(false, add).ok());
   }
-  std::string text = *ReadFile(path);
+  Result<std::string> read = ReadFile(path);
+  ASSERT_TRUE(read.has_value());
+  std::string text = std::move(*read);
   text.replace(text.find("+\tu:a"), 1, "*");  // the first batch's line; the second batch follows
   ASSERT_TRUE(WriteFileAtomic(path, text).ok());
   auto j = Journal::Open(path, Dest());
