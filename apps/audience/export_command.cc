@@ -158,7 +158,8 @@ Status RunExport(const ExportFlags& f, int* failed_campaigns) {
                     {"removed", counted(report.removed)},
                     {"unmatched", counted(report.unmatched)},
                     {"requests", report.requests},
-                    {"retries", report.retries}});
+                    {"retries", report.retries},
+                    {"seconds", report.seconds}});
       }
     }
     row["status"] = status.ok() ? "ok" : "failed";

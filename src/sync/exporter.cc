@@ -286,15 +286,17 @@ Status ExportOptions::Validate() const {
 
 ChangeSet ComputeChanges(const Journal::Membership& acknowledged, const std::vector<Member>& planned) {
   ChangeSet out;
-  std::vector<std::string> keys;
-  keys.reserve(planned.size());
-  for (const Member& m : planned) keys.push_back(m.id.Key());
-  std::unordered_set<std::string_view> planned_keys(keys.begin(), keys.end());
-  std::unordered_set<std::string_view> planned_customers;
+  out.adds.reserve(planned.size());
+  for (const Member& m : planned) {
+    if (!acknowledged.contains(m.key)) out.adds.push_back({m.key, m.customer});
+  }
+  if (acknowledged.size() + out.adds.size() == planned.size()) return out;  // nothing acknowledged left the plan
+  std::unordered_set<std::string_view> planned_keys, planned_customers;
+  planned_keys.reserve(planned.size());
   planned_customers.reserve(planned.size());
-  for (size_t i = 0; i < planned.size(); ++i) {
-    planned_customers.insert(planned[i].customer);
-    if (!acknowledged.contains(keys[i])) out.adds.push_back({keys[i], planned[i].customer});
+  for (const Member& m : planned) {
+    planned_keys.insert(m.key);
+    planned_customers.insert(m.customer);
   }
   for (const auto& [key, customer] : acknowledged) {
     if (planned_keys.contains(key)) continue;
@@ -327,9 +329,9 @@ struct Exporter::Impl {
         const std::span<const JournalEntry> batch = entries.subspan(b * per, std::min(per, entries.size() - b * per));
         int64_t retries = 0;
         Result<std::string> answer = sender.Post(path, ChangesBody(prefix, batch, remove), &retries);
+        Status s = answer.has_value() ? journal.Append(remove, batch) : answer.error();
         std::lock_guard<std::mutex> lock(mu);
         report.retries += retries;
-        Status s = answer.has_value() ? journal.Append(remove, batch) : answer.error();
         if (!s.ok()) {
           if (first_error.ok()) first_error = std::move(s);
           stop = true;
@@ -387,6 +389,8 @@ CampaignReport Exporter::Export(const std::string& plan_dir, const PlannedCampai
     report.status = journal.error();
     return report;
   }
+  const auto start = SteadyClock::now();
+  const auto finish = [&] { report.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count(); };
   const std::string prefix = BodyPrefix(impl_->credentials, campaign.cohort_id);
   // Creating a known cohort renames it, so this runs every time: the name follows the plan.
   const std::string create = prefix + "\"name\":" + JsonString(campaign.export_file_name) +
@@ -395,6 +399,7 @@ CampaignReport Exporter::Export(const std::string& plan_dir, const PlannedCampai
       impl_->senders[0]->Post("/partners/" + impl_->options.partner + "/cohorts", create, &report.retries);
   if (!created.has_value()) {
     report.status = created.error();
+    finish();
     return report;
   }
   ++report.requests;
@@ -408,6 +413,7 @@ CampaignReport Exporter::Export(const std::string& plan_dir, const PlannedCampai
     if (!report.status.ok()) break;
   }
   progress.Finish();
+  finish();
   return report;
 }
 

@@ -27,7 +27,7 @@ struct ExportOptions {
   std::string endpoint;                  // base URL, e.g. https://rest.iad-01.braze.com; required
   std::string partner = "tinyclues";     // the partner in /partners/{partner}/...; letters, digits, '-', '_'
   int max_ids_per_request = 1000;        // 1 .. 1000 identifiers per cohort request (Braze's limit)
-  int connections = 2;                   // 1 .. 16 requests in flight per campaign, one connection each
+  int connections = 4;                   // 1 .. 16 requests in flight per campaign, one connection each
   double timeout_seconds = 30;           // > 0: one request, connection included
   double max_retry_seconds = 300;        // >= 0: how long one request may be retried before its campaign fails
   double initial_backoff_seconds = 0.5;  // > 0: the first retry's delay; doubles each retry, with jitter
@@ -60,6 +60,7 @@ struct CampaignReport {
   bool counts_known = true;  // every answer carried added, removed and unmatched (engage does; Braze does not)
   int64_t requests = 0;      // acknowledged requests, the cohort's creation included
   int64_t retries = 0;       // requests sent again after a retryable failure
+  double seconds = 0;        // wall time of the sending, the cohort's creation included
   Status status;             // why the campaign stopped, or OK
 };
 

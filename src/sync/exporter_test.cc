@@ -10,7 +10,7 @@
 namespace cf::sync {
 namespace {
 
-Member M(std::string customer, std::string key) { return {std::move(customer), *Identifier::FromKey(key)}; }
+Member M(std::string customer, std::string key) { return {std::move(customer), *Identifier::FromKey(key), key}; }
 
 std::vector<std::string> Keys(const std::vector<JournalEntry>& v) {
   std::vector<std::string> out;

@@ -273,26 +273,42 @@ Status Journal::Append(bool removed, std::span<const JournalEntry> entries) {
     text += '\n';
   }
   text += fmt::format(".\t{}\t{:016x}\n", entries.size(), HashBytes(text));
-  Status written = WriteAll(fd_, text, path_);
-  if (written.ok() && ::fdatasync(fd_) != 0) {
-    written = Status::IOError(fmt::format("{}: fsync failed: {}", path_, std::strerror(errno)));
-  }
-  if (!written.ok()) {
-    // Leave no half batch for a later append in this process to follow.
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failed_.ok()) return failed_;
+  if (Status written = WriteAll(fd_, text, path_); !written.ok()) {
+    // Leave no half batch for a later append to follow.
     if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
-      return written.WithPrefix("and the journal could not be cut back to its last batch");
+      failed_ = written.WithPrefix("and the journal could not be cut back to its last batch");
+      return failed_;
     }
     return written;
   }
   size_ += text.size();
-  for (const JournalEntry& e : entries) {
-    if (removed) {
-      members_.erase(e.key);
-    } else {
-      members_[e.key] = e.customer;
+  // Group commit: one fdatasync covers every batch written before it started, so concurrent
+  // requests do not queue behind one another's syncs.
+  const uint64_t mine = ++written_;
+  while (synced_ < mine && failed_.ok()) {
+    if (syncing_) {
+      synced_cv_.wait(lock);
+      continue;
     }
+    syncing_ = true;
+    const uint64_t target = written_;
+    lock.unlock();
+    const int rc = ::fdatasync(fd_);
+    const int error = errno;
+    lock.lock();
+    syncing_ = false;
+    if (rc != 0) {
+      // What was written is whole batches, so the file replays correctly; whether they are
+      // durable is unknown, so nothing more is acknowledged.
+      failed_ = Status::IOError(fmt::format("{}: fsync failed: {}", path_, std::strerror(error)));
+    } else {
+      synced_ = target;
+    }
+    synced_cv_.notify_all();
   }
-  return Status::OK();
+  return failed_;
 }
 
 }  // namespace cf::sync

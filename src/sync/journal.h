@@ -9,8 +9,10 @@
 // request is sent again, which is safe because cohort adds and removes are idempotent.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -55,11 +57,14 @@ class Journal {
   Journal& operator=(const Journal&) = delete;
 
   const JournalHeader& header() const { return header_; }
+  // The acknowledged membership as replayed by Open (later appends are not applied to it:
+  // an export reads it once, and a million map updates would cost more than the requests).
   const Membership& members() const { return members_; }
   const std::string& path() const { return path_; }
 
-  // Records one acknowledged request: appends its entries and commit line, fsyncs, then applies
-  // them to members(). Not thread-safe; callers serialize.
+  // Records one acknowledged request: appends its entries and commit line, and returns once
+  // they are on disk (fdatasync). Safe to call from several threads at once (their syncs are
+  // shared). After a failed sync every later call fails.
   Status Append(bool removed, std::span<const JournalEntry> entries);
 
  private:
@@ -68,7 +73,13 @@ class Journal {
   JournalHeader header_;
   Membership members_;
   int fd_ = -1;
-  size_t size_ = 0;  // bytes of the header and the committed batches
+  std::mutex mu_;  // guards everything below and the writes to fd_
+  std::condition_variable synced_cv_;
+  size_t size_ = 0;       // bytes of the header and the batches written
+  uint64_t written_ = 0;  // batches written
+  uint64_t synced_ = 0;   // batches known to be on disk
+  bool syncing_ = false;  // a thread is in fdatasync
+  Status failed_;         // sticky: a sync failed or a half batch could not be cut off
 };
 
 }  // namespace cf::sync

@@ -127,7 +127,6 @@ Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const
     }
   }
   CampaignAudience out;
-  std::unordered_set<std::string> seen;
   io::Record record;
   while (true) {
     CF_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
@@ -147,12 +146,28 @@ Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const
       ++out.skipped;
       continue;
     }
-    if (!seen.insert(id->Key()).second) {
-      ++out.duplicates;
-      continue;
-    }
-    out.members.push_back(Member{std::string(record.fields[col[0]]), std::move(*id)});
+    std::string key = id->Key();
+    out.members.push_back(Member{std::string(record.fields[col[0]]), std::move(*id), std::move(key)});
   }
+  // Duplicates are dropped once all rows are in, so the set can point into the members' keys.
+  std::vector<bool> duplicate(out.members.size(), false);
+  {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(out.members.size());
+    for (size_t i = 0; i < out.members.size(); ++i) {
+      duplicate[i] = !seen.insert(out.members[i].key).second;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < out.members.size(); ++i) {
+    if (duplicate[i]) {
+      ++out.duplicates;
+    } else {
+      if (kept != i) out.members[kept] = std::move(out.members[i]);
+      ++kept;
+    }
+  }
+  out.members.resize(kept);
   return out;
 }
 

@@ -30,6 +30,7 @@ Result<PlanSummary> ReadPlanSummary(const std::string& plan_dir);
 struct Member {
   std::string customer;  // the CRM id, for the journal and the CSV
   Identifier id;
+  std::string key;  // id.Key()
 };
 
 // A campaign's exportable audience: its non-holdout rows with an identifier.

@@ -128,7 +128,10 @@ void FaultProxy::Serve(int fd) {
         break;
     }
     Result<http::ClientResponse> r = upstream.Post(path, body);
-    const std::string answer = r.has_value() ? Answer(r->status, r->body) : Answer(502, R"({"message":"no upstream"})");
+    std::string answer = r.has_value() ? Answer(r->status, r->body) : Answer(502, R"({"message":"no upstream"})");
+    if (fault == Fault::kBrazeAnswer && r.has_value() && r->status == 201) {
+      answer = Answer(201, R"({"message":"success"})");
+    }
     if (fault == Fault::kCloseMidAnswer) {
       SendAll(fd, answer.substr(0, answer.size() / 2));
       ::shutdown(fd, SHUT_RDWR);

@@ -20,6 +20,7 @@ enum class Fault {
   kCloseBeforeForward,  // read the request, close the connection
   kCloseMidAnswer,      // forward (engage applies it), send half the answer, close
   kSlowAnswer,          // forward, then wait slow_seconds before answering
+  kBrazeAnswer,         // forward, then answer as Braze does: 201 {"message":"success"}, no counts
 };
 
 class FaultProxy {
