@@ -42,10 +42,12 @@ struct Options {
   bool fast_commit = false;  // engage serve --fast-commit (synchronous=NORMAL)
 };
 
-// A process's CPU time and minor page faults so far, over all its threads: /proc/PID/stat.
+// A process's CPU time and minor page faults so far, over all its threads (/proc/PID/stat),
+// and the context switches of its live threads (/proc/PID/task/*/status).
 struct ProcessCost {
   double cpu_s = 0;  // utime + stime
   long long minor_faults = 0;
+  long long context_switches = 0;  // voluntary and involuntary
 };
 
 ProcessCost ReadProcessCost(pid_t pid) {
@@ -63,11 +65,20 @@ ProcessCost ReadProcessCost(pid_t pid) {
   ProcessCost c;
   c.minor_faults = std::stoll(f[10 - 3]);
   c.cpu_s = static_cast<double>(std::stoll(f[14 - 3]) + std::stoll(f[15 - 3])) / sysconf(_SC_CLK_TCK);
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream status(task.path() / "status");
+    for (std::string l; std::getline(status, l);) {
+      if (l.rfind("voluntary_ctxt_switches:", 0) == 0 || l.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        c.context_switches += std::stoll(l.substr(l.find(':') + 1));
+      }
+    }
+  }
   return c;
 }
 
 ProcessCost operator-(const ProcessCost& a, const ProcessCost& b) {
-  return {a.cpu_s - b.cpu_s, a.minor_faults - b.minor_faults};
+  return {a.cpu_s - b.cpu_s, a.minor_faults - b.minor_faults, a.context_switches - b.context_switches};
 }
 
 // The running server, stopped by Die() so that a failed run leaves no process behind.
@@ -284,14 +295,14 @@ int main(int argc, char** argv) {
       "%.1f ms) |\n",
       o.profiles, requests, o.batch, o.clients, import_rate, import_s, ms(pct(latencies, 0.5)),
       ms(pct(latencies, 0.99)));
-  std::printf("| cohort import: server CPU (utime+stime), minor page faults | %.2f s, %lld |\n", import_cost.cpu_s,
-              import_cost.minor_faults);
+  std::printf("| cohort import: server CPU (utime+stime), minor page faults, context switches | %.2f s, %lld, %lld |\n",
+              import_cost.cpu_s, import_cost.minor_faults, import_cost.context_switches);
   std::printf("| raw SQLite insert of the same %d rows, one transaction | %.0f rows/s |\n", o.profiles, raw_rate);
   std::printf("| ratio import / raw | %.2f |\n", import_rate / raw_rate);
   std::printf("| /users/track, %d requests of 75 new profiles from %d clients | %.0f profiles/s (%.0f requests/s) |\n",
               o.track_requests, o.clients, track_rate, o.track_requests / track_s);
-  std::printf("| /users/track: server CPU (utime+stime), minor page faults | %.2f s, %lld |\n", track_cost.cpu_s,
-              track_cost.minor_faults);
+  std::printf("| /users/track: server CPU (utime+stime), minor page faults, context switches | %.2f s, %lld, %lld |\n",
+              track_cost.cpu_s, track_cost.minor_faults, track_cost.context_switches);
   std::printf(
       "| segment size, cohort filter over %d members, GET /segments/details over HTTP | p50 %.2f ms, p99 %.2f ms |\n",
       o.profiles, ms(pct(seg_http, 0.5)), ms(pct(seg_http, 0.99)));
