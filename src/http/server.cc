@@ -392,15 +392,32 @@ class Session : public std::enable_shared_from_this<Session> {
     core_->handlers->Post([self = shared_from_this(), req = std::move(req), fallback_status,
                            guard = asio::make_work_guard(core_->io)]() mutable {
       Response answer = fallback_status == 0 ? self->core_->Answer(req) : self->core_->Fallback(req, fallback_status);
+      // While the session is handling, nothing on its strand touches the socket or the answer,
+      // so this thread writes what the socket takes at once: the client has its answer without
+      // waiting for the I/O thread to wake up. The rest, if any, is written from the strand.
+      const bool keep = self->Prepare(std::move(answer), fallback_status != 0);
+      beast::error_code ec;
+      bhttp::write(self->stream_.socket(), *self->serializer_, ec);
       auto executor = self->executor();
-      asio::post(executor, [self = std::move(self), answer = std::move(answer), close = fallback_status != 0,
-                            guard = std::move(guard)]() mutable { self->Write(std::move(answer), close); });
+      asio::post(executor, [self = std::move(self), keep, ec, guard = std::move(guard)] {
+        self->state_ = SessionState::kWriting;
+        if (ec && ec != asio::error::would_block) return self->Close();
+        self->WriteRest(keep);
+      });
     });
   }
 
+  // Answers from the strand (no handler ran).
   void Write(Response answer, bool close) {
     state_ = SessionState::kWriting;
+    WriteRest(Prepare(std::move(answer), close));
+  }
+
+  // The message and serializer of `answer`; whether the connection stays open after it. Reads
+  // what the strand set before the request was handed over, writes nothing the strand reads.
+  bool Prepare(Response answer, bool close) {
     bool keep = !close && keep_alive_ && !core_->stopping && served_ + 1 < core_->options.keep_alive_max_count;
+    serializer_.reset();
     res_ = {};
     res_.version(version_ == 10 ? 10 : 11);
     // Beast throws on a status outside 100..999; a handler bug is answered as one.
@@ -418,13 +435,21 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep);
     res_.prepare_payload();
     if (head_) res_.body().clear();  // Content-Length stays that of the GET answer
-    stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
-    bhttp::async_write(stream_, res_, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+    serializer_.emplace(res_);
+    return keep;
+  }
+
+  // Writes what the serializer has left, then reads the next request or closes.
+  void WriteRest(bool keep) {
+    auto next = [self = shared_from_this(), keep](beast::error_code ec, size_t) {
       if (ec) return self->Close();
       if (!keep) return self->Linger();
       ++self->served_;
       self->ReadHeader();
-    });
+    };
+    if (serializer_->is_done()) return next({}, 0);
+    stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
+    bhttp::async_write(stream_, *serializer_, std::move(next));
   }
 
   void Linger() {
@@ -455,6 +480,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> serializer_;  // of res_
   std::string client_;
   SessionState state_ = SessionState::kReading;
   size_t served_ = 0;
@@ -479,6 +505,9 @@ void Core::Accept() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // The handler thread's write of an answer must never block it (asynchronous operations
+    // are unaffected by this mode).
+    socket.non_blocking(true, ignored);
     auto remote = socket.remote_endpoint(ignored);
     std::string client = ignored ? std::string("unknown") : remote.address().to_string();
     size_t total = 0;
