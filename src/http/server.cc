@@ -109,14 +109,18 @@ class HandlerPool {
   ~HandlerPool() { Join(); }
 
   void Post(std::function<void()> job) {
-    std::lock_guard lock(mu_);
-    queue_.push_back(std::move(job));
-    if (!idle_.empty()) {
-      Worker* w = idle_.back();
+    Worker* w = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(job));
+      if (idle_.empty()) return;
+      w = idle_.back();
       idle_.pop_back();
       w->woken = true;
-      w->cv.notify_one();
     }
+    // Outside the lock, so that the woken thread does not block at once on the mutex still
+    // held here. The worker outlives this call: the pool joins its threads before freeing them.
+    w->cv.notify_one();
   }
 
   // Runs what is queued, then ends the threads.
