@@ -3,8 +3,11 @@
 //      against inserting the same membership rows straight into SQLite in one transaction;
 //   2. /users/track: profiles created per second with 75-object requests;
 //   3. segment size of a cohort filter over N profiles (over HTTP, and in-process).
+// For 1 and 2 it also reports the server's CPU time and minor page faults, which vary less
+// than wall-clock rates on a shared machine whose disk flushes take what they take.
 // Prints a Markdown report on stdout. Usage: engage_bench --help.
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -12,7 +15,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "base/time.h"
@@ -36,6 +41,45 @@ struct Options {
   std::string dir;           // work directory (default: a fresh temp dir, removed at the end)
   bool fast_commit = false;  // engage serve --fast-commit (synchronous=NORMAL)
 };
+
+// A process's CPU time and minor page faults so far, over all its threads (/proc/PID/stat),
+// and the context switches of its live threads (/proc/PID/task/*/status).
+struct ProcessCost {
+  double cpu_s = 0;  // utime + stime
+  long long minor_faults = 0;
+  long long context_switches = 0;  // voluntary and involuntary
+};
+
+ProcessCost ReadProcessCost(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  // The fields after the command name, which is in parentheses and may hold spaces: state is
+  // field 3, minflt 10, utime 14, stime 15 (proc(5)).
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream fields(line.substr(close + 2));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x;) f.push_back(x);
+  if (f.size() < 13) return {};
+  ProcessCost c;
+  c.minor_faults = std::stoll(f[10 - 3]);
+  c.cpu_s = static_cast<double>(std::stoll(f[14 - 3]) + std::stoll(f[15 - 3])) / sysconf(_SC_CLK_TCK);
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream status(task.path() / "status");
+    for (std::string l; std::getline(status, l);) {
+      if (l.rfind("voluntary_ctxt_switches:", 0) == 0 || l.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        c.context_switches += std::stoll(l.substr(l.find(':') + 1));
+      }
+    }
+  }
+  return c;
+}
+
+ProcessCost operator-(const ProcessCost& a, const ProcessCost& b) {
+  return {a.cpu_s - b.cpu_s, a.minor_faults - b.minor_faults, a.context_switches - b.context_switches};
+}
 
 // The running server, stopped by Die() so that a failed run leaves no process behind.
 std::unique_ptr<cf::engage_test::EngageServer>* g_server = nullptr;
@@ -148,6 +192,7 @@ int main(int argc, char** argv) {
   std::atomic<int> next{0};
   std::atomic<int64_t> added{0};
   std::vector<double> latencies(requests);
+  const ProcessCost cost_before_import = ReadProcessCost(server->pid());
   auto t_import = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < o.clients; ++t) {
@@ -169,6 +214,7 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   const double import_s = Seconds(t_import, Clock::now());
+  const ProcessCost import_cost = ReadProcessCost(server->pid()) - cost_before_import;
   if (added != o.profiles)
     Die("import added " + std::to_string(added.load()) + " members, expected " + std::to_string(o.profiles));
   std::sort(latencies.begin(), latencies.end());
@@ -177,6 +223,7 @@ int main(int argc, char** argv) {
 
   // 2. /users/track, 75 new profiles per request.
   std::atomic<int> next_track{0};
+  const ProcessCost cost_before_track = ReadProcessCost(server->pid());
   auto t_track = Clock::now();
   threads.clear();
   for (int t = 0; t < o.clients; ++t) {
@@ -195,6 +242,7 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   const double track_s = Seconds(t_track, Clock::now());
+  const ProcessCost track_cost = ReadProcessCost(server->pid()) - cost_before_track;
   const double track_rate = o.track_requests * 75 / track_s;
 
   // 3. Segment size over HTTP.
@@ -247,10 +295,14 @@ int main(int argc, char** argv) {
       "%.1f ms) |\n",
       o.profiles, requests, o.batch, o.clients, import_rate, import_s, ms(pct(latencies, 0.5)),
       ms(pct(latencies, 0.99)));
+  std::printf("| cohort import: server CPU (utime+stime), minor page faults, context switches | %.2f s, %lld, %lld |\n",
+              import_cost.cpu_s, import_cost.minor_faults, import_cost.context_switches);
   std::printf("| raw SQLite insert of the same %d rows, one transaction | %.0f rows/s |\n", o.profiles, raw_rate);
   std::printf("| ratio import / raw | %.2f |\n", import_rate / raw_rate);
   std::printf("| /users/track, %d requests of 75 new profiles from %d clients | %.0f profiles/s (%.0f requests/s) |\n",
               o.track_requests, o.clients, track_rate, o.track_requests / track_s);
+  std::printf("| /users/track: server CPU (utime+stime), minor page faults, context switches | %.2f s, %lld, %lld |\n",
+              track_cost.cpu_s, track_cost.minor_faults, track_cost.context_switches);
   std::printf(
       "| segment size, cohort filter over %d members, GET /segments/details over HTTP | p50 %.2f ms, p99 %.2f ms |\n",
       o.profiles, ms(pct(seg_http, 0.5)), ms(pct(seg_http, 0.99)));

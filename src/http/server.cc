@@ -8,6 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <regex>
@@ -92,6 +94,87 @@ struct RouteEntry {
 
 class Session;
 
+// The handler threads. A job goes to the thread that became idle last (each idle thread waits
+// on its own condition variable): with asio::thread_pool, whose shared condition variable
+// wakes the longest-idle thread, 4 clients' requests rotated over all 16 threads, each with
+// its own malloc arena grown and trimmed again per request (3x the page faults) and cold
+// caches. Here the few threads that the load needs stay warm; all `n` still run at once when
+// handlers block.
+class HandlerPool {
+ public:
+  explicit HandlerPool(size_t n) {
+    for (size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+    for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { Serve(w); });
+  }
+  ~HandlerPool() { Join(); }
+
+  void Post(std::function<void()> job) {
+    Worker* w = nullptr;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(job));
+      if (idle_.empty()) return;
+      w = idle_.back();
+      idle_.pop_back();
+      w->woken = true;
+    }
+    // Outside the lock, so that the woken thread does not block at once on the mutex still
+    // held here. The worker outlives this call: the pool joins its threads before freeing them.
+    w->cv.notify_one();
+  }
+
+  // Runs what is queued, then ends the threads.
+  void Join() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+      for (Worker* w : idle_) {
+        w->woken = true;
+        w->cv.notify_one();
+      }
+      idle_.clear();
+    }
+    for (auto& w : workers_) w->thread.join();
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::condition_variable cv;
+    bool woken = false;
+  };
+
+  void Serve(Worker* w) {
+    std::unique_lock lock(mu_);
+    while (true) {
+      if (!queue_.empty()) {
+        std::function<void()> job = std::move(queue_.front());
+        queue_.pop_front();
+        lock.unlock();
+        try {
+          job();
+        } catch (const std::exception& e) {
+          CF_LOG_ERROR("HTTP handler thread: {}", e.what());
+        }
+        job = nullptr;  // its captures are released outside the lock
+        lock.lock();
+        continue;
+      }
+      if (stopping_) return;
+      w->woken = false;
+      idle_.push_back(w);
+      w->cv.wait(lock, [w] { return w->woken; });
+    }
+  }
+
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;
+  std::vector<Worker*> idle_;  // the last one became idle last
+  std::vector<std::unique_ptr<Worker>> workers_;
+  bool stopping_ = false;
+};
+
 // Everything the sessions share. `options.io_threads` threads run the I/O context, each
 // session on its own strand and the acceptor on another; `options.threads` threads run the
 // handlers. `mu` guards what they share.
@@ -105,7 +188,7 @@ struct Core {
   std::unordered_map<std::string, int> per_client;
 
   asio::io_context io;
-  std::optional<asio::thread_pool> handlers;  // created by Run()
+  std::optional<HandlerPool> handlers;  // created by Run()
   asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
   tcp::acceptor acceptor{accept_strand};
   asio::steady_timer accept_retry{accept_strand};
@@ -263,6 +346,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     if (parser_->is_done()) return Dispatch();
+    if (auto length = parser_->content_length_remaining()) buffer_.reserve(std::min<size_t>(*length, 64 * 1024));
     stream_.expires_after(std::chrono::seconds(core_->options.read_timeout_seconds));
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
@@ -304,23 +388,40 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Handlers may block (SQLite), so they run on the handler pool, never on an I/O thread; the
-  // answer comes back to the session's strand. The work guard keeps Run() serving until it
-  // has. (Running them inline on 16 I/O threads instead cost 80 us of CPU per request in
+  // session's strand takes over again after the first write of the answer. The work guard
+  // keeps Run() serving until it has. (Running them inline on 16 I/O threads instead cost 80 us of CPU per request in
   // thread wake-ups, against 30-45 us this way: docs/benchmarks.md.) `fallback_status` 0:
   // route the request, else answer it with the fallback and close.
   void Answer(Request req, int fallback_status) {
-    asio::post(*core_->handlers, [self = shared_from_this(), req = std::move(req), fallback_status,
-                                  guard = asio::make_work_guard(core_->io)]() mutable {
+    core_->handlers->Post([self = shared_from_this(), req = std::move(req), fallback_status,
+                           guard = asio::make_work_guard(core_->io)]() mutable {
       Response answer = fallback_status == 0 ? self->core_->Answer(req) : self->core_->Fallback(req, fallback_status);
+      // While the session is handling, nothing on its strand touches the socket or the answer,
+      // so this thread writes what the socket takes at once: the client has its answer without
+      // waiting for the I/O thread to wake up. The rest, if any, is written from the strand.
+      const bool keep = self->Prepare(std::move(answer), fallback_status != 0);
+      beast::error_code ec;
+      bhttp::write(self->stream_.socket(), *self->serializer_, ec);
       auto executor = self->executor();
-      asio::post(executor, [self = std::move(self), answer = std::move(answer), close = fallback_status != 0,
-                            guard = std::move(guard)]() mutable { self->Write(std::move(answer), close); });
+      asio::post(executor, [self = std::move(self), keep, ec, guard = std::move(guard)] {
+        self->state_ = SessionState::kWriting;
+        if (ec && ec != asio::error::would_block) return self->Close();
+        self->WriteRest(keep);
+      });
     });
   }
 
+  // Answers from the strand (no handler ran).
   void Write(Response answer, bool close) {
     state_ = SessionState::kWriting;
+    WriteRest(Prepare(std::move(answer), close));
+  }
+
+  // The message and serializer of `answer`; whether the connection stays open after it. Reads
+  // what the strand set before the request was handed over, writes nothing the strand reads.
+  bool Prepare(Response answer, bool close) {
     bool keep = !close && keep_alive_ && !core_->stopping && served_ + 1 < core_->options.keep_alive_max_count;
+    serializer_.reset();
     res_ = {};
     res_.version(version_ == 10 ? 10 : 11);
     // Beast throws on a status outside 100..999; a handler bug is answered as one.
@@ -338,13 +439,21 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.keep_alive(keep);
     res_.prepare_payload();
     if (head_) res_.body().clear();  // Content-Length stays that of the GET answer
-    stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
-    bhttp::async_write(stream_, res_, [self = shared_from_this(), keep](beast::error_code ec, size_t) {
+    serializer_.emplace(res_);
+    return keep;
+  }
+
+  // Writes what the serializer has left, then reads the next request or closes.
+  void WriteRest(bool keep) {
+    auto next = [self = shared_from_this(), keep](beast::error_code ec, size_t) {
       if (ec) return self->Close();
       if (!keep) return self->Linger();
       ++self->served_;
       self->ReadHeader();
-    });
+    };
+    if (serializer_->is_done()) return next({}, 0);
+    stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
+    bhttp::async_write(stream_, *serializer_, std::move(next));
   }
 
   void Linger() {
@@ -375,6 +484,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> serializer_;  // of res_
   std::string client_;
   SessionState state_ = SessionState::kReading;
   size_t served_ = 0;
@@ -399,6 +509,9 @@ void Core::Accept() {
     }
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    // The handler thread's write of an answer must never block it (asynchronous operations
+    // are unaffected by this mode).
+    socket.non_blocking(true, ignored);
     auto remote = socket.remote_endpoint(ignored);
     std::string client = ignored ? std::string("unknown") : remote.address().to_string();
     size_t total = 0;
@@ -542,7 +655,7 @@ Status Server::Run() {
   for (int i = 1; i < core.options.io_threads; ++i) threads.emplace_back(serve);
   serve();
   for (auto& t : threads) t.join();
-  core.handlers->join();
+  core.handlers->Join();
   return Status::OK();
 }
 

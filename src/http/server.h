@@ -1,7 +1,9 @@
 // A small HTTP/1.1 server, event-driven (Boost.Beast over Asio): an I/O thread reads requests
-// and writes answers asynchronously, a pool of threads runs the handlers (which may block). A
-// slow or silent client holds a socket and a timer, never a thread. Boost stays inside
-// server.cc, so code that includes this header may also include Eigen.
+// asynchronously, a pool of threads runs the handlers (which may block), the most recently idle
+// thread first. The handler's thread writes what the socket takes of the answer without
+// blocking, the I/O thread the rest. A slow or silent client holds a socket and a timer, never
+// a thread. Boost stays inside server.cc, so code that includes this header may also include
+// Eigen.
 #pragma once
 
 #include <cstddef>

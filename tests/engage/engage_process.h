@@ -32,6 +32,7 @@ class EngageServer {
 
   bool running() const { return pid_ > 0 && port_ > 0; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // SIGKILL, then reap: nothing gets a chance to flush.
   void Kill();

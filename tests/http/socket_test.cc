@@ -84,7 +84,7 @@ class Socket {
       if (end == std::string::npos) return n;
       size_t length = 0;
       size_t cl = data.find("Content-Length: ", pos);
-      if (cl != std::string::npos && cl < end) length = std::stoul(data.substr(cl + 16));
+      if (cl != std::string::npos && cl < end) length = std::stoul(data.substr(cl + 16, 20));
       if (data.compare(pos, 12, "HTTP/1.1 100") == 0) length = 0;
       if (data.size() < end + 4 + length) return n;
       if (data.compare(pos, 12, "HTTP/1.1 100") != 0) ++n;
@@ -126,8 +126,8 @@ int CountAnswers(const std::string& data) {
   return n;
 }
 
-// A real server on a free loopback port: /size answers the body's size, /hello "hello",
-// /smuggled counts the requests that reach it.
+// A real server on a free loopback port: /size answers the body's size, /hello "hello", /big
+// `bytes` bytes, /smuggled counts the requests that reach it.
 class SocketTest : public ::testing::Test {
  protected:
   static constexpr size_t kMaxBody = 16 * 1024;
@@ -138,6 +138,12 @@ class SocketTest : public ::testing::Test {
     server_->Route("GET", "/hello", [](const Request& r) {
       Response out;
       out.body = "hello " + r.Query("name");
+      out.content_type = "text/plain";
+      return out;
+    });
+    server_->Route("GET", "/big", [](const Request& r) {
+      Response out;
+      out.body.assign(std::stoul(r.Query("bytes")), 'x');
       out.content_type = "text/plain";
       return out;
     });
@@ -374,6 +380,32 @@ TEST_F(SocketTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_EQ(Socket::CompleteAnswers(r.data), 2) << r.data;
   EXPECT_LT(r.data.find("{\"size\":3}"), r.data.find("{\"size\":5}")) << r.data;
   EXPECT_FALSE(r.closed);
+}
+
+// The handler thread writes what the socket takes at once; an answer too big for the socket's
+// buffer is finished from the I/O thread, so a client that does not read holds no handler
+// thread (here the only one) and its answers still come whole and in order.
+TEST_F(SocketTest, AnAnswerTheClientDoesNotReadHoldsNoHandlerThread) {
+  ServerOptions options;
+  options.threads = 1;
+  Start(options);
+  constexpr size_t kBig = 32 << 20;  // more than loopback socket buffers hold
+  Socket stalled(port_);
+  ASSERT_TRUE(stalled.Send("GET /big?bytes=" + std::to_string(kBig) +
+                           " HTTP/1.1\r\nHost: x\r\n\r\nGET /hello?name=after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the first answer fills the buffers
+  Socket other(port_);
+  const auto start = Clock::now();
+  ASSERT_TRUE(other.Send("GET /hello?name=other HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto quick = other.ReadAnswers(5);
+  EXPECT_LT(SecondsSince(start), 1.0);
+  EXPECT_NE(quick.data.find("hello other"), std::string::npos) << quick.data;
+  auto r = stalled.ReadAnswers(20, 2);
+  ASSERT_EQ(Socket::CompleteAnswers(r.data), 2) << r.data.substr(0, 200);
+  EXPECT_NE(r.data.find("Content-Length: " + std::to_string(kBig) + "\r\n"), std::string::npos);
+  const size_t body = r.data.find("\r\n\r\n") + 4;
+  EXPECT_EQ(r.data.find_first_not_of('x', body), body + kBig);
+  EXPECT_EQ(r.data.rfind("hello after"), r.data.size() - 11);
 }
 
 TEST_F(SocketTest, HeadAnswersTheGetRouteWithoutTheBody) {
