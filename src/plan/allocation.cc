@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <unordered_set>
 
 namespace cf::plan {
 
@@ -99,33 +98,50 @@ Status SolveOptions::Validate() const {
 uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation) {
   uint64_t violations = 0;
   if (allocation.selected.size() != problem.campaigns.size()) return 1;
-  // Per customer, the (day, channel) of each message received.
+  const uint32_t n = problem.num_customers;
+  // Flat arrays rather than a container per customer: this runs on every plan of millions.
+  // state[c]: 1 = candidate of the campaign at hand, 2 = given it already.
+  std::vector<uint8_t> state(n, 0);
+  std::vector<uint32_t> count(static_cast<size_t>(n) + 1, 0);
+  std::vector<std::vector<uint8_t>> valid(problem.campaigns.size());
+  for (size_t k = 0; k < problem.campaigns.size(); ++k) {
+    for (const Candidate& c : problem.candidates[k]) state[c.customer] = 1;
+    const std::vector<uint32_t>& selected = allocation.selected[k];
+    valid[k].assign(selected.size(), 0);
+    for (size_t i = 0; i < selected.size(); ++i) {
+      const uint32_t customer = selected[i];
+      if (customer >= n || state[customer] != 1) {
+        ++violations;  // not a candidate, or given twice
+        continue;
+      }
+      state[customer] = 2;
+      valid[k][i] = 1;
+      ++count[customer + 1];
+    }
+    if (selected.size() > problem.campaigns[k].max_audience) ++violations;
+    for (const Candidate& c : problem.candidates[k]) state[c.customer] = 0;
+  }
+  // Each customer's messages as (day, channel), grouped by customer (a counting sort).
+  for (uint32_t c = 0; c < n; ++c) count[c + 1] += count[c];
   struct Message {
     int day;
     Channel channel;
   };
-  std::vector<std::vector<Message>> received(problem.num_customers);
+  std::vector<Message> messages(count[n]);
+  std::vector<uint32_t> next(count.begin(), count.end() - 1);
   for (size_t k = 0; k < problem.campaigns.size(); ++k) {
-    std::unordered_set<uint32_t> eligible;
-    eligible.reserve(problem.candidates[k].size());
-    for (const Candidate& c : problem.candidates[k]) eligible.insert(c.customer);
-    std::unordered_set<uint32_t> given;
-    for (uint32_t customer : allocation.selected[k]) {
-      if (customer >= problem.num_customers || !eligible.contains(customer) || !given.insert(customer).second) {
-        ++violations;  // not a candidate, or given twice
-        continue;
-      }
-      received[customer].push_back({problem.campaigns[k].send_day, problem.campaigns[k].channel});
+    const std::vector<uint32_t>& selected = allocation.selected[k];
+    for (size_t i = 0; i < selected.size(); ++i) {
+      if (valid[k][i]) messages[next[selected[i]]++] = {problem.campaigns[k].send_day, problem.campaigns[k].channel};
     }
-    if (allocation.selected[k].size() > problem.campaigns[k].max_audience) ++violations;
   }
   std::vector<int> days;
-  for (const std::vector<Message>& messages : received) {
-    if (messages.size() < 2) continue;
+  for (uint32_t c = 0; c < n; ++c) {
+    if (count[c + 1] - count[c] < 2) continue;
     for (const PressureRule& rule : problem.rules) {
       days.clear();
-      for (const Message& m : messages) {
-        if (!rule.channel.has_value() || *rule.channel == m.channel) days.push_back(m.day);
+      for (uint32_t m = count[c]; m < count[c + 1]; ++m) {
+        if (!rule.channel.has_value() || *rule.channel == messages[m].channel) days.push_back(messages[m].day);
       }
       std::sort(days.begin(), days.end());
       if (rule.max_messages > 0) {
