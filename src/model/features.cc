@@ -19,7 +19,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
-constexpr uint32_t kNoSlot = UINT32_MAX;
+constexpr uint32_t kNoSlot = FeatureBuilder::kNotInPopulation;
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
@@ -334,6 +334,11 @@ struct FeatureBuilder::OfferWork {
   std::vector<CollaborativeFacts> collaborative;  // per population customer
 };
 
+FeatureBuilder::Workspace::Workspace() : work_(std::make_unique<OfferWork>()) {}
+FeatureBuilder::Workspace::~Workspace() = default;
+FeatureBuilder::Workspace::Workspace(Workspace&&) noexcept = default;
+FeatureBuilder::Workspace& FeatureBuilder::Workspace::operator=(Workspace&&) noexcept = default;
+
 // The kCustomerOffer and kCustomerLevel passes: one pass over every customer's history
 // gathers their purchases in the offer and in the offer's groups at each level, and the
 // offer's purchases per embedding group for the collaborative pass.
@@ -539,10 +544,13 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
 }
 
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
-                                   float window_share, const RowSink& sink,
-                                   std::vector<float>* personal_revenue) const {
+                                   float window_share, const RowSink& sink, std::vector<float>* personal_revenue,
+                                   Workspace* workspace) const {
   const int threads = ResolveThreads(options_.run.threads);
-  OfferWork work;
+  Workspace local;
+  Workspace& space = workspace != nullptr ? *workspace : local;
+  OfferWork& work = *space.work_;
+  work.stats = OfferStats{};
   CustomerOfferPass(offer, threads, &work);
   OfferPass(offer, &work);
   CollaborativePass(threads, &work);
@@ -562,7 +570,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   const CustomerFacts no_facts;
   const OfferFacts no_offer;
   const CollaborativeFacts no_collaborative;
-  std::vector<float> block;
+  std::vector<float>& block = space.block_;
   for (size_t first = 0; first < customers.size(); first += kRowChunk) {
     const size_t count = std::min(kRowChunk, customers.size() - first);
     block.resize(count * width);  // every cell is written below
