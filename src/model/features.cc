@@ -329,6 +329,7 @@ struct FeatureBuilder::OfferWork {
   std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
   std::vector<std::vector<float>> group_weight;  // per thread × embedding group: the offer's purchases
   std::vector<double> thread_revenue, thread_events;
+  std::vector<OfferWindows> thread_windows;  // per thread: revenue (≥ 0) per window
   OfferStats stats;
   OfferSummary summary;
   std::vector<CollaborativeFacts> collaborative;  // per population customer
@@ -366,11 +367,16 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   work->group_weight.assign(static_cast<size_t>(threads), std::vector<float>(factors_.num_groups, 0.0f));
   work->thread_revenue.assign(static_cast<size_t>(threads), 0.0);
   work->thread_events.assign(static_cast<size_t>(threads), 0.0);
+  work->thread_windows.assign(static_cast<size_t>(threads), OfferWindows{});
   const Level* embed_level =
       options_.embedding_level >= 0 ? &levels[static_cast<size_t>(options_.embedding_level)] : nullptr;
 
   ParallelFor(pop, threads, [&](size_t t, size_t b, size_t e) {
     std::vector<float>& weight = work->group_weight[t];
+    // Sums kept in registers, stored once: per-thread slots side by side in one cache line
+    // would bounce between the cores on every purchase of the offer.
+    double revenue = 0, events = 0;
+    OfferWindows windows;
     for (size_t i = b; i < e; ++i) {
       const CustomerEvents ev = view_->Customer(population_[i]);
       OfferFacts& f = work->facts[i];
@@ -380,12 +386,17 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
       for (size_t k = 0; k < ev.size(); ++k) {
         const uint32_t p = ev.product[k];
         const int64_t t_k = ev.time[k];
-        const double age = Days(cutoff - t_k);
-        // exp() only for events that count somewhere: most events match neither.
-        float decay = -1.0f;
+        // The age and exp() only for events that count somewhere: most events match nothing.
+        float age = -1.0f, decay = -1.0f;
+        auto aged = [&] {
+          if (age < 0) {
+            age = static_cast<float>(Days(cutoff - t_k));
+          }
+          return age;
+        };
         auto decayed = [&] {
           if (decay < 0) {
-            decay = static_cast<float>(DecayWeight(age));
+            decay = static_cast<float>(DecayWeight(Days(cutoff - t_k)));
           }
           return decay;
         };
@@ -394,18 +405,23 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
           f.days += day != prev_day ? 1.0f : 0.0f;
           prev_day = day;
           if (!seen) {
-            f.first = static_cast<float>(age);
+            f.first = aged();
             seen = true;
           }
-          f.last = static_cast<float>(age);
+          f.last = aged();
           f.count += 1;
           f.decay += decayed();
           f.spend += ev.revenue[k];
-          f.recent += t_k >= cutoff - horizon ? 1.0f : 0.0f;
-          f.in_recent |= t_k >= cutoff - horizon;
-          f.in_previous |= t_k >= cutoff - 2 * horizon && t_k < cutoff - horizon;
-          work->thread_revenue[t] += ev.revenue[k];
-          work->thread_events[t] += 1;
+          const bool in_recent = t_k >= cutoff - horizon;
+          const bool in_previous = !in_recent && t_k >= cutoff - 2 * horizon;
+          f.recent += in_recent ? 1.0f : 0.0f;
+          f.in_recent |= in_recent;
+          f.in_previous |= in_previous;
+          if (in_recent || in_previous) {
+            windows.revenue[in_recent ? 0 : 1] += std::max(0.0f, ev.revenue[k]);
+          }
+          revenue += ev.revenue[k];
+          events += 1;
           if (embed_level != nullptr && p != data::kNoProduct) {
             weight[embed_level->code_of_product[p]] += 1.0f;
           }
@@ -416,12 +432,15 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
         for (size_t l = 0; l < num_levels; ++l) {
           if (work->level_mask[l][levels[l].code_of_product[p]] != 0) {
             lf[l * kLevelFeatures] += 1.0f;
-            lf[l * kLevelFeatures + 1] = static_cast<float>(age);
+            lf[l * kLevelFeatures + 1] = aged();
             lf[l * kLevelFeatures + 2] += decayed();
           }
         }
       }
     }
+    work->thread_revenue[t] = revenue;
+    work->thread_events[t] = events;
+    work->thread_windows[t] = windows;
   });
   std::vector<float> decays(pop);
   for (size_t i = 0; i < pop; ++i) {
@@ -450,7 +469,12 @@ void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) 
   for (size_t t = 0; t < work->thread_revenue.size(); ++t) {
     revenue += work->thread_revenue[t];
     events += work->thread_events[t];
+    for (int k = 0; k < kOfferWindows; ++k) {
+      stats.windows.revenue[k] += work->thread_windows[t].revenue[k];
+    }
   }
+  stats.windows.buyers[0] = stats.buyers_recent;
+  stats.windows.buyers[1] = buyers_previous;
   stats.revenue_per_event = events > 0 ? revenue / events : 0;
   const double popd = std::max(1.0, stats.population);
   OfferSummary& s = work->summary;

@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
+#include "model/offer_totals.h"
 #include "model/options.h"
 #include "offer/product_set.h"
 
@@ -74,6 +75,9 @@ struct OfferStats {
   double buyers_recent = 0;      // bought the offer in [cutoff − H, cutoff)
   double revenue_recent = 0;     // their revenue in the offer in that window
   double revenue_per_event = 0;  // mean revenue of an offer purchase, whole history
+  // The population's buyers and revenue of the offer in the last two horizons: what
+  // MeasureOfferWindows gives (on the whole view when there is no sample), from the same pass.
+  OfferWindows windows;
 };
 
 class FeatureBuilder {

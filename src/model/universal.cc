@@ -739,28 +739,34 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
       stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
   std::vector<double>& probability = cache.probability;
   std::vector<double>& spend = cache.spend;
-  probability.resize(pop);
+  probability.resize(pop);  // the calibrated logits first, then the probabilities
   spend.resize(pop);
-  for (size_t i = 0; i < pop; ++i) {
-    probability[i] = calibration_.Apply(margins[i]);
-    double ratio = 1.0;
-    if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
-      const double n = offer_counts[i];
-      ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
+  ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      probability[i] = calibration_.Logit(margins[i]);
+      double ratio = 1.0;
+      if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
+        const double n = offer_counts[i];
+        ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
+      }
+      spend[i] = per_buyer * ratio;
     }
-    spend[i] = per_buyer * ratio;
-  }
+  });
   // The offer's totals, which never grow when products are removed (offer_totals.h): the
   // probabilities are shifted to sum to its expected buyers, the revenue scaled to its own.
-  const OfferWindows windows = MeasureOfferWindows(history, offer, horizon_days_, threads_);
+  const OfferWindows& windows = stats.windows;
   double revenue_scale = 0;
   if (pop > 0) {
     const double buyers =
         std::clamp(totals_.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
-    const double shift = LogitShiftToTotal(probability, buyers);
+    const double shift = LogitShiftOfLogitsToTotal(probability, buyers, threads_);
+    ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        probability[i] = 1.0 / (1.0 + std::exp(-(probability[i] + shift)));
+      }
+    });
     double raw_revenue = 0;
     for (size_t i = 0; i < pop; ++i) {
-      probability[i] = ShiftProbability(probability[i], shift);
       raw_revenue += probability[i] * spend[i];
     }
     revenue_scale = raw_revenue > 0 ? totals_.ExpectedRevenue(windows) / raw_revenue : 0;
