@@ -19,6 +19,7 @@ void AddDataCommands(CLI::App& app, int* exit_code);     // ingest, inspect
 void AddGenerateCommand(CLI::App& app, int* exit_code);  // generate
 void AddModelCommands(CLI::App& app, int* exit_code);    // train, score, evaluate
 void AddTopOffersCommand(CLI::App& app, int* exit_code);  // top-offers
+void AddOpportunitiesCommand(CLI::App& app, int* exit_code);  // opportunities
 
 // Parses the command line and runs the chosen command. Parser errors follow the README's
 // contract: `audience <command>: <message>; see 'audience <command> --help'`, exit code 1.

@@ -10,5 +10,6 @@ int main(int argc, char** argv) {
   cf::cli::AddGenerateCommand(app, &exit_code);
   cf::cli::AddModelCommands(app, &exit_code);
   cf::cli::AddTopOffersCommand(app, &exit_code);
+  cf::cli::AddOpportunitiesCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }
