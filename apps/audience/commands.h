@@ -23,6 +23,7 @@ void AddPlanCommand(CLI::App& app, int* exit_code);       // plan
 void AddCampaignCommand(CLI::App& app, int* exit_code);   // campaign init|settings|add|edit|remove|list
 void AddCurveCommand(CLI::App& app, int* exit_code);      // curve
 void AddExportCommand(CLI::App& app, int* exit_code);     // export
+void AddOpportunitiesCommand(CLI::App& app, int* exit_code);  // opportunities
 
 // Parses the command line and runs the chosen command. Parser errors follow the README's
 // contract: `audience <command>: <message>; see 'audience <command> --help'`, exit code 1.

@@ -1,15 +1,20 @@
 // Scoring speed of the universal model: one ad-hoc offer for every customer of a dataset,
-// features included. Needs CF_BENCH_DATA (dataset) and CF_BENCH_MODEL (model directory);
-// CF_BENCH_OFFER overrides the offer. bench/model/run.sh prepares them.
+// features included, and the planner's call (ScoreOffers: 20 offers at once). Needs
+// CF_BENCH_DATA (dataset) and CF_BENCH_MODEL (model directory); CF_BENCH_OFFER overrides the
+// offer, CF_BENCH_OFFERS the offers file (the first 20 of bench/model/offers25.json by default).
+// bench/model/run.sh prepares them.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 #include <random>
 
+#include "base/files.h"
 #include "data/dataset.h"
 #include "model/event_log.h"
 #include "model/metrics.h"
+#include "model/top_offers.h"
 #include "model/universal.h"
 #include "offer/offer.h"
 
@@ -54,6 +59,57 @@ void BM_ScoreOffer(benchmark::State& state) {
   state.counters["events"] = static_cast<double>(log.num_events());
 }
 BENCHMARK(BM_ScoreOffer)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+
+// The planner's call: 20 offers for every customer in one ScoreOffers, a fresh view each time.
+void BM_ScoreOffers(benchmark::State& state) {
+  constexpr size_t kPlanOffers = 20;
+  auto ds = cf::data::Dataset::Open(Env("CF_BENCH_DATA", ""));
+  if (!ds.has_value()) {
+    state.SkipWithError(("CF_BENCH_DATA: " + ds.error().ToString()).c_str());
+    return;
+  }
+  auto model = cf::model::UniversalModel::Load(Env("CF_BENCH_MODEL", ""), (*ds)->catalog(), 0);
+  if (!model.has_value()) {
+    state.SkipWithError(("CF_BENCH_MODEL: " + model.error().ToString()).c_str());
+    return;
+  }
+  const std::string file = Env("CF_BENCH_OFFERS", "bench/model/offers25.json");
+  auto text = cf::ReadFile(file);
+  if (!text.has_value()) {
+    state.SkipWithError(("CF_BENCH_OFFERS: " + text.error().ToString()).c_str());
+    return;
+  }
+  auto named = cf::model::ParseOffers(*text, file);
+  if (!named.has_value()) {
+    state.SkipWithError(named.error().ToString().c_str());
+    return;
+  }
+  named->resize(std::min(named->size(), kPlanOffers));
+  auto offers = cf::model::CompileOffers(*named, (*ds)->catalog(), file);
+  if (!offers.has_value()) {
+    state.SkipWithError(offers.error().ToString().c_str());
+    return;
+  }
+  const cf::model::EventLog log = cf::model::EventLog::FromDataset(**ds);
+  std::vector<uint32_t> customers(log.num_customers());
+  std::iota(customers.begin(), customers.end(), 0u);
+  int64_t shift = 0;
+  for (auto _ : state) {
+    const cf::model::HistoryView history(log, log.last_time() + 1 + shift);  // as in BM_ScoreOffer
+    shift = 1 - shift;
+    auto scores = (*model)->ScoreOffers(history, *offers, customers);
+    if (!scores.has_value()) {
+      state.SkipWithError(scores.error().ToString().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(scores);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(customers.size()) *
+                          static_cast<int64_t>(offers->size()));
+  state.counters["customers"] = static_cast<double>(customers.size());
+  state.counters["offers"] = static_cast<double>(offers->size());
+}
+BENCHMARK(BM_ScoreOffers)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 void BM_TopicMetrics(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));

@@ -2,7 +2,8 @@
 # Model benchmarks. Usage: bench/model/run.sh [BIN_DIR] [WORK_DIR]
 #   1. completejourney: `audience train` time (the ≤ 60 s budget);
 #   2. a generated 1M-customer dataset: scoring one ad-hoc offer for every customer, with
-#      the model trained on a 20k-customer dataset of the same generator seed (same catalog);
+#      the model trained on a 20k-customer dataset of the same generator seed (same catalog),
+#      and 20 offers in one ScoreOffers call (the planner's, BM_ScoreOffers);
 #   3. `audience train` on the 1M-customer dataset itself (a customer sample) and on a
 #      100k-customer one: time and peak memory;
 #   4. `audience top-offers`: 25 named offers (offers25.json) for the 1M customers;
@@ -45,7 +46,7 @@ echo "== score one ad-hoc offer for every customer (CLI: load, features, trees, 
   "$BIN/audience" score --quiet --data "$WORK/big-ds" --model "$WORK/gen-model" \
   --offer 'department = "GROCERY" and price < 5' --out "$WORK/scores.csv"
 
-echo "== in-process scoring benchmark (features + trees, no I/O)"
+echo "== in-process scoring benchmarks (features + trees, no I/O): one offer, then 20 offers in one call"
 CF_BENCH_DATA="$WORK/big-ds" CF_BENCH_MODEL="$WORK/gen-model" \
   "$BENCH/model_bench" --benchmark_counters_tabular=true
 

@@ -108,17 +108,24 @@ std::string JsonString(std::string_view s) {
 }
 
 std::string CsvField(std::string_view s) {
+  std::string out;
+  AppendCsvField(&out, s);
+  return out;
+}
+
+void AppendCsvField(std::string* out, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    return std::string(s);
+    out->append(s);
+    return;
   }
-  std::string out = "\"";
+  *out += '"';
   for (char c : s) {
-    out += c;
+    *out += c;
     if (c == '"') {
-      out += '"';
+      *out += '"';
     }
   }
-  return out + "\"";
+  *out += '"';
 }
 
 }  // namespace cf

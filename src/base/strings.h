@@ -27,6 +27,8 @@ std::string Quote(std::string_view s);
 // A CSV field (RFC 4180): `s` as it is, or quoted with inner quotes doubled when it holds a
 // comma, a quote or a line break.
 std::string CsvField(std::string_view s);
+// The same appended to `out`: writers of a million rows build no string per field.
+void AppendCsvField(std::string* out, std::string_view s);
 
 // A JSON string literal for `s` (with the quotes).
 std::string JsonString(std::string_view s);

@@ -24,7 +24,7 @@ double LogLoss(const PlattScaling& s, std::span<const float> margins, std::span<
 }
 }  // namespace
 
-double PlattScaling::Apply(double margin) const { return 1.0 / (1.0 + std::exp(-(a * margin + b))); }
+double PlattScaling::Apply(double margin) const { return 1.0 / (1.0 + std::exp(-Logit(margin))); }
 
 PlattScaling PlattScaling::Fit(std::span<const float> margins, std::span<const float> labels,
                                std::span<const float> weights) {

@@ -14,6 +14,7 @@ struct PlattScaling {
   double b = 0.0;
 
   double Apply(double margin) const;
+  double Logit(double margin) const { return a * margin + b; }  // logit of Apply(margin)
   // Weighted fit; keeps the identity when the data cannot support a fit.
   static PlattScaling Fit(std::span<const float> margins, std::span<const float> labels,
                           std::span<const float> weights);

@@ -19,7 +19,7 @@ namespace {
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
-constexpr uint32_t kNoSlot = UINT32_MAX;
+constexpr uint32_t kNoSlot = FeatureBuilder::kNotInPopulation;
 
 double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPerDay; }
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
@@ -329,10 +329,16 @@ struct FeatureBuilder::OfferWork {
   std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
   std::vector<std::vector<float>> group_weight;  // per thread × embedding group: the offer's purchases
   std::vector<double> thread_revenue, thread_events;
+  std::vector<OfferWindows> thread_windows;  // per thread: revenue (≥ 0) per window
   OfferStats stats;
   OfferSummary summary;
   std::vector<CollaborativeFacts> collaborative;  // per population customer
 };
+
+FeatureBuilder::Workspace::Workspace() : work_(std::make_unique<OfferWork>()) {}
+FeatureBuilder::Workspace::~Workspace() = default;
+FeatureBuilder::Workspace::Workspace(Workspace&&) noexcept = default;
+FeatureBuilder::Workspace& FeatureBuilder::Workspace::operator=(Workspace&&) noexcept = default;
 
 // The kCustomerOffer and kCustomerLevel passes: one pass over every customer's history
 // gathers their purchases in the offer and in the offer's groups at each level, and the
@@ -361,11 +367,16 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   work->group_weight.assign(static_cast<size_t>(threads), std::vector<float>(factors_.num_groups, 0.0f));
   work->thread_revenue.assign(static_cast<size_t>(threads), 0.0);
   work->thread_events.assign(static_cast<size_t>(threads), 0.0);
+  work->thread_windows.assign(static_cast<size_t>(threads), OfferWindows{});
   const Level* embed_level =
       options_.embedding_level >= 0 ? &levels[static_cast<size_t>(options_.embedding_level)] : nullptr;
 
   ParallelFor(pop, threads, [&](size_t t, size_t b, size_t e) {
     std::vector<float>& weight = work->group_weight[t];
+    // Sums kept in registers, stored once: per-thread slots side by side in one cache line
+    // would bounce between the cores on every purchase of the offer.
+    double revenue = 0, events = 0;
+    OfferWindows windows;
     for (size_t i = b; i < e; ++i) {
       const CustomerEvents ev = view_->Customer(population_[i]);
       OfferFacts& f = work->facts[i];
@@ -375,12 +386,17 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
       for (size_t k = 0; k < ev.size(); ++k) {
         const uint32_t p = ev.product[k];
         const int64_t t_k = ev.time[k];
-        const double age = Days(cutoff - t_k);
-        // exp() only for events that count somewhere: most events match neither.
-        float decay = -1.0f;
+        // The age and exp() only for events that count somewhere: most events match nothing.
+        float age = -1.0f, decay = -1.0f;
+        auto aged = [&] {
+          if (age < 0) {
+            age = static_cast<float>(Days(cutoff - t_k));
+          }
+          return age;
+        };
         auto decayed = [&] {
           if (decay < 0) {
-            decay = static_cast<float>(DecayWeight(age));
+            decay = static_cast<float>(DecayWeight(Days(cutoff - t_k)));
           }
           return decay;
         };
@@ -389,18 +405,23 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
           f.days += day != prev_day ? 1.0f : 0.0f;
           prev_day = day;
           if (!seen) {
-            f.first = static_cast<float>(age);
+            f.first = aged();
             seen = true;
           }
-          f.last = static_cast<float>(age);
+          f.last = aged();
           f.count += 1;
           f.decay += decayed();
           f.spend += ev.revenue[k];
-          f.recent += t_k >= cutoff - horizon ? 1.0f : 0.0f;
-          f.in_recent |= t_k >= cutoff - horizon;
-          f.in_previous |= t_k >= cutoff - 2 * horizon && t_k < cutoff - horizon;
-          work->thread_revenue[t] += ev.revenue[k];
-          work->thread_events[t] += 1;
+          const bool in_recent = t_k >= cutoff - horizon;
+          const bool in_previous = !in_recent && t_k >= cutoff - 2 * horizon;
+          f.recent += in_recent ? 1.0f : 0.0f;
+          f.in_recent |= in_recent;
+          f.in_previous |= in_previous;
+          if (in_recent || in_previous) {
+            windows.revenue[in_recent ? 0 : 1] += std::max(0.0f, ev.revenue[k]);
+          }
+          revenue += ev.revenue[k];
+          events += 1;
           if (embed_level != nullptr && p != data::kNoProduct) {
             weight[embed_level->code_of_product[p]] += 1.0f;
           }
@@ -411,12 +432,15 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
         for (size_t l = 0; l < num_levels; ++l) {
           if (work->level_mask[l][levels[l].code_of_product[p]] != 0) {
             lf[l * kLevelFeatures] += 1.0f;
-            lf[l * kLevelFeatures + 1] = static_cast<float>(age);
+            lf[l * kLevelFeatures + 1] = aged();
             lf[l * kLevelFeatures + 2] += decayed();
           }
         }
       }
     }
+    work->thread_revenue[t] = revenue;
+    work->thread_events[t] = events;
+    work->thread_windows[t] = windows;
   });
   std::vector<float> decays(pop);
   for (size_t i = 0; i < pop; ++i) {
@@ -445,7 +469,12 @@ void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) 
   for (size_t t = 0; t < work->thread_revenue.size(); ++t) {
     revenue += work->thread_revenue[t];
     events += work->thread_events[t];
+    for (int k = 0; k < kOfferWindows; ++k) {
+      stats.windows.revenue[k] += work->thread_windows[t].revenue[k];
+    }
   }
+  stats.windows.buyers[0] = stats.buyers_recent;
+  stats.windows.buyers[1] = buyers_previous;
   stats.revenue_per_event = events > 0 ? revenue / events : 0;
   const double popd = std::max(1.0, stats.population);
   OfferSummary& s = work->summary;
@@ -539,10 +568,13 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
 }
 
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
-                                   float window_share, const RowSink& sink,
-                                   std::vector<float>* personal_revenue) const {
+                                   float window_share, const RowSink& sink, std::vector<float>* personal_revenue,
+                                   Workspace* workspace) const {
   const int threads = ResolveThreads(options_.run.threads);
-  OfferWork work;
+  Workspace local;
+  Workspace& space = workspace != nullptr ? *workspace : local;
+  OfferWork& work = *space.work_;
+  work.stats = OfferStats{};
   CustomerOfferPass(offer, threads, &work);
   OfferPass(offer, &work);
   CollaborativePass(threads, &work);
@@ -562,7 +594,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   const CustomerFacts no_facts;
   const OfferFacts no_offer;
   const CollaborativeFacts no_collaborative;
-  std::vector<float> block;
+  std::vector<float>& block = space.block_;
   for (size_t first = 0; first < customers.size(); first += kRowChunk) {
     const size_t count = std::min(kRowChunk, customers.size() - first);
     block.resize(count * width);  // every cell is written below

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
+#include "model/offer_totals.h"
 #include "model/options.h"
 #include "offer/product_set.h"
 
@@ -73,6 +75,9 @@ struct OfferStats {
   double buyers_recent = 0;      // bought the offer in [cutoff − H, cutoff)
   double revenue_recent = 0;     // their revenue in the offer in that window
   double revenue_per_event = 0;  // mean revenue of an offer purchase, whole history
+  // The population's buyers and revenue of the offer in the last two horizons: what
+  // MeasureOfferWindows gives (on the whole view when there is no sample), from the same pass.
+  OfferWindows windows;
 };
 
 class FeatureBuilder {
@@ -91,12 +96,34 @@ class FeatureBuilder {
   // Receives the rows of customers [first, first + rows.size() / num_features()).
   using RowSink = std::function<void(size_t first, std::span<const float> rows)>;
 
+  // What Compute gathers about one offer, kept between calls: scoring offer after offer with
+  // one workspace reuses its buffers instead of faulting in ~100 MB of fresh pages per offer
+  // of a million customers. One workspace serves one Compute at a time.
+  struct OfferWork;
+  class Workspace {
+   public:
+    Workspace();
+    ~Workspace();
+    Workspace(Workspace&&) noexcept;
+    Workspace& operator=(Workspace&&) noexcept;
+
+   private:
+    friend class FeatureBuilder;
+    std::unique_ptr<OfferWork> work_;
+    std::vector<float> block_;
+  };
+
   // Rows (num_features() floats per customer, row-major, NaN = missing) for the offer,
   // handed to `sink` in chunks so that a million customers never need one huge matrix.
   // `window_share` is the label window's length over H (1 at scoring). Also fills, when not
   // null, each customer's offer revenue per offer purchase (NaN without one).
+  // `workspace` may be null (buffers of this call only).
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
-                     const RowSink& sink, std::vector<float>* personal_revenue) const;
+                     const RowSink& sink, std::vector<float>* personal_revenue, Workspace* workspace = nullptr) const;
+
+  // Customer c's index in population(), or kNotInPopulation.
+  static constexpr uint32_t kNotInPopulation = UINT32_MAX;
+  uint32_t PopulationIndex(uint32_t c) const { return slot_[c]; }
 
   // What the kCustomer pass gathers about one customer (zeros without history).
   struct CustomerFacts {
@@ -105,7 +132,6 @@ class FeatureBuilder {
   };
 
  private:
-  struct OfferWork;
   // The passes, in the order they run; each fills what the next ones and the rows read.
   void CustomerPass();
   void GroupRowsPass(const ItemFactors* factors);

@@ -156,12 +156,36 @@ double ShiftProbability(double p, double shift) {
 }
 
 double LogitShiftToTotal(std::span<const double> p, double total) {
+  std::vector<double> logits(p.size());
+  for (size_t i = 0; i < p.size(); ++i) {
+    logits[i] = p[i] <= 0   ? -std::numeric_limits<double>::infinity()
+                : p[i] >= 1 ? std::numeric_limits<double>::infinity()
+                            : Logit(p[i]);
+  }
+  return LogitShiftOfLogitsToTotal(logits, total, 1);
+}
+
+double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads) {
+  constexpr size_t kBlock = 65536;  // the sums' summation order, fixed whatever the threads
+  const size_t blocks = (logits.size() + kBlock - 1) / kBlock;
+  std::vector<double> block_sum(blocks), block_slope(blocks);
   auto sum = [&](double d, double* slope) {
+    ParallelFor(blocks, threads, [&](size_t, size_t b, size_t e) {
+      for (size_t k = b; k < e; ++k) {
+        double s = 0, ds = 0;
+        for (size_t i = k * kBlock; i < std::min(logits.size(), (k + 1) * kBlock); ++i) {
+          const double q = Sigmoid(logits[i] + d);
+          s += q;
+          ds += std::isfinite(logits[i]) ? q * (1 - q) : 0;
+        }
+        block_sum[k] = s;
+        block_slope[k] = ds;
+      }
+    });
     double s = 0, ds = 0;
-    for (double x : p) {
-      const double q = ShiftProbability(x, d);
-      s += q;
-      ds += x > 0 && x < 1 ? q * (1 - q) : 0;
+    for (size_t k = 0; k < blocks; ++k) {
+      s += block_sum[k];
+      ds += block_slope[k];
     }
     *slope = ds;
     return s;

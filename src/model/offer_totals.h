@@ -51,6 +51,10 @@ struct OfferTotalsModel {
 // The constant δ such that Σ σ(logit(p_i) + δ) = total, for 0 < total < p.size(); probabilities
 // of 0 or 1 stay put. Σ is increasing in δ, so the solution is unique (Newton with bisection).
 double LogitShiftToTotal(std::span<const double> p, double total);
+// The same for the probabilities σ(logits[i]) (±infinity for 0 and 1), as scoring has them from
+// Platt scaling: no logarithm per step, and the sums run on `threads` over fixed blocks, so the
+// shift is the same whatever the threads.
+double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads);
 // σ(logit(p) + shift), exact at p = 0 and p = 1.
 double ShiftProbability(double p, double shift);
 

@@ -119,10 +119,9 @@ Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryVie
   out.top = std::min(options.top, offers.size());
   out.slots.resize(customers.size() * out.top);
   out.count.assign(customers.size(), 0);
-  for (size_t o = 0; o < offers.size(); ++o) {
-    // The model computes the offer-independent features of the view once and reuses them
-    // for every further offer; each offer then costs one pass over the events and the trees.
-    CF_ASSIGN_OR_RETURN(OfferScores scores, model.Score(history, offers[o], customers));
+  // One multi-offer call: what does not depend on the offer is computed once, and each
+  // offer's scores are folded into the slots as soon as they are ready (memory holds one offer's).
+  CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, customers, [&](size_t o, OfferScores scores) {
     ParallelFor(customers.size(), 0, [&](size_t, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
         const TopOffer candidate{static_cast<uint32_t>(o), scores.probability[i], scores.expected_revenue[i]};
@@ -144,7 +143,8 @@ Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryVie
         out.count[i] = static_cast<uint8_t>(std::min(n + 1, out.top));
       }
     });
-  }
+    return Status::OK();
+  }));
   return out;
 }
 

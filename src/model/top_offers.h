@@ -59,8 +59,8 @@ struct TopOffers {
 };
 
 // Scores every offer for `customers` with the model and keeps each customer's best
-// options.top. The offer-independent features are computed once for all offers (the model
-// caches them per view); ties keep the order of `offers`.
+// options.top, through UniversalModel::ScoreOffers (the offer-independent work is done once
+// for all offers); ties keep the order of `offers`.
 Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryView& history,
                                    std::span<const offer::ProductSet> offers, std::span<const uint32_t> customers,
                                    const TopOffersOptions& options);

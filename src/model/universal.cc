@@ -32,7 +32,7 @@ constexpr int kPatience = 5;                    // validation checks without imp
 constexpr double kRevenuePrior = 3.0;           // purchases of evidence that halve the offer-level prior
 constexpr const char* kModelFile = "model.json";
 constexpr const char* kBoosterFile = "booster.json";
-constexpr int kFormatVersion = 3;  // 2: the baseline blend; 3: offer totals and new customers
+constexpr int kFormatVersion = 3;            // 2: the baseline blend; 3: offer totals and new customers
 constexpr double kMinExpectedBuyers = 1e-6;  // an offer nobody bought lately: scores near 0, still ordered
 constexpr double kMaxBuyerShare = 0.999;     // of the population: keeps the logit shift finite
 
@@ -429,12 +429,20 @@ Status TrainOptions::Validate() const {
   return CheckRange("booster_threads", booster_threads, 0, kMaxThreads);
 }
 
+// What scoring keeps from one call to the next: the offer-independent features of the last
+// view, and the per-offer buffers, reused so that offer after offer touches no fresh pages.
 struct UniversalModel::Cache {
   std::mutex mu;
   const HistoryView* view = nullptr;
   int64_t cutoff = 0;
   std::unique_ptr<FeatureBuilder> builder;
   OfferWindows any_windows;  // every purchase of the view: the prior of new customers' offer shares
+  // Per customer of the view without history: P(buys anything), 0 when unknown at the cutoff;
+  // empty until a request holds such a customer.
+  std::vector<double> cold_probability;
+  FeatureBuilder::Workspace workspace;
+  std::vector<float> margins, offer_counts, personal;  // per population customer
+  std::vector<double> probability, spend;              // per population customer
 };
 
 UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
@@ -544,9 +552,10 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
     }
     progress.Finish();
     if (rep.validation_offers == 0) {
-      CF_LOG_WARN("no validation offer has {} buyers in the validation window; hyperparameters and calibration rest on "
-                  "no measurement",
-                  options.min_validation_positives);
+      CF_LOG_WARN(
+          "no validation offer has {} buyers in the validation window; hyperparameters and calibration rest on "
+          "no measurement",
+          options.min_validation_positives);
     }
     rep.validation_lift_quality = best_lq;
     // The safeguard: a simple baseline (or a blend with it) that wins on validation by more
@@ -585,7 +594,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   features.sample = nullptr;
   const FeatureBuilder final_view(history, features, nullptr);
   model->factors_ = final_view.factors();
-  model->cold_ = ColdStartModel::Fit(history, TrainingCutoffs(history, end, run.horizon_days, options), run.horizon_days);
+  model->cold_ =
+      ColdStartModel::Fit(history, TrainingCutoffs(history, end, run.horizon_days, options), run.horizon_days);
   rep.cold_start_rows = model->cold_.training_rows();
   rep.depth = best_depth;
   rep.rounds = best_rounds;
@@ -599,50 +609,114 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
 
 Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offer::ProductSet& offer,
                                           std::span<const uint32_t> customers) const {
+  OfferScores out;
+  CF_RETURN_IF_ERROR(
+      ScoreOffers(history, std::span<const offer::ProductSet>(&offer, 1), customers, [&](size_t, OfferScores scores) {
+        out = std::move(scores);
+        return Status::OK();
+      }));
+  return out;
+}
+
+Result<std::vector<OfferScores>> UniversalModel::ScoreOffers(const HistoryView& history,
+                                                             std::span<const offer::ProductSet> offers,
+                                                             std::span<const uint32_t> customers) const {
+  std::vector<OfferScores> out;
+  out.reserve(offers.size());
+  CF_RETURN_IF_ERROR(ScoreOffers(history, offers, customers, [&](size_t, OfferScores scores) {
+    out.push_back(std::move(scores));
+    return Status::OK();
+  }));
+  return out;
+}
+
+Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const offer::ProductSet> offers,
+                                   std::span<const uint32_t> customers, const OfferScoresSink& sink) const {
   for (size_t i = 0; i < customers.size(); ++i) {
     if (customers[i] >= history.num_customers()) {
-      return Err(Status::InvalidArgument(fmt::format("customers[{}] is {}; the history has customers 0 to {}", i,
-                                                     customers[i], static_cast<int64_t>(history.num_customers()) - 1)));
+      return Status::InvalidArgument(fmt::format("customers[{}] is {}; the history has customers 0 to {}", i,
+                                                 customers[i], static_cast<int64_t>(history.num_customers()) - 1));
     }
   }
-  if (!offer.any && offer.members.size() != history.num_products()) {
-    return Err(Status::InvalidArgument(
-        fmt::format("offer '{}' was compiled against a catalog of {} products; this history has {}", offer.name,
-                    offer.members.size(), history.num_products())));
+  for (size_t o = 0; o < offers.size(); ++o) {
+    if (!offers[o].any && offers[o].members.size() != history.num_products()) {
+      return Status::InvalidArgument(
+          fmt::format("offers[{}] ('{}') was compiled against a catalog of {} products; this history has {}", o,
+                      offers[o].name, offers[o].members.size(), history.num_products()));
+    }
   }
   std::lock_guard<std::mutex> lock(cache_->mu);
-  if (cache_->builder == nullptr || cache_->view != &history || cache_->cutoff != history.cutoff()) {
+  Cache& cache = *cache_;
+  if (cache.builder == nullptr || cache.view != &history || cache.cutoff != history.cutoff()) {
     FeatureOptions features;
     features.levels = &levels_;
     features.embedding_level = embedding_level_;
     features.run.horizon_days = horizon_days_;
     features.run.threads = threads_;
     const auto start = std::chrono::steady_clock::now();
-    cache_->builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
+    cache.builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
-    cache_->view = &history;
-    cache_->cutoff = history.cutoff();
-    cache_->any_windows =
+    cache.view = &history;
+    cache.cutoff = history.cutoff();
+    cache.any_windows =
         MeasureOfferWindows(history, offer::ProductSet::Any(history.num_products()), horizon_days_, threads_);
+    cache.cold_probability.clear();
   }
-  const auto start = std::chrono::steady_clock::now();
-  const size_t width = cache_->builder->num_features();
-  CF_ASSIGN_OR_RETURN(const size_t offer_count_column, cache_->builder->layout().Index("offer_count"));
-  // The trees score the whole population, whoever is requested: the offer's total (below) is
-  // spread over it, so a customer's score does not depend on who else is in the request.
-  const std::vector<uint32_t>& population = cache_->builder->population();
-  const size_t pop = population.size();
-  std::vector<float> margins(pop), offer_counts(pop), personal;
+  // P(buys anything) of the customers without history, once per view: it does not depend on the offer.
+  bool any_cold = false;
+  for (uint32_t c : customers) {
+    any_cold = any_cold || cache.builder->PopulationIndex(c) == FeatureBuilder::kNotInPopulation;
+  }
+  if (any_cold && cache.cold_probability.empty()) {
+    cache.cold_probability.assign(history.num_customers(), 0.0);
+    ParallelFor(history.num_customers(), threads_, [&](size_t, size_t b, size_t e) {
+      for (size_t c = b; c < e; ++c) {
+        const uint32_t customer = static_cast<uint32_t>(c);
+        if (cache.builder->PopulationIndex(customer) == FeatureBuilder::kNotInPopulation &&
+            KnownAt(history, customer)) {
+          cache.cold_probability[c] = cold_.BuyProbability(history, customer);
+        }
+      }
+    });
+  }
   // Only large requests get a bar: evaluate scores small populations many times under its own.
   std::optional<Progress> progress;
   if (customers.size() >= kProgressCustomers) {
-    progress.emplace("scoring", pop, "customers");
+    progress.emplace("scoring", cache.builder->population().size() * offers.size(), "customer-offers");
   }
-  const OfferStats stats = cache_->builder->Compute(
+  for (size_t o = 0; o < offers.size(); ++o) {
+    OfferScores scores;
+    CF_RETURN_IF_ERROR(
+        ScoreOneOffer(history, offers[o], customers, progress.has_value() ? &*progress : nullptr, &scores));
+    CF_RETURN_IF_ERROR(sink(o, std::move(scores)));
+  }
+  if (progress.has_value()) {
+    progress->Finish();
+  }
+  return Status::OK();
+}
+
+Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::ProductSet& offer,
+                                     std::span<const uint32_t> customers, Progress* progress, OfferScores* out) const {
+  Cache& cache = *cache_;
+  const FeatureBuilder& builder = *cache.builder;
+  const auto start = std::chrono::steady_clock::now();
+  const size_t width = builder.num_features();
+  CF_ASSIGN_OR_RETURN(const size_t offer_count_column, builder.layout().Index("offer_count"));
+  // The trees score the whole population, whoever is requested: the offer's total (below) is
+  // spread over it, so a customer's score does not depend on who else is in the request.
+  const std::vector<uint32_t>& population = builder.population();
+  const size_t pop = population.size();
+  std::vector<float>& margins = cache.margins;
+  std::vector<float>& offer_counts = cache.offer_counts;
+  std::vector<float>& personal = cache.personal;
+  margins.resize(pop);
+  offer_counts.resize(pop);
+  const OfferStats stats = builder.Compute(
       offer, population, 1.0f,
       [&](size_t first, std::span<const float> rows) {
         const size_t n = rows.size() / width;
-        if (progress.has_value()) {
+        if (progress != nullptr) {
           progress->Add(n);
         }
         forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
@@ -650,10 +724,7 @@ Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offe
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
-      &personal);
-  if (progress.has_value()) {
-    progress->Finish();
-  }
+      &personal, &cache.workspace);
   if (blend_scorer_ != nullptr) {
     // Ranks in the view's population, as on validation.
     CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
@@ -666,55 +737,59 @@ Result<OfferScores> UniversalModel::Score(const HistoryView& history, const offe
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
   const double per_buyer =
       stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
-  std::vector<double> probability(pop), spend(pop);
-  for (size_t i = 0; i < pop; ++i) {
-    probability[i] = calibration_.Apply(margins[i]);
-    double ratio = 1.0;
-    if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
-      const double n = offer_counts[i];
-      ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
+  std::vector<double>& probability = cache.probability;
+  std::vector<double>& spend = cache.spend;
+  probability.resize(pop);  // the calibrated logits first, then the probabilities
+  spend.resize(pop);
+  ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      probability[i] = calibration_.Logit(margins[i]);
+      double ratio = 1.0;
+      if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
+        const double n = offer_counts[i];
+        ratio = (n * personal[i] / stats.revenue_per_event + kRevenuePrior) / (n + kRevenuePrior);
+      }
+      spend[i] = per_buyer * ratio;
     }
-    spend[i] = per_buyer * ratio;
-  }
+  });
   // The offer's totals, which never grow when products are removed (offer_totals.h): the
   // probabilities are shifted to sum to its expected buyers, the revenue scaled to its own.
-  const OfferWindows windows = MeasureOfferWindows(history, offer, horizon_days_, threads_);
+  const OfferWindows& windows = stats.windows;
   double revenue_scale = 0;
   if (pop > 0) {
     const double buyers =
         std::clamp(totals_.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
-    const double shift = LogitShiftToTotal(probability, buyers);
+    const double shift = LogitShiftOfLogitsToTotal(probability, buyers, threads_);
+    ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        probability[i] = 1.0 / (1.0 + std::exp(-(probability[i] + shift)));
+      }
+    });
     double raw_revenue = 0;
     for (size_t i = 0; i < pop; ++i) {
-      probability[i] = ShiftProbability(probability[i], shift);
       raw_revenue += probability[i] * spend[i];
     }
     revenue_scale = raw_revenue > 0 ? totals_.ExpectedRevenue(windows) / raw_revenue : 0;
   }
-  std::vector<uint32_t> slot(history.num_customers(), UINT32_MAX);
-  for (size_t i = 0; i < pop; ++i) {
-    slot[population[i]] = static_cast<uint32_t>(i);
-  }
-  OfferScores out;
-  out.probability.resize(customers.size());
-  out.expected_revenue.resize(customers.size());
+  out->probability.resize(customers.size());
+  out->expected_revenue.resize(customers.size());
   std::optional<ColdStartModel::OfferShare> share;  // new customers' share of the offer, when needed
   for (size_t r = 0; r < customers.size(); ++r) {
     const uint32_t c = customers[r];
-    if (const uint32_t i = slot[c]; i != UINT32_MAX) {
-      out.probability[r] = probability[i];
-      out.expected_revenue[r] = probability[i] * spend[i] * revenue_scale;
+    if (const uint32_t i = builder.PopulationIndex(c); i != FeatureBuilder::kNotInPopulation) {
+      out->probability[r] = probability[i];
+      out->expected_revenue[r] = probability[i] * spend[i] * revenue_scale;
       continue;
     }
     // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
-    const double p_any = KnownAt(history, c) ? cold_.BuyProbability(history, c) : 0.0;
+    const double p_any = cache.cold_probability[c];
     if (p_any > 0 && !share.has_value()) {
-      share = cold_.Share(history, offer, windows, cache_->any_windows);
+      share = cold_.Share(history, offer, windows, cache.any_windows);
     }
-    out.probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
-    out.expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
+    out->probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
+    out->expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
   }
-  return out;
+  return Status::OK();
 }
 
 uint64_t UniversalModel::MemoryBytes() const {

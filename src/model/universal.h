@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -21,6 +22,10 @@
 #include "model/options.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
+
+namespace cf {
+class Progress;
+}
 
 namespace cf::model {
 
@@ -106,6 +111,20 @@ class UniversalModel {
   // rather than returning zeros: a caller that cannot handle the error still gets it.
   Result<OfferScores> Score(const HistoryView& history, const offer::ProductSet& offer,
                             std::span<const uint32_t> customers) const;
+
+  // Scores `customers` for several offers at once (the planner's call: every campaign's offer
+  // over the whole base). Element k equals Score(history, offers[k], customers) exactly, but
+  // what does not depend on the offer is done once: the view's customer features and history
+  // passes, new customers' P(buys anything), and the per-offer buffers, which are reused.
+  // Errors name the first bad customer or offer (offers[k] and its name); nothing is scored then.
+  Result<std::vector<OfferScores>> ScoreOffers(const HistoryView& history, std::span<const offer::ProductSet> offers,
+                                               std::span<const uint32_t> customers) const;
+  // The same, handing each offer's scores to `sink` in the order of `offers` as soon as they
+  // are ready, so memory holds one offer's scores, not all of them (top offers per customer).
+  // A sink error stops the scoring and is returned.
+  using OfferScoresSink = std::function<Status(size_t offer, OfferScores scores)>;
+  Status ScoreOffers(const HistoryView& history, std::span<const offer::ProductSet> offers,
+                     std::span<const uint32_t> customers, const OfferScoresSink& sink) const;
   int horizon_days() const { return horizon_days_; }
   const std::vector<Level>& levels() const { return levels_; }
   const TrainReport& report() const { return report_; }
@@ -115,6 +134,9 @@ class UniversalModel {
  private:
   struct Cache;
   UniversalModel();
+  // One offer of ScoreOffers, with cache_ locked and its builder ready.
+  Status ScoreOneOffer(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
+                       Progress* progress, OfferScores* out) const;
 
   int horizon_days_ = 30;
   int threads_ = 0;
@@ -123,8 +145,8 @@ class UniversalModel {
   ItemFactors factors_;
   PlattScaling calibration_;
   BaselineBlend blend_;
-  OfferTotalsModel totals_;  // each offer's expected buyers and revenue (persistence until fitted)
-  ColdStartModel cold_;      // customers without purchases
+  OfferTotalsModel totals_;               // each offer's expected buyers and revenue (persistence until fitted)
+  ColdStartModel cold_;                   // customers without purchases
   std::unique_ptr<Scorer> blend_scorer_;  // the scorer of blend_.baseline, if any
   std::string booster_json_;              // the trees as XGBoost wrote them (saved with the model)
   Forest forest_;                         // the same trees, for scoring

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -269,6 +270,112 @@ TEST(UniversalModelTest, SavedModelScoresTheSameAfterLoading) {
   EXPECT_GT(total, 1.0) << "a trained model expects some buyers";
   auto missing = UniversalModel::Load(dir + "/nope", ds->catalog(), 1);
   EXPECT_FALSE(missing.has_value());
+}
+
+// The planner's call: several offers at once give, offer by offer, exactly what Score gives
+// alone, whatever the order of the offers or the other offers in the batch (the reused buffers
+// carry nothing from one offer to the next), for customers with and without history.
+TEST(UniversalModelTest, ScoresSeveralOffersExactlyAsOneAtATime) {
+  const TempDirectory scratch("model-score-offers");
+  ASSERT_TRUE(scratch.ok()) << scratch.status().ToString();
+  const std::string dir = scratch.path();
+  data::GeneratorOptions g;
+  g.customers = 1500;
+  g.products = 200;
+  g.days = 200;
+  g.seed = 7;
+  auto ds = testing::GenerateAndIngestWithCustomers(g, dir);
+  ASSERT_TRUE(ds);
+  const EventLog log = EventLog::FromDataset(*ds);
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions options = QuickOptions();
+  options.max_rounds = 50;
+  auto model = UniversalModel::Train(history, ChooseLevels(ds->catalog()), RunOptions{}, options, nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  ASSERT_TRUE((*model)->Save(dir + "/model").ok());
+  auto alone = UniversalModel::Load(dir + "/model", ds->catalog(), 1);
+  ASSERT_TRUE(alone.has_value()) << alone.error().ToString();
+  std::vector<offer::ProductSet> offers;
+  for (const char* e : {"department = \"PRODUCE\"", "price < 3", "any", "department = \"GROCERY\" and price >= 3",
+                        "department = \"PRODUCE\""}) {
+    auto o = offer::CompileOffer(e, ds->catalog());
+    ASSERT_TRUE(o.has_value()) << e << ": " << o.error().ToString();
+    offers.push_back(*std::move(o));
+  }
+  // Every customer, and a shuffled subset with a repeat.
+  std::vector<uint32_t> all(log.num_customers());
+  std::iota(all.begin(), all.end(), 0u);
+  size_t cold = 0;
+  for (uint32_t c : all) {
+    cold += history.HasHistory(c) ? 0 : 1;
+  }
+  ASSERT_GT(cold, 0u) << "the customers file lists customers without purchases";
+  std::vector<uint32_t> some(all.begin(), all.begin() + 400);
+  std::shuffle(some.begin(), some.end(), std::mt19937(3));
+  some.push_back(some.front());
+  for (const std::vector<uint32_t>& customers : {all, some}) {
+    auto batch = (*model)->ScoreOffers(history, offers, customers);
+    ASSERT_TRUE(batch.has_value()) << batch.error().ToString();
+    ASSERT_EQ(batch->size(), offers.size());
+    // The same offers in the other order, through the sink.
+    std::vector<OfferScores> reversed(offers.size());
+    std::vector<offer::ProductSet> backwards(offers.rbegin(), offers.rend());
+    ASSERT_TRUE((*model)
+                    ->ScoreOffers(history, backwards, customers,
+                                  [&](size_t k, OfferScores s) {
+                                    reversed[offers.size() - 1 - k] = std::move(s);
+                                    return Status::OK();
+                                  })
+                    .ok());
+    for (size_t k = 0; k < offers.size(); ++k) {
+      auto one = (*alone)->Score(history, offers[k], customers);
+      ASSERT_TRUE(one.has_value()) << one.error().ToString();
+      ASSERT_EQ(one->probability.size(), customers.size());
+      double total = 0;
+      for (size_t i = 0; i < customers.size(); ++i) {
+        ASSERT_EQ((*batch)[k].probability[i], one->probability[i]) << offers[k].name << ", customer " << customers[i];
+        ASSERT_EQ((*batch)[k].expected_revenue[i], one->expected_revenue[i]) << offers[k].name;
+        ASSERT_EQ(reversed[k].probability[i], one->probability[i]) << offers[k].name;
+        ASSERT_EQ(reversed[k].expected_revenue[i], one->expected_revenue[i]) << offers[k].name;
+        total += one->probability[i];
+      }
+      EXPECT_GT(total, 1.0) << offers[k].name;
+    }
+  }
+  // The duplicate offer scores alike; different offers do not.
+  auto batch = (*model)->ScoreOffers(history, offers, all);
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ((*batch)[0].probability, (*batch)[4].probability);
+  EXPECT_NE((*batch)[0].probability, (*batch)[1].probability);
+}
+
+// A bad offer or customer fails the whole request, naming it; a sink's error stops the scoring.
+TEST(UniversalModelTest, ScoringSeveralOffersReportsTheBadOneAndStopsOnASinkError) {
+  const EventLog log = TinyLogWithoutProducts();
+  const HistoryView history(log, log.last_time() + 1);
+  TrainOptions options = QuickOptions();
+  options.max_rounds = 20;
+  options.eval_every = 10;
+  auto model = UniversalModel::Train(history, {}, RunOptions{}, options, nullptr);
+  ASSERT_TRUE(model.has_value()) << model.error().ToString();
+  const std::vector<offer::ProductSet> offers = {offer::ProductSet::Any(0),
+                                                 offer::ProductSet::FromMembers("other", {1, 0, 1})};
+  auto bad = (*model)->ScoreOffers(history, offers, std::vector<uint32_t>{0, 1});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("offers[1] ('other') was compiled against a catalog of 3 products"),
+            std::string::npos)
+      << bad.error().message();
+  const std::vector<offer::ProductSet> two = {offer::ProductSet::Any(0), offer::ProductSet::Any(0)};
+  auto unknown = (*model)->ScoreOffers(history, two, std::vector<uint32_t>{log.num_customers()});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("customers[0]"), std::string::npos) << unknown.error().message();
+  int calls = 0;
+  const Status stopped = (*model)->ScoreOffers(history, two, std::vector<uint32_t>{0}, [&](size_t, OfferScores) {
+    ++calls;
+    return Status::ResourceExhausted("enough");
+  });
+  EXPECT_EQ(stopped.message(), "enough");
+  EXPECT_EQ(calls, 1);
 }
 
 // Options out of range are errors naming the field, before any work (not a division by zero).
