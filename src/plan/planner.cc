@@ -154,14 +154,13 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   const auto scoring = std::chrono::steady_clock::now();
   std::vector<uint32_t> everyone(n);
   std::iota(everyone.begin(), everyone.end(), 0u);
-  std::vector<model::OfferScores> scores;
-  scores.reserve(offers.size());
+  std::vector<model::OfferScores> scores(offers.size());
   Progress progress("scoring offers", offers.size(), "offers");
-  for (size_t i = 0; i < offers.size(); ++i, progress.Add(1)) {
-    Result<model::OfferScores> s = model.Score(history, offers[i], everyone);
-    if (!s.has_value()) return Err(s.error().WithPrefix(fmt::format("scoring offer {}", Quote(offers[i].name))));
-    scores.push_back(std::move(*s));
-  }
+  CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, everyone, [&](size_t i, model::OfferScores s) {
+    scores[i] = std::move(s);
+    progress.Add(1);
+    return Status::OK();
+  }));
   progress.Finish();
   result.seconds_scoring = Seconds(scoring);
 
