@@ -21,7 +21,7 @@ namespace cf::cli {
 namespace {
 
 struct OpportunitiesFlags {
-  std::string data, model_dir, by, plan_dir, json_out, rank_by = "revenue";
+  std::string data, model_dir, by, plan_dir, json_out, at, rank_by = "revenue";
   int horizon = 0;  // 0: the model's
   uint64_t top = 20;
   int threads = 0;
@@ -56,6 +56,12 @@ Status RunOpportunities(const OpportunitiesFlags& f) {
     CF_RETURN_IF_ERROR(CheckOutside("--json-out", f.json_out, "dataset", f.data));
     CF_RETURN_IF_ERROR(CheckOutside("--json-out", f.json_out, "model", f.model_dir));
   }
+  std::optional<int64_t> at;
+  if (!f.at.empty()) {
+    Result<int64_t> t = ParseIsoTime(f.at);
+    if (!t.has_value()) return t.error().WithPrefix("--at");
+    at = *t;
+  }
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
@@ -72,7 +78,7 @@ Status RunOpportunities(const OpportunitiesFlags& f) {
     reach = *std::move(r);
   }
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  const model::HistoryView history(log, log.last_time() + 1);
+  const model::HistoryView history(log, at.value_or(log.last_time() + 1));
   Result<plan::Opportunities> found =
       plan::FindOpportunities(*m, ds->catalog(), history, reach.has_value() ? &*reach : nullptr, options);
   if (!found.has_value()) {
@@ -175,6 +181,9 @@ void AddOpportunitiesCommand(CLI::App& app, int* exit_code) {
   o->add_option("--rank-by", flags->rank_by, "What ranks the values: revenue or buyers (expected)")
       ->capture_default_str();
   o->add_option("--json-out", flags->json_out, "Also write the ranking as JSON to this file");
+  o->add_option("--at", flags->at,
+                "Score and measure growth as of this date or time, ISO 8601 (default: just after the last event); "
+                "give the plan's as_of with --plan-dir");
   o->add_option("--threads", flags->threads, "Feature and scoring threads (0 = all cores)")
       ->check(WholeNumber(0, 1024))
       ->capture_default_str();

@@ -82,6 +82,23 @@ TEST_F(OpportunitiesCliTest, RanksValuesAsScoreSeesThemAndReportsAPlansReach) {
   }
 }
 
+TEST_F(OpportunitiesCliTest, AtScoresAsScoreDoesAtTheSameTime) {
+  Outcome o = Audience("opportunities --data " + data_ + " --model " + model_ +
+                       " --by department --top 1 --at 2025-03-01 --json-out " + dir_ + "/at.json");
+  ASSERT_EQ(o.code, 0) << o.err;
+  const nlohmann::json j = nlohmann::json::parse(ReadFile(dir_ + "/at.json").value());
+  EXPECT_EQ(j["as_of"], "2025-03-01T00:00:00Z");
+  const nlohmann::json& v = j["opportunities"][0];
+  Outcome s = Audience("score --json --data " + data_ + " --model " + model_ + " --at 2025-03-01 --offer '" +
+                       v["offer"].get<std::string>() + "' --out " + dir_ + "/s.csv");
+  ASSERT_EQ(s.code, 0) << s.err;
+  const double buyers = nlohmann::json::parse(s.out)["expected_buyers"].get<double>();
+  EXPECT_NEAR(v["expected_buyers"].get<double>(), buyers, 1e-6 * buyers);
+  Outcome bad = Audience("opportunities --data " + data_ + " --model " + model_ + " --by department --at soon");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("--at: "), std::string::npos) << bad.err;
+}
+
 TEST_F(OpportunitiesCliTest, ErrorsNameTheFlagAndWhatIsValid) {
   Outcome by = Audience("opportunities --data " + data_ + " --model " + model_ + " --by colour");
   EXPECT_EQ(by.code, 1);
