@@ -16,9 +16,13 @@
 #include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "model/calibration.h"
 #include "model/cold_start.h"
+#include "model/embeddings.h"
 #include "model/features.h"
+#include "model/forest.h"
 #include "model/metrics.h"
+#include "model/offer_totals.h"
 #include "model/parallel.h"
 #include "model/signals.h"
 #include "model/xgb.h"
@@ -445,7 +449,15 @@ struct UniversalModel::Cache {
   std::vector<double> probability, spend;              // per population customer
 };
 
-UniversalModel::UniversalModel() : cache_(std::make_unique<Cache>()) {}
+struct UniversalModel::Parts {
+  ItemFactors factors;
+  PlattScaling calibration;
+  OfferTotalsModel totals;  // each offer's expected buyers and revenue (persistence until fitted)
+  ColdStartModel cold;      // customers without purchases
+  Forest forest;            // the trees, for scoring
+};
+
+UniversalModel::UniversalModel() : parts_(std::make_unique<Parts>()), cache_(std::make_unique<Cache>()) {}
 UniversalModel::~UniversalModel() = default;
 
 Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView& history, std::vector<Level> levels,
@@ -568,8 +580,8 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
                   model->blend_.baseline, model->blend_.weight, rep.blended_lift_quality, rep.validation_lift_quality);
     }
     rep.blend = model->blend_;
-    model->calibration_ = PlattScaling::Fit(best_margins, valid.y, {});
-    model->totals_ = OfferTotalsModel::Fit(history, validation_cutoff, offers, run.horizon_days, run.threads);
+    model->parts_->calibration = PlattScaling::Fit(best_margins, valid.y, {});
+    model->parts_->totals = OfferTotalsModel::Fit(history, validation_cutoff, offers, run.horizon_days, run.threads);
   } else {
     CF_LOG_WARN("no validation cutoff ({}); using depth {} and {} rounds uncalibrated",
                 validation_train.error().message(), best_depth, best_rounds);
@@ -588,15 +600,15 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Train(const HistoryView&
   }
   progress.Finish();
   CF_ASSIGN_OR_RETURN(model->booster_json_, booster.Save());
-  CF_ASSIGN_OR_RETURN(model->forest_, Forest::FromXgboostJson(model->booster_json_));
+  CF_ASSIGN_OR_RETURN(model->parts_->forest, Forest::FromXgboostJson(model->booster_json_));
   // The embedding used at scoring time: the item subspace of all history before the end,
   // from every customer (the scoring population), sampled or not.
   features.sample = nullptr;
   const FeatureBuilder final_view(history, features, nullptr);
-  model->factors_ = final_view.factors();
-  model->cold_ =
+  model->parts_->factors = final_view.factors();
+  model->parts_->cold =
       ColdStartModel::Fit(history, TrainingCutoffs(history, end, run.horizon_days, options), run.horizon_days);
-  rep.cold_start_rows = model->cold_.training_rows();
+  rep.cold_start_rows = model->parts_->cold.training_rows();
   rep.depth = best_depth;
   rep.rounds = best_rounds;
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -654,7 +666,7 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
     features.run.horizon_days = horizon_days_;
     features.run.threads = threads_;
     const auto start = std::chrono::steady_clock::now();
-    cache.builder = std::make_unique<FeatureBuilder>(history, features, &factors_);
+    cache.builder = std::make_unique<FeatureBuilder>(history, features, &parts_->factors);
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
     cache.view = &history;
     cache.cutoff = history.cutoff();
@@ -674,7 +686,7 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
         const uint32_t customer = static_cast<uint32_t>(c);
         if (cache.builder->PopulationIndex(customer) == FeatureBuilder::kNotInPopulation &&
             KnownAt(history, customer)) {
-          cache.cold_probability[c] = cold_.BuyProbability(history, customer);
+          cache.cold_probability[c] = parts_->cold.BuyProbability(history, customer);
         }
       }
     });
@@ -719,7 +731,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
         if (progress != nullptr) {
           progress->Add(n);
         }
-        forest_.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
+        parts_->forest.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
@@ -743,7 +755,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   spend.resize(pop);
   ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
-      probability[i] = calibration_.Logit(margins[i]);
+      probability[i] = parts_->calibration.Logit(margins[i]);
       double ratio = 1.0;
       if (std::isfinite(personal[i]) && stats.revenue_per_event > 0) {
         const double n = offer_counts[i];
@@ -758,7 +770,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   double revenue_scale = 0;
   if (pop > 0) {
     const double buyers =
-        std::clamp(totals_.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
+        std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
     const double shift = LogitShiftOfLogitsToTotal(probability, buyers, threads_);
     ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
@@ -769,7 +781,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
     for (size_t i = 0; i < pop; ++i) {
       raw_revenue += probability[i] * spend[i];
     }
-    revenue_scale = raw_revenue > 0 ? totals_.ExpectedRevenue(windows) / raw_revenue : 0;
+    revenue_scale = raw_revenue > 0 ? parts_->totals.ExpectedRevenue(windows) / raw_revenue : 0;
   }
   out->probability.resize(customers.size());
   out->expected_revenue.resize(customers.size());
@@ -784,7 +796,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
     // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
     const double p_any = cache.cold_probability[c];
     if (p_any > 0 && !share.has_value()) {
-      share = cold_.Share(history, offer, windows, cache.any_windows);
+      share = parts_->cold.Share(history, offer, windows, cache.any_windows);
     }
     out->probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
     out->expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
@@ -793,7 +805,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
 }
 
 uint64_t UniversalModel::MemoryBytes() const {
-  uint64_t bytes = factors_.v.size() * sizeof(float);
+  uint64_t bytes = parts_->factors.v.size() * sizeof(float);
   for (const Level& level : levels_) {
     bytes += level.code_of_product.size() * sizeof(uint32_t);
     for (const std::string& v : level.values) {
@@ -815,13 +827,13 @@ Status UniversalModel::Save(const std::string& dir) const {
   j["levels"] = level_names;
   j["embedding_level"] = embedding_level_;
   j["feature_names"] = FeatureBuilder::Names(levels_);
-  j["calibration"] = {{"a", calibration_.a}, {"b", calibration_.b}};
+  j["calibration"] = {{"a", parts_->calibration.a}, {"b", parts_->calibration.b}};
   j["blend"] = {{"baseline", blend_.baseline}, {"weight", blend_.weight}};
-  j["offer_totals"] = {{"buyer_weights", totals_.buyer_weights},
-                       {"revenue_weights", totals_.revenue_weights},
-                       {"fitted_offers", totals_.fitted_offers}};
-  j["cold_start"] = cold_.ToJson();
-  j["factors"] = {{"groups", factors_.num_groups}, {"rank", factors_.rank}, {"v", factors_.v}};
+  j["offer_totals"] = {{"buyer_weights", parts_->totals.buyer_weights},
+                       {"revenue_weights", parts_->totals.revenue_weights},
+                       {"fitted_offers", parts_->totals.fitted_offers}};
+  j["cold_start"] = parts_->cold.ToJson();
+  j["factors"] = {{"groups", parts_->factors.num_groups}, {"rank", parts_->factors.rank}, {"v", parts_->factors.v}};
   j["training"] = {{"depth", report_.depth},
                    {"rounds", report_.rounds},
                    {"validation_lift_quality", report_.validation_lift_quality},
@@ -858,25 +870,25 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     }
     saved_features = j.at("feature_names").get<std::vector<std::string>>();
     model->embedding_level_ = j.at("embedding_level").get<int>();
-    model->calibration_.a = j.at("calibration").at("a").get<double>();
-    model->calibration_.b = j.at("calibration").at("b").get<double>();
+    model->parts_->calibration.a = j.at("calibration").at("a").get<double>();
+    model->parts_->calibration.b = j.at("calibration").at("b").get<double>();
     model->blend_.baseline = j.at("blend").at("baseline").get<std::string>();
     model->blend_.weight = j.at("blend").at("weight").get<double>();
     model->report_.blend = model->blend_;
     const nlohmann::json& totals = j.at("offer_totals");
     for (int k = 0; k < kOfferWindows; ++k) {
-      model->totals_.buyer_weights[k] = totals.at("buyer_weights").at(static_cast<size_t>(k)).get<double>();
-      model->totals_.revenue_weights[k] = totals.at("revenue_weights").at(static_cast<size_t>(k)).get<double>();
+      model->parts_->totals.buyer_weights[k] = totals.at("buyer_weights").at(static_cast<size_t>(k)).get<double>();
+      model->parts_->totals.revenue_weights[k] = totals.at("revenue_weights").at(static_cast<size_t>(k)).get<double>();
     }
-    model->totals_.fitted_offers = totals.at("fitted_offers").get<int>();
+    model->parts_->totals.fitted_offers = totals.at("fitted_offers").get<int>();
     auto cold = ColdStartModel::FromJson(j.at("cold_start"));
     if (!cold.has_value()) {
       return Err(cold.error().WithPrefix(dir + "/" + kModelFile));
     }
-    model->cold_ = *std::move(cold);
-    model->factors_.num_groups = j.at("factors").at("groups").get<uint32_t>();
-    model->factors_.rank = j.at("factors").at("rank").get<uint32_t>();
-    model->factors_.v = j.at("factors").at("v").get<std::vector<float>>();
+    model->parts_->cold = *std::move(cold);
+    model->parts_->factors.num_groups = j.at("factors").at("groups").get<uint32_t>();
+    model->parts_->factors.rank = j.at("factors").at("rank").get<uint32_t>();
+    model->parts_->factors.v = j.at("factors").at("v").get<std::vector<float>>();
     const nlohmann::json& t = j.at("training");
     model->report_.depth = t.at("depth").get<int>();
     model->report_.rounds = t.at("rounds").get<int>();
@@ -890,7 +902,7 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
   if (!forest.has_value()) {
     return Err(forest.error().WithPrefix(dir + "/" + kBoosterFile));
   }
-  model->forest_ = *std::move(forest);
+  model->parts_->forest = *std::move(forest);
   if (!model->blend_.baseline.empty()) {
     auto scorer = MakeBlendScorer(model->blend_.baseline);
     if (!scorer.has_value()) {
@@ -909,9 +921,9 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
                       kModelFile, i, got, want)));
     }
   }
-  if (model->forest_.num_features() != names.size()) {
+  if (model->parts_->forest.num_features() != names.size()) {
     return Err(Status::InvalidArgument(fmt::format("{}/{}: the trees use {} features, this version computes {}", dir,
-                                                   kBoosterFile, model->forest_.num_features(), names.size())));
+                                                   kBoosterFile, model->parts_->forest.num_features(), names.size())));
   }
   return model;
 }

@@ -12,13 +12,8 @@
 #include <vector>
 
 #include "base/status.h"
-#include "model/calibration.h"
-#include "model/cold_start.h"
-#include "model/embeddings.h"
 #include "model/event_log.h"
-#include "model/forest.h"
 #include "model/levels.h"
-#include "model/offer_totals.h"
 #include "model/options.h"
 #include "model/scorer.h"
 #include "offer/product_set.h"
@@ -142,14 +137,13 @@ class UniversalModel {
   int threads_ = 0;
   int embedding_level_ = -1;
   std::vector<Level> levels_;
-  ItemFactors factors_;
-  PlattScaling calibration_;
+  // The fitted pieces (embedding, calibration, offer totals, cold start, trees), whose types are
+  // internal to src/model: defined in universal.cc, so this public header includes none of them.
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
   BaselineBlend blend_;
-  OfferTotalsModel totals_;               // each offer's expected buyers and revenue (persistence until fitted)
-  ColdStartModel cold_;                   // customers without purchases
   std::unique_ptr<Scorer> blend_scorer_;  // the scorer of blend_.baseline, if any
   std::string booster_json_;              // the trees as XGBoost wrote them (saved with the model)
-  Forest forest_;                         // the same trees, for scoring
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
 };
