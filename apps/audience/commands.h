@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,6 +53,10 @@ Status CheckOutside(std::string_view flag, const std::string& path, std::string_
 
 // Recognizers of the directories the commands write.
 bool IsDataset(const std::string& dir);  // dataset.json of format cohortflow-dataset
+
+// The value of an `--at` flag: nullopt when empty (the command's default, just after the last
+// event), else the ISO 8601 time, or an error prefixed "--at".
+Result<std::optional<int64_t>> ParseAtFlag(const std::string& value);
 
 // The first `n` bytes of a file ("" if it cannot be read).
 std::string FileHead(const std::string& path, size_t n);

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "base/progress.h"
 #include "base/strings.h"
+#include "base/time.h"
 
 namespace cf::cli {
 namespace {
@@ -228,6 +229,13 @@ bool IsDataset(const std::string& dir) {
   if (!text.has_value()) return false;
   const nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   return j.is_object() && j.contains("format") && j["format"] == "cohortflow-dataset";
+}
+
+Result<std::optional<int64_t>> ParseAtFlag(const std::string& value) {
+  if (value.empty()) return std::optional<int64_t>();
+  Result<int64_t> t = ParseIsoTime(value);
+  if (!t.has_value()) return Err(t.error().WithPrefix("--at"));
+  return std::optional<int64_t>(*t);
 }
 
 }  // namespace cf::cli

@@ -52,12 +52,7 @@ Status RunCurve(const CurveFlags& f) {
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "dataset", f.data));
     CF_RETURN_IF_ERROR(CheckOutside(flag, path, "model", f.model_dir));
   }
-  std::optional<int64_t> at;
-  if (!f.at.empty()) {
-    Result<int64_t> t = ParseIsoTime(f.at);
-    if (!t.has_value()) return t.error().WithPrefix("--at");
-    at = *t;
-  }
+  CF_ASSIGN_OR_RETURN(const std::optional<int64_t> at, ParseAtFlag(f.at));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(offer::ProductSet offer, offer::CompileOffer(f.offer, ds->catalog()));
   // Its errors start with "audience: ", which names the flag too.

@@ -25,11 +25,7 @@ struct PlanFlags {
 
 Status RunPlan(const PlanFlags& f) {
   plan::PlannerOptions options = f.options;
-  if (!f.at.empty()) {
-    Result<int64_t> t = ParseIsoTime(f.at);
-    if (!t.has_value()) return t.error().WithPrefix("--at");
-    options.as_of = *t;
-  }
+  CF_ASSIGN_OR_RETURN(options.as_of, ParseAtFlag(f.at));
   CF_RETURN_IF_ERROR(options.Validate());
   CF_RETURN_IF_ERROR(CheckOutputDirectory("--out", f.out, "a plan directory written by audience plan",
                                           plan::IsPlanDirectory));

@@ -45,12 +45,7 @@ Status RunTopOffers(const TopOffersFlags& f) {
   CF_RETURN_IF_ERROR(CheckOutputFile("--out", f.out, "a top-offers CSV written by audience top-offers", IsTopOffers));
   CF_RETURN_IF_ERROR(CheckOutside("--out", f.out, "dataset", f.data));
   CF_RETURN_IF_ERROR(CheckOutside("--out", f.out, "model", f.model_dir));
-  int64_t at = 0;
-  if (!f.at.empty()) {
-    Result<int64_t> t = ParseIsoTime(f.at);
-    if (!t.has_value()) return t.error().WithPrefix("--at");
-    at = *t;
-  }
+  CF_ASSIGN_OR_RETURN(const std::optional<int64_t> at, ParseAtFlag(f.at));
   CF_ASSIGN_OR_RETURN(std::string text, ReadFile(f.offers));
   CF_ASSIGN_OR_RETURN(std::vector<model::NamedOffer> named, model::ParseOffers(text, f.offers));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
@@ -58,7 +53,7 @@ Status RunTopOffers(const TopOffersFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  const int64_t cutoff = f.at.empty() ? log.last_time() + 1 : at;
+  const int64_t cutoff = at.value_or(log.last_time() + 1);
   const auto start = std::chrono::steady_clock::now();
   const model::HistoryView history(log, cutoff);
   std::vector<uint32_t> customers(log.num_customers());

@@ -9,7 +9,6 @@
 #include <unordered_map>
 
 #include "base/files.h"
-#include "base/log.h"
 #include "base/progress.h"
 #include "base/strings.h"
 #include "base/time.h"
@@ -86,10 +85,9 @@ Result<Eligibility> Candidates(const CampaignSpec& spec, const model::OfferScore
 
 Status PlannerOptions::Validate() const {
   if (threads < 0 || threads > 1024) return Status::InvalidArgument(fmt::format("threads {} must be in 0 .. 1024", threads));
-  if (solver != "exact" && solver != "fast" && solver != "auto") {
-    return Status::InvalidArgument(fmt::format("solver \"{}\" is not one of exact, fast, auto", solver));
-  }
-  return Status::OK();
+  // The solver registry names the valid solvers: one list, in solvers.cc.
+  Result<std::unique_ptr<Solver>> known = MakeSolver(solver);
+  return known.has_value() ? Status::OK() : known.error();
 }
 
 std::string_view ChosenAlias(std::string_view aliases) {
