@@ -7,8 +7,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "engage_process.h"
@@ -16,26 +14,6 @@
 
 namespace cf::engage_test {
 namespace {
-
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs `engage ARGS` through the shell, capturing stdout and stderr apart.
-CliRun Engage(const std::string& args, const std::string& scratch) {
-  const std::string out = scratch + "/out.txt", err = scratch + "/err.txt";
-  int status = std::system((EngageBinary() + " " + args + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
-}
 
 int Mode(const std::string& path) {
   struct stat st {};

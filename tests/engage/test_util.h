@@ -2,14 +2,31 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/files.h"
 #include "engage_process.h"
 #include "http/client.h"
 
 namespace cf::engage_test {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `engage ARGS` through the shell, capturing stdout and stderr apart (in files under scratch).
+inline CliRun Engage(const std::string& args, const std::string& scratch) {
+  const std::string out = scratch + "/out.txt", err = scratch + "/err.txt";
+  const int status = std::system((EngageBinary() + " " + args + " >" + out + " 2>" + err).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out).value_or(""), ReadFile(err).value_or("")};
+}
 
 struct Credentials {
   std::string api_key;

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "engage_process.h"
@@ -19,24 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-CliRun Engage(const std::string& args, const std::string& scratch) {
-  const std::string out = scratch + "/out.txt", err = scratch + "/err.txt";
-  int status = std::system((EngageBinary() + " " + args + " >" + out + " 2>" + err).c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out), ReadFile(err)};
-}
 
 class UsersImportTest : public ::testing::Test {
  protected:
