@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
@@ -73,7 +75,8 @@ Result<PlanSummary> ReadPlanSummary(const std::string& plan_dir) {
                                         {&p.export_file_name, "export_file_name", false},
                                         {&p.cohort_id, "cohort_id", true},
                                         {&p.channel, "channel", false},
-                                        {&p.send_date, "send_date", false}}) {
+                                        {&p.send_date, "send_date", false},
+                                        {&p.offer, "offer", false}}) {
       Result<std::string> v = StringField(c, where, key, required);
       if (!v) return Err(v.error().WithPrefix(path));
       *field = *v;
@@ -168,6 +171,61 @@ Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const
     }
   }
   out.members.resize(kept);
+  return out;
+}
+
+Result<std::vector<PlannedRow>> ReadCampaignRows(const std::string& plan_dir, const PlannedCampaign& campaign) {
+  io::SourceOptions source;
+  source.path = CampaignCsvPath(plan_dir, campaign);
+  source.format = "csv";
+  source.delimiter = ',';
+  if (!PathExists(source.path)) {
+    return Err(Status::NotFound(
+        fmt::format("{} does not exist; campaign {} has no audience file", source.path, Quote(campaign.name))));
+  }
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader, io::RecordReader::Open(source));
+  const char* const kColumns[] = {"customer",    "external_id",      "alias",  "device_id",
+                                  "probability", "expected_revenue", "decile", "holdout"};
+  int col[8];
+  for (int k = 0; k < 8; ++k) {
+    col[k] = reader->ColumnIndex(kColumns[k]);
+    if (col[k] < 0) {
+      return Err(Status::InvalidArgument(
+          fmt::format("{}: the header has no column {}; expected customer,external_id,alias,device_id,probability,"
+                      "expected_revenue,decile,holdout",
+                      source.path, kColumns[k])));
+    }
+  }
+  std::vector<PlannedRow> out;
+  io::Record record;
+  while (true) {
+    CF_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+    if (!more) break;
+    auto bad = [&](int k, std::string_view expected) {
+      return Status::InvalidArgument(fmt::format("{}:{}: column {}: expected {}, found {}", source.path, record.line,
+                                                 kColumns[k], expected, Quote(record.fields[col[k]])));
+    };
+    PlannedRow row;
+    row.customer = std::string(record.fields[col[0]]);
+    row.external_id = std::string(Trim(record.fields[col[1]]));
+    row.alias = std::string(Trim(record.fields[col[2]]));
+    row.device_id = std::string(Trim(record.fields[col[3]]));
+    const std::optional<double> probability = ParseDouble(Trim(record.fields[col[4]]));
+    if (!probability || !(*probability >= 0 && *probability <= 1)) return Err(bad(4, "a probability in [0, 1]"));
+    row.probability = *probability;
+    const std::optional<double> revenue = ParseDouble(Trim(record.fields[col[5]]));
+    if (!revenue || !(*revenue >= 0) || !std::isfinite(*revenue)) return Err(bad(5, "a revenue >= 0"));
+    row.expected_revenue = *revenue;
+    const std::string_view decile = Trim(record.fields[col[6]]);
+    if (decile.size() < 1 || decile.size() > 2 || (row.decile = std::atoi(std::string(decile).c_str())) < 1 ||
+        row.decile > 10 || std::to_string(row.decile) != decile) {
+      return Err(bad(6, "a decile 1 to 10"));
+    }
+    const std::string_view holdout = Trim(record.fields[col[7]]);
+    if (holdout != "0" && holdout != "1") return Err(bad(7, "0 or 1"));
+    row.holdout = holdout == "1";
+    out.push_back(std::move(row));
+  }
   return out;
 }
 

@@ -16,7 +16,8 @@ struct PlannedCampaign {
   std::string export_file_name;  // the cohort's name in the engagement platform
   std::string cohort_id;         // stable per plan and campaign; letters, digits, '-', '_', '.'
   std::string channel;           // informational
-  std::string send_date;         // informational
+  std::string send_date;         // YYYY-MM-DD (the report and simulate start windows there)
+  std::string offer;             // the offer expression the campaign promotes
 };
 
 struct PlanSummary {
@@ -47,5 +48,18 @@ std::string CampaignCsvPath(const std::string& plan_dir, const PlannedCampaign& 
 // Reads the campaign's CSV (header customer,external_id,alias,device_id,...,holdout; other
 // columns are ignored). Errors name the file, line, column and value.
 Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const PlannedCampaign& campaign);
+
+// One row of a campaign's CSV, every column (the report and simulate need them all).
+struct PlannedRow {
+  std::string customer;                       // the CRM id
+  std::string external_id, alias, device_id;  // empty where none; alias as label:name
+  double probability = 0;
+  double expected_revenue = 0;
+  int decile = 0;  // 1 (best tenth) .. 10
+  bool holdout = false;
+};
+
+// Every row of the campaign's CSV, in file order. Errors name the file, line, column and value.
+Result<std::vector<PlannedRow>> ReadCampaignRows(const std::string& plan_dir, const PlannedCampaign& campaign);
 
 }  // namespace cf::sync

@@ -48,7 +48,7 @@ TEST_F(PlanDirTest, ErrorsNameTheFileAndField) {
 }
 
 TEST_F(PlanDirTest, AudienceSkipsHoldoutsAndCustomersWithoutIdentifier) {
-  PlannedCampaign c{"Coffee", "Coffee", "cf-1", "email", ""};
+  PlannedCampaign c{"Coffee", "Coffee", "cf-1", "email", "", ""};
   ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/campaigns/cf-1.csv",
                               "customer,external_id,alias,device_id,probability,expected_revenue,decile,holdout\n"
                               "c1,u1,email:a@b.c,d1,0.9,1,1,0\n"
@@ -71,7 +71,7 @@ TEST_F(PlanDirTest, AudienceSkipsHoldoutsAndCustomersWithoutIdentifier) {
 }
 
 TEST_F(PlanDirTest, AudienceErrorsNameFileLineAndColumn) {
-  PlannedCampaign c{"Coffee", "Coffee", "cf-1", "email", ""};
+  PlannedCampaign c{"Coffee", "Coffee", "cf-1", "email", "", ""};
   EXPECT_NE(ReadCampaignAudience(dir_.path(), c).error().message().find("cf-1.csv does not exist"), std::string::npos);
   ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/campaigns/cf-1.csv",
                               "customer,external_id,alias,device_id,holdout\nc1,u1,,,0\nc2,u2,,,yes\n")
@@ -80,6 +80,45 @@ TEST_F(PlanDirTest, AudienceErrorsNameFileLineAndColumn) {
   EXPECT_NE(m.find("cf-1.csv:3: column holdout: expected 0 or 1, found 'yes'"), std::string::npos) << m;
   ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/campaigns/cf-1.csv", "customer,external_id,alias,holdout\n").ok());
   EXPECT_NE(ReadCampaignAudience(dir_.path(), c).error().message().find("no column device_id"), std::string::npos);
+}
+
+TEST_F(PlanDirTest, RowsCarryEveryColumn) {
+  PlannedCampaign c{"Coffee", "Coffee", "cf-1", "email", "2026-01-02", "category = \"COFFEE\""};
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/campaigns/cf-1.csv",
+                              "customer,external_id,alias,device_id,probability,expected_revenue,decile,holdout\n"
+                              "c1,u1,email:a@b.c,d1,0.9,12.5,1,0\n"
+                              "c2,,,,0.25,0,10,1\n")
+                  .ok());
+  Result<std::vector<PlannedRow>> rows = ReadCampaignRows(dir_.path(), c);
+  ASSERT_TRUE(rows.has_value()) << rows.error().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].customer, "c1");
+  EXPECT_EQ((*rows)[0].alias, "email:a@b.c");
+  EXPECT_DOUBLE_EQ((*rows)[0].expected_revenue, 12.5);
+  EXPECT_EQ((*rows)[0].decile, 1);
+  EXPECT_FALSE((*rows)[0].holdout);
+  EXPECT_EQ((*rows)[1].external_id, "");
+  EXPECT_DOUBLE_EQ((*rows)[1].probability, 0.25);
+  EXPECT_EQ((*rows)[1].decile, 10);
+  EXPECT_TRUE((*rows)[1].holdout);
+  ASSERT_TRUE(WriteFileAtomic(dir_.path() + "/campaigns/cf-1.csv",
+                              "customer,external_id,alias,device_id,probability,expected_revenue,decile,holdout\n"
+                              "c1,u1,,,0.9,1,11,0\n")
+                  .ok());
+  rows = ReadCampaignRows(dir_.path(), c);
+  ASSERT_FALSE(rows.has_value());
+  EXPECT_NE(rows.error().message().find("cf-1.csv:2: column decile: expected a decile 1 to 10, found '11'"),
+            std::string::npos)
+      << rows.error().message();
+}
+
+TEST_F(PlanDirTest, SummaryCarriesTheOfferAndSendDate) {
+  Summary(
+      R"({"plan":"W","campaigns":[{"name":"A","cohort_id":"c1","offer":"brand = \"X\"","send_date":"2026-01-02"}]})");
+  Result<PlanSummary> s = ReadPlanSummary(dir_.path());
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  EXPECT_EQ(s->campaigns[0].offer, "brand = \"X\"");
+  EXPECT_EQ(s->campaigns[0].send_date, "2026-01-02");
 }
 
 }  // namespace
