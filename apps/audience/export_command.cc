@@ -70,8 +70,6 @@ json DescribeFirst(const std::vector<sync::JournalEntry>& a, const std::vector<s
   return out;
 }
 
-std::string Count(bool known, int64_t n) { return known ? std::to_string(n) : "n/a"; }
-
 Status RunExport(const ExportFlags& f, int* failed_campaigns) {
   if (f.options.endpoint.empty() && f.csv_dir.empty()) {
     return Status::InvalidArgument("give --endpoint URL to export over the partner API, or --csv-dir DIR, or both");

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "base/strings.h"
 #include "base/time.h"
+#include "model/levels.h"
 #include "model/parallel.h"
 #include "model/signals.h"
 
@@ -25,6 +27,56 @@ double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPer
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
 
 using CustomerFacts = FeatureBuilder::CustomerFacts;
+
+// Distinct purchase days of a customer's events (in time order).
+[[gnu::noinline]] float PurchaseDays(std::span<const int64_t> time) {
+  float days = 0;
+  int64_t next_day = INT64_MIN;  // the start of the day after the last purchase day seen
+  for (int64_t t : time) {
+    if (t >= next_day) {
+      days += 1.0f;
+      next_day = (DayOf(t) + 1) * kSecondsPerDay;
+    }
+  }
+  return days;
+}
+
+[[gnu::noinline]] double Sum(std::span<const float> x) {
+  double s = 0;
+  for (float v : x) {
+    s += v;
+  }
+  return s;
+}
+
+[[gnu::noinline]] double PositiveSum(std::span<const float> x) {
+  double s = 0;
+  for (float v : x) {
+    s += std::max(0.0f, v);
+  }
+  return s;
+}
+
+[[gnu::noinline]] uint32_t CountOnline(std::span<const uint8_t> channel) {
+  uint32_t n = 0;
+  for (uint8_t c : channel) {
+    n += c == static_cast<uint8_t>(data::Channel::kOnline) ? 1u : 0u;
+  }
+  return n;
+}
+
+// Adds each purchase to count[its group]; a group's first purchase appends it to `touched`.
+[[gnu::noinline]] void CountGroups(std::span<const uint32_t> product, const uint32_t* code, uint32_t* count,
+                                   std::vector<uint32_t>* touched) {
+  for (uint32_t p : product) {
+    if (p != data::kNoProduct) {
+      const uint32_t g = code[p];
+      if (count[g]++ == 0) {
+        touched->push_back(g);
+      }
+    }
+  }
+}
 
 // What the kCustomerOffer pass gathers about one customer and the offer.
 struct OfferFacts {
@@ -69,8 +121,7 @@ bool Bought(const RowInputs& r) { return r.offer.count > 0; }
 constexpr FeatureEntry kFeatures[] = {
     // The customer's overall activity and rhythm; the ratio and the percentile ranks do not
     // drift with the cutoff or the dataset's length.
-    {"customer_log_events", FeaturePass::kCustomer,
-     [](const RowInputs& r, size_t) { return std::log1p(r.customer.events); }},
+    {"customer_log_events", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.log_events; }},
     {"customer_days", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.days; }},
     {"customer_recency", FeaturePass::kCustomer,
      [](const RowInputs& r, size_t) { return r.known ? r.customer.recency : kNaN; }},
@@ -81,8 +132,7 @@ constexpr FeatureEntry kFeatures[] = {
      [](const RowInputs& r, size_t) {
        return r.known && r.customer.mean_gap > 0 ? r.customer.recency / r.customer.mean_gap : kNaN;
      }},
-    {"customer_log_spend", FeaturePass::kCustomer,
-     [](const RowInputs& r, size_t) { return std::log1p(std::max(0.0f, r.customer.spend)); }},
+    {"customer_log_spend", FeaturePass::kCustomer, [](const RowInputs& r, size_t) { return r.customer.log_spend; }},
     {"customer_online_share", FeaturePass::kCustomer,
      [](const RowInputs& r, size_t) { return r.known ? r.customer.online_share : kNaN; }},
     {"customer_recent_events", FeaturePass::kCustomer,
@@ -97,7 +147,7 @@ constexpr FeatureEntry kFeatures[] = {
     {"offer_decay", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.decay; }},
     {"offer_recent", FeaturePass::kCustomerOffer, [](const RowInputs& r, size_t) { return r.offer.recent; }},
     {"offer_log_spend", FeaturePass::kCustomerOffer,
-     [](const RowInputs& r, size_t) { return std::log1p(std::max(0.0f, r.offer.spend)); }},
+     [](const RowInputs& r, size_t) { return r.offer.spend > 0 ? std::log1p(r.offer.spend) : 0.0f; }},
     {"offer_share", FeaturePass::kCustomerOffer,
      [](const RowInputs& r, size_t) { return r.customer.events > 0 ? r.offer.count / r.customer.events : 0.0f; }},
     {"offer_first", FeaturePass::kCustomerOffer,
@@ -186,13 +236,15 @@ FeatureBuilder::FeatureBuilder(const HistoryView& view, const FeatureOptions& op
   if (options_.levels == nullptr) {
     options_.levels = &kNoLevels;
   }
-  CustomerPass();
-  GroupRowsPass(factors);
+  CustomerPass(factors);
 }
 
-// The kCustomer pass: each customer's whole history, then the percentile ranks of activity
-// and recency in the cutoff's population.
-void FeatureBuilder::CustomerPass() {
+// The kCustomer pass, in one read of every customer's events: the customer's facts, the
+// rows of the embedded grouping, log(1 + purchases per group), which the kCollaborative pass
+// reads, and the population's purchases in the last two horizons (AnyWindows). Then the
+// percentile ranks of activity and recency in the cutoff's population, and the item factors
+// when they are not given.
+void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
   const HistoryView& view = *view_;
   const uint32_t n = view.num_customers();
   const int64_t cutoff = view.cutoff();
@@ -205,59 +257,16 @@ void FeatureBuilder::CustomerPass() {
       population_.push_back(c);
     }
   }
-  ParallelFor(population_.size(), options_.run.threads, [&](size_t, size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) {
-      const uint32_t c = population_[i];
-      const CustomerEvents ev = view.Customer(c);
-      CustomerFacts& f = facts_[c];
-      int64_t prev_day = INT64_MIN;
-      double online = 0;
-      double spend = 0;
-      for (size_t k = 0; k < ev.size(); ++k) {
-        const int64_t day = DayOf(ev.time[k]);
-        f.days += day != prev_day ? 1.0f : 0.0f;
-        prev_day = day;
-        spend += ev.revenue[k];
-        online += ev.channel[k] == static_cast<uint8_t>(data::Channel::kOnline) ? 1.0 : 0.0;
-        f.recent_events += ev.time[k] >= cutoff - horizon ? 1.0f : 0.0f;
-      }
-      f.events = static_cast<float>(ev.size());
-      f.recency = static_cast<float>(Days(cutoff - ev.time.back()));
-      f.tenure = static_cast<float>(Days(cutoff - ev.time.front()));
-      f.mean_gap = f.days > 1 ? static_cast<float>(Days(ev.time.back() - ev.time.front()) / (f.days - 1)) : kNaN;
-      f.spend = static_cast<float>(spend);
-      f.online_share = static_cast<float>(online / static_cast<double>(ev.size()));
-    }
-  });
-  std::vector<float> events(population_.size()), recency(population_.size());
-  for (size_t i = 0; i < population_.size(); ++i) {
-    events[i] = facts_[population_[i]].events;
-    recency[i] = -facts_[population_[i]].recency;
-  }
-  const std::vector<float> events_pct = PercentileRanks(events);
-  const std::vector<float> recency_pct = PercentileRanks(recency);
-  for (size_t i = 0; i < population_.size(); ++i) {
-    facts_[population_[i]].events_pct = events_pct[i];
-    facts_[population_[i]].recency_pct = recency_pct[i];
-  }
-}
-
-// The customer rows of the embedded grouping, log(1 + purchases per group), which the
-// kCollaborative pass reads; and the item factors when they are not given.
-void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
-  if (options_.embedding_level < 0) {
-    return;
-  }
-  const HistoryView& view = *view_;
-  const uint32_t n = view.num_customers();
-  const Level& level = (*options_.levels)[static_cast<size_t>(options_.embedding_level)];
-  const uint32_t groups = static_cast<uint32_t>(level.values.size());
-  // One parallel pass: each thread builds the rows of its contiguous range of customers,
-  // then the ranges are joined in customer order.
+  const Level* level =
+      options_.embedding_level >= 0 ? &(*options_.levels)[static_cast<size_t>(options_.embedding_level)] : nullptr;
+  const uint32_t groups = level != nullptr ? static_cast<uint32_t>(level->values.size()) : 0;
+  // Each thread builds the group rows of its contiguous range of customers; the ranges are
+  // joined in customer order.
   struct Part {
     std::vector<uint64_t> sizes;  // per customer of the range
     std::vector<uint32_t> groups;
     std::vector<float> values;
+    OfferWindows windows;
   };
   // log1p of small counts, looked up: most of a customer's group counts are below 256.
   static const std::array<float, 256> kLogTable = [] {
@@ -276,19 +285,45 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
     std::vector<uint32_t> count(groups, 0);
     std::vector<uint32_t> touched;
     for (size_t c = b; c < e; ++c) {
-      // Customers outside the population get empty rows, so group buyers and the
-      // embedding describe the same customers as the offer's buyers.
       const uint32_t customer = static_cast<uint32_t>(c);
-      const CustomerEvents ev = InPopulation(customer) ? view.Customer(customer) : CustomerEvents{};
-      touched.clear();
-      for (size_t k = 0; k < ev.size(); ++k) {
-        if (ev.product[k] != data::kNoProduct) {
-          const uint32_t g = level.code_of_product[ev.product[k]];
-          if (count[g]++ == 0) {
-            touched.push_back(g);
-          }
-        }
+      if (!InPopulation(customer)) {
+        // Customers outside the population get empty rows, so group buyers and the
+        // embedding describe the same customers as the offer's buyers.
+        part.sizes.push_back(0);
+        continue;
       }
+      const CustomerEvents ev = view.Customer(customer);
+      CustomerFacts& f = facts_[c];
+      const size_t size = ev.size();
+      // Small loops over the columns, each in a function of its own so that its sums stay in
+      // registers (inlined into this body they were kept on the stack).
+      f.days = PurchaseDays(ev.time);
+      // The last two horizons, found by search: events are in time order.
+      const size_t previous_begin =
+          static_cast<size_t>(std::lower_bound(ev.time.begin(), ev.time.end(), cutoff - 2 * horizon) - ev.time.begin());
+      const size_t recent_begin = static_cast<size_t>(
+          std::lower_bound(ev.time.begin() + previous_begin, ev.time.end(), cutoff - horizon) - ev.time.begin());
+      const double spend = Sum(ev.revenue);
+      const uint32_t online = CountOnline(ev.channel);
+      const double previous_revenue = PositiveSum(ev.revenue.subspan(previous_begin, recent_begin - previous_begin));
+      const double recent_revenue = PositiveSum(ev.revenue.subspan(recent_begin));
+      f.recent_events = static_cast<float>(size - recent_begin);
+      part.windows.buyers[0] += recent_begin < size ? 1 : 0;
+      part.windows.buyers[1] += previous_begin < recent_begin ? 1 : 0;
+      part.windows.revenue[0] += recent_revenue;
+      part.windows.revenue[1] += previous_revenue;
+      touched.clear();
+      if (level != nullptr) {
+        CountGroups(ev.product, level->code_of_product.data(), count.data(), &touched);
+      }
+      f.events = static_cast<float>(ev.size());
+      f.log_events = std::log1p(f.events);
+      f.recency = static_cast<float>(Days(cutoff - ev.time.back()));
+      f.tenure = static_cast<float>(Days(cutoff - ev.time.front()));
+      f.mean_gap = f.days > 1 ? static_cast<float>(Days(ev.time.back() - ev.time.front()) / (f.days - 1)) : kNaN;
+      f.spend = static_cast<float>(spend);
+      f.log_spend = std::log1p(std::max(0.0f, f.spend));
+      f.online_share = static_cast<float>(static_cast<double>(online) / static_cast<double>(size));
       std::sort(touched.begin(), touched.end());
       double norm = 0;
       for (uint32_t g : touched) {
@@ -299,9 +334,30 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
         count[g] = 0;
       }
       part.sizes.push_back(touched.size());
-      facts_[c].norm = static_cast<float>(std::sqrt(norm));
+      f.norm = static_cast<float>(std::sqrt(norm));
     }
   });
+  any_windows_ = OfferWindows{};
+  for (const Part& part : parts) {
+    for (int k = 0; k < kOfferWindows; ++k) {
+      any_windows_.buyers[k] += part.windows.buyers[k];
+      any_windows_.revenue[k] += part.windows.revenue[k];
+    }
+  }
+  std::vector<float> events(population_.size()), recency(population_.size());
+  for (size_t i = 0; i < population_.size(); ++i) {
+    events[i] = facts_[population_[i]].events;
+    recency[i] = -facts_[population_[i]].recency;
+  }
+  const std::vector<float> events_pct = PercentileRanks(events);
+  const std::vector<float> recency_pct = PercentileRanks(recency);
+  for (size_t i = 0; i < population_.size(); ++i) {
+    facts_[population_[i]].events_pct = events_pct[i];
+    facts_[population_[i]].recency_pct = recency_pct[i];
+  }
+  if (level == nullptr) {
+    return;
+  }
   groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
   groups_.groups.clear();
   groups_.values.clear();
@@ -323,7 +379,7 @@ void FeatureBuilder::GroupRowsPass(const ItemFactors* factors) {
 
 // What the passes of Compute gather about one offer, pass by pass.
 struct FeatureBuilder::OfferWork {
-  std::vector<std::vector<uint8_t>> level_mask;  // per level: the groups the offer touches
+  std::vector<uint32_t> product_bits;            // per product: what its purchases count for (CustomerOfferPass)
   std::vector<OfferFacts> facts;                 // per population customer
   std::vector<float> level_facts;                // per population customer × level: kLevelFeatures
   std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
@@ -349,18 +405,27 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   const int64_t cutoff = view_->cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
 
-  // Which groups of each level the offer touches: the offer's "levels above".
-  work->level_mask.resize(num_levels);
+  // Per product, what its purchases count for: bit 0 the offer, bit 1 + l a group of level l
+  // that the offer touches (the offer's "levels above"). One lookup per event then tells
+  // whether the event matters at all, which most do not.
+  static_assert(kMaxLevels < 32);
+  std::vector<uint32_t>& bits = work->product_bits;
+  bits.assign(view_->num_products(), offer.any ? 1u : 0u);
+  for (size_t p = 0; p < bits.size(); ++p) {
+    bits[p] |= offer.Contains(static_cast<uint32_t>(p)) ? 1u : 0u;
+  }
   for (size_t l = 0; l < num_levels; ++l) {
-    work->level_mask[l].assign(levels[l].values.size(), offer.any ? 1 : 0);
-    if (!offer.any) {
-      for (size_t p = 0; p < offer.members.size(); ++p) {
-        if (offer.members[p] != 0) {
-          work->level_mask[l][levels[l].code_of_product[p]] = 1;
-        }
+    std::vector<uint8_t> touched(levels[l].values.size(), offer.any ? 1 : 0);
+    for (size_t p = 0; p < bits.size(); ++p) {
+      if ((bits[p] & 1u) != 0) {
+        touched[levels[l].code_of_product[p]] = 1;
       }
     }
+    for (size_t p = 0; p < bits.size(); ++p) {
+      bits[p] |= touched[levels[l].code_of_product[p]] != 0 ? 2u << l : 0u;
+    }
   }
+  const uint32_t no_product_bits = offer.any ? 1u : 0u;  // a purchase without a product counts only for "any"
   const size_t pop = population_.size();
   work->facts.assign(pop, OfferFacts{});
   work->level_facts.assign(pop * num_levels * kLevelFeatures, 0.0f);
@@ -400,7 +465,11 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
           }
           return decay;
         };
-        if (offer.Contains(p)) {
+        const uint32_t m = p == data::kNoProduct ? no_product_bits : bits[p];
+        if (m == 0) {
+          continue;
+        }
+        if ((m & 1u) != 0) {
           const int64_t day = DayOf(t_k);
           f.days += day != prev_day ? 1.0f : 0.0f;
           prev_day = day;
@@ -426,15 +495,11 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
             weight[embed_level->code_of_product[p]] += 1.0f;
           }
         }
-        if (p == data::kNoProduct) {
-          continue;
-        }
-        for (size_t l = 0; l < num_levels; ++l) {
-          if (work->level_mask[l][levels[l].code_of_product[p]] != 0) {
-            lf[l * kLevelFeatures] += 1.0f;
-            lf[l * kLevelFeatures + 1] = aged();
-            lf[l * kLevelFeatures + 2] += decayed();
-          }
+        for (uint32_t lb = m >> 1; lb != 0; lb &= lb - 1) {
+          const size_t l = static_cast<size_t>(std::countr_zero(lb));
+          lf[l * kLevelFeatures] += 1.0f;
+          lf[l * kLevelFeatures + 1] = aged();
+          lf[l * kLevelFeatures + 2] += decayed();
         }
       }
     }

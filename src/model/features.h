@@ -121,6 +121,10 @@ class FeatureBuilder {
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
                      const RowSink& sink, std::vector<float>* personal_revenue, Workspace* workspace = nullptr) const;
 
+  // The population's buyers and revenue of any purchase in the last two horizons (what
+  // MeasureOfferWindows gives for every purchase on the whole view when there is no sample).
+  const OfferWindows& AnyWindows() const { return any_windows_; }
+
   // Customer c's index in population(), or kNotInPopulation.
   static constexpr uint32_t kNotInPopulation = UINT32_MAX;
   uint32_t PopulationIndex(uint32_t c) const { return slot_[c]; }
@@ -129,12 +133,12 @@ class FeatureBuilder {
   struct CustomerFacts {
     float events = 0, days = 0, recency = 0, tenure = 0, mean_gap = 0, spend = 0, online_share = 0;
     float recent_events = 0, events_pct = 0, recency_pct = 0, norm = 0;
+    float log_events = 0, log_spend = 0;  // log(1 + events), log(1 + max(0, spend))
   };
 
  private:
   // The passes, in the order they run; each fills what the next ones and the rows read.
-  void CustomerPass();
-  void GroupRowsPass(const ItemFactors* factors);
+  void CustomerPass(const ItemFactors* factors);
   void CustomerOfferPass(const offer::ProductSet& offer, int threads, OfferWork* work) const;
   void OfferPass(const offer::ProductSet& offer, OfferWork* work) const;
   void CollaborativePass(int threads, OfferWork* work) const;
@@ -151,6 +155,7 @@ class FeatureBuilder {
   std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it
+  OfferWindows any_windows_;
   ItemFactors factors_;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -19,15 +20,34 @@ namespace {
 constexpr int kMaxDepth = 12;  // padding doubles the nodes per level: deeper trees would not pay
 }  // namespace
 
+namespace {
+// Depth of a tree's deepest leaf (0: the root is a leaf), or kMaxDepth + 1 for anything deeper
+// (a cycle in a corrupt file included).
+template <typename Tree>
+int DepthOf(const Tree& t) {
+  int deepest = 0;
+  std::vector<std::pair<int32_t, int>> stack = {{0, 0}};
+  while (!stack.empty()) {
+    const auto [n, d] = stack.back();
+    stack.pop_back();
+    if (d > kMaxDepth) {
+      return kMaxDepth + 1;
+    }
+    if (t.left[static_cast<size_t>(n)] < 0) {
+      deepest = std::max(deepest, d);
+    } else {
+      stack.emplace_back(t.left[static_cast<size_t>(n)], d + 1);
+      stack.emplace_back(t.right[static_cast<size_t>(n)], d + 1);
+    }
+  }
+  return deepest;
+}
+}  // namespace
+
 Result<Forest> Forest::FromXgboostJson(std::string_view json) {
-  Forest f;
-  struct Tree {
-    std::vector<int32_t> left, right;
-    std::vector<uint32_t> feature;
-    std::vector<float> value;
-    std::vector<int> default_left;
-  };
   std::vector<Tree> trees;
+  float base_margin = 0;
+  size_t num_features = 0;
   try {
     const nlohmann::json j = nlohmann::json::parse(json);
     const nlohmann::json& learner = j.at("learner");
@@ -36,8 +56,8 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
       return Err(Status::InvalidArgument("unsupported tree objective '" + objective + "'; expected binary:logistic"));
     }
     const double base_score = std::stod(learner.at("learner_model_param").at("base_score").get<std::string>());
-    f.base_margin_ = static_cast<float>(std::log(base_score / (1.0 - base_score)));
-    f.num_features_ = std::stoul(learner.at("learner_model_param").at("num_feature").get<std::string>());
+    base_margin = static_cast<float>(std::log(base_score / (1.0 - base_score)));
+    num_features = std::stoul(learner.at("learner_model_param").at("num_feature").get<std::string>());
     for (const nlohmann::json& tree : learner.at("gradient_booster").at("model").at("trees")) {
       trees.push_back(
           {tree.at("left_children").get<std::vector<int32_t>>(), tree.at("right_children").get<std::vector<int32_t>>(),
@@ -47,34 +67,119 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
   } catch (const std::exception& e) {  // nlohmann and std::stod
     return Err(Status::Corruption(std::string("XGBoost model JSON: ") + e.what()));
   }
-  // The depth of the deepest tree sets the padded depth.
-  auto depth_of = [](const Tree& t) {
-    int deepest = 0;
-    std::vector<std::pair<int32_t, int>> stack = {{0, 0}};
-    while (!stack.empty()) {
-      const auto [n, d] = stack.back();
-      stack.pop_back();
-      if (t.left[static_cast<size_t>(n)] < 0) {
-        deepest = std::max(deepest, d);
-      } else {
-        stack.emplace_back(t.left[static_cast<size_t>(n)], d + 1);
-        stack.emplace_back(t.right[static_cast<size_t>(n)], d + 1);
+  for (const Tree& t : trees) {
+    const size_t n = t.left.size();
+    if (n == 0 || t.right.size() != n || t.feature.size() != n || t.value.size() != n || t.default_left.size() != n) {
+      return Err(Status::Corruption("XGBoost model JSON: a tree without nodes or with node arrays of unequal lengths"));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const bool leaf = t.left[i] < 0;
+      const auto child_ok = [&](int32_t c) { return c > 0 && static_cast<size_t>(c) < n; };
+      if (!leaf && (!child_ok(t.left[i]) || !child_ok(t.right[i]))) {
+        return Err(Status::Corruption("XGBoost model JSON: a tree node with a child out of range"));
+      }
+      if (!leaf && t.feature[i] >= num_features) {
+        return Err(Status::Corruption("tree split on feature " + std::to_string(t.feature[i]) + " of " +
+                                      std::to_string(num_features)));
       }
     }
-    return deepest;
-  };
-  for (const Tree& t : trees) {
-    if (t.left.empty()) {
-      return Err(Status::Corruption("XGBoost model JSON: a tree without nodes"));
+  }
+  return Build(std::move(trees), base_margin, num_features);
+}
+
+size_t Forest::num_splits() const {
+  size_t n = 0;
+  for (const Tree& t : trees_) {
+    n += static_cast<size_t>(std::count_if(t.left.begin(), t.left.end(), [](int32_t c) { return c >= 0; }));
+  }
+  return n;
+}
+
+Forest Forest::Specialize(std::span<const FixedFeature> fixed) const {
+  std::vector<std::optional<float>> value(num_features_);
+  for (const FixedFeature& x : fixed) {
+    if (x.feature < num_features_) {
+      value[x.feature] = x.value;
     }
-    f.depth_ = std::max(f.depth_, depth_of(t));
+  }
+  float base_margin = base_margin_;
+  std::vector<Tree> trees;
+  trees.reserve(trees_.size());
+  for (const Tree& t : trees_) {
+    // Copies the nodes reachable once every fixed split is decided, renumbered in the order
+    // they are reached (children after their parent, as XGBoost writes them).
+    Tree out;
+    auto decided = [&](int32_t n) {
+      while (t.left[static_cast<size_t>(n)] >= 0) {
+        const auto sn = static_cast<size_t>(n);
+        const std::optional<float>& v = value[t.feature[sn]];
+        if (!v.has_value()) {
+          break;
+        }
+        const bool left = std::isnan(*v) ? t.default_left[sn] != 0 : *v < t.value[sn];
+        n = left ? t.left[sn] : t.right[sn];
+      }
+      return n;
+    };
+    std::vector<std::pair<int32_t, int32_t>> pending = {{decided(0), -1}};  // (source node, parent slot)
+    std::vector<int32_t*> link;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const auto [n, parent] = pending[k];
+      const auto sn = static_cast<size_t>(n);
+      const int32_t id = static_cast<int32_t>(out.left.size());
+      out.left.push_back(-1);
+      out.right.push_back(-1);
+      out.feature.push_back(t.feature[sn]);
+      out.value.push_back(t.value[sn]);
+      out.default_left.push_back(t.default_left[sn]);
+      if (parent >= 0) {
+        // Even slots are left children, odd ones right (see the push below).
+        const auto p = static_cast<size_t>(parent / 2);
+        (parent % 2 == 0 ? out.left[p] : out.right[p]) = id;
+      }
+      if (t.left[sn] >= 0) {
+        pending.emplace_back(decided(t.left[sn]), 2 * id);
+        pending.emplace_back(decided(t.right[sn]), 2 * id + 1);
+      }
+    }
+    if (out.left[0] < 0) {
+      base_margin += out.value[0];  // a tree left without splits adds the same to every row
+      continue;
+    }
+    trees.push_back(std::move(out));
+  }
+  Result<Forest> f = Build(std::move(trees), base_margin, num_features_);
+  return std::move(*f);  // the trees are a subset of valid ones: Build cannot fail
+}
+
+Result<Forest> Forest::Build(std::vector<Tree> trees, float base_margin, size_t num_features) {
+  Forest f;
+  f.base_margin_ = base_margin;
+  f.num_features_ = num_features;
+  // The depth of the deepest tree sets the padded depth.
+  std::vector<int> tree_depth;
+  for (const Tree& t : trees) {
+    tree_depth.push_back(DepthOf(t));
+    f.depth_ = std::max(f.depth_, tree_depth.back());
   }
   if (f.depth_ > kMaxDepth) {
     return Err(Status::InvalidArgument("trees deeper than " + std::to_string(kMaxDepth) + " are not supported"));
   }
+  std::vector<uint8_t> used(num_features, 0);
+  for (const Tree& t : trees) {
+    for (size_t i = 0; i < t.left.size(); ++i) {
+      if (t.left[i] >= 0) {
+        used[t.feature[i]] = 1;
+      }
+    }
+  }
+  for (size_t c = 0; c < num_features; ++c) {
+    if (used[c] != 0) {
+      f.used_features_.push_back(static_cast<uint32_t>(c));
+    }
+  }
   const size_t internal = (size_t{1} << f.depth_) - 1;
   const size_t leaves = size_t{1} << f.depth_;
-  f.num_trees_ = trees.size();
   f.splits_.resize(trees.size() * internal);
   f.leaves_.resize(trees.size() * leaves);
   for (size_t k = 0; k < trees.size(); ++k) {
@@ -97,10 +202,6 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
         stack.emplace_back(n, 2 * pos + 2, d + 1);
         continue;
       }
-      if (t.feature[sn] >= f.num_features_) {
-        return Err(Status::Corruption("tree split on feature " + std::to_string(t.feature[sn]) + " of " +
-                                      std::to_string(f.num_features_)));
-      }
       splits[pos] = Split{t.feature[sn], t.value[sn], t.default_left[sn] != 0 ? 1u : 0u};
       stack.emplace_back(t.left[sn], 2 * pos + 1, d + 1);
       stack.emplace_back(t.right[sn], 2 * pos + 2, d + 1);
@@ -108,24 +209,43 @@ Result<Forest> Forest::FromXgboostJson(std::string_view json) {
   }
   if (f.depth_ <= static_cast<int>(kVectorDepth)) {
     // Per tree, each level's splits and the leaves padded to a fixed width, for WalkBlockAvx2.
+    // A tree is laid out to its own depth: a shallower one is walked in fewer steps.
     f.level_feature_.assign(trees.size() * kVectorDepth * kLanes, 0);
     f.level_threshold_.assign(trees.size() * kVectorDepth * kLanes, 0.0f);
     f.level_missing_left_.assign(trees.size() * kVectorDepth * kLanes, 0);
     f.level_leaves_.assign(trees.size() * 2 * kLanes, 0.0f);
+    f.tree_depth_.assign(trees.size(), 0);
     for (size_t k = 0; k < trees.size(); ++k) {
-      for (size_t d = 0; d < static_cast<size_t>(f.depth_); ++d) {
-        const size_t first = (size_t{1} << d) - 1;
-        for (size_t p = 0; p < (size_t{1} << d); ++p) {
-          const Split& split = f.splits_[k * internal + first + p];
-          const size_t at = (k * kVectorDepth + d) * kLanes + p;
-          f.level_feature_[at] = static_cast<int32_t>(split.feature);
-          f.level_threshold_[at] = split.threshold;
-          f.level_missing_left_[at] = split.missing_left != 0 ? -1 : 0;
+      const Tree& t = trees[k];
+      const int depth = tree_depth[k];
+      f.tree_depth_[k] = static_cast<uint8_t>(depth);
+      std::vector<std::tuple<int32_t, size_t, int>> stack = {{0, 0, 0}};  // (node, position in its level, level)
+      while (!stack.empty()) {
+        const auto [n, pos, d] = stack.back();
+        stack.pop_back();
+        const auto sn = static_cast<size_t>(n);
+        if (d == depth) {
+          f.level_leaves_[k * 2 * kLanes + pos] = t.value[sn];
+          continue;
         }
+        const size_t at = (k * kVectorDepth + static_cast<size_t>(d)) * kLanes + pos;
+        if (t.left[sn] < 0) {  // a leaf above the tree's bottom: always left, copied down both sides
+          f.level_feature_[at] = 0;
+          f.level_threshold_[at] = std::numeric_limits<float>::infinity();
+          f.level_missing_left_[at] = -1;
+          stack.emplace_back(n, 2 * pos, d + 1);
+          stack.emplace_back(n, 2 * pos + 1, d + 1);
+          continue;
+        }
+        f.level_feature_[at] = static_cast<int32_t>(t.feature[sn]);
+        f.level_threshold_[at] = t.value[sn];
+        f.level_missing_left_[at] = t.default_left[sn] != 0 ? -1 : 0;
+        stack.emplace_back(t.left[sn], 2 * pos, d + 1);
+        stack.emplace_back(t.right[sn], 2 * pos + 1, d + 1);
       }
-      std::copy_n(&f.leaves_[k * leaves], leaves, &f.level_leaves_[k * 2 * kLanes]);
     }
   }
+  f.trees_ = std::move(trees);
   return f;
 }
 
@@ -142,18 +262,18 @@ __attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, si
   thread_local std::vector<float> by_feature;
   by_feature.resize(num_cols * kBlock);
   for (size_t r = 0; r < kBlock; ++r) {
-    for (size_t c = 0; c < num_cols; ++c) {
+    for (uint32_t c : used_features_) {  // the others are never read
       by_feature[c * kBlock + r] = rows[r * num_cols + c];
     }
   }
   const float* columns = by_feature.data();
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i one = _mm256_set1_epi32(1), upper_half = _mm256_set1_epi32(kLanes - 1);
-  const auto depth = static_cast<size_t>(depth_);
   for (size_t g = 0; g < kBlock; g += kLanes) {
     _mm256_storeu_ps(out + g, _mm256_set1_ps(base_margin_));
   }
-  for (size_t k = 0; k < num_trees_; ++k) {
+  for (size_t k = 0; k < trees_.size(); ++k) {
+    const size_t depth = tree_depth_[k];
     const int32_t* feature = &level_feature_[k * kVectorDepth * kLanes];
     const float* threshold = &level_threshold_[k * kVectorDepth * kLanes];
     const int32_t* missing_left = &level_missing_left_[k * kVectorDepth * kLanes];
@@ -231,7 +351,7 @@ void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t
       // Level by level across the block: the rows' descents are independent, so the CPU
       // overlaps them instead of waiting on one row's chain of loads.
       std::array<uint32_t, kBlock> node{};
-      for (size_t k = 0; k < num_trees_; ++k) {
+      for (size_t k = 0; k < trees_.size(); ++k) {
         const Split* splits = &splits_[k * internal];
         const float* leaf = &leaves_[k * leaves];
         node.fill(0);

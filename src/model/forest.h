@@ -23,10 +23,31 @@ class Forest {
   // Margins (log-odds) of dense row-major rows; NaN = missing.
   void PredictMargins(std::span<const float> rows, size_t num_rows, size_t num_cols, std::span<float> out,
                       int threads) const;
-  size_t num_trees() const { return num_trees_; }
+
+  // A feature whose value is the same in every row a caller will predict.
+  struct FixedFeature {
+    size_t feature = 0;
+    float value = 0;
+  };
+  // The same function on rows whose `fixed` features hold those values: each split on a fixed
+  // feature is decided once, here, so its trees are shallower (a tree left without splits
+  // becomes part of the base margin). Scoring one offer fixes the offer-level features.
+  Forest Specialize(std::span<const FixedFeature> fixed) const;
+  size_t num_trees() const { return trees_.size(); }
+  size_t num_splits() const;  // over every tree
   size_t num_features() const { return num_features_; }
 
  private:
+  // A tree as XGBoost writes it: node 0 is the root; a node with left < 0 is a leaf of value.
+  struct Tree {
+    std::vector<int32_t> left, right;
+    std::vector<uint32_t> feature;
+    std::vector<float> value;  // the split's threshold, or the leaf's value
+    std::vector<int> default_left;
+  };
+  // Lays the trees out for the walks below.
+  static Result<Forest> Build(std::vector<Tree> trees, float base_margin, size_t num_features);
+
   // Every tree is padded to a complete tree of depth depth_ (a leaf above the bottom becomes
   // a chain of always-left splits), so a row descends with index arithmetic and no
   // pointer chasing: node i's children are 2i + 1 and 2i + 2.
@@ -45,14 +66,17 @@ class Forest {
   void WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const;
 #endif
 
+  std::vector<Tree> trees_;  // the source of the layouts below, kept for Specialize
   int depth_ = 0;
-  size_t num_trees_ = 0;
   size_t num_features_ = 0;
   float base_margin_ = 0;
-  std::vector<Split> splits_;  // num_trees × (2^depth − 1)
-  std::vector<float> leaves_;  // num_trees × 2^depth
-  // The same trees by level for WalkBlockAvx2 (empty when deeper than kVectorDepth):
-  // num_trees × kVectorDepth × kLanes splits (missing_left as a −1/0 mask), num_trees × 16 leaves.
+  std::vector<uint32_t> used_features_;  // the features some split reads, ascending
+  std::vector<Split> splits_;            // num_trees × (2^depth − 1)
+  std::vector<float> leaves_;            // num_trees × 2^depth
+  // The same trees by level for WalkBlockAvx2 (empty when deeper than kVectorDepth): each
+  // tree walked to its own depth (tree_depth_), num_trees × kVectorDepth × kLanes splits
+  // (missing_left as a −1/0 mask), num_trees × 16 leaves.
+  std::vector<uint8_t> tree_depth_;
   std::vector<int32_t> level_feature_;
   std::vector<float> level_threshold_;
   std::vector<int32_t> level_missing_left_;

@@ -17,7 +17,7 @@ constexpr uint32_t kMaxLevelValues = 2000;  // finer attributes are identifiers,
 constexpr double kMinProductsPerValue = 2;  // a grouping groups: fewer products per value is an identifier
 constexpr double kMinNestingPurity = 0.95;  // completejourney's category → department is 0.994
 constexpr double kMinNumericShare = 0.9;    // share of numeric values that makes an attribute a number
-constexpr size_t kMaxLevels = 3;            // coarsest levels of a longer chain
+constexpr size_t kMaxChainLevels = 3;       // coarsest levels of a longer chain
 constexpr size_t kMaxUnnestedLevels = 2;
 
 // A number written with a decimal point or a decimal comma; `fraction` is set when it has digits
@@ -146,7 +146,7 @@ std::vector<std::string> DetectLevelNames(const data::Catalog& catalog) {
   std::vector<std::string> names;
   if (!best.empty()) {
     std::reverse(best.begin(), best.end());
-    best.resize(std::min(best.size(), kMaxLevels));
+    best.resize(std::min(best.size(), kMaxChainLevels));
     for (size_t i : best) {
       names.push_back(candidates[i].name);
     }
@@ -192,6 +192,10 @@ Result<std::vector<Level>> LevelsNamed(const data::Catalog& catalog, const std::
       return Err(Status::InvalidArgument(fmt::format(
           "levels: '{}' is not a product attribute; expected a comma-separated list of {}", name, Join(valid, ", "))));
     }
+  }
+  if (names.size() > kMaxLevels) {
+    return Err(Status::InvalidArgument(
+        fmt::format("levels: {} levels named; a model has at most {}", names.size(), kMaxLevels)));
   }
   return LevelsByName(catalog, names);
 }

@@ -12,6 +12,9 @@
 
 namespace cf::model {
 
+// Most levels a model has: features grow by three columns a level, and the offer pass keeps a
+// product's levels as bits of one word.
+inline constexpr size_t kMaxLevels = 16;
 inline constexpr uint32_t kMaxEmbeddingGroups = 1500;     // the Gram matrix is groups²; its eigensolve groups³
 inline constexpr const char* kProductLevel = "@product";  // the level of single products
 

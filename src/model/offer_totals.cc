@@ -165,6 +165,48 @@ double LogitShiftToTotal(std::span<const double> p, double total) {
   return LogitShiftOfLogitsToTotal(logits, total, 1);
 }
 
+namespace {
+
+// The shift that brings Σ sigmoid(logit + d) to `total`, solved on a histogram of the finite
+// logits (bins of 1/16 over [-40, 40], each at its mean) instead of the values themselves.
+double ApproximateShift(std::span<const double> logits, double total) {
+  constexpr double kLow = -40, kHigh = 40, kWidth = 1.0 / 16;
+  constexpr size_t kBins = static_cast<size_t>((kHigh - kLow) / kWidth);
+  std::vector<double> count(kBins, 0.0), sum(kBins, 0.0);
+  double always = 0;  // +inf logits: probability 1 whatever the shift
+  for (double x : logits) {
+    if (std::isinf(x)) {
+      always += x > 0 ? 1 : 0;
+      continue;
+    }
+    const auto b = static_cast<size_t>(std::clamp((x - kLow) / kWidth, 0.0, static_cast<double>(kBins - 1)));
+    count[b] += 1;
+    sum[b] += x;
+  }
+  std::vector<double> center, weight;
+  for (size_t b = 0; b < kBins; ++b) {
+    if (count[b] > 0) {
+      center.push_back(sum[b] / count[b]);
+      weight.push_back(count[b]);
+    }
+  }
+  auto total_at = [&](double d) {
+    double t = always;
+    for (size_t k = 0; k < center.size(); ++k) {
+      t += weight[k] / (1.0 + std::exp(-(center[k] + d)));
+    }
+    return t;
+  };
+  double lo = -100, hi = 100;
+  for (int it = 0; it < 48 && hi - lo > 1e-9; ++it) {  // bisection: 200 / 2^48 is below 1e-9
+    const double mid = (lo + hi) / 2;
+    (total_at(mid) < total ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+}  // namespace
+
 double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads) {
   constexpr size_t kBlock = 65536;  // the sums' summation order, fixed whatever the threads
   const size_t blocks = (logits.size() + kBlock - 1) / kBlock;
@@ -190,15 +232,13 @@ double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, i
     *slope = ds;
     return s;
   };
-  // Bracket the root, then Newton steps kept inside the bracket (bisection when they leave it).
-  double lo = -1, hi = 1, slope = 0;
-  while (sum(lo, &slope) > total && lo > -100) {
-    lo *= 2;
-  }
-  while (sum(hi, &slope) < total && hi < 100) {
-    hi *= 2;
-  }
-  double d = 0;
+  // A first guess from a histogram of the logits (no exp per customer), so that the exact
+  // Newton steps below start close to the root and need two or three passes, not six or more.
+  const double d0 = ApproximateShift(logits, total);
+  // Newton steps from the guess, inside a bracket that each evaluated sum narrows (bisection
+  // when a step would leave it): the sum only grows with the shift.
+  double lo = -128, hi = 128, slope = 0;
+  double d = std::clamp(d0, lo, hi);
   for (int it = 0; it < kMaxShiftIterations; ++it) {
     const double s = sum(d, &slope);
     if (std::abs(s - total) <= kShiftTolerance * std::max(1.0, total)) {

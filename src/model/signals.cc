@@ -2,28 +2,62 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "model/parallel.h"
 
 namespace cf::model {
 namespace {
 
-// std::lower_bound without branches: the next probe does not wait on a mispredicted
-// comparison, which made the search most of the ranking's time on a million values.
-template <typename T>
-size_t LowerBound(const std::vector<T>& a, T x) {
-  if (a.empty()) {
-    return 0;
-  }
-  const T* base = a.data();
-  size_t n = a.size();
-  while (n > 1) {
-    const size_t half = n / 2;
-    base = base[half] < x ? base + half : base;
-    n -= half;
-  }
-  return static_cast<size_t>(base - a.data()) + (*base < x ? 1 : 0);
+// A key of x that orders like x (NaN aside): the sign bit flipped for positives, every bit
+// for negatives.
+inline uint32_t OrderKey(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
 }
+
+// std::lower_bound over a sorted array, sped up by an index of where each run of keys with
+// the same top kIndexBits starts: a search reads the index once, then bisects the few values
+// of its bucket without branches (the next probe does not wait on a mispredicted comparison).
+template <typename T>
+class SortedIndex {
+ public:
+  explicit SortedIndex(const std::vector<T>& a) : a_(a), start_((size_t{1} << kIndexBits) + 1, 0) {
+    size_t i = 0;
+    for (size_t b = 0; b < (size_t{1} << kIndexBits); ++b) {
+      while (i < a.size() && Bucket(a[i]) < b) {
+        ++i;
+      }
+      start_[b] = static_cast<uint32_t>(i);
+    }
+    start_.back() = static_cast<uint32_t>(a.size());
+  }
+
+  size_t LowerBound(T x) const {
+    const size_t b = Bucket(x);
+    const T* base = a_.data() + start_[b];
+    size_t n = start_[b + 1] - start_[b];
+    if (n == 0) {
+      return start_[b];
+    }
+    while (n > 1) {
+      const size_t half = n / 2;
+      base = base[half] < x ? base + half : base;
+      n -= half;
+    }
+    return static_cast<size_t>(base - a_.data()) + (*base < x ? 1 : 0);
+  }
+
+ private:
+  static constexpr int kIndexBits = 16;
+  // Never decreases with x (rounding a double to a float does not), so every value of an
+  // earlier bucket is below x and every value of a later one above: x's lower bound is in its
+  // own bucket or at the start of the next. 16 bits of a float key: 128 buckets per octave.
+  static size_t Bucket(T x) { return OrderKey(static_cast<float>(x)) >> (32 - kIndexBits); }
+  const std::vector<T>& a_;
+  std::vector<uint32_t> start_;  // per bucket: the first index of a value in it or a later bucket
+};
 
 template <typename T>
 std::vector<float> Ranks(std::span<const T> values) {
@@ -49,6 +83,7 @@ std::vector<float> Ranks(std::span<const T> values) {
   const double m = static_cast<double>(sample.size());
   const double nd = static_cast<double>(n);
   const double last = std::max(1.0, nd - 1.0);
+  const SortedIndex<T> index(distinct);
   std::vector<float> out(n);
   ParallelFor(n, 0, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
@@ -57,7 +92,7 @@ std::vector<float> Ranks(std::span<const T> values) {
         out[i] = out[i - 1];
         continue;
       }
-      const size_t d = LowerBound(distinct, values[i]);
+      const size_t d = index.LowerBound(values[i]);
       const bool present = d < distinct.size() && distinct[d] == values[i];
       const double equal = present ? static_cast<double>(below[d + 1] - below[d]) : 0.0;
       // Share of values below plus half the share equal, scaled so that the mid-rank of a

@@ -440,7 +440,6 @@ struct UniversalModel::Cache {
   const HistoryView* view = nullptr;
   int64_t cutoff = 0;
   std::unique_ptr<FeatureBuilder> builder;
-  OfferWindows any_windows;  // every purchase of the view: the prior of new customers' offer shares
   // Per customer of the view without history: P(buys anything), 0 when unknown at the cutoff;
   // empty until a request holds such a customer.
   std::vector<double> cold_probability;
@@ -670,8 +669,6 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
     cache.view = &history;
     cache.cutoff = history.cutoff();
-    cache.any_windows =
-        MeasureOfferWindows(history, offer::ProductSet::Any(history.num_products()), horizon_days_, threads_);
     cache.cold_probability.clear();
   }
   // P(buys anything) of the customers without history, once per view: it does not depend on the offer.
@@ -724,6 +721,9 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   std::vector<float>& personal = cache.personal;
   margins.resize(pop);
   offer_counts.resize(pop);
+  // The offer-level features are the same in every row: the trees' splits on them are decided
+  // once, from the first row, and the rows walk the shallower trees left.
+  std::optional<Forest> forest;
   const OfferStats stats = builder.Compute(
       offer, population, 1.0f,
       [&](size_t first, std::span<const float> rows) {
@@ -731,7 +731,19 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
         if (progress != nullptr) {
           progress->Add(n);
         }
-        parts_->forest.PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
+        if (!forest.has_value()) {
+          std::vector<Forest::FixedFeature> fixed;
+          for (size_t j = 0; j < width; ++j) {
+            const FeaturePass pass = builder.layout().columns()[j].pass;
+            if (pass == FeaturePass::kOffer || pass == FeaturePass::kWindow) {
+              fixed.push_back({j, rows[j]});
+            }
+          }
+          forest = parts_->forest.Specialize(fixed);
+          CF_LOG_DEBUG("trees for the offer: {} of {}, {} splits of {}", forest->num_trees(),
+                       parts_->forest.num_trees(), forest->num_splits(), parts_->forest.num_splits());
+        }
+        forest->PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
@@ -769,8 +781,8 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   const OfferWindows& windows = stats.windows;
   double revenue_scale = 0;
   if (pop > 0) {
-    const double buyers =
-        std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers, kMaxBuyerShare * static_cast<double>(pop));
+    const double buyers = std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers,
+                                     kMaxBuyerShare * static_cast<double>(pop));
     const double shift = LogitShiftOfLogitsToTotal(probability, buyers, threads_);
     ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
@@ -796,7 +808,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
     // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
     const double p_any = cache.cold_probability[c];
     if (p_any > 0 && !share.has_value()) {
-      share = parts_->cold.Share(history, offer, windows, cache.any_windows);
+      share = parts_->cold.Share(history, offer, windows, builder.AnyWindows());
     }
     out->probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
     out->expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
@@ -861,6 +873,10 @@ Result<std::unique_ptr<UniversalModel>> UniversalModel::Load(const std::string& 
     model->horizon_days_ = j.at("horizon_days").get<int>();
     model->threads_ = threads;
     const auto names = j.at("levels").get<std::vector<std::string>>();
+    if (names.size() > kMaxLevels) {
+      return Err(Status::Corruption(
+          fmt::format("{}: the model has {} levels; at most {} are possible", dir, names.size(), kMaxLevels)));
+    }
     model->levels_ = LevelsByName(catalog, names);
     if (model->levels_.size() != names.size()) {
       return Err(
