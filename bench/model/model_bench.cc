@@ -109,7 +109,7 @@ void BM_ScoreOffers(benchmark::State& state) {
   state.counters["customers"] = static_cast<double>(customers.size());
   state.counters["offers"] = static_cast<double>(offers->size());
 }
-BENCHMARK(BM_ScoreOffers)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_ScoreOffers)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->Iterations(1);
 
 void BM_TopicMetrics(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));

@@ -28,15 +28,14 @@ int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPer
 
 using CustomerFacts = FeatureBuilder::CustomerFacts;
 
-// Distinct purchase days of a customer's events (in time order).
+// Distinct purchase days of a customer's events (in time order), without a branch per event.
 [[gnu::noinline]] float PurchaseDays(std::span<const int64_t> time) {
   float days = 0;
-  int64_t next_day = INT64_MIN;  // the start of the day after the last purchase day seen
+  int64_t previous = INT64_MIN;
   for (int64_t t : time) {
-    if (t >= next_day) {
-      days += 1.0f;
-      next_day = (DayOf(t) + 1) * kSecondsPerDay;
-    }
+    const int64_t day = DayOf(t);
+    days += day != previous ? 1.0f : 0.0f;
+    previous = day;
   }
   return days;
 }
@@ -65,17 +64,43 @@ using CustomerFacts = FeatureBuilder::CustomerFacts;
   return n;
 }
 
-// Adds each purchase to count[its group]; a group's first purchase appends it to `touched`.
-[[gnu::noinline]] void CountGroups(std::span<const uint32_t> product, const uint32_t* code, uint32_t* count,
-                                   std::vector<uint32_t>* touched) {
+// Adds each purchase to count[its group] and returns the groups bought, each once (in the
+// order first bought). `touched` must hold a slot per purchase; no branch per purchase.
+[[gnu::noinline]] size_t CountGroups(std::span<const uint32_t> product, const uint32_t* code, uint32_t* count,
+                                     uint32_t* touched) {
+  size_t n = 0;
   for (uint32_t p : product) {
     if (p != data::kNoProduct) {
       const uint32_t g = code[p];
-      if (count[g]++ == 0) {
-        touched->push_back(g);
-      }
+      touched[n] = g;
+      n += count[g]++ == 0 ? 1 : 0;
     }
   }
+  return n;
+}
+
+// Appends the customer's row of the embedded grouping — (group, log(1 + purchases)) for each
+// group bought, by group — resets their counts and returns the row's Euclidean norm.
+[[gnu::noinline]] float AppendGroupRow(std::span<uint32_t> touched, uint32_t* count, std::vector<uint32_t>* groups,
+                                       std::vector<float>* values) {
+  // log1p of small counts, looked up: most of a customer's group counts are below 256.
+  static const std::array<float, 256> kLogTable = [] {
+    std::array<float, 256> table{};
+    for (size_t k = 0; k < table.size(); ++k) {
+      table[k] = std::log1p(static_cast<float>(k));
+    }
+    return table;
+  }();
+  std::sort(touched.begin(), touched.end());
+  double norm = 0;
+  for (uint32_t g : touched) {
+    const float x = count[g] < kLogTable.size() ? kLogTable[count[g]] : std::log1p(static_cast<float>(count[g]));
+    groups->push_back(g);
+    values->push_back(x);
+    norm += static_cast<double>(x) * x;
+    count[g] = 0;
+  }
+  return static_cast<float>(std::sqrt(norm));
 }
 
 // What the kCustomerOffer pass gathers about one customer and the offer.
@@ -268,14 +293,6 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
     std::vector<float> values;
     OfferWindows windows;
   };
-  // log1p of small counts, looked up: most of a customer's group counts are below 256.
-  static const std::array<float, 256> kLogTable = [] {
-    std::array<float, 256> table{};
-    for (size_t k = 0; k < table.size(); ++k) {
-      table[k] = std::log1p(static_cast<float>(k));
-    }
-    return table;
-  }();
   std::vector<Part> parts(static_cast<size_t>(ResolveThreads(options_.run.threads)));
   std::vector<size_t> part_begin(parts.size(), n);
   ParallelFor(n, options_.run.threads, [&](size_t t, size_t b, size_t e) {
@@ -312,9 +329,10 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
       part.windows.buyers[1] += previous_begin < recent_begin ? 1 : 0;
       part.windows.revenue[0] += recent_revenue;
       part.windows.revenue[1] += previous_revenue;
-      touched.clear();
+      size_t bought = 0;
       if (level != nullptr) {
-        CountGroups(ev.product, level->code_of_product.data(), count.data(), &touched);
+        touched.resize(std::max(touched.size(), size));
+        bought = CountGroups(ev.product, level->code_of_product.data(), count.data(), touched.data());
       }
       f.events = static_cast<float>(ev.size());
       f.log_events = std::log1p(f.events);
@@ -324,17 +342,8 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
       f.spend = static_cast<float>(spend);
       f.log_spend = std::log1p(std::max(0.0f, f.spend));
       f.online_share = static_cast<float>(static_cast<double>(online) / static_cast<double>(size));
-      std::sort(touched.begin(), touched.end());
-      double norm = 0;
-      for (uint32_t g : touched) {
-        const float x = count[g] < kLogTable.size() ? kLogTable[count[g]] : std::log1p(static_cast<float>(count[g]));
-        part.groups.push_back(g);
-        part.values.push_back(x);
-        norm += static_cast<double>(x) * x;
-        count[g] = 0;
-      }
-      part.sizes.push_back(touched.size());
-      f.norm = static_cast<float>(std::sqrt(norm));
+      f.norm = AppendGroupRow(std::span<uint32_t>(touched).first(bought), count.data(), &part.groups, &part.values);
+      part.sizes.push_back(bought);
     }
   });
   any_windows_ = OfferWindows{};
@@ -442,7 +451,17 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
     // would bounce between the cores on every purchase of the offer.
     double revenue = 0, events = 0;
     OfferWindows windows;
+    const uint32_t* product_bits = bits.data();
     for (size_t i = b; i < e; ++i) {
+      // Only the events that count read their time, scattered over the time column: fetch
+      // the times of a customer a few ahead while this one's are used.
+      constexpr size_t kAhead = 4;
+      if (i + kAhead < e) {
+        const std::span<const int64_t> ahead = view_->Customer(population_[i + kAhead]).time;
+        for (size_t k = 0; k < ahead.size(); k += 64 / sizeof(int64_t)) {
+          __builtin_prefetch(&ahead[k]);
+        }
+      }
       const CustomerEvents ev = view_->Customer(population_[i]);
       OfferFacts& f = work->facts[i];
       float* lf = &work->level_facts[i * num_levels * kLevelFeatures];
@@ -465,7 +484,7 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
           }
           return decay;
         };
-        const uint32_t m = p == data::kNoProduct ? no_product_bits : bits[p];
+        const uint32_t m = p == data::kNoProduct ? no_product_bits : product_bits[p];
         if (m == 0) {
           continue;
         }

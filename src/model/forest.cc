@@ -250,78 +250,128 @@ Result<Forest> Forest::Build(std::vector<Tree> trees, float base_margin, size_t 
 }
 
 #if defined(__x86_64__)
+namespace {
+
+// Left (−1) or right (0) for each lane: v < t, or v missing and the split sends missing values
+// left (m = −1): "not greater or equal" is true for NaN, "less than" is not.
+__attribute__((target("avx2"))) inline __m256i GoLeft(__m256 v, __m256 t, __m256 m) {
+  return _mm256_castps_si256(_mm256_blendv_ps(_mm256_cmp_ps(v, t, _CMP_LT_OQ), _mm256_cmp_ps(v, t, _CMP_NGE_UQ), m));
+}
+
+// One tree of depth Depth (0 .. 4) over a block of 64 feature-major rows, adding its leaves
+// to out. A level of such a tree has at most eight nodes, so a row's split is picked from
+// registers by its position in the level (a lane permute, not a load); the root tests one
+// feature for every row, so its eight values are one contiguous load, the second level's two
+// features two loads and a blend, the third level's four features four loads and three
+// blends; only the fourth level gathers the rows' values, the slowest instruction of the walk.
+template <int Depth>
+__attribute__((target("avx2"))) void WalkTree(const float* columns, const int32_t* feature, const float* threshold,
+                                              const int32_t* missing_left, const float* leaves, float* out) {
+  constexpr size_t kLanes = 8, kBlock = 64;
+  // Everything that depends on the tree only, in registers before the rows.
+  const __m256 t0 = _mm256_set1_ps(threshold[0]);
+  const __m256 m0 = _mm256_castsi256_ps(_mm256_set1_epi32(missing_left[0]));
+  __m256 t[4], m[4];
+  for (int d = 1; d < Depth; ++d) {
+    t[d] = _mm256_loadu_ps(threshold + d * kLanes);
+    m[d] = _mm256_loadu_ps(reinterpret_cast<const float*>(missing_left + d * kLanes));
+  }
+  const float* c0 = columns + static_cast<size_t>(feature[0]) * kBlock;
+  const float* c1[2];
+  const float* c2[4];
+  for (size_t p = 0; p < 2; ++p) {
+    c1[p] = columns + static_cast<size_t>(feature[kLanes + p]) * kBlock;
+  }
+  for (size_t p = 0; p < 4; ++p) {
+    c2[p] = columns + static_cast<size_t>(feature[2 * kLanes + p]) * kBlock;
+  }
+  const __m256i f3 =
+      Depth > 3 ? _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(feature + 3 * kLanes)),
+                                     _mm256_set1_epi32(kBlock))
+                : _mm256_setzero_si256();
+  const __m256 leaf_low = _mm256_loadu_ps(leaves);
+  const __m256 leaf_high = _mm256_loadu_ps(leaves + kLanes);
+  const __m256i one = _mm256_set1_epi32(1), upper_half = _mm256_set1_epi32(kLanes - 1);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (size_t g = 0; g < kBlock; g += kLanes) {
+    __m256i pos = _mm256_setzero_si256();  // position of each row's node within its level
+    if constexpr (Depth >= 1) {
+      pos = _mm256_add_epi32(one, GoLeft(_mm256_loadu_ps(c0 + g), t0, m0));  // 0 left, 1 right
+    }
+    if constexpr (Depth >= 2) {
+      const __m256 v = _mm256_blendv_ps(_mm256_loadu_ps(c1[0] + g), _mm256_loadu_ps(c1[1] + g),
+                                        _mm256_castsi256_ps(_mm256_cmpeq_epi32(pos, one)));
+      const __m256i left = GoLeft(v, _mm256_permutevar8x32_ps(t[1], pos), _mm256_permutevar8x32_ps(m[1], pos));
+      pos = _mm256_add_epi32(_mm256_add_epi32(pos, pos), _mm256_add_epi32(one, left));  // 2p or 2p + 1
+    }
+    if constexpr (Depth >= 3) {
+      // Four candidate features: two blends on bit 0 of the position, one on bit 1.
+      const __m256 low = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 31));
+      const __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 30));
+      const __m256 v01 = _mm256_blendv_ps(_mm256_loadu_ps(c2[0] + g), _mm256_loadu_ps(c2[1] + g), low);
+      const __m256 v23 = _mm256_blendv_ps(_mm256_loadu_ps(c2[2] + g), _mm256_loadu_ps(c2[3] + g), low);
+      const __m256i left = GoLeft(_mm256_blendv_ps(v01, v23, high), _mm256_permutevar8x32_ps(t[2], pos),
+                                  _mm256_permutevar8x32_ps(m[2], pos));
+      pos = _mm256_add_epi32(_mm256_add_epi32(pos, pos), _mm256_add_epi32(one, left));
+    }
+    if constexpr (Depth >= 4) {
+      const __m256i at = _mm256_add_epi32(_mm256_permutevar8x32_epi32(f3, pos),
+                                          _mm256_add_epi32(lane, _mm256_set1_epi32(static_cast<int32_t>(g))));
+      const __m256i left = GoLeft(_mm256_i32gather_ps(columns, at, 4), _mm256_permutevar8x32_ps(t[3], pos),
+                                  _mm256_permutevar8x32_ps(m[3], pos));
+      pos = _mm256_add_epi32(_mm256_add_epi32(pos, pos), _mm256_add_epi32(one, left));
+    }
+    // The permute reads the low three bits of pos; the high half of the leaves is picked by a blend.
+    __m256 value = _mm256_permutevar8x32_ps(leaf_low, pos);
+    if constexpr (Depth == 4) {
+      value = _mm256_blendv_ps(value, _mm256_permutevar8x32_ps(leaf_high, pos),
+                               _mm256_castsi256_ps(_mm256_cmpgt_epi32(pos, upper_half)));
+    }
+    _mm256_storeu_ps(out + g, _mm256_add_ps(_mm256_loadu_ps(out + g), value));
+  }
+}
+
+}  // namespace
+
 // The block walk of PredictMargins for trees of depth ≤ kVectorDepth, eight rows per AVX2
-// instruction. A level of such a tree has at most eight nodes, so a row's split is picked
-// from registers by its position in the level (a lane permute, not a load). The block is
-// first transposed to feature-major order: the root tests one feature for every row, so its
-// eight values are one contiguous load, the second level's two features two loads and a
-// blend, the third level's four features four loads and three blends; only the fourth level
-// gathers the rows' values (one gather for 8 rows), the slowest instruction of the walk.
-__attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const {
-  static_assert(kBlock % kLanes == 0);
+// instruction, each tree walked to its own depth. The block is first transposed to
+// feature-major order (the features some split reads only).
+__attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, size_t num_cols, const uint32_t* which,
+                                                           size_t first, float* out) const {
+  static_assert(kBlock == 64 && kLanes == 8 && kVectorDepth == 4);
   thread_local std::vector<float> by_feature;
   by_feature.resize(num_cols * kBlock);
   for (size_t r = 0; r < kBlock; ++r) {
+    const float* row = &rows[(which != nullptr ? which[first + r] : first + r) * num_cols];
     for (uint32_t c : used_features_) {  // the others are never read
-      by_feature[c * kBlock + r] = rows[r * num_cols + c];
+      by_feature[c * kBlock + r] = row[c];
     }
   }
   const float* columns = by_feature.data();
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i one = _mm256_set1_epi32(1), upper_half = _mm256_set1_epi32(kLanes - 1);
   for (size_t g = 0; g < kBlock; g += kLanes) {
     _mm256_storeu_ps(out + g, _mm256_set1_ps(base_margin_));
   }
   for (size_t k = 0; k < trees_.size(); ++k) {
-    const size_t depth = tree_depth_[k];
     const int32_t* feature = &level_feature_[k * kVectorDepth * kLanes];
     const float* threshold = &level_threshold_[k * kVectorDepth * kLanes];
     const int32_t* missing_left = &level_missing_left_[k * kVectorDepth * kLanes];
-    const __m256 leaf_low = _mm256_loadu_ps(&level_leaves_[k * 2 * kLanes]);
-    const __m256 leaf_high = _mm256_loadu_ps(&level_leaves_[k * 2 * kLanes + kLanes]);
-    for (size_t g = 0; g < kBlock; g += kLanes) {
-      const __m256i rows_in_block = _mm256_add_epi32(lane, _mm256_set1_epi32(static_cast<int32_t>(g)));
-      __m256i pos = _mm256_setzero_si256();  // position of each row's node within its level
-      for (size_t d = 0; d < depth; ++d) {
-        const __m256i f = _mm256_permutevar8x32_epi32(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(feature + d * kLanes)), pos);
-        const __m256 t = _mm256_permutevar8x32_ps(_mm256_loadu_ps(threshold + d * kLanes), pos);
-        const __m256i m = _mm256_permutevar8x32_epi32(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(missing_left + d * kLanes)), pos);
-        __m256 v;
-        if (d == 0) {
-          v = _mm256_loadu_ps(columns + static_cast<size_t>(feature[0]) * kBlock + g);
-        } else if (d == 1) {
-          const __m256 v0 = _mm256_loadu_ps(columns + static_cast<size_t>(feature[kLanes]) * kBlock + g);
-          const __m256 v1 = _mm256_loadu_ps(columns + static_cast<size_t>(feature[kLanes + 1]) * kBlock + g);
-          v = _mm256_blendv_ps(v0, v1, _mm256_castsi256_ps(_mm256_cmpeq_epi32(pos, one)));
-        } else if (d == 2) {
-          // Four candidate features: two blends on bit 0 of the position, one on bit 1.
-          const __m256 low = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 31));
-          const __m256 high = _mm256_castsi256_ps(_mm256_slli_epi32(pos, 30));
-          const float* c = columns + g;
-          const __m256 v01 =
-              _mm256_blendv_ps(_mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes]) * kBlock),
-                               _mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 1]) * kBlock), low);
-          const __m256 v23 =
-              _mm256_blendv_ps(_mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 2]) * kBlock),
-                               _mm256_loadu_ps(c + static_cast<size_t>(feature[2 * kLanes + 3]) * kBlock), low);
-          v = _mm256_blendv_ps(v01, v23, high);
-        } else {
-          const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(f, _mm256_set1_epi32(kBlock)), rows_in_block);
-          v = _mm256_i32gather_ps(columns, at, 4);
-        }
-        // Left when v < t (false for NaN), or when v is missing and the split sends missing
-        // values left; as a mask, left is −1 and right 0.
-        const __m256 missing = _mm256_and_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_castsi256_ps(m));
-        const __m256i left = _mm256_castps_si256(_mm256_or_ps(_mm256_cmp_ps(v, t, _CMP_LT_OQ), missing));
-        pos = _mm256_add_epi32(_mm256_add_epi32(pos, pos), _mm256_add_epi32(one, left));  // 2p or 2p + 1
-      }
-      // The permute reads the low three bits of pos; the high half of the leaves is picked by a blend.
-      const __m256 value =
-          _mm256_blendv_ps(_mm256_permutevar8x32_ps(leaf_low, pos), _mm256_permutevar8x32_ps(leaf_high, pos),
-                           _mm256_castsi256_ps(_mm256_cmpgt_epi32(pos, upper_half)));
-      _mm256_storeu_ps(out + g, _mm256_add_ps(_mm256_loadu_ps(out + g), value));
+    const float* leaves = &level_leaves_[k * 2 * kLanes];
+    switch (tree_depth_[k]) {
+      case 0:
+        WalkTree<0>(columns, feature, threshold, missing_left, leaves, out);
+        break;
+      case 1:
+        WalkTree<1>(columns, feature, threshold, missing_left, leaves, out);
+        break;
+      case 2:
+        WalkTree<2>(columns, feature, threshold, missing_left, leaves, out);
+        break;
+      case 3:
+        WalkTree<3>(columns, feature, threshold, missing_left, leaves, out);
+        break;
+      default:
+        WalkTree<4>(columns, feature, threshold, missing_left, leaves, out);
+        break;
     }
   }
 }
@@ -329,25 +379,42 @@ __attribute__((target("avx2"))) void Forest::WalkBlockAvx2(const float* rows, si
 
 void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t num_cols, std::span<float> out,
                             int threads) const {
+  Predict(rows.data(), num_cols, nullptr, num_rows, out.data(), threads);
+}
+
+void Forest::PredictMarginsOf(std::span<const float> rows, size_t num_cols, std::span<const uint32_t> which,
+                              std::span<float> out, int threads) const {
+  Predict(rows.data(), num_cols, which.data(), which.size(), out.data(), threads);
+}
+
+void Forest::Predict(const float* rows, size_t num_cols, const uint32_t* which, size_t count, float* out,
+                     int threads) const {
   const size_t internal = (size_t{1} << depth_) - 1;
   const size_t leaves = size_t{1} << depth_;
 #if defined(__x86_64__)
-  const bool avx2 = __builtin_cpu_supports("avx2") != 0;
+  const bool avx2 = __builtin_cpu_supports("avx2") != 0 && !level_leaves_.empty();
 #else
   const bool avx2 = false;
 #endif
-  ParallelFor(num_rows, threads, [&](size_t, size_t begin, size_t end) {
+  auto row_of = [&](size_t k) { return which != nullptr ? static_cast<size_t>(which[k]) : k; };
+  ParallelFor(count, threads, [&](size_t, size_t begin, size_t end) {
+    std::array<float, kBlock> margin;
     for (size_t b = begin; b < end; b += kBlock) {
       const size_t e = std::min(end, b + kBlock);
 #if defined(__x86_64__)
-      if (avx2 && e - b == kBlock && !level_leaves_.empty()) {
-        WalkBlockAvx2(&rows[b * num_cols], num_cols, &out[b]);
+      if (avx2 && e - b == kBlock) {
+        if (which == nullptr) {
+          WalkBlockAvx2(rows, num_cols, nullptr, b, &out[b]);
+        } else {
+          WalkBlockAvx2(rows, num_cols, which, b, margin.data());
+          for (size_t k = b; k < e; ++k) {
+            out[which[k]] = margin[k - b];
+          }
+        }
         continue;
       }
 #endif
-      for (size_t r = b; r < e; ++r) {
-        out[r] = base_margin_;
-      }
+      margin.fill(base_margin_);
       // Level by level across the block: the rows' descents are independent, so the CPU
       // overlaps them instead of waiting on one row's chain of loads.
       std::array<uint32_t, kBlock> node{};
@@ -359,7 +426,7 @@ void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t
           for (size_t r = b; r < e; ++r) {
             uint32_t& i = node[r - b];
             const Split& s = splits[i];
-            const float v = rows[r * num_cols + s.feature];
+            const float v = rows[row_of(r) * num_cols + s.feature];
             // Branch-free: left when v < threshold, or when v is missing (NaN compares
             // false) and the split sends missing values left.
             const uint32_t left =
@@ -369,8 +436,11 @@ void Forest::PredictMargins(std::span<const float> rows, size_t num_rows, size_t
           }
         }
         for (size_t r = b; r < e; ++r) {
-          out[r] += leaf[node[r - b] - internal];
+          margin[r - b] += leaf[node[r - b] - internal];
         }
+      }
+      for (size_t r = b; r < e; ++r) {
+        out[row_of(r)] = margin[r - b];
       }
     }
   });

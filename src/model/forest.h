@@ -24,6 +24,10 @@ class Forest {
   void PredictMargins(std::span<const float> rows, size_t num_rows, size_t num_cols, std::span<float> out,
                       int threads) const;
 
+  // The same for the rows `which` of `rows` only: out[which[k]] is row which[k]'s margin.
+  void PredictMarginsOf(std::span<const float> rows, size_t num_cols, std::span<const uint32_t> which,
+                        std::span<float> out, int threads) const;
+
   // A feature whose value is the same in every row a caller will predict.
   struct FixedFeature {
     size_t feature = 0;
@@ -45,6 +49,8 @@ class Forest {
     std::vector<float> value;  // the split's threshold, or the leaf's value
     std::vector<int> default_left;
   };
+  // Margins of `count` rows: row which[k] (k when which is null) into out[which[k]] (out[k]).
+  void Predict(const float* rows, size_t num_cols, const uint32_t* which, size_t count, float* out, int threads) const;
   // Lays the trees out for the walks below.
   static Result<Forest> Build(std::vector<Tree> trees, float base_margin, size_t num_features);
 
@@ -63,7 +69,8 @@ class Forest {
 #if defined(__x86_64__)
   // One full block of kBlock rows, for CPUs with AVX2 (checked at run time) and trees of
   // depth ≤ kVectorDepth.
-  void WalkBlockAvx2(const float* rows, size_t num_cols, float* out) const;
+  // Rows which[first .. first + kBlock) (first .. first + kBlock when which is null) of `rows`.
+  void WalkBlockAvx2(const float* rows, size_t num_cols, const uint32_t* which, size_t first, float* out) const;
 #endif
 
   std::vector<Tree> trees_;  // the source of the layouts below, kept for Specialize

@@ -456,6 +456,96 @@ struct UniversalModel::Parts {
   Forest forest;            // the trees, for scoring
 };
 
+namespace {
+
+// The trees for the rows of one offer, specialized twice (Forest::Specialize). The offer-level
+// features are the same in every row, so their splits are decided once per offer. The rows of
+// customers who never bought the offer hold the same value in every customer × offer cell
+// (zero purchases, no recency, the rank of a zero decay), so for them those splits are
+// decided too, in a second, smaller forest. Which rows those are is checked cell by cell
+// against the first such row, so a row walks a forest only where its values are the ones
+// fixed. The margins equal the whole forest's.
+class OfferForests {
+ public:
+  OfferForests(const Forest& forest, const FeatureLayout& layout, size_t offer_count_column)
+      : forest_(forest), offer_count_column_(offer_count_column) {
+    for (size_t j = 0; j < layout.size(); ++j) {
+      const FeaturePass pass = layout.columns()[j].pass;
+      if (pass == FeaturePass::kOffer || pass == FeaturePass::kWindow) {
+        offer_columns_.push_back(j);
+      } else if (pass == FeaturePass::kCustomerOffer) {
+        customer_offer_columns_.push_back(j);
+      }
+    }
+  }
+
+  void Predict(std::span<const float> rows, size_t width, std::span<float> out, int threads) {
+    const size_t n = out.size();
+    if (n == 0) {
+      return;
+    }
+    if (!offer_.has_value()) {
+      std::vector<Forest::FixedFeature> fixed;
+      for (size_t j : offer_columns_) {
+        fixed.push_back({j, rows[j]});
+      }
+      offer_ = forest_.Specialize(fixed);
+      fixed_ = std::move(fixed);
+    }
+    if (!untouched_.has_value()) {
+      for (size_t i = 0; i < n; ++i) {
+        if (rows[i * width + offer_count_column_] == 0) {
+          std::vector<Forest::FixedFeature> fixed = fixed_;
+          for (size_t j : customer_offer_columns_) {
+            fixed.push_back({j, rows[i * width + j]});
+          }
+          untouched_ = forest_.Specialize(fixed);
+          untouched_values_ = std::move(fixed);
+          CF_LOG_DEBUG("trees for the offer: {} splits of {}; for customers who never bought it: {}",
+                       offer_->num_splits(), forest_.num_splits(), untouched_->num_splits());
+          break;
+        }
+      }
+    }
+    // Rows whose customer × offer cells are the fixed ones, and the others.
+    untouched_rows_.clear();
+    other_rows_.clear();
+    for (size_t i = 0; i < n; ++i) {
+      (Untouched(&rows[i * width]) ? untouched_rows_ : other_rows_).push_back(static_cast<uint32_t>(i));
+    }
+    if (other_rows_.empty() || untouched_rows_.empty()) {
+      (other_rows_.empty() ? *untouched_ : *offer_).PredictMargins(rows, n, width, out, threads);
+      return;
+    }
+    untouched_->PredictMarginsOf(rows, width, untouched_rows_, out, threads);
+    offer_->PredictMarginsOf(rows, width, other_rows_, out, threads);
+  }
+
+ private:
+  bool Untouched(const float* row) const {
+    if (!untouched_.has_value()) {
+      return false;
+    }
+    for (size_t k = fixed_.size(); k < untouched_values_.size(); ++k) {
+      const float v = row[untouched_values_[k].feature], want = untouched_values_[k].value;
+      if (!(v == want || (std::isnan(v) && std::isnan(want)))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  const Forest& forest_;
+  size_t offer_count_column_;
+  std::vector<size_t> offer_columns_, customer_offer_columns_;
+  std::optional<Forest> offer_, untouched_;
+  std::vector<Forest::FixedFeature> fixed_;             // the offer-level cells
+  std::vector<Forest::FixedFeature> untouched_values_;  // those, then the customer × offer cells of a non-buyer
+  std::vector<uint32_t> untouched_rows_, other_rows_;
+};
+
+}  // namespace
+
 UniversalModel::UniversalModel() : parts_(std::make_unique<Parts>()), cache_(std::make_unique<Cache>()) {}
 UniversalModel::~UniversalModel() = default;
 
@@ -721,9 +811,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   std::vector<float>& personal = cache.personal;
   margins.resize(pop);
   offer_counts.resize(pop);
-  // The offer-level features are the same in every row: the trees' splits on them are decided
-  // once, from the first row, and the rows walk the shallower trees left.
-  std::optional<Forest> forest;
+  OfferForests forests(parts_->forest, builder.layout(), offer_count_column);
   const OfferStats stats = builder.Compute(
       offer, population, 1.0f,
       [&](size_t first, std::span<const float> rows) {
@@ -731,19 +819,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
         if (progress != nullptr) {
           progress->Add(n);
         }
-        if (!forest.has_value()) {
-          std::vector<Forest::FixedFeature> fixed;
-          for (size_t j = 0; j < width; ++j) {
-            const FeaturePass pass = builder.layout().columns()[j].pass;
-            if (pass == FeaturePass::kOffer || pass == FeaturePass::kWindow) {
-              fixed.push_back({j, rows[j]});
-            }
-          }
-          forest = parts_->forest.Specialize(fixed);
-          CF_LOG_DEBUG("trees for the offer: {} of {}, {} splits of {}", forest->num_trees(),
-                       parts_->forest.num_trees(), forest->num_splits(), parts_->forest.num_splits());
-        }
-        forest->PredictMargins(rows, n, width, std::span<float>(margins).subspan(first, n), threads_);
+        forests.Predict(rows, width, std::span<float>(margins).subspan(first, n), threads_);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
