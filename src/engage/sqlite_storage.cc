@@ -995,11 +995,13 @@ class SqliteTransaction final : public Transaction {
     s.Bind(r.trigger_properties_json).Bind(static_cast<int64_t>(r.delivery));
     return s.Run();
   }
+  // `delivery <> 0 AND` repeats the partial index's condition word for word: SQLite uses a partial
+  // index only for a WHERE clause that contains its condition, and `delivery = 1` alone does not.
   Result<std::vector<SendRecord>> ClaimPending(int64_t dispatch_pk, size_t limit) override {
     std::vector<SendRecord> out;
     {
       Stmt s(*c_, "SELECT " SEND_COLUMNS
-                  " FROM sends INDEXED BY sends_pending WHERE dispatch_pk = ? AND delivery = 1 "
+                  " FROM sends INDEXED BY sends_pending WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
                   "ORDER BY id LIMIT ?");
       s.Bind(dispatch_pk).Bind(static_cast<int64_t>(limit));
       while (true) {
@@ -1022,7 +1024,9 @@ class SqliteTransaction final : public Transaction {
     return s.Run();
   }
   Result<int64_t> FailInFlight(const std::string& reason) override {
-    Stmt s(*c_, "UPDATE sends SET outcome = 'failed', reason = ?, delivery = 0 WHERE delivery = 2");
+    Stmt s(*c_,
+           "UPDATE sends INDEXED BY sends_pending SET outcome = 'failed', reason = ?, delivery = 0 "
+           "WHERE delivery <> 0 AND delivery = 2");
     s.Bind(reason);
     CF_RETURN_IF_ERROR(s.Run());
     return static_cast<int64_t>(sqlite3_changes(c_->db()));
