@@ -1,5 +1,6 @@
 // Campaigns and sends in-process: the outcome rules (opt-out, control group, frequency cap), the
-// exactly-once retry of a send_id, the request checks, and the webhook adapter's retries.
+// exactly-once retry of a send_id, the request checks, the upgrade of a schema 2 database.
+// The webhook adapter's deliveries are tested across processes (tests/engage/campaigns_test.cc).
 #include "engage/campaigns.h"
 
 #include <fmt/format.h>
@@ -7,19 +8,14 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "base/time.h"
-#include "engage/delivery.h"
 #include "engage/engage.h"
 #include "engage/sqlite_storage.h"
-#include "http/server.h"
 
 namespace cf::engage {
 namespace {
@@ -42,7 +38,10 @@ class CampaignsTest : public ::testing::Test {
   }
   void Reopen() {
     engage_.reset();
-    auto sqlite = OpenSqliteStorage({(dir_ / "engage.db").string(), false, 1000});
+    SqliteStorageOptions o;
+    o.path = (dir_ / "engage.db").string();
+    o.synchronous_full = false;
+    auto sqlite = OpenSqliteStorage(o);
     ASSERT_TRUE(sqlite.has_value()) << sqlite.error().ToString();
     auto engage = Engage::Open(std::move(*sqlite), clock_);
     ASSERT_TRUE(engage.has_value()) << engage.error().ToString();
@@ -326,104 +325,6 @@ TEST_F(CampaignsTest, ListAndDetailsInBrazeShapes) {
   EXPECT_EQ(engage_->CampaignDetails(kWorkspace, "nope").error().code(), StatusCode::kNotFound);
 }
 
-// A receiver that answers from a script per message (by Idempotency-Key) and counts what it
-// accepted.
-class Receiver {
- public:
-  // `script(key, attempt)` gives the status of the attempt-th try of the message (1 = first).
-  explicit Receiver(std::function<int(const std::string&, int)> script) : script_(std::move(script)) {
-    server_ = std::make_unique<http::Server>(http::ServerOptions{});
-    server_->Route("POST", "/hook", [this](const http::Request& req) {
-      const std::string key = req.Header("Idempotency-Key");
-      int attempt;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        attempt = ++attempts_[key];
-      }
-      http::Response r;
-      r.status = script_(key, attempt);
-      if (r.status == 200) {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++accepted_[key];
-        bodies_[key] = json::parse(req.body);
-      }
-      return r;
-    });
-    auto port = server_->Bind("127.0.0.1", 0);
-    EXPECT_TRUE(port.has_value());
-    url_ = fmt::format("http://127.0.0.1:{}/hook", *port);
-    thread_ = std::thread([this] { (void)server_->Run(); });
-  }
-  ~Receiver() {
-    server_->Stop();
-    thread_.join();
-  }
-  const std::string& url() const { return url_; }
-  std::map<std::string, int> accepted() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return accepted_;
-  }
-  json body(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_[key];
-  }
-
- private:
-  std::function<int(const std::string&, int)> script_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
-  std::string url_;
-  std::mutex mu_;
-  std::map<std::string, int> attempts_, accepted_;
-  std::map<std::string, json> bodies_;
-};
-
-TEST_F(CampaignsTest, WebhookRetriesTransientFailuresAndRecordsFinalOnes) {
-  AddUsers(0, 30);
-  // Keys are dispatch-braze_id: decide by a hash of the key. A third fail twice then succeed,
-  // a third always answer 500 (recorded failed after the attempts), the rest 400 at once or 200.
-  auto kind = [](const std::string& key) { return std::hash<std::string>{}(key) % 4; };
-  Receiver receiver([&](const std::string& key, int attempt) {
-    switch (kind(key)) {
-      case 0:
-        return attempt <= 2 ? (attempt == 1 ? 503 : 429) : 200;
-      case 1:
-        return 500;
-      case 2:
-        return 400;
-      default:
-        return 200;
-    }
-  });
-  ASSERT_TRUE(SetDelivery(engage_->storage(), "default", {"webhook", receiver.url(), 4, 1, 2000}).ok());
-  const std::string id = Campaign("Hooked", EveryoneSegment(), "push");
-  json answer = Send({{"campaign_id", id}, {"broadcast", true}, {"trigger_properties", {{"offer", "sneakers"}}}});
-  const auto accepted = receiver.accepted();
-  int sent = 0, failed = 0;
-  for (const json& r : Feed(id)) {
-    const std::string key = r["id"];
-    if (r["outcome"] == "sent") {
-      ++sent;
-      EXPECT_EQ(accepted.count(key), 1u) << key;
-      EXPECT_TRUE(kind(key) == 0 || kind(key) == 3);
-      EXPECT_EQ(receiver.body(key)["trigger_properties"], json({{"offer", "sneakers"}}));
-      EXPECT_EQ(receiver.body(key)["campaign_name"], "Hooked");
-    } else {
-      ++failed;
-      EXPECT_EQ(r["outcome"], "failed");
-      EXPECT_EQ(accepted.count(key), 0u) << key;
-      const std::string reason = r["reason"];
-      EXPECT_NE(reason.find(kind(key) == 1 ? "failed 4 attempts; the last: HTTP 500" : "HTTP 400"), std::string::npos)
-          << reason;
-    }
-  }
-  EXPECT_EQ(sent + failed, 30);
-  EXPECT_GT(failed, 0);
-  EXPECT_EQ(static_cast<size_t>(sent), accepted.size());
-  for (const auto& [key, n] : accepted) EXPECT_EQ(n, 1) << key;
-  EXPECT_EQ(answer["outcomes"]["sent"], sent);
-}
-
 // Messages being attempted when the process stopped are uncertain: at the next start they are
 // recorded failed, never re-sent.
 TEST_F(CampaignsTest, InFlightMessagesAtStartAreRecordedFailed) {
@@ -458,41 +359,6 @@ TEST_F(CampaignsTest, Schema2DatabaseUpgrades) {
   Reopen();
   const std::string id = Campaign("After upgrade", segment, "email");
   EXPECT_EQ(Send({{"campaign_id", id}, {"broadcast", true}})["outcomes"], json({{"sent", 1}}));
-}
-
-TEST(DeliveryTest, BackoffDoublesWithFullJitterUpToTheCap) {
-  EXPECT_EQ(BackoffMs(200, 1, 0.0), 0);
-  EXPECT_LE(BackoffMs(200, 1, 0.999), 200);
-  EXPECT_GT(BackoffMs(200, 3, 0.999), 700);  // ceiling 800
-  EXPECT_LE(BackoffMs(200, 3, 0.999), 800);
-  EXPECT_GT(BackoffMs(200, 40, 0.999), kMaxBackoffMs - 20);
-  EXPECT_LE(BackoffMs(200, 40, 0.999), kMaxBackoffMs);
-  EXPECT_EQ(BackoffMs(200, 1, 0.0, 3000), 3000);  // a 429's Retry-After
-  EXPECT_EQ(BackoffMs(200, 1, 0.0, 60000), kMaxBackoffMs);
-}
-
-TEST(DeliveryTest, SettingsAreCheckedNamingTheField) {
-  EXPECT_TRUE(ValidateDelivery({}).ok());
-  EXPECT_NE(
-      ValidateDelivery({"smtp"}).message().find("adapter 'smtp' is not a delivery adapter; valid: store, webhook"),
-      std::string::npos);
-  EXPECT_NE(ValidateDelivery({"webhook", "example.com"}).message().find("http:// or https://"), std::string::npos);
-  EXPECT_NE(ValidateDelivery({"webhook", "http://x", 0}).message().find("max_attempts 0"), std::string::npos);
-  EXPECT_NE(ValidateDelivery({"store", "http://x"}).message().find("takes no url"), std::string::npos);
-}
-
-TEST(DeliveryTest, ConnectionErrorsAreRetriedThenReported) {
-  // A port nobody listens on: every attempt is refused.
-  std::vector<int64_t> waits;
-  auto sleeping = MakeDeliveryAdapter({"webhook", "http://127.0.0.1:1/hook", 3, 50, 1000},
-                                      [&](int64_t ms) { waits.push_back(ms); });
-  ASSERT_TRUE(sleeping.has_value());
-  DeliveryResult r = (*sleeping)->Deliver("k", "{}");
-  EXPECT_FALSE(r.delivered);
-  EXPECT_NE(r.reason.find("failed 3 attempts"), std::string::npos) << r.reason;
-  ASSERT_EQ(waits.size(), 2u);
-  EXPECT_LE(waits[0], 50);
-  EXPECT_LE(waits[1], 100);
 }
 
 }  // namespace

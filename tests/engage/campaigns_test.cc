@@ -41,6 +41,7 @@ class Receiver {
       if (r.status == 200) {
         std::lock_guard<std::mutex> lock(mu_);
         ++accepted_[key];
+        bodies_[key] = body;
         // What "twice" means to a user: the same (dispatch, user), whatever the key says.
         ++per_user_[body["dispatch_id"].get<std::string>() + " " + body["braze_id"].get<std::string>()];
       }
@@ -64,6 +65,10 @@ class Receiver {
     std::lock_guard<std::mutex> lock(mu_);
     return per_user_;
   }
+  json body(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_[key];
+  }
   size_t accepted_count() {
     std::lock_guard<std::mutex> lock(mu_);
     return accepted_.size();
@@ -76,6 +81,7 @@ class Receiver {
   std::string url_;
   std::mutex mu_;
   std::map<std::string, int> attempts_, accepted_, per_user_;
+  std::map<std::string, json> bodies_;
 };
 
 class CampaignsTest : public ::testing::Test {
@@ -243,7 +249,8 @@ TEST_F(CampaignsTest, WebhookDeliversOnceOrRecordsTheFailure) {
                 .exit_code,
             0);
   const std::string id = Campaign({"--name", "Hooked", "--segment-id", segment, "--channel", "push"});
-  json answer = Trigger({{"campaign_id", id}, {"send_id", "s"}, {"broadcast", true}});
+  json answer = Trigger(
+      {{"campaign_id", id}, {"send_id", "s"}, {"broadcast", true}, {"trigger_properties", {{"offer", "boots"}}}});
   const auto feed = Feed(id);
   ASSERT_EQ(feed.size(), 60u);
   const auto accepted = receiver.accepted();
@@ -260,6 +267,11 @@ TEST_F(CampaignsTest, WebhookDeliversOnceOrRecordsTheFailure) {
     } else {
       EXPECT_EQ(r["outcome"], "sent") << r.dump();
       EXPECT_EQ(accepted.count(key), 1u) << key;
+      // The message is the send record plus the request's trigger_properties.
+      json message = receiver.body(key);
+      EXPECT_EQ(message["trigger_properties"], json({{"offer", "boots"}}));
+      message.erase("trigger_properties");
+      EXPECT_EQ(message, r);
       ++sent;
     }
   }
