@@ -9,7 +9,6 @@
 #include <unordered_set>
 
 #include "base/hash.h"
-#include "base/log.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "engage/admin.h"
@@ -325,7 +324,13 @@ Status CheckRecipients(const json& recipients) {
   for (size_t i = 0; i < recipients.size(); ++i) {
     const json& r = recipients[i];
     const std::string at = "recipients[" + std::to_string(i) + "]";
-    CF_RETURN_IF_ERROR(CheckKeys(r, {"external_user_id", "user_alias", "trigger_properties"}).WithPrefix(at));
+    CF_RETURN_IF_ERROR(
+        CheckKeys(r, {"external_user_id", "user_alias", "trigger_properties", "send_to_existing_only"}).WithPrefix(at));
+    // Braze's default (true) is the only behaviour here: a send never creates a user.
+    if (r.contains("send_to_existing_only") && r["send_to_existing_only"] != true) {
+      return BadField(at + ".send_to_existing_only",
+                      "must be true: engage sends only to existing users (create them with /users/track first)");
+    }
     const bool ext = r.contains("external_user_id"), alias = r.contains("user_alias");
     if (ext == alias) return BadField(at, "must have exactly one of external_user_id and user_alias");
     if (ext) CF_RETURN_IF_ERROR(CheckIdentifier(at + ".external_user_id", r["external_user_id"], true));

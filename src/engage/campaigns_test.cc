@@ -241,7 +241,7 @@ TEST_F(CampaignsTest, RecipientsOutsideTheSegmentOrUnknownGetNothing) {
                       {"recipients",
                        {{{"external_user_id", "u0"}, {"trigger_properties", {{"coupon", "X1"}}}},
                         {{"external_user_id", "u2"}},
-                        {{"external_user_id", "nobody"}},
+                        {{"external_user_id", "nobody"}, {"send_to_existing_only", true}},
                         {{"user_alias", {{"alias_label", "email"}, {"alias_name", "a@b.c"}}}},
                         {{"external_user_id", "u0"}}}}});
   EXPECT_EQ(answer["outcomes"], json({{"sent", 2}}));
@@ -268,6 +268,8 @@ TEST_F(CampaignsTest, RequestsBrazeRefusesAreRefusedNamingTheField) {
        "exactly one of external_user_id and user_alias"},
       {{{"campaign_id", id}, {"recipients", {{{"external_user_id", "u0"}, {"attributes", json::object()}}}}},
        "recipients[0]: unknown field 'attributes'"},
+      {{{"campaign_id", id}, {"recipients", {{{"external_user_id", "u0"}, {"send_to_existing_only", false}}}}},
+       "'recipients[0].send_to_existing_only' must be true"},
       {{{"campaign_id", "nope"}, {"broadcast", true}}, "'campaign_id' names no campaign"},
       {{{"broadcast", true}}, "'campaign_id' is required"},
       {{{"campaign_id", id}, {"broadcast", "yes"}}, "'broadcast' must be true or false"},
