@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -17,6 +19,7 @@
 #include "base/time.h"
 #include "engage/admin.h"
 #include "engage/api.h"
+#include "engage/campaigns.h"
 #include "engage/engage.h"
 #include "engage/sqlite_storage.h"
 #include "engage/user_import.h"
@@ -166,7 +169,7 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"engage: a Braze-compatible engagement platform (REST API, partner cohort import, segments)"};
+  CLI::App app{"engage: a Braze-compatible engagement platform (REST API, partner cohort import, segments, campaigns)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "engage " CF_ENGAGE_VERSION, "print the version and exit");
   Common c;
@@ -259,6 +262,63 @@ int main(int argc, char** argv) {
       ->required();
   rate_set->add_option("--limit", limit, "requests per window (at least 1)")->required();
   rate_set->add_option("--window-seconds", window, "window length (at least 1)")->required();
+
+  auto* campaign = app.add_subcommand("campaign", "campaigns that send to segments")->require_subcommand(1);
+  cf::engage::CampaignSpec campaign_spec;
+  auto* campaign_create =
+      campaign->add_subcommand("create", "create a campaign; prints its campaign_id on the last line");
+  AddCommon(campaign_create, &c, true);
+  campaign_create->add_option("--name", campaign_spec.name, "the campaign's name, unique in the workspace")->required();
+  campaign_create->add_option("--segment-id", campaign_spec.segment_id, "the segment it sends to")->required();
+  campaign_create->add_option("--channel", campaign_spec.channel, "email, push or sms")->required();
+  campaign_create
+      ->add_option("--control-share", campaign_spec.control_share,
+                   "share of the segment kept as the control group (gets no message), in [0, 1)")
+      ->capture_default_str();
+  auto* campaign_list = campaign->add_subcommand("list",
+                                                 "the workspace's campaigns: id, name, channel, segment, "
+                                                 "control share, created");
+  AddCommon(campaign_list, &c, true);
+  auto* campaign_sends =
+      campaign->add_subcommand("sends", "write the send records as JSON Lines (the format of GET /campaigns/sends)");
+  AddCommon(campaign_sends, &c, true);
+  std::string sends_campaign_id, sends_out;
+  int64_t sends_since = 0;
+  campaign_sends->add_option("--campaign-id", sends_campaign_id, "one campaign (default: every campaign)");
+  campaign_sends->add_option("--out", sends_out, "the file to write (- for stdout)")->required();
+  campaign_sends->add_option("--since", sends_since, "only records with time >= this (UTC epoch seconds)")
+      ->check(CLI::NonNegativeNumber);
+
+  auto* cap = app.add_subcommand("frequency-cap", "the workspace's global frequency caps")->require_subcommand(1);
+  cf::engage::FrequencyCapRecord cap_record;
+  auto* cap_set =
+      cap->add_subcommand("set", "at most --max sent messages of the channel per user in the rolling last --days days");
+  AddCommon(cap_set, &c, true);
+  cap_set->add_option("--channel", cap_record.channel, "email, push or sms")->required();
+  cap_set->add_option("--max", cap_record.max_messages, "messages per user (at least 1)")->required();
+  cap_set->add_option("--days", cap_record.days, "the rolling window in days (1 to 366)")->required();
+  auto* cap_list = cap->add_subcommand("list", "the caps: channel, max, days");
+  AddCommon(cap_list, &c, true);
+  auto* cap_remove = cap->add_subcommand("remove", "lift the cap of a channel");
+  AddCommon(cap_remove, &c, true);
+  cap_remove->add_option("--channel", cap_record.channel, "email, push or sms")->required();
+
+  auto* delivery = app.add_subcommand("delivery", "how the workspace's messages leave engage")->require_subcommand(1);
+  cf::engage::DeliveryRecord delivery_record;
+  auto* delivery_set = delivery->add_subcommand("set", "choose the delivery adapter (store or webhook)");
+  AddCommon(delivery_set, &c, true);
+  delivery_set->add_option("--adapter", delivery_record.adapter, "store (record only) or webhook")->required();
+  delivery_set->add_option("--url", delivery_record.url, "webhook: the URL each message is POSTed to");
+  delivery_set->add_option("--max-attempts", delivery_record.max_attempts, "webhook: tries per message")
+      ->capture_default_str();
+  delivery_set
+      ->add_option("--initial-backoff-ms", delivery_record.initial_backoff_ms,
+                   "webhook: the first retry waits up to this; each next one up to twice as long")
+      ->capture_default_str();
+  delivery_set->add_option("--timeout-ms", delivery_record.timeout_ms, "webhook: one attempt, connection included")
+      ->capture_default_str();
+  auto* delivery_show = delivery->add_subcommand("show", "the workspace's delivery adapter and its settings");
+  AddCommon(delivery_show, &c, true);
 
   try {
     app.parse(argc, argv);
@@ -401,6 +461,108 @@ int main(int argc, char** argv) {
       CF_RETURN_IF_ERROR(cf::engage::SetRateLimit(st, c.workspace, endpoint, limit, window));
       std::cout << "rate limit of " << endpoint << " in workspace '" << c.workspace << "': " << limit << " per "
                 << window << " s" << std::endl;
+      return Status::OK();
+    });
+  }
+  if (campaign_create->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto created, cf::engage::CreateCampaign(st, c.workspace, campaign_spec, now));
+      note("campaign '" + created.name + "' on " + created.channel + " to segment " + created.segment_id +
+           " in workspace '" + c.workspace + "'; its campaign_id:");
+      std::cout << created.campaign_id << std::endl;
+      return Status::OK();
+    });
+  }
+  if (campaign_list->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto all, cf::engage::ListCampaigns(st, c.workspace));
+      note("campaigns of workspace '" + c.workspace +
+           "' (campaign_id, name, channel, segment_id, control share, "
+           "created):");
+      for (const auto& k : all) {
+        std::cout << k.campaign_id << "\t" << k.name << "\t" << k.channel << "\t" << k.segment_id << "\t"
+                  << k.control_share << "\t" << cf::FormatIsoTime(k.created_at) << "\n";
+      }
+      std::cout << std::flush;
+      return Status::OK();
+    });
+  }
+  if (campaign_sends->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      std::optional<std::string> id;
+      if (!sends_campaign_id.empty()) id = sends_campaign_id;
+      const bool to_stdout = sends_out == "-";
+      const std::string tmp = sends_out + ".tmp";
+      std::FILE* f = to_stdout ? stdout : std::fopen(tmp.c_str(), "w");
+      if (f == nullptr) return Status::IOError("cannot write " + tmp + ": " + std::strerror(errno));
+      uint64_t lines = 0;
+      Status s = cf::engage::WriteSendsFeed(st, c.workspace, id, sends_since, [&](std::string_view line) -> Status {
+        ++lines;
+        if (std::fwrite(line.data(), 1, line.size(), f) != line.size() || std::fputc('\n', f) == EOF) {
+          return Status::IOError("cannot write " + sends_out + ": " + std::strerror(errno));
+        }
+        return Status::OK();
+      });
+      if (to_stdout) {
+        std::fflush(stdout);
+        return s;
+      }
+      // Written whole or not at all: a reader never sees half a feed under the final name.
+      const bool closed = std::fclose(f) == 0;
+      if (s.ok() && !closed) s = Status::IOError("cannot write " + sends_out + ": " + std::strerror(errno));
+      if (s.ok() && std::rename(tmp.c_str(), sends_out.c_str()) != 0) {
+        s = Status::IOError("cannot rename " + tmp + " to " + sends_out + ": " + std::strerror(errno));
+      }
+      if (!s.ok()) {
+        std::remove(tmp.c_str());
+        return s;
+      }
+      note("wrote " + std::to_string(lines) + " send records to " + sends_out);
+      return Status::OK();
+    });
+  }
+  if (cap_set->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_RETURN_IF_ERROR(cf::engage::SetFrequencyCap(st, c.workspace, cap_record));
+      std::cout << "frequency cap of " << cap_record.channel << " in workspace '" << c.workspace << "': at most "
+                << cap_record.max_messages << " per user in the last " << cap_record.days << " days" << std::endl;
+      return Status::OK();
+    });
+  }
+  if (cap_list->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto caps, cf::engage::ListFrequencyCaps(st, c.workspace));
+      note("frequency caps of workspace '" + c.workspace + "' (channel, max messages, days):");
+      for (const auto& k : caps) std::cout << k.channel << "\t" << k.max_messages << "\t" << k.days << "\n";
+      std::cout << std::flush;
+      return Status::OK();
+    });
+  }
+  if (cap_remove->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_RETURN_IF_ERROR(cf::engage::RemoveFrequencyCap(st, c.workspace, cap_record.channel));
+      std::cout << "removed the frequency cap of " << cap_record.channel << " in workspace '" << c.workspace << "'"
+                << std::endl;
+      return Status::OK();
+    });
+  }
+  if (delivery_set->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_RETURN_IF_ERROR(cf::engage::SetDelivery(st, c.workspace, delivery_record));
+      std::cout << "delivery of workspace '" << c.workspace << "': " << delivery_record.adapter
+                << (delivery_record.url.empty() ? "" : " to " + delivery_record.url) << std::endl;
+      return Status::OK();
+    });
+  }
+  if (delivery_show->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto d, cf::engage::ShowDelivery(st, c.workspace));
+      std::cout << "adapter: " << d.adapter << "\n";
+      if (d.adapter == "webhook") {
+        std::cout << "url: " << d.url << "\nmax attempts: " << d.max_attempts
+                  << "\ninitial backoff: " << d.initial_backoff_ms << " ms\ntimeout: " << d.timeout_ms << " ms\n";
+      }
+      std::cout << std::flush;
       return Status::OK();
     });
   }

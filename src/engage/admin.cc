@@ -179,7 +179,12 @@ const std::vector<std::string>& RateLimitEndpoints() {
                                                       "/segments/list",
                                                       "/segments/details",
                                                       "/partners/{partner}/cohorts",
-                                                      "/partners/{partner}/cohorts/users"};
+                                                      "/partners/{partner}/cohorts/users",
+                                                      "/campaigns/create",
+                                                      "/campaigns/list",
+                                                      "/campaigns/details",
+                                                      "/campaigns/trigger/send",
+                                                      "/campaigns/sends"};
   return kEndpoints;
 }
 

@@ -1,6 +1,7 @@
 #include "engage/api.h"
 
 #include "base/strings.h"
+#include "engage/campaigns.h"
 #include "engage/wire.h"
 #include "http/json_answer.h"
 
@@ -88,13 +89,28 @@ http::Response FatalAnswer(int status, const std::string& message) {
 
 // The one rule for unknown fields, here for query parameters: a 400 naming it (a typo such as
 // `?pgae=2` would otherwise silently answer something else).
-Status CheckQuery(const http::Request& req, const char* allowed) {
+Status CheckQuery(const http::Request& req, std::initializer_list<const char*> allowed) {
   for (const auto& [name, value] : req.query) {
-    if (name != allowed) {
-      return Status::InvalidArgument("unknown query parameter '" + name + "': expected " + allowed);
+    bool known = false;
+    std::string list;
+    for (const char* a : allowed) {
+      known = known || name == a;
+      list += std::string(list.empty() ? "" : ", ") + a;
     }
+    if (!known) return Status::InvalidArgument("unknown query parameter '" + name + "': expected " + list);
   }
   return Status::OK();
+}
+
+// An integer query parameter at least 0, or `fallback` when absent.
+Result<int64_t> QueryCount(const http::Request& req, const char* name, int64_t fallback) {
+  if (!req.HasQuery(name)) return fallback;
+  auto v = ParseInt64(req.Query(name));
+  if (!v || *v < 0) {
+    return Err(Status::InvalidArgument("'" + std::string(name) + "' must be a non-negative integer, not " +
+                                       Quote(req.Query(name))));
+  }
+  return *v;
 }
 
 }  // namespace
@@ -169,6 +185,40 @@ http::Response Api::Partner(const http::Request& req, const Endpoint& ep,
   return Finish(ep.success_status, call(*auth, *body), std::move(limited));
 }
 
+http::Response Api::SendsFeed(const http::Request& req) {
+  // JSON Lines, not one JSON object: Bearer() is for JSON answers, so its steps are spelled out.
+  const std::string endpoint = "/campaigns/sends";
+  http::Response limited;
+  auto ws = engage_.AuthenticateApiKey(req.Header("Authorization"), "campaigns.sends");
+  if (!Limit(ws.has_value() ? *ws : 0, endpoint, &limited)) {
+    return Finish(429, Err(Status::ResourceExhausted("API rate limit exceeded")), std::move(limited));
+  }
+  if (!ws.has_value()) return Finish(0, Err(ws.error()), std::move(limited));
+  std::string body;
+  auto run = [&]() -> Status {
+    CF_RETURN_IF_ERROR(CheckQuery(req, {"campaign_id", "since"}));
+    std::optional<std::string> campaign_id;
+    if (req.HasQuery("campaign_id")) {
+      if (req.Query("campaign_id").empty()) return Status::InvalidArgument("'campaign_id' must not be empty");
+      campaign_id = req.Query("campaign_id");
+    }
+    CF_ASSIGN_OR_RETURN(int64_t since, QueryCount(req, "since", 0));
+    CF_ASSIGN_OR_RETURN(auto txn, engage_.storage().Begin(false));
+    return WriteSendsFeed(*txn, *ws, campaign_id, since, [&](std::string_view line) {
+      body.append(line);
+      body.push_back('\n');
+      return Status::OK();
+    });
+  };
+  if (Status s = run(); !s.ok()) return Finish(0, Err(s), std::move(limited));
+  http::Response r;
+  r.status = 200;
+  r.body = std::move(body);
+  r.content_type = "application/x-ndjson";
+  r.headers = std::move(limited.headers);
+  return r;
+}
+
 void Api::Register(http::Server& server) {
   struct BearerRoute {
     const char* method;
@@ -188,6 +238,12 @@ void Api::Register(http::Server& server) {
       {"POST",
        {"/segments/create", "segments.create"},
        [&e](int64_t ws, const json& b) { return e.CreateSegment(ws, b); }},
+      {"POST",
+       {"/campaigns/create", "campaigns.create"},
+       [&e](int64_t ws, const json& b) { return e.CreateCampaign(ws, b); }},
+      {"POST",
+       {"/campaigns/trigger/send", "campaigns.trigger.send"},
+       [&e](int64_t ws, const json& b) { return e.TriggerSend(ws, b); }},
   };
   for (auto& r : routes) {
     server.Route(r.method, r.ep.path,
@@ -195,7 +251,7 @@ void Api::Register(http::Server& server) {
   }
   server.Route("GET", "/segments/list", [this, &e](const http::Request& req) {
     return Bearer(req, {"/segments/list", "segments.list", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
-      CF_RETURN_IF_ERROR(CheckQuery(req, "page"));
+      CF_RETURN_IF_ERROR(CheckQuery(req, {"page"}));
       int64_t page = 0;
       if (req.HasQuery("page")) {
         auto p = ParseInt64(req.Query("page"));
@@ -208,12 +264,36 @@ void Api::Register(http::Server& server) {
   server.Route("GET", "/segments/details", [this, &e](const http::Request& req) {
     return Bearer(req, {"/segments/details", "segments.details", 200},
                   [&e, &req](int64_t ws, const json&) -> Result<json> {
-                    CF_RETURN_IF_ERROR(CheckQuery(req, "segment_id"));
+                    CF_RETURN_IF_ERROR(CheckQuery(req, {"segment_id"}));
                     if (req.Query("segment_id").empty())
                       return Err(Status::InvalidArgument("'segment_id' query parameter is required"));
                     return e.SegmentDetails(ws, req.Query("segment_id"));
                   });
   });
+  server.Route("GET", "/campaigns/list", [this, &e](const http::Request& req) {
+    return Bearer(req, {"/campaigns/list", "campaigns.list", 200}, [&e, &req](int64_t ws, const json&) -> Result<json> {
+      // Braze's parameters; no campaign is ever archived here, so include_archived changes nothing.
+      CF_RETURN_IF_ERROR(CheckQuery(req, {"page", "include_archived", "sort_direction"}));
+      CF_ASSIGN_OR_RETURN(int64_t page, QueryCount(req, "page", 0));
+      if (req.HasQuery("include_archived") && req.Query("include_archived") != "true" &&
+          req.Query("include_archived") != "false") {
+        return Err(Status::InvalidArgument("'include_archived' must be true or false"));
+      }
+      const std::string dir = req.HasQuery("sort_direction") ? req.Query("sort_direction") : "asc";
+      if (dir != "asc" && dir != "desc") return Err(Status::InvalidArgument("'sort_direction' must be asc or desc"));
+      return e.ListCampaigns(ws, page, dir == "desc");
+    });
+  });
+  server.Route("GET", "/campaigns/details", [this, &e](const http::Request& req) {
+    return Bearer(req, {"/campaigns/details", "campaigns.details", 200},
+                  [&e, &req](int64_t ws, const json&) -> Result<json> {
+                    CF_RETURN_IF_ERROR(CheckQuery(req, {"campaign_id"}));
+                    if (req.Query("campaign_id").empty())
+                      return Err(Status::InvalidArgument("'campaign_id' query parameter is required"));
+                    return e.CampaignDetails(ws, req.Query("campaign_id"));
+                  });
+  });
+  server.Route("GET", "/campaigns/sends", [this](const http::Request& req) { return SendsFeed(req); });
   server.Route("POST", "/partners/([^/]+)/cohorts", [this, &e](const http::Request& req) {
     return Partner(req, {"/partners/{partner}/cohorts", ""},
                    [&e](const PartnerAuth& a, const json& b) { return e.UpsertCohort(a, b); });

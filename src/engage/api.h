@@ -34,6 +34,8 @@ class Api {
   // Counts the request against the workspace's limit (or the shared one for unauthenticated
   // requests when workspace_id is 0) and fills the X-RateLimit-* headers; false when over.
   bool Limit(int64_t workspace_id, const std::string& endpoint, http::Response* headers_out);
+  // GET /campaigns/sends: the send records as JSON Lines.
+  http::Response SendsFeed(const http::Request& req);
   http::Response Finish(int status, const Result<nlohmann::json>& result, http::Response limited);
 
   Engage& engage_;

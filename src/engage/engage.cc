@@ -17,9 +17,10 @@
 namespace cf::engage {
 
 const std::vector<std::string>& KnownPermissions() {
-  static const std::vector<std::string> kAll = {"users.track",      "users.identify",   "users.alias.new",
-                                                "users.delete",     "users.export.ids", "segments.list",
-                                                "segments.details", "segments.create",  "sdk.session"};
+  static const std::vector<std::string> kAll = {
+      "users.track",    "users.identify",    "users.alias.new",        "users.delete",   "users.export.ids",
+      "segments.list",  "segments.details",  "segments.create",        "sdk.session",    "campaigns.create",
+      "campaigns.list", "campaigns.details", "campaigns.trigger.send", "campaigns.sends"};
   return kAll;
 }
 
@@ -56,6 +57,13 @@ Result<std::unique_ptr<Engage>> Engage::Open(std::unique_ptr<Storage> storage, c
     }
     CF_RETURN_IF_ERROR(engage->cohorts_.Load(*txn));
     CF_RETURN_IF_ERROR(engage->RepairCohorts(*txn));
+    // Webhook messages being attempted when the last process stopped may or may not have reached
+    // the receiver: recorded failed, never re-sent (at most once per dispatch, docs/engage.md).
+    CF_ASSIGN_OR_RETURN(int64_t uncertain,
+                        txn->FailInFlight("delivery uncertain: the message was being sent when engage stopped; it is "
+                                          "not re-sent so that no user gets it twice"));
+    if (uncertain > 0)
+      CF_LOG_WARN("{} webhook messages were in flight when engage stopped: recorded failed", uncertain);
     CF_RETURN_IF_ERROR(txn->Commit());
   }
   return engage;

@@ -51,6 +51,8 @@ struct CohortChange {
   bool remove = false;
 };
 
+class DeliveryAdapter;  // delivery.h
+
 struct PartnerAuth {
   int64_t workspace_id = 0;
   PartnerRecord partner;
@@ -92,6 +94,15 @@ class Engage {
   Result<nlohmann::json> ListSegments(int64_t workspace_id, int64_t page);
   Result<nlohmann::json> SegmentDetails(int64_t workspace_id, const std::string& segment_id);
 
+  // Campaigns (campaigns.cc): Braze's shapes for list and details; create is ours.
+  Result<nlohmann::json> CreateCampaign(int64_t workspace_id, const nlohmann::json& body);
+  Result<nlohmann::json> ListCampaigns(int64_t workspace_id, int64_t page, bool newest_first);
+  Result<nlohmann::json> CampaignDetails(int64_t workspace_id, const std::string& campaign_id);
+  // POST /campaigns/trigger/send: decides one outcome per recipient, durably, then delivers the
+  // `sent` ones through the workspace's adapter. Retried with the same send_id, it continues the
+  // same dispatch and decides only the recipients that have no record yet (docs/engage.md).
+  Result<nlohmann::json> TriggerSend(int64_t workspace_id, const nlohmann::json& body);
+
  private:
   Engage(std::unique_ptr<Storage> storage, const Clock& clock, CohortIndexOptions cohort_options)
       : storage_(std::move(storage)), clock_(clock), cohorts_(cohort_options) {}
@@ -120,6 +131,12 @@ class Engage {
     uint64_t unmatched = 0;
   };
   static Result<Resolution> Resolve(Transaction& txn, int64_t workspace_id, const std::vector<CohortChange>& changes);
+  // The members of the workspace's segment now, or an error naming what cannot be evaluated.
+  Result<Roaring> SegmentMembers(Transaction& txn, int64_t workspace_id, const std::string& segment_id);
+  // Delivers the pending messages of context.send.dispatch_pk through `adapter`, a few at a time;
+  // `context` carries the campaign and dispatch fields of the messages.
+  Status DeliverPending(const SendFeedRow& context, const std::string& trigger_properties_json,
+                        DeliveryAdapter& adapter);
   Result<nlohmann::json> ExportUser(Transaction& txn, const Profile& p, const std::vector<std::string>& fields);
 
   std::unique_ptr<Storage> storage_;

@@ -169,6 +169,54 @@ class FaultyTransaction final : public Transaction {
   Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override {
     return inner_->ListSegments(workspace_id);
   }
+  Result<int64_t> InsertCampaign(const CampaignRecord& r) override { return inner_->InsertCampaign(r); }
+  Result<std::optional<CampaignRecord>> FindCampaign(int64_t ws, const std::string& id) override {
+    return inner_->FindCampaign(ws, id);
+  }
+  Result<std::optional<CampaignRecord>> FindCampaignByName(int64_t ws, const std::string& name) override {
+    return inner_->FindCampaignByName(ws, name);
+  }
+  Result<std::vector<CampaignRecord>> ListCampaigns(int64_t ws) override { return inner_->ListCampaigns(ws); }
+  Result<std::optional<std::pair<int64_t, int64_t>>> SentTimes(int64_t pk) override { return inner_->SentTimes(pk); }
+  Status SetFrequencyCap(int64_t ws, const FrequencyCapRecord& r) override { return inner_->SetFrequencyCap(ws, r); }
+  Result<bool> RemoveFrequencyCap(int64_t ws, const std::string& ch) override {
+    return inner_->RemoveFrequencyCap(ws, ch);
+  }
+  Result<std::vector<FrequencyCapRecord>> ListFrequencyCaps(int64_t ws) override {
+    return inner_->ListFrequencyCaps(ws);
+  }
+  Status SetDelivery(int64_t ws, const DeliveryRecord& r) override { return inner_->SetDelivery(ws, r); }
+  Result<std::optional<DeliveryRecord>> FindDelivery(int64_t ws) override { return inner_->FindDelivery(ws); }
+  Result<std::optional<DispatchRecord>> FindDispatch(int64_t pk, const std::string& send_id) override {
+    return inner_->FindDispatch(pk, send_id);
+  }
+  Result<int64_t> InsertDispatch(const DispatchRecord& r) override { return inner_->InsertDispatch(r); }
+  Result<std::vector<RecipientInfo>> RecipientInfos(int64_t ws, const std::vector<ProfileIndex>& ids,
+                                                    const std::string& attribute) override {
+    return inner_->RecipientInfos(ws, ids, attribute);
+  }
+  Result<std::vector<std::pair<ProfileIndex, int64_t>>> SentCounts(const std::vector<ProfileIndex>& ids,
+                                                                   const std::string& channel, int64_t since) override {
+    return inner_->SentCounts(ids, channel, since);
+  }
+  Result<std::vector<ProfileIndex>> DecidedProfiles(int64_t pk, const std::vector<ProfileIndex>& ids) override {
+    return inner_->DecidedProfiles(pk, ids);
+  }
+  Status InsertSend(const SendRecord& r) override { return inner_->InsertSend(r); }
+  Result<std::vector<SendRecord>> ClaimPending(int64_t pk, size_t limit) override {
+    return inner_->ClaimPending(pk, limit);
+  }
+  Status FinishDelivery(int64_t pk, const std::string& outcome, const std::string& reason) override {
+    return inner_->FinishDelivery(pk, outcome, reason);
+  }
+  Result<int64_t> FailInFlight(const std::string& reason) override { return inner_->FailInFlight(reason); }
+  Result<std::vector<std::pair<std::string, int64_t>>> DispatchOutcomes(int64_t pk) override {
+    return inner_->DispatchOutcomes(pk);
+  }
+  Status ScanSends(int64_t ws, std::optional<int64_t> pk, int64_t since,
+                   const std::function<Status(const SendFeedRow&)>& visit) override {
+    return inner_->ScanSends(ws, pk, since, visit);
+  }
 
  private:
   std::unique_ptr<Transaction> inner_;

@@ -62,6 +62,13 @@ std::string RandomHex(size_t bytes) {
   return Hex(p, bytes);
 }
 
+std::string RandomUuid() {
+  std::string h = RandomHex(16);
+  h[12] = '4';
+  h[16] = "89ab"[h[16] % 4];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
+}
+
 NewKey GenerateKey() {
   NewKey k;
   k.key = RandomHex(kKeyHex / 2);

@@ -33,5 +33,7 @@ bool VerifyKey(std::string_view key, const StoredKey& stored);
 std::string NewBrazeId();
 // `bytes` bytes from the CSPRNG, as 2 * bytes lower-case hex characters.
 std::string RandomHex(size_t bytes);
+// A random version-4 UUID, the shape of Braze's segment and campaign ids.
+std::string RandomUuid();
 
 }  // namespace cf::engage

@@ -198,14 +198,6 @@ class FilterEvaluator {
   std::optional<Roaring> universe_;
 };
 
-// A random (version 4) UUID, as Braze's segment ids are.
-std::string NewSegmentId() {
-  std::string h = RandomHex(16);
-  h[12] = '4';
-  h[16] = "89ab"[h[16] % 4];
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20, 12);
-}
-
 }  // namespace
 
 Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
@@ -215,7 +207,7 @@ Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
   if (!body.contains("filter")) return Err(BadField("filter", "is required"));
   size_t clauses = 0;
   CF_RETURN_IF_ERROR(CheckFilterSize(body["filter"], "filter", 0, &clauses));
-  SegmentRecord r{ws, NewSegmentId(), body["name"].get<std::string>(), body["filter"].dump(), clock_.NowSeconds()};
+  SegmentRecord r{ws, RandomUuid(), body["name"].get<std::string>(), body["filter"].dump(), clock_.NowSeconds()};
   {
     // Evaluating once validates every name the filter refers to. It runs in a read
     // transaction: an expensive filter must not hold the write lock that every write waits for
@@ -228,6 +220,13 @@ Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
   CF_RETURN_IF_ERROR(
       Write([&](Transaction& txn, std::vector<CohortDelta>&) -> Status { return txn.InsertSegment(r); }));
   return json{{"segment_id", r.segment_id}};
+}
+
+Result<Roaring> Engage::SegmentMembers(Transaction& txn, int64_t ws, const std::string& segment_id) {
+  CF_ASSIGN_OR_RETURN(auto seg, txn.FindSegment(ws, segment_id));
+  if (!seg) return Err(Status::InvalidArgument("no segment has segment_id " + Quote(segment_id)));
+  FilterEvaluator eval(txn, cohorts_, ws, clock_.NowSeconds());
+  return eval.Eval(json::parse(seg->filter_json, nullptr, false), "filter");
 }
 
 Result<json> Engage::ListSegments(int64_t ws, int64_t page) {

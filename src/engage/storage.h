@@ -97,6 +97,85 @@ struct RateLimitRecord {
   int64_t window_seconds = 0;
 };
 
+struct CampaignRecord {
+  int64_t pk = 0;  // internal
+  int64_t workspace_id = 0;
+  std::string campaign_id;  // public, random
+  std::string name;         // unique in the workspace: audience matches sends to plan campaigns by name
+  std::string segment_id;
+  std::string channel;       // email, push or sms
+  double control_share = 0;  // in [0, 1)
+  int64_t created_at = 0;
+};
+
+// The workspace's global frequency cap of one channel: at most `max_messages` sent messages per
+// user in the rolling last `days` days.
+struct FrequencyCapRecord {
+  std::string channel;
+  int64_t max_messages = 0;
+  int64_t days = 0;
+};
+
+// How the workspace's messages leave engage (see delivery.h).
+struct DeliveryRecord {
+  std::string adapter = "store";     // store or webhook
+  std::string url;                   // webhook: where each message is POSTed
+  int64_t max_attempts = 5;          // webhook: tries per message before it is recorded failed
+  int64_t initial_backoff_ms = 200;  // webhook: the first retry waits up to this, doubling each time
+  int64_t timeout_ms = 10000;        // webhook: one attempt, connection included
+};
+
+struct DispatchRecord {
+  int64_t pk = 0;  // internal
+  int64_t campaign_pk = 0;
+  std::string dispatch_id;              // public, random
+  std::optional<std::string> send_id;   // the client's, when it gave one
+  std::string trigger_properties_json;  // the request's, "{}" when absent
+  int64_t created_at = 0;
+};
+
+// What a send record needs of a profile, read in bulk at send time.
+struct RecipientInfo {
+  ProfileIndex index = 0;
+  std::string braze_id;
+  std::optional<std::string> external_id;
+  std::optional<std::string> device_id;  // the profile's first device
+  std::string aliases_json;              // [{"alias_label": ..., "alias_name": ...}]
+  std::string subscription;              // the channel's subscription attribute ("" when absent)
+};
+
+// Where a `sent` message is in its delivery: decided and handed over (done), decided and not yet
+// attempted (pending), or being attempted (a crash leaves these uncertain).
+enum class DeliveryState : int { kDone = 0, kPending = 1, kAttempting = 2 };
+
+// One user's outcome in one dispatch; at most one per (dispatch, profile).
+struct SendRecord {
+  int64_t pk = 0;  // internal; its order is send order
+  int64_t dispatch_pk = 0;
+  int64_t campaign_pk = 0;
+  ProfileIndex profile = 0;
+  // The user's identifiers when the message was decided: the profile may change or go later.
+  std::string braze_id;
+  std::optional<std::string> external_id;
+  std::optional<std::string> device_id;
+  std::string aliases_json = "[]";
+  std::string channel;
+  int64_t time = 0;
+  std::string outcome;                  // sent, control, capped, not_opted_in or failed
+  std::string reason;                   // why it failed, "" otherwise
+  std::string trigger_properties_json;  // the recipient's own, "" when none
+  DeliveryState delivery = DeliveryState::kDone;
+};
+
+// A send record with what the sends feed tells of its campaign and dispatch.
+struct SendFeedRow {
+  SendRecord send;
+  std::string campaign_id;
+  std::string campaign_name;
+  std::string dispatch_id;
+  std::optional<std::string> send_id;
+};
+
 class Transaction {
  public:
   virtual ~Transaction() = default;
@@ -201,6 +280,51 @@ class Transaction {
   virtual Status InsertSegment(const SegmentRecord& record) = 0;
   virtual Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) = 0;
   virtual Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) = 0;
+
+  // Campaigns. InsertCampaign returns the internal key.
+  virtual Result<int64_t> InsertCampaign(const CampaignRecord& record) = 0;
+  virtual Result<std::optional<CampaignRecord>> FindCampaign(int64_t workspace_id, const std::string& campaign_id) = 0;
+  virtual Result<std::optional<CampaignRecord>> FindCampaignByName(int64_t workspace_id, const std::string& name) = 0;
+  // Oldest first.
+  virtual Result<std::vector<CampaignRecord>> ListCampaigns(int64_t workspace_id) = 0;
+  // The earliest and latest time of the campaign's sent messages, if any.
+  virtual Result<std::optional<std::pair<int64_t, int64_t>>> SentTimes(int64_t campaign_pk) = 0;
+
+  // Global frequency caps and the delivery adapter of a workspace.
+  virtual Status SetFrequencyCap(int64_t workspace_id, const FrequencyCapRecord& record) = 0;
+  // False when the channel had no cap.
+  virtual Result<bool> RemoveFrequencyCap(int64_t workspace_id, const std::string& channel) = 0;
+  virtual Result<std::vector<FrequencyCapRecord>> ListFrequencyCaps(int64_t workspace_id) = 0;
+  virtual Status SetDelivery(int64_t workspace_id, const DeliveryRecord& record) = 0;
+  virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t workspace_id) = 0;
+
+  // Dispatches: one per trigger request, or per (campaign, send_id) when a send_id is given.
+  virtual Result<std::optional<DispatchRecord>> FindDispatch(int64_t campaign_pk, const std::string& send_id) = 0;
+  virtual Result<int64_t> InsertDispatch(const DispatchRecord& record) = 0;
+
+  // Sends. Bulk reads for a batch of recipients: the profiles' identifiers and the value of
+  // `subscription_attribute`; how many `sent` messages of `channel` each had at or after `since`
+  // (profiles with none are left out); which already have a record in the dispatch.
+  virtual Result<std::vector<RecipientInfo>> RecipientInfos(int64_t workspace_id, const std::vector<ProfileIndex>& ids,
+                                                            const std::string& subscription_attribute) = 0;
+  virtual Result<std::vector<std::pair<ProfileIndex, int64_t>>> SentCounts(const std::vector<ProfileIndex>& ids,
+                                                                           const std::string& channel,
+                                                                           int64_t since) = 0;
+  virtual Result<std::vector<ProfileIndex>> DecidedProfiles(int64_t dispatch_pk,
+                                                            const std::vector<ProfileIndex>& ids) = 0;
+  virtual Status InsertSend(const SendRecord& record) = 0;
+  // Marks up to `limit` pending messages of the dispatch as being attempted and returns them.
+  virtual Result<std::vector<SendRecord>> ClaimPending(int64_t dispatch_pk, size_t limit) = 0;
+  // Records the end of a delivery: outcome `sent` or `failed` (with the reason).
+  virtual Status FinishDelivery(int64_t send_pk, const std::string& outcome, const std::string& reason) = 0;
+  // Messages being attempted when the process stopped: recorded failed with `reason`; how many.
+  virtual Result<int64_t> FailInFlight(const std::string& reason) = 0;
+  // Records per outcome in the dispatch; a pending message counts as `pending`.
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> DispatchOutcomes(int64_t dispatch_pk) = 0;
+  // Calls `visit` for every decided record of the workspace (of one campaign when campaign_pk is
+  // set) with time >= since, in send order; pending and in-flight messages are not decided yet.
+  virtual Status ScanSends(int64_t workspace_id, std::optional<int64_t> campaign_pk, int64_t since,
+                           const std::function<Status(const SendFeedRow&)>& visit) = 0;
 };
 
 class Storage {

@@ -42,7 +42,9 @@ TEST_F(CliTest, ErrorsNameTheCommandAndPointToHelp) {
     std::string args, first_line;
   };
   for (const Case& c : std::vector<Case>{
-           {"frob", "engage: unknown command 'frob'; expected one of: serve, api-key, partner, user, rate-limit"},
+           {"frob",
+            "engage: unknown command 'frob'; expected one of: serve, api-key, partner, user, rate-limit, campaign, "
+            "frequency-cap, delivery"},
            {"api-key", "engage api-key: a command is required: one of create, list, revoke"},
            {"partner key frob", "engage partner key: unknown command 'frob'; expected one of: generate, invalidate"},
            {"api-key create --data " + dir_ + "/d", "engage api-key create: --name is required"},
