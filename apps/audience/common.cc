@@ -1,12 +1,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apps/audience/commands.h"
@@ -236,6 +239,83 @@ Result<std::optional<int64_t>> ParseAtFlag(const std::string& value) {
   Result<int64_t> t = ParseIsoTime(value);
   if (!t.has_value()) return Err(t.error().WithPrefix("--at"));
   return std::optional<int64_t>(*t);
+}
+
+std::string FormatRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format) {
+  constexpr size_t kMinRows = 50000;  // below this a thread costs more than it saves
+  const size_t threads =
+      std::clamp<size_t>(std::thread::hardware_concurrency(), 1, std::max<size_t>(1, rows / kMinRows));
+  std::vector<std::string> parts(threads);
+  const size_t chunk = (rows + threads - 1) / std::max<size_t>(1, threads);
+  auto run = [&](size_t t) {
+    for (size_t r = t * chunk; r < std::min(rows, (t + 1) * chunk); ++r) {
+      format(r, &parts[t]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(run, t);
+  }
+  run(0);
+  for (std::thread& th : pool) {
+    th.join();
+  }
+  if (threads == 1) {
+    return std::move(parts[0]);
+  }
+  size_t total = 0;
+  for (const std::string& p : parts) {
+    total += p.size();
+  }
+  std::string out;
+  out.reserve(total);
+  for (const std::string& p : parts) {
+    out += p;
+  }
+  return out;
+}
+
+std::vector<uint32_t> OrderByDescending(std::span<const double> values) {
+  // A key that sorts ascending as the values sort descending: the order-preserving bits of a
+  // double (sign flipped for positives, all bits for negatives), complemented. NaN sorts last.
+  const size_t n = values.size();
+  if (n == 0) {
+    return {};
+  }
+  std::vector<uint64_t> key(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &values[i], sizeof bits);
+    const uint64_t ordered = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+    key[i] = std::isnan(values[i]) ? UINT64_MAX : ~ordered;
+  }
+  std::vector<uint32_t> order(n), next(n);
+  for (size_t i = 0; i < n; ++i) {
+    order[i] = static_cast<uint32_t>(i);
+  }
+  // Least significant digit first, 16 bits a pass; each pass is stable, so the whole sort is.
+  std::vector<uint32_t> count(size_t{1} << 16);
+  for (int shift = 0; shift < 64; shift += 16) {
+    std::fill(count.begin(), count.end(), 0);
+    for (size_t i = 0; i < n; ++i) {
+      ++count[(key[i] >> shift) & 0xFFFF];
+    }
+    if (count[(key[0] >> shift) & 0xFFFF] == n) {
+      continue;  // every key has the same digit here: the pass would not move anything
+    }
+    uint32_t sum = 0;
+    for (uint32_t& c : count) {
+      const uint32_t k = c;
+      c = sum;
+      sum += k;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t v = order[i];
+      next[count[(key[v] >> shift) & 0xFFFF]++] = v;
+    }
+    order.swap(next);
+  }
+  return order;
 }
 
 }  // namespace cf::cli

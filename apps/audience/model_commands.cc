@@ -241,10 +241,7 @@ Status RunScore(const ScoreFlags& f) {
   std::iota(customers.begin(), customers.end(), 0u);
   CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::vector<uint32_t> order(customers.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return scores.probability[a] > scores.probability[b]; });
+  const std::vector<uint32_t> order = OrderByDescending(scores.probability);
   const size_t rows = f.top > 0 ? std::min<size_t>(f.top, order.size()) : order.size();
   double buyers = 0, revenue = 0;
   for (size_t i = 0; i < order.size(); ++i) {
@@ -262,27 +259,24 @@ Status RunScore(const ScoreFlags& f) {
     AppendCsvField(&csv, id.header);
   }
   csv += ",probability,expected_revenue,rank,offer,horizon_days,as_of,model\n";
-  // One buffer for the whole file, sized from the first rows: no string per field and no
-  // regrowth copies (a million rows with their provenance are ~120 MB).
-  constexpr size_t kSizingRows = 1000;
   std::vector<uint64_t> filled(ids.size(), 0);
-  for (size_t i = 0; i < rows; ++i) {
-    if (i == kSizingRows) {
-      csv.reserve(csv.size() + csv.size() / i * (rows - i) * 9 / 8);  // an eighth of slack for longer ids
+  for (size_t k = 0; k < ids.size(); ++k) {
+    for (size_t i = 0; i < rows; ++i) {
+      filled[k] += IdOf(people, order[i], ids[k]).empty() ? 0 : 1;
     }
-    const uint32_t c = order[i];
-    AppendCsvField(&csv, people.crm_id(c));
-    for (size_t k = 0; k < ids.size(); ++k) {
-      const std::string_view v = IdOf(people, c, ids[k]);
-      filled[k] += !v.empty();
-      csv += ',';
-      AppendCsvField(&csv, v);
-    }
-    fmt::format_to(std::back_inserter(csv), ",{:.6f},{:.4f},{}", scores.probability[c], scores.expected_revenue[c],
-                   i + 1);
-    csv += provenance;
-    csv += '\n';
   }
+  csv += FormatRows(rows, [&](size_t i, std::string* out) {
+    const uint32_t c = order[i];
+    AppendCsvField(out, people.crm_id(c));
+    for (size_t k = 0; k < ids.size(); ++k) {
+      *out += ',';
+      AppendCsvField(out, IdOf(people, c, ids[k]));
+    }
+    fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f},{}", scores.probability[c], scores.expected_revenue[c],
+                   i + 1);
+    *out += provenance;
+    *out += '\n';
+  });
   for (size_t k = 0; k < ids.size(); ++k) {
     if (rows > 0 && filled[k] == 0) {
       Warn("score",

@@ -73,20 +73,26 @@ Status RunTopOffers(const TopOffersFlags& f) {
   std::vector<uint64_t> chosen(named.size(), 0);
   std::vector<double> chosen_revenue(named.size(), 0);
   for (size_t i = 0; i < customers.size(); ++i) {
-    csv += CsvField(ds->customers().crm_id(customers[i]));
+    for (const model::TopOffer& s : top.Of(i)) {
+      ++chosen[s.offer];
+      chosen_revenue[s.offer] += s.expected_revenue;
+    }
+  }
+  csv += FormatRows(customers.size(), [&](size_t i, std::string* out) {
+    AppendCsvField(out, ds->customers().crm_id(customers[i]));
     const std::span<const model::TopOffer> slots = top.Of(i);
     for (size_t k = 0; k < top.top; ++k) {
       if (k < slots.size()) {
         const model::TopOffer& s = slots[k];
-        csv += fmt::format(",{},{:.6f},{:.4f}", names[s.offer], s.probability, s.expected_revenue);
-        ++chosen[s.offer];
-        chosen_revenue[s.offer] += s.expected_revenue;
+        *out += ',';
+        *out += names[s.offer];
+        fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f}", s.probability, s.expected_revenue);
       } else {
-        csv += ",,,";  // fewer offers passed --min-probability than there are slots
+        *out += ",,,";  // fewer offers passed --min-probability than there are slots
       }
     }
-    csv += '\n';
-  }
+    *out += '\n';
+  });
   CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
   std::printf("chose the top %zu of %zu offers by %s for %zu customers in %.3f s (within %d days); wrote %s\n", top.top,
               named.size(), f.by.c_str(), customers.size(), seconds, m->horizon_days(), f.out.c_str());
