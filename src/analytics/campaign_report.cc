@@ -58,11 +58,11 @@ class IdentityIndex {
   std::unordered_map<std::string_view, uint32_t> external_, device_, alias_;
 };
 
-Result<int64_t> ParseSendDate(const sync::PlannedCampaign& c, size_t index) {
+Result<int64_t> ParseSendDate(const std::string& summary, const sync::PlannedCampaign& c, size_t index) {
   auto bad = [&] {
     return Status::InvalidArgument(
-        fmt::format("summary.json: campaigns[{}].send_date {} (campaign '{}') is not a date; expected YYYY-MM-DD",
-                    index, Quote(c.send_date), c.name));
+        fmt::format("{}: campaigns[{}].send_date {} (campaign '{}') is not a date; expected YYYY-MM-DD", summary, index,
+                    Quote(c.send_date), c.name));
   };
   if (c.send_date.size() != 10 || c.send_date[4] != '-' || c.send_date[7] != '-') return Err(bad());
   auto y = ParseInt64(std::string_view(c.send_date).substr(0, 4));
@@ -166,6 +166,7 @@ void DecileRow::Add(const DecileRow& o) {
 
 Result<PlanInputs> ReadPlanInputs(const std::string& plan_dir) {
   PlanInputs in;
+  in.summary_path = plan_dir + "/summary.json";
   CF_ASSIGN_OR_RETURN(in.summary, sync::ReadPlanSummary(plan_dir));
   for (const sync::PlannedCampaign& c : in.summary.campaigns) {
     CF_ASSIGN_OR_RETURN(std::vector<sync::PlannedRow> rows, sync::ReadCampaignRows(plan_dir, c));
@@ -202,24 +203,24 @@ Result<CampaignReport> BuildCampaignReport(const data::Dataset& ds, const PlanIn
     CampaignResult& r = report.campaigns[k];
     r.campaign = c;
     if (c.offer.empty()) {
-      return Err(Status::InvalidArgument(fmt::format(
-          "summary.json: campaigns[{}].offer (campaign '{}') is missing; the report measures purchases of the offer", k,
-          c.name)));
+      return Err(Status::InvalidArgument(
+          fmt::format("{}: campaigns[{}].offer (campaign '{}') is missing; the report measures purchases of the offer",
+                      plan.summary_path, k, c.name)));
     }
     auto offer = offer::CompileOffer(c.offer, ds.catalog());
     if (!offer) {
       return Err(offer.error().WithPrefix(
-          fmt::format("summary.json: campaigns[{}].offer {} (campaign '{}')", k, Quote(c.offer), c.name)));
+          fmt::format("{}: campaigns[{}].offer {} (campaign '{}')", plan.summary_path, k, Quote(c.offer), c.name)));
     }
     offers.push_back(std::move(*offer));
     auto window = options.window_days.find(c.channel);
     if (window == options.window_days.end()) {
-      return Err(Status::InvalidArgument(fmt::format(
-          "summary.json: campaigns[{}].channel {} (campaign '{}') is not valid; expected email, sms or push", k,
-          Quote(c.channel), c.name)));
+      return Err(Status::InvalidArgument(
+          fmt::format("{}: campaigns[{}].channel {} (campaign '{}') is not valid; expected email, sms or push",
+                      plan.summary_path, k, Quote(c.channel), c.name)));
     }
     r.window_days = window->second;
-    CF_ASSIGN_OR_RETURN(r.window_start, ParseSendDate(c, k));
+    CF_ASSIGN_OR_RETURN(r.window_start, ParseSendDate(plan.summary_path, c, k));
     r.window_end = r.window_start + static_cast<int64_t>(r.window_days) * kSecondsPerDay;
     by_name.emplace(c.name, k);
   }

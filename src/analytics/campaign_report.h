@@ -36,6 +36,7 @@ Status ParseWindows(std::string_view text, ReportOptions* options);
 
 // What a plan directory holds for the report: its summary and every campaign's rows.
 struct PlanInputs {
+  std::string summary_path = "summary.json";  // named in errors
   sync::PlanSummary summary;
   std::vector<std::vector<sync::PlannedRow>> rows;  // one per summary.campaigns[i]
 };

@@ -27,12 +27,16 @@ Status ReadCsv(const std::string& path, const std::vector<std::string>& columns,
   source.path = path;
   CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader, io::RecordReader::Open(source));
   std::vector<int> index;
+  std::vector<std::string> required;
+  for (const std::string& c : columns) {
+    if (!StartsWith(c, "?")) required.push_back(c);
+  }
   for (const std::string& c : columns) {
     const bool optional = StartsWith(c, "?");
     const int i = reader->ColumnIndex(optional ? std::string_view(c).substr(1) : std::string_view(c));
     if (i < 0 && !optional) {
       return Status::InvalidArgument(
-          fmt::format("{}: no column '{}'; expected the columns {}", path, c, Join(columns, ", ")));
+          fmt::format("{}: no column '{}'; expected the columns {}", path, c, Join(required, ", ")));
     }
     index.push_back(i);
   }
