@@ -55,6 +55,20 @@ Result<std::string> ApiKey(const std::string& keys_file) {
   return it->get<std::string>();
 }
 
+// What ingest said of the purchases file: the report's figures leave those rows out.
+void PrintIngestNotes(const data::IngestReport& report, const data::IngestOptions& options) {
+  for (const std::string& w : report.warnings) std::fprintf(stderr, "audience report: warning: %s\n", w.c_str());
+  if (report.bad_rows == 0) return;
+  std::fprintf(stderr, "audience report: warning: skipped %llu bad rows of %llu in %s; by reason:\n",
+               static_cast<unsigned long long>(report.bad_rows), static_cast<unsigned long long>(report.rows_read),
+               options.events.path.c_str());
+  for (const auto& [reason, n] : report.bad_row_reasons) {
+    std::fprintf(stderr, "  %llu x %s\n", static_cast<unsigned long long>(n), reason.c_str());
+  }
+  for (const std::string& line : report.first_bad_rows) std::fprintf(stderr, "  %s\n", line.c_str());
+  if (!options.rejects.empty()) std::fprintf(stderr, "all rejected rows are in %s\n", options.rejects.c_str());
+}
+
 Status WriteOutputs(const ReportFlags& f, const std::string& html, const std::string& json) {
   if (!f.json.empty()) CF_RETURN_IF_ERROR(WriteFileAtomic(f.json, json));
   if (!f.out.empty()) CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, html));
@@ -81,11 +95,17 @@ Status RunReport(ReportFlags& f) {
   TempDirectory scratch("audience-report");
   CF_RETURN_IF_ERROR(scratch.status());
   std::unique_ptr<data::Dataset> purchases;
+  std::string skipped;  // said in the report too: its figures leave those rows out
   if (!f.purchases.empty()) {
     f.ingest.options.events.path = f.purchases;
     auto p = analytics::IngestPurchases(f.ingest.options, scratch.path());
     if (!p) return p.error().WithPrefix("--purchases " + f.purchases);
-    purchases = std::move(*p);
+    PrintIngestNotes(p->ingest, f.ingest.options);
+    if (p->ingest.bad_rows > 0) {
+      skipped = fmt::format("{} bad rows of {} in {} were skipped and are not counted", p->ingest.bad_rows,
+                            p->ingest.rows_read, f.purchases);
+    }
+    purchases = std::move(p->dataset);
   }
 
   if (!f.observational.empty()) {
@@ -96,6 +116,7 @@ Status RunReport(ReportFlags& f) {
     CF_ASSIGN_OR_RETURN(analytics::ObservationalInputs in, analytics::ReadObservationalCampaigns(f.observational));
     CF_ASSIGN_OR_RETURN(analytics::ObservationalReport r,
                         analytics::BuildObservationalReport(*ds, in, purchases ? *purchases : *ds, options));
+    if (!skipped.empty()) r.warnings.push_back(skipped);
     for (const std::string& w : r.warnings) std::fprintf(stderr, "audience report: warning: %s\n", w.c_str());
     CF_RETURN_IF_ERROR(
         WriteOutputs(f, analytics::ObservationalHtml(r, f.output), analytics::ObservationalJson(r, f.output)));
@@ -127,6 +148,7 @@ Status RunReport(ReportFlags& f) {
   }
   CF_ASSIGN_OR_RETURN(analytics::CampaignReport report,
                       analytics::BuildCampaignReport(*ds, plan, sends, *purchases, options));
+  if (!skipped.empty()) report.warnings.push_back(skipped);
   for (const std::string& w : report.warnings) std::fprintf(stderr, "audience report: warning: %s\n", w.c_str());
   CF_RETURN_IF_ERROR(WriteOutputs(f, analytics::ReportHtml(report, f.output), analytics::ReportJson(report, f.output)));
   for (const analytics::CampaignResult& r : report.campaigns) {

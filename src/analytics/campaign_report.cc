@@ -175,12 +175,13 @@ Result<PlanInputs> ReadPlanInputs(const std::string& plan_dir) {
   return in;
 }
 
-Result<std::unique_ptr<data::Dataset>> IngestPurchases(data::IngestOptions options, const std::string& scratch_dir) {
+Result<Purchases> IngestPurchases(data::IngestOptions options, const std::string& scratch_dir) {
   options.out = scratch_dir + "/purchases";
   CF_RETURN_IF_ERROR(options.Validate());
-  CF_ASSIGN_OR_RETURN(data::IngestReport report, data::Ingest(options));
-  (void)report;
-  return data::Dataset::Open(options.out);
+  Purchases p;
+  CF_ASSIGN_OR_RETURN(p.ingest, data::Ingest(options));
+  CF_ASSIGN_OR_RETURN(p.dataset, data::Dataset::Open(options.out));
+  return p;
 }
 
 Result<CampaignReport> BuildCampaignReport(const data::Dataset& ds, const PlanInputs& plan,

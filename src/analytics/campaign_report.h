@@ -42,9 +42,16 @@ struct PlanInputs {
 };
 Result<PlanInputs> ReadPlanInputs(const std::string& plan_dir);
 
+// The later purchases, ingested into a scratch dataset, and what ingest said about them (bad
+// rows skipped under the bad-row options, warnings).
+struct Purchases {
+  std::unique_ptr<data::Dataset> dataset;
+  data::IngestReport ingest;
+};
+
 // Ingests the later purchases (the mapping options of `audience ingest`; `options.out` is
 // ignored) into a dataset under `scratch_dir` and opens it.
-Result<std::unique_ptr<data::Dataset>> IngestPurchases(data::IngestOptions options, const std::string& scratch_dir);
+Result<Purchases> IngestPurchases(data::IngestOptions options, const std::string& scratch_dir);
 
 // One group of a campaign (treated or holdout), over the offer's products in the window.
 struct GroupStats {

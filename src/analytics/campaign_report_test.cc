@@ -87,7 +87,7 @@ TEST_F(CampaignReportDataTest, CountsTreatedAgainstHoldoutInTheWindow) {
   sends[3] = {.campaign_name = "Coffee", .time = 1738400000, .outcome = Outcome::kCapped, .external_id = "u3"};
   sends[4] = {.campaign_name = "Tea", .time = 1738400000, .outcome = Outcome::kSent, .external_id = "u3"};
 
-  auto r = BuildCampaignReport(*ds_, plan, sends, **purchases, {});
+  auto r = BuildCampaignReport(*ds_, plan, sends, *purchases->dataset, {});
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   const CampaignResult& cr = r->campaigns[0];
   EXPECT_EQ(cr.treated.customers, 2);
@@ -134,7 +134,7 @@ TEST_F(CampaignReportDataTest, AnOfferThatDoesNotCompileNamesTheCampaign) {
   c.offer = "colour = \"red\"";
   plan.summary.campaigns = {c};
   plan.rows = {{}};
-  auto r = BuildCampaignReport(*ds_, plan, {}, **purchases, {});
+  auto r = BuildCampaignReport(*ds_, plan, {}, *purchases->dataset, {});
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(
       r.error().message().find(
@@ -145,7 +145,7 @@ TEST_F(CampaignReportDataTest, AnOfferThatDoesNotCompileNamesTheCampaign) {
   c.offer = "any";
   c.send_date = "2025-02-30x";
   plan.summary.campaigns = {c};
-  r = BuildCampaignReport(*ds_, plan, {}, **purchases, {});
+  r = BuildCampaignReport(*ds_, plan, {}, *purchases->dataset, {});
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message().find("send_date"), std::string::npos) << r.error().message();
 }

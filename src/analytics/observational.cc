@@ -158,6 +158,10 @@ Result<ObservationalReport> BuildObservationalReport(const data::Dataset& ds, co
   for (uint32_t pc = 0; pc < purchases.customers().size(); ++pc) {
     if (auto c = customers.Find(purchases.customers().crm_id(pc))) customer_of[pc] = *c;
   }
+  std::vector<uint32_t> product_of(purchases.catalog().size(), data::kNoProduct);
+  for (uint32_t p = 0; p < purchases.catalog().size(); ++p) {
+    if (auto q = ds.catalog().FindProduct(purchases.catalog().product_id(p))) product_of[p] = *q;
+  }
   const data::Events& ev = purchases.events();
   for (const ObservedCampaign& campaign : in.campaigns) {
     ObservedResult r;
@@ -175,12 +179,12 @@ Result<ObservationalReport> BuildObservationalReport(const data::Dataset& ds, co
         ++r.targeted_unknown;
       }
     }
-    // What counts: the campaign's coupon products when the catalog has any of them.
-    std::vector<uint8_t> measured(purchases.catalog().size(), 0);
+    // What counts: the campaign's coupon products when the dataset's catalog has any of them.
+    std::vector<uint8_t> measured(ds.catalog().size(), 0);
     bool any_product = false;
-    for (uint32_t p = 0; p < purchases.catalog().size(); ++p) {
-      if (campaign.coupon_products.contains(std::string(purchases.catalog().product_id(p)))) {
-        measured[p] = 1;
+    for (const std::string& id : campaign.coupon_products) {
+      if (auto p = ds.catalog().FindProduct(id)) {
+        measured[*p] = 1;
         any_product = true;
       }
     }
@@ -198,7 +202,7 @@ Result<ObservationalReport> BuildObservationalReport(const data::Dataset& ds, co
       for (uint64_t e = ev.begin(pc); e < ev.end(pc); ++e) {
         const int64_t t = ev.time()[e];
         if (t < r.start || t >= r.end) continue;
-        const uint32_t p = ev.product()[e];
+        const uint32_t p = ev.product()[e] == data::kNoProduct ? data::kNoProduct : product_of[ev.product()[e]];
         if (any_product && (p == data::kNoProduct || !measured[p])) continue;
         const double x = ev.revenue()[e];
         bought[c] = 1;

@@ -550,6 +550,41 @@ TEST_F(ReportCliTest, ObservationalReportOnCompleteJourney) {
   const std::string html = ReadFile(dir_ + "/cj.html").value();
   EXPECT_NE(html.find("Observational, not causal"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
+
+  // Later purchases from a file of their own, whose few products are a small catalog: the
+  // coupon products are still looked up in the dataset's catalog.
+  std::string coupon_product;
+  header = true;
+  const std::string coupons = ReadFile(cj + "/coupons.csv").value();
+  for (std::string_view line : Split(coupons, '\n')) {
+    if (line.empty() || std::exchange(header, false)) continue;
+    const auto f = CsvFields(line);
+    if (f[2] == "8") {
+      coupon_product = f[1];
+      break;
+    }
+  }
+  ASSERT_FALSE(coupon_product.empty());
+  const std::string buyer = *targeted8.begin();
+  const std::string later = Write("later.csv", "household_id,transaction_timestamp,product_id,sales_value\n" + buyer +
+                                                   ",2017-05-10T10:00:00Z," + coupon_product + ",3.5\n" + buyer +
+                                                   ",2017-07-10T10:00:00Z," + coupon_product + ",9\n");
+  r = Audience("report --quiet --data " + dir_ + "/cj --observational-campaigns " + cj + " --purchases " + later +
+               " --map customer=household_id,time=transaction_timestamp,revenue=sales_value --json " + dir_ +
+               "/later.json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json l = json::parse(ReadFile(dir_ + "/later.json").value());
+  for (size_t k = 0; k < l["campaigns"].size(); ++k) {
+    // What is measured depends on the dataset's catalog, not on the products the file names.
+    EXPECT_EQ(l["campaigns"][k]["measured"], j["campaigns"][k]["measured"]) << "campaign " << k + 1;
+  }
+  for (const json& c : l["campaigns"]) {
+    if (c["campaign_id"] != "8") continue;
+    EXPECT_EQ(c["measured"], "purchases of the campaign's coupon products");
+    EXPECT_EQ(c["targeted"]["buyers"], 1);
+    EXPECT_EQ(c["targeted"]["revenue"], 3.5);
+    EXPECT_EQ(c["not_targeted"]["buyers"], 0);
+  }
 }
 
 }  // namespace
