@@ -103,7 +103,7 @@ Uplift MeasureUplift(const GroupValues& treated, const GroupValues& holdout, con
     Moments a, b;
     for (double x : treated[i]) a.Add(x);
     for (double x : holdout[i]) b.Add(x);
-    *parts[i] = scale(WelchDifference(a, b, confidence, /*floor_second_variance=*/true).difference);
+    *parts[i] = scale(WelchDifference(a, b, confidence, /*pool_second_variance=*/true).difference);
   }
   return u;
 }

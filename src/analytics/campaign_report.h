@@ -89,7 +89,7 @@ struct Uplift {
 using GroupValues = std::array<std::vector<double>, 3>;
 
 // The uplift of `t` over `h` with their per-customer revenues: buyers by Newcombe's interval,
-// revenue by Welch's (the holdout's variance floored at the pooled one), scaled to t's customers.
+// revenue by Welch's (the holdout's variance pooled with the treated group's), scaled to t's customers.
 Uplift MeasureUplift(const GroupValues& treated, const GroupValues& holdout, const GroupStats& t, const GroupStats& h,
                      double confidence);
 

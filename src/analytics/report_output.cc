@@ -18,7 +18,7 @@ using json = nlohmann::ordered_json;
 constexpr std::string_view kMethods =
     "Incremental buyers: Newcombe's hybrid score interval (Wilson intervals of each group's buyer rate, combined by "
     "square and add), scaled to the treated customers. Incremental revenue: Welch's t interval for the difference of "
-    "mean revenue per customer, the holdout's variance floored at the pooled variance, scaled likewise. Whole plan: "
+    "mean revenue per customer, the holdout's variance estimated from both groups pooled, scaled likewise. Whole plan: "
     "the campaigns' estimates add and their interval sides add in squares (independent holdouts). See "
     "docs/analytics.md.";
 constexpr std::string_view kLastTouchLabel =

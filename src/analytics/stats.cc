@@ -139,17 +139,17 @@ void Moments::Add(double x) {
   m2_ += delta * (x - mean_);
 }
 
-WelchResult WelchDifference(const Moments& a, const Moments& b, double level, bool floor_second_variance) {
+WelchResult WelchDifference(const Moments& a, const Moments& b, double level, bool pool_second_variance) {
   WelchResult r;
   const double d = a.mean() - b.mean();
   double b_variance = b.variance();
-  if (floor_second_variance && a.count() + b.count() > 2) {
+  if (pool_second_variance && a.count() + b.count() > 2) {
     // The pooled variance about the grand mean: under no effect, the variance both share.
     const double na = static_cast<double>(a.count()), nb = static_cast<double>(b.count());
     const double grand = (a.sum() + b.sum()) / (na + nb);
     const double ss = a.variance() * (na - 1) + b.variance() * std::max(0.0, nb - 1) +
                       na * (a.mean() - grand) * (a.mean() - grand) + nb * (b.mean() - grand) * (b.mean() - grand);
-    b_variance = std::max(b_variance, ss / (na + nb - 1));
+    b_variance = ss / (na + nb - 1);
   }
   const double va = a.count() > 0 ? a.variance() / static_cast<double>(a.count()) : 0.0;
   const double vb = b.count() > 0 ? b_variance / static_cast<double>(b.count()) : 0.0;

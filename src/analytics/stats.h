@@ -49,17 +49,17 @@ class Moments {
 
 // Welch's interval for mean1 - mean2 (unequal variances, Welch-Satterthwaite degrees of
 // freedom). With both variances 0 the interval is the point. Needs both counts > 0.
-// `floor_second_variance`: the second group's variance is at least the pooled variance of
-// both groups. A small holdout of zero-inflated, heavy-tailed revenue (a handful of buyers)
-// underestimates its own variance more often than not, which makes Welch's interval too
-// narrow exactly when it matters; the large treated group's spread is the better estimate.
+// `pool_second_variance`: the second group's variance is taken as the pooled variance of
+// both groups (about the grand mean). A small holdout of zero-inflated, heavy-tailed revenue
+// (a handful of buyers) underestimates its own variance more often than not, which makes
+// Welch's interval too narrow exactly when it matters; the large treated group's spread is
+// the better estimate of the spread both groups share when the message changes little.
 struct WelchResult {
   Interval difference;
   double standard_error = 0;
   double df = 0;
 };
-WelchResult WelchDifference(const Moments& a, const Moments& b, double level = 0.95,
-                            bool floor_second_variance = false);
+WelchResult WelchDifference(const Moments& a, const Moments& b, double level = 0.95, bool pool_second_variance = false);
 
 // The interval of a sum of independent estimates by "square and add" (MOVER, the rule Newcombe's
 // interval applies to two parts): the estimates add, and each side's distances to the
