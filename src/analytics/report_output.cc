@@ -333,6 +333,19 @@ std::string ReportHtml(const CampaignReport& report, const OutputOptions& option
   dc.y_max = max_dec > 0 ? max_dec * 1.1 : 1.0;
   page.Raw(report::BarChart(dc, decile_names, {predicted_dec, treated_dec, holdout_dec}));
 
+  page.Heading("Buyer rate by decile, per campaign (treated / holdout)");
+  std::vector<std::vector<std::string>> per_campaign;
+  for (const CampaignResult& r : report.campaigns) {
+    std::vector<std::string> row = {r.campaign.name};
+    for (const DecileRow& d : r.deciles) {
+      row.push_back(Rate(d.treated_buyers, d.treated_customers) + " / " + Rate(d.holdout_buyers, d.holdout_customers));
+    }
+    per_campaign.push_back(std::move(row));
+  }
+  std::vector<std::string> decile_header = {"campaign"};
+  for (int d = 1; d <= kDeciles; ++d) decile_header.push_back("decile " + std::to_string(d));
+  page.Table(decile_header, per_campaign);
+
   page.Heading("Predicted against realized buyers, per campaign");
   std::vector<std::vector<std::string>> calib_rows;
   for (const CampaignResult& r : report.campaigns) {
