@@ -291,7 +291,12 @@ Result<CampaignReport> BuildCampaignReport(const data::Dataset& ds, const PlanIn
   }
   for (size_t k = 0; k < k_count; ++k) {
     CampaignResult& r = report.campaigns[k];
-    if (min_time[k] == INT64_MAX) continue;
+    if (min_time[k] == INT64_MAX) {
+      report.warnings.push_back(fmt::format(
+          "campaign '{}': no send records name it (engage has no campaign of that name, or it was not sent)",
+          r.campaign.name));
+      continue;
+    }
     const int64_t tol = options.send_time_tolerance_seconds;
     if (min_time[k] < r.window_start - tol || max_time[k] > r.window_start + tol) {
       report.warnings.push_back(fmt::format(
