@@ -75,11 +75,15 @@ TEST_F(CampaignReportDataTest, CountsTreatedAgainstHoldoutInTheWindow) {
   c.channel = "email";
   c.send_date = "2025-02-01";
   c.offer = "category = \"COFFEE\"";
-  plan.summary.campaigns = {c};
+  sync::PlannedCampaign unsent = c;
+  unsent.name = "Tea week";
+  unsent.offer = "category = \"TEA\"";
+  plan.summary.campaigns = {c, unsent};
   plan.rows = {{{.customer = "1", .probability = 0.5, .decile = 1},
                 {.customer = "2", .probability = 0.25, .decile = 2},
                 {.customer = "3", .probability = 0.5, .decile = 1, .holdout = true},
-                {.customer = "4", .probability = 0.1, .decile = 3, .holdout = true}}};
+                {.customer = "4", .probability = 0.1, .decile = 3, .holdout = true}},
+               {{.customer = "2", .probability = 0.5, .decile = 1, .holdout = true}}};
   std::vector<SendRecord> sends(5);
   sends[0] = {.campaign_name = "Coffee", .time = 1738400000, .outcome = Outcome::kSent, .external_id = "u1"};
   sends[1] = {.campaign_name = "Coffee", .time = 1738400000, .outcome = Outcome::kSent, .device_id = "d2"};
@@ -115,9 +119,15 @@ TEST_F(CampaignReportDataTest, CountsTreatedAgainstHoldoutInTheWindow) {
   // customers 1, 2, 4 got one message; 3 none
   EXPECT_EQ(r->messages_per_customer.at(1), 3);
   EXPECT_EQ(r->messages_per_customer.at(0), 1);
-  bool warned_tea = false;
-  for (const std::string& w : r->warnings) warned_tea |= w.find("campaign 'Tea' were ignored") != std::string::npos;
+  bool warned_tea = false, warned_unsent = false;
+  for (const std::string& w : r->warnings) {
+    warned_tea |= w.find("campaign 'Tea' were ignored") != std::string::npos;
+    warned_unsent |= w.find("campaign 'Tea week': no send records name it") != std::string::npos;
+  }
   EXPECT_TRUE(warned_tea);
+  EXPECT_TRUE(warned_unsent);
+  EXPECT_FALSE(r->campaigns[1].uplift.measurable);  // a holdout and nobody treated
+  EXPECT_EQ(r->campaigns[1].holdout.customers, 1);
 }
 
 TEST_F(CampaignReportDataTest, AnOfferThatDoesNotCompileNamesTheCampaign) {
