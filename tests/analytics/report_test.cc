@@ -391,6 +391,24 @@ TEST_F(ReportCliTest, FiguresMatchAnIndependentCount) {
   EXPECT_NE(html.find("Last-touch attribution (secondary)"), std::string::npos);
   EXPECT_NE(html.find("Flash &quot;sale&quot;"), std::string::npos);
 
+  // The same purchases under other column names and channel spellings, read with ingest's
+  // mapping flags, give the same report.
+  std::string mapped = "member;ts;sku;qty;amount;where\n";
+  for (const Purchase& p : purchases_) {
+    mapped +=
+        fmt::format("{};{};{};1;{:.2f};{}\n", p.customer, p.time, p.product, p.revenue, p.online ? "web" : "shop");
+  }
+  const std::string mapped_file = Write("mapped.csv", mapped);
+  const Outcome m = Audience("report --quiet --data " + ds_ + " --plan-dir " + dir_ + "/plan --sends " + sends_ +
+                             " --purchases " + mapped_file +
+                             " --map customer=member,time=ts,product=sku,quantity=qty,revenue=amount,channel=where"
+                             " --time-format epoch --channel-values online=web,offline=shop --window sms=5 --json " +
+                             dir_ + "/mapped.json");
+  ASSERT_EQ(m.code, 0) << m.err;
+  const json jm = json::parse(ReadFile(dir_ + "/mapped.json").value());
+  EXPECT_EQ(jm["campaigns"], j["campaigns"]);
+  EXPECT_EQ(jm["total"], j["total"]);
+
   // Running it again replaces its own outputs.
   EXPECT_EQ(Audience("report --quiet --data " + ds_ + " --plan-dir " + dir_ + "/plan --sends " + sends_ +
                      " --purchases " + purchases_file_ + " --json " + dir_ + "/report.json")
