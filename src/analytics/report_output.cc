@@ -107,10 +107,14 @@ std::string CountInterval(const Interval& i, bool measurable) {
                      FormatCount(i.high, true));
 }
 
+// The largest magnitude of an interval's amounts: they are shown with one precision.
+double Scale(const Interval& i) { return std::max({std::fabs(i.estimate), std::fabs(i.low), std::fabs(i.high)}); }
+
 std::string MoneyInterval(const Interval& i, bool measurable, const std::string& currency) {
   if (!measurable) return "–";
-  return fmt::format("{} ({} to {})", FormatMoney(i.estimate, currency, true), FormatMoney(i.low, currency, true),
-                     FormatMoney(i.high, currency, true));
+  const double like = Scale(i);
+  return fmt::format("{} ({} to {})", FormatMoney(i.estimate, currency, true, like),
+                     FormatMoney(i.low, currency, true, like), FormatMoney(i.high, currency, true, like));
 }
 
 }  // namespace
@@ -130,9 +134,9 @@ std::string FormatCount(double count, bool sign) {
   return (sign && r > 0 ? "+" : "") + body;
 }
 
-std::string FormatMoney(double amount, const std::string& currency, bool sign) {
+std::string FormatMoney(double amount, const std::string& currency, bool sign, double like) {
   // Cents only where they matter: small amounts.
-  const int decimals = std::fabs(amount) < 100 ? 2 : 0;
+  const int decimals = std::max(std::fabs(amount), std::fabs(like)) < 100 ? 2 : 0;
   const double scale = decimals == 2 ? 100.0 : 1.0;
   const double r = std::round(amount * scale) / scale;
   const std::string body = Grouped(std::fabs(r), decimals);
@@ -148,10 +152,13 @@ std::string Headline(const CampaignResult& r, double confidence, const OutputOpt
                        FormatCount(static_cast<double>(r.treated.customers)),
                        FormatCount(static_cast<double>(r.holdout.customers)));
   }
-  std::string text = fmt::format(
-      "{} buyers ({:.0f}% CI {} to {}), {} revenue ({} to {})", FormatCount(u.buyers.estimate, true), 100 * confidence,
-      FormatCount(u.buyers.low), FormatCount(u.buyers.high), FormatMoney(u.revenue.estimate, options.currency, true),
-      FormatMoney(u.revenue.low, options.currency), FormatMoney(u.revenue.high, options.currency));
+  const double like = Scale(u.revenue);
+  std::string text =
+      fmt::format("{} buyers ({:.0f}% CI {} to {}), {} revenue ({} to {})", FormatCount(u.buyers.estimate, true),
+                  100 * confidence, FormatCount(u.buyers.low), FormatCount(u.buyers.high),
+                  FormatMoney(u.revenue.estimate, options.currency, true, like),
+                  FormatMoney(u.revenue.low, options.currency, false, like),
+                  FormatMoney(u.revenue.high, options.currency, false, like));
   // The stores' share is meaningful only when both parts of a positive lift are positive.
   const double on = u.online_revenue.estimate, off = u.offline_revenue.estimate;
   if (u.revenue.estimate > 0 && on >= 0 && off >= 0 && on + off > 0) {
@@ -235,12 +242,13 @@ std::string ReportHtml(const CampaignReport& report, const OutputOptions& option
   }
   if (report.uplift.measurable) {
     page.Heading("Whole plan", 3);
-    std::string total =
-        fmt::format("{} buyers ({}% CI {} to {}), {} revenue ({} to {}) over {} campaigns.",
-                    FormatCount(report.uplift.buyers.estimate, true), level, FormatCount(report.uplift.buyers.low),
-                    FormatCount(report.uplift.buyers.high), FormatMoney(report.uplift.revenue.estimate, cur, true),
-                    FormatMoney(report.uplift.revenue.low, cur), FormatMoney(report.uplift.revenue.high, cur),
-                    report.campaigns.size());
+    std::string total = fmt::format(
+        "{} buyers ({}% CI {} to {}), {} revenue ({} to {}) over {} campaigns.",
+        FormatCount(report.uplift.buyers.estimate, true), level, FormatCount(report.uplift.buyers.low),
+        FormatCount(report.uplift.buyers.high),
+        FormatMoney(report.uplift.revenue.estimate, cur, true, Scale(report.uplift.revenue)),
+        FormatMoney(report.uplift.revenue.low, cur, false, Scale(report.uplift.revenue)),
+        FormatMoney(report.uplift.revenue.high, cur, false, Scale(report.uplift.revenue)), report.campaigns.size());
     page.Paragraph(total);
   }
 

@@ -19,8 +19,10 @@ struct OutputOptions {
 std::string ReportJson(const CampaignReport& report, const OutputOptions& options);
 std::string ReportHtml(const CampaignReport& report, const OutputOptions& options);
 
-// "+€9,870", "-€50", "€1.25": an amount in the options' currency, grouped by thousands.
-std::string FormatMoney(double amount, const std::string& currency, bool sign = false);
+// "+€9,870", "-€50.00", "€1.25": an amount in the options' currency, grouped by thousands, with
+// cents below 100 (or as `like`, a larger amount shown beside it, decides: an interval's three
+// amounts share one precision).
+std::string FormatMoney(double amount, const std::string& currency, bool sign = false, double like = 0);
 // "+312", "-4", "1,234": a count, rounded, grouped by thousands.
 std::string FormatCount(double count, bool sign = false);
 

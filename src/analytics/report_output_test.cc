@@ -13,6 +13,7 @@ TEST(ReportOutputTest, MoneyAndCountsReadAsPeopleWriteThem) {
   EXPECT_EQ(FormatMoney(1.254, "$"), "$1.25");
   EXPECT_EQ(FormatMoney(1234567.4, "SEK"), "1,234,567 SEK");
   EXPECT_EQ(FormatMoney(0, "€", true), "€0.00");
+  EXPECT_EQ(FormatMoney(-93.96, "€", true, 393), "-€94");  // beside a larger amount, one precision
   EXPECT_EQ(FormatCount(312.4, true), "+312");
   EXPECT_EQ(FormatCount(-1234.6), "-1,235");
   EXPECT_EQ(FormatCount(-0.4, true), "0");
@@ -38,9 +39,10 @@ TEST(ReportOutputTest, HeadlineInPlainWords) {
             "+312 buyers (95% CI 180 to 440), +€9,870 revenue (€2,100 to €17,600), 61% of it in stores.");
   CampaignResult r = Measured();
   r.uplift.buyers = {20, -5, 45};
+  r.uplift.revenue = {149, -93.96, 393};
   r.uplift.offline_revenue.estimate = -10;  // no meaningful share of a lift that stores lost
   EXPECT_EQ(Headline(r, 0.95, {.currency = "$"}),
-            "+20 buyers (95% CI -5 to 45), +$9,870 revenue ($2,100 to $17,600) — not significant: the buyers' interval "
+            "+20 buyers (95% CI -5 to 45), +$149 revenue (-$94 to $393) — not significant: the buyers' interval "
             "includes 0.");
   r.uplift.measurable = false;
   r.holdout.customers = 0;
