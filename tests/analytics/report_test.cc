@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -349,6 +350,18 @@ TEST_F(ReportCliTest, FiguresMatchAnIndependentCount) {
   const double sum = j["campaigns"][0]["incremental_buyers"]["estimate"].get<double>() +
                      j["campaigns"][1]["incremental_buyers"]["estimate"].get<double>();
   EXPECT_NEAR(j["total"]["incremental_buyers"]["estimate"].get<double>(), sum, 1e-9);
+  // The whole plan's interval: each side's distances add in squares over the campaigns.
+  for (const char* measure : {"incremental_buyers", "incremental_revenue"}) {
+    double below = 0, above = 0;
+    for (const json& c : j["campaigns"]) {
+      const double e = c[measure]["estimate"], lo = c[measure]["ci_low"], hi = c[measure]["ci_high"];
+      below += (e - lo) * (e - lo);
+      above += (hi - e) * (hi - e);
+    }
+    const double e = j["total"][measure]["estimate"];
+    EXPECT_NEAR(j["total"][measure]["ci_low"].get<double>(), e - std::sqrt(below), 1e-6) << measure;
+    EXPECT_NEAR(j["total"][measure]["ci_high"].get<double>(), e + std::sqrt(above), 1e-6) << measure;
+  }
 
   // Messages per customer: every customer the plan allocated or engage sent to.
   std::set<std::string> allocated;
