@@ -52,7 +52,7 @@ Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const
 // One row of a campaign's CSV, every column (the report and simulate need them all).
 struct PlannedRow {
   std::string customer;                       // the CRM id
-  std::string external_id, alias, device_id;  // empty where none; alias as label:name
+  std::string external_id{}, alias{}, device_id{};  // empty where none; alias as label:name
   double probability = 0;
   double expected_revenue = 0;
   int decile = 0;  // 1 (best tenth) .. 10
