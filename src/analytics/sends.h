@@ -16,15 +16,15 @@ inline constexpr int kOutcomes = 5;
 std::string_view OutcomeName(Outcome o);
 
 struct SendRecord {
-  std::string campaign_name;
-  std::string campaign_id;  // "" when absent
-  std::string channel;      // "" when absent
+  std::string campaign_name{};
+  std::string campaign_id{};  // "" when absent
+  std::string channel{};      // "" when absent
   int64_t time = 0;         // UTC epoch seconds
   Outcome outcome = Outcome::kSent;
   // The identifiers the record names ("" / empty when absent); at least one is present.
-  std::string external_id;  // external_user_id, else user_id
-  std::string device_id;
-  std::vector<std::string> aliases;  // "label:name"
+  std::string external_id{};  // external_user_id, else user_id
+  std::string device_id{};
+  std::vector<std::string> aliases{};  // "label:name"
 };
 
 // Parses JSON Lines text; `source` names it in errors ("sends.jsonl:12: field 'time': ...").
