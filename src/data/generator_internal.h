@@ -238,6 +238,11 @@ class OutFile {
     buf_.push_back('\n');
     return buf_.size() >= kBufferSize ? Drain() : Status::OK();
   }
+  // Appends whole rows (each with its line end), writing the buffer out once it is full.
+  Status PutRows(std::string_view rows) {
+    buf_.append(rows);
+    return buf_.size() >= kBufferSize ? Drain() : Status::OK();
+  }
   Status Close();
   uint64_t bytes() const { return bytes_ + buf_.size(); }
   // The buffer, for formatters that append a row themselves (then call EndRow).
