@@ -66,6 +66,9 @@ Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::Pla
     const sync::PlannedCampaign& campaign = plan.campaigns[k];
     CF_ASSIGN_OR_RETURN(const std::vector<sync::PlannedRow> rows, sync::ReadCampaignRows(plan_dir, campaign));
     const std::string file = sync::CampaignCsvPath(plan_dir, campaign);
+    d.by_external_id.reserve(d.by_external_id.size() + rows.size());
+    d.by_alias.reserve(d.by_alias.size() + rows.size());
+    d.by_device_id.reserve(d.by_device_id.size() + rows.size());
     for (size_t r = 0; r < rows.size(); ++r) {
       const sync::PlannedRow& row = rows[r];
       uint64_t id = 0;
@@ -79,9 +82,9 @@ Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::Pla
             file, r + 2, Quote(row.customer), customers)));
       }
       const uint64_t index = id - 1;
-      if (!row.external_id.empty()) d.by_external_id.emplace(row.external_id, index);
-      if (!row.alias.empty()) d.by_alias.emplace(row.alias, index);
-      if (!row.device_id.empty()) d.by_device_id.emplace(row.device_id, index);
+      if (!row.external_id.empty()) d.by_external_id.try_emplace(row.external_id, index);
+      if (!row.alias.empty()) d.by_alias.try_emplace(row.alias, index);
+      if (!row.device_id.empty()) d.by_device_id.try_emplace(row.device_id, index);
       if (row.holdout) d.holdout[k].insert(index);
     }
   }

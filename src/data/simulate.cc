@@ -185,6 +185,7 @@ constexpr const char* kSimulatorMark = "audience simulate";
 constexpr uint64_t kBaseSalt = 0x5113A7E0B45EULL;  // the continued purchases
 constexpr uint64_t kExtraSalt = 0xE7A0F1E55ULL;    // the purchases messages add
 constexpr uint64_t kTripSalt = 0x7219C0DEULL;      // trips: time, channel, store
+constexpr uint64_t kBrandSalt = 0xFAB0B2A4DULL;    // favourite brands of categories first bought now
 constexpr uint32_t kChunk = 1024;                  // customers per unit of work
 
 // The generator's popularity weights of a category's products, with their expected line revenue,
@@ -274,7 +275,6 @@ struct Tables {
   std::vector<double> rho;                     // expected line revenue per product, cents
   std::vector<std::vector<uint32_t>> touched;  // per campaign: categories holding offer products
   std::vector<std::vector<OfferMass>> mass;    // [campaign][category] (empty if not touched)
-  std::vector<uint8_t> offer_category;         // categories of any offer
   std::string dates;                           // YYYY-MM-DD per simulated day, back to back
 
   int64_t days() const { return end - begin; }
@@ -598,12 +598,17 @@ void Worker::Customer(uint64_t index, std::span<const Message> messages, std::st
       on_path_[c] = 1;
     }
   }
-  // The favourite brand of an offer's category not bought yet is drawn now rather than at the first
-  // purchase: the same draw, as nothing depends on it before, and the truth can then condition on it.
+  // The favourite brand of a category not bought yet comes from a stream of its own (customer and
+  // category): the same brand whether it is drawn at the first purchase or earlier for the truth, which
+  // conditions on it, and the other draws do not depend on which messages the customer got.
+  auto favorite_of = [&](uint32_t c) {
+    gi::Rng rng(Scramble(Scramble(Scramble(t_.seed ^ kBrandSalt) + index) + c));
+    return gi::DrawFavoriteBrand(w.categories[c], w.brands, traits_.brand_taste, rng);
+  };
   if (!independent) {
-    for (uint32_t c = 0; c < n; ++c) {
-      if (t_.offer_category[c] != 0 && favorite_[c] < 0) {
-        favorite_[c] = gi::DrawFavoriteBrand(w.categories[c], w.brands, traits_.brand_taste, base);
+    for (const Message& m : messages) {
+      for (uint32_t c : t_.touched[m.campaign]) {
+        if (favorite_[c] < 0) favorite_[c] = favorite_of(c);
       }
     }
   }
@@ -640,7 +645,7 @@ void Worker::Customer(uint64_t index, std::span<const Message> messages, std::st
         last = day;
       }
       if (!independent && favorite_[c] < 0) {
-        favorite_[c] = gi::DrawFavoriteBrand(cat, w.brands, traits_.brand_taste, base);
+        favorite_[c] = favorite_of(c);
       }
       const uint32_t product = gi::ChooseProduct(cat, independent, last_product_[c], favorite_[c], base);
       last_product_[c] = static_cast<int32_t>(product);
@@ -796,7 +801,6 @@ Result<SimulateReport> Simulate(const GeneratedData& data, const std::vector<Sim
   for (size_t p = 0; p < w.products.size(); ++p) {
     t.rho[p] = ExpectedLineRevenue(w.categories[w.products[p].category], w.products[p]);
   }
-  t.offer_category.assign(nc, 0);
   t.touched.resize(campaigns.size());
   t.mass.resize(campaigns.size());
   for (uint32_t k = 0; k < campaigns.size(); ++k) {
@@ -806,7 +810,6 @@ Result<SimulateReport> Simulate(const GeneratedData& data, const std::vector<Sim
       const bool any = std::any_of(cat.products.begin(), cat.products.end(), [&](uint32_t p) { return t.In(k, p); });
       if (any) {
         t.touched[k].push_back(c);
-        t.offer_category[c] = 1;
         t.mass[k][c] = MassOf(cat, t.rho, [&](uint32_t p) { return t.In(k, p); });
       }
     }
