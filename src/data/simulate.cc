@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -166,8 +167,9 @@ Status SimulateOptions::Validate() const {
                                    std::to_string(kMaxDays));
   }
   if (!(treatment_effect >= 1 && treatment_effect <= kMaxTreatmentEffect)) {
-    return Status::InvalidArgument("treatment_effect " + std::to_string(treatment_effect) +
-                                   " is out of range: use 1 (no effect) to " +
+    char text[32];
+    const std::string value(text, std::to_chars(text, text + sizeof text, treatment_effect).ptr);
+    return Status::InvalidArgument("treatment_effect " + value + " is out of range: use 1 (no effect) to " +
                                    std::to_string(static_cast<int>(kMaxTreatmentEffect)));
   }
   if (out.empty()) {
