@@ -70,7 +70,7 @@ int32_t DrawFavoriteBrand(const Category& cat, const std::vector<Brand>& brands,
   int32_t favorite = -1;
   for (size_t b = 0; b < cat.brands.size(); ++b) {
     const Brand& brand = brands[cat.brands[b]];
-    double score = Log(brand.popularity) - Log(-Log(rng.UniformOpen()));
+    double score = brand.log_popularity - Log(-Log(rng.UniformOpen()));
     for (int j = 0; j < kBrandDim; ++j) {
       score += kBrandTasteScale * brand_taste[j] * brand.latent[j] / std::sqrt(static_cast<double>(kBrandDim));
     }

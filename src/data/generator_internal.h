@@ -347,7 +347,8 @@ struct Brand {
   std::string name;
   uint32_t department;
   double popularity;
-  double premium;  // price multiplier
+  double log_popularity;  // Log(popularity), for the favourite-brand draws
+  double premium;         // price multiplier
   std::array<double, kBrandDim> latent;
 };
 

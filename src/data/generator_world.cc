@@ -245,6 +245,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
       }
       brand.department = d;
       brand.popularity = brand_pop[b];
+      brand.log_popularity = Log(brand.popularity);
       brand.premium = Exp(kBrandPremiumSigma * rng.Normal());
       for (double& x : brand.latent) {
         x = rng.Normal();
