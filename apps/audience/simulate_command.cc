@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,7 +60,46 @@ struct Directory {
   std::vector<std::unordered_set<uint64_t>> holdout;  // per plan campaign
 };
 
-Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::PlanSummary& plan, uint64_t customers) {
+constexpr size_t kRowsChecked = 50;  // plan rows whose identifiers are checked against the generated customers
+
+// A plan made from another dataset would treat the wrong people: the first rows' identifiers must be
+// the generated customers' own.
+Status CheckPlanMatchesData(const std::string& file, const std::vector<sync::PlannedRow>& rows,
+                            const data::GeneratedData& data) {
+  std::vector<uint64_t> indices;
+  for (size_t r = 0; r < rows.size() && r < kRowsChecked; ++r) indices.push_back(std::stoull(rows[r].customer) - 1);
+  const std::vector<data::GeneratedData::Identifiers> generated = data.IdentifiersOf(indices);
+  for (size_t r = 0; r < indices.size(); ++r) {
+    const sync::PlannedRow& row = rows[r];
+    const data::GeneratedData::Identifiers& ids = generated[r];
+    bool alias_known = row.alias.empty();
+    for (std::string_view a : Split(ids.aliases, ';')) alias_known = alias_known || a == row.alias;
+    struct Field {
+      const char* name;
+      const std::string& planned;
+      const std::string& generated;
+      bool same;
+    };
+    const Field fields[] = {
+        {"external_id", row.external_id, ids.external_id,
+         row.external_id.empty() || row.external_id == ids.external_id},
+        {"device_id", row.device_id, ids.device_id, row.device_id.empty() || row.device_id == ids.device_id},
+        {"alias", row.alias, ids.aliases, alias_known}};
+    for (const Field& field : fields) {
+      if (!field.same) {
+        return Status::InvalidArgument(fmt::format(
+            "{}: line {}: customer {} has {} {}, the generated customer {} has {}: the plan was not made from the "
+            "dataset in --raw",
+            file, r + 2, row.customer, field.name, Quote(field.planned), row.customer, Quote(field.generated)));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::PlanSummary& plan,
+                                    const data::GeneratedData& data) {
+  const uint64_t customers = data.customers();
   Directory d;
   d.holdout.resize(plan.campaigns.size());
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
@@ -87,6 +127,7 @@ Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::Pla
       if (!row.device_id.empty()) d.by_device_id.try_emplace(row.device_id, index);
       if (row.holdout) d.holdout[k].insert(index);
     }
+    CF_RETURN_IF_ERROR(CheckPlanMatchesData(file, rows, data));
   }
   return d;
 }
@@ -257,7 +298,7 @@ int Run(const SimulateFlags& f) {
   if (!summary.has_value()) return fail(summary.error());
   Result<Plan> plan = CompilePlan(f, *summary, **data, *windows);
   if (!plan.has_value()) return fail(plan.error());
-  Result<Directory> directory = ReadPlanCustomers(f.plan_dir, *summary, (*data)->customers());
+  Result<Directory> directory = ReadPlanCustomers(f.plan_dir, *summary, **data);
   if (!directory.has_value()) return fail(directory.error());
   Result<std::vector<data::Message>> messages = ReadSends(f, *summary, *plan, *directory);
   if (!messages.has_value()) return fail(messages.error());

@@ -13,7 +13,6 @@
 #include "data/simulate.h"
 
 #include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -50,6 +49,18 @@ GeneratedData::~GeneratedData() = default;
 const Catalog& GeneratedData::catalog() const { return impl_->catalog; }
 uint64_t GeneratedData::customers() const { return impl_->options.customers; }
 int64_t GeneratedData::end_day() const { return impl_->end_day; }
+
+std::vector<GeneratedData::Identifiers> GeneratedData::IdentifiersOf(std::span<const uint64_t> indices) const {
+  gi::Generator generator(impl_->options, impl_->start_day, impl_->cutoff_day, impl_->world, impl_->dir);
+  std::vector<Identifiers> out;
+  for (uint64_t index : indices) {
+    gi::CustomerTraits traits;
+    gi::CustomerIdentity identity;
+    generator.Replay(index, &traits, &identity);
+    out.push_back(Identifiers{identity.external_id, identity.device_id, identity.aliases});
+  }
+  return out;
+}
 
 namespace {
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,15 @@ class GeneratedData {
   // product_id p + 1) and the attributes department, category, brand, price.
   const Catalog& catalog() const;
   uint64_t customers() const;  // customer index c is CRM customer_id c + 1
-  int64_t end_day() const;     // the first day after the history (days since 1970-01-01)
+  // The identifiers customers.csv gives each customer of `indices` (each < customers()), re-created by
+  // replaying them.
+  struct Identifiers {
+    std::string external_id;  // "" if none
+    std::string device_id;    // "" if none
+    std::string aliases;      // label:name joined by ';', "" if none
+  };
+  std::vector<Identifiers> IdentifiersOf(std::span<const uint64_t> indices) const;
+  int64_t end_day() const;  // the first day after the history (days since 1970-01-01)
 
   struct Impl;
   const Impl& impl() const { return *impl_; }

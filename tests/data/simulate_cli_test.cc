@@ -221,6 +221,18 @@ TEST_F(SimulateCliTest, ErrorsNameTheInput) {
   EXPECT_EQ(raw.code, 1);
   EXPECT_NE(raw.err.find("has no truth.json"), std::string::npos) << raw.err;
 
+  // A plan made from another dataset: its first row's identifiers are customer 1's, but it says 2.
+  WritePlan("2025-05-03", "category = \"" + category_ + "\"", "other");
+  const std::string csv = ReadFile(dir_ + "/other/campaigns/spring-1.csv").value();
+  const size_t row = csv.find('\n') + 1;
+  ASSERT_EQ(csv.substr(row, 2), "1,");
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_ + "/other/campaigns/spring-1.csv", csv.substr(0, row) + "2" + csv.substr(row + 1)).ok());
+  Outcome other = Simulate("sim", "", "other");
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.err.find("spring-1.csv: line 2: customer 2 has"), std::string::npos) << other.err;
+  EXPECT_NE(other.err.find("the plan was not made from the dataset in --raw"), std::string::npos) << other.err;
+
   Outcome window = Simulate("sim", "--window email=0", "empty");
   EXPECT_EQ(window.code, 1);
   EXPECT_NE(window.err.find("--window: 'email=0'"), std::string::npos) << window.err;
