@@ -281,14 +281,15 @@ struct Tables {
   const std::vector<SimulatedCampaign>* campaigns = nullptr;
   double effect = 1;
   uint64_t seed = 0;
-  int64_t begin = 0;                           // first simulated day
-  int64_t end = 0;                             // first day after them
-  std::vector<float> season;                   // [category * days + (day - begin)]
-  std::vector<double> season_max;              // per category, over the simulated days
-  std::vector<double> rho;                     // expected line revenue per product, cents
-  std::vector<std::vector<uint32_t>> touched;  // per campaign: categories holding offer products
-  std::vector<std::vector<OfferMass>> mass;    // [campaign][category] (empty if not touched)
-  std::string dates;                           // YYYY-MM-DD per simulated day, back to back
+  int64_t begin = 0;                                      // first simulated day
+  int64_t end = 0;                                        // first day after them
+  std::vector<float> season;                              // [category * days + (day - begin)]
+  std::vector<double> season_max;                         // per category, over the simulated days
+  std::vector<double> rho;                                // expected line revenue per product, cents
+  std::vector<std::vector<uint32_t>> touched;             // per campaign: categories holding offer products
+  std::vector<std::vector<OfferMass>> mass;               // [campaign][category] (empty if not touched)
+  std::vector<std::vector<std::vector<OfferMass>>> both;  // [campaign][other][category]: products in both offers
+  std::string dates;                                      // YYYY-MM-DD per simulated day, back to back
 
   int64_t days() const { return end - begin; }
   float Season(uint32_t c, int64_t day) const {
@@ -414,13 +415,11 @@ double Worker::NoPurchase(uint32_t c, const Message& m, std::span<const Message>
     double initial, outside;
   };
   std::vector<Overlap> overlaps;
-  const gi::Category& cat = g_.world.categories[c];
   for (const Message& o : others) {
-    if (o.end_day <= m.first_day || o.first_day >= m.end_day || t_.mass[o.campaign].empty() ||
-        t_.mass[o.campaign][c].brand.empty()) {
+    const OfferMass& both = t_.both[k][o.campaign][c];
+    if (o.end_day <= m.first_day || o.first_day >= m.end_day || both.brand.empty()) {
       continue;
     }
-    const OfferMass both = MassOf(cat, t_.rho, [&](uint32_t p) { return t_.In(k, p) && t_.In(o.campaign, p); });
     const bool initial_both = initial_in && t_.In(o.campaign, static_cast<uint32_t>(s.last_product));
     const double f = Fresh(both, fav, false);
     overlaps.push_back(
@@ -824,6 +823,23 @@ Result<SimulateReport> Simulate(const GeneratedData& data, const std::vector<Sim
       if (any) {
         t.touched[k].push_back(c);
         t.mass[k][c] = MassOf(cat, t.rho, [&](uint32_t p) { return t.In(k, p); });
+      }
+    }
+  }
+  // Products two offers share, per category: what one campaign's messages add to another's offer.
+  t.both.assign(campaigns.size(), std::vector<std::vector<OfferMass>>(campaigns.size()));
+  for (uint32_t k = 0; k < campaigns.size(); ++k) {
+    for (uint32_t o = 0; o < campaigns.size(); ++o) {
+      t.both[k][o].resize(nc);
+      if (o == k) {
+        continue;
+      }
+      for (uint32_t c : t.touched[k]) {
+        const gi::Category& cat = w.categories[c];
+        auto in_both = [&](uint32_t p) { return t.In(k, p) && t.In(o, p); };
+        if (std::any_of(cat.products.begin(), cat.products.end(), in_both)) {
+          t.both[k][o][c] = MassOf(cat, t.rho, in_both);
+        }
       }
     }
   }
