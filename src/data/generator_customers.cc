@@ -357,7 +357,9 @@ void Generator::DrawIdentity(uint64_t index, const CustomerTraits& t, Rng& rng, 
 void Generator::Replay(uint64_t index, CustomerTraits* traits, CustomerIdentity* identity) {
   Rng rng = CustomerRng(index);
   SimulateHistory(rng, traits);
-  DrawIdentity(index, *traits, rng, identity);
+  if (identity != nullptr) {
+    DrawIdentity(index, *traits, rng, identity);
+  }
 }
 
 void AppendPurchaseRow(std::string& out, uint64_t customer_id, const Purchase& p, std::string_view date,

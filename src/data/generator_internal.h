@@ -537,8 +537,8 @@ class Generator {
 
   Status Run(GeneratorReport* report);
 
-  // Customer `index` as Run generates it, without writing anything: its traits, its identity and
-  // state() at the end of the history (the simulator continues from there).
+  // Customer `index` as Run generates it, without writing anything: its traits, its identity (unless
+  // `identity` is null) and state() at the end of the history (the simulator continues from there).
   void Replay(uint64_t index, CustomerTraits* traits, CustomerIdentity* identity);
   const CustomerState& state() const { return state_; }
   // The random stream of customer `index` (its history's draws come from it, in order).

@@ -349,7 +349,6 @@ class Worker {
   const GeneratedData::Impl& g_;
   gi::Generator generator_;
   gi::CustomerTraits traits_;
-  gi::CustomerIdentity identity_;
   int64_t active_end_ = 0;  // first day the customer no longer buys (within the simulation)
   std::vector<int32_t> last_product_;
   std::vector<int32_t> favorite_;
@@ -594,7 +593,7 @@ uint64_t Worker::AddExtraPurchases(uint32_t c, const Message& m, gi::Rng& rng) {
 
 void Worker::Customer(uint64_t index, std::span<const Message> messages, std::string* out,
                       std::vector<MessageResult>* results, uint64_t* rows, uint64_t* extra_rows) {
-  generator_.Replay(index, &traits_, &identity_);
+  generator_.Replay(index, &traits_, nullptr);  // the continuation's draws come from its own streams
   const gi::CustomerState& st = generator_.state();
   const gi::World& w = g_.world;
   const bool independent = g_.options.independent;
