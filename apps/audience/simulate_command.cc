@@ -2,12 +2,12 @@
 // effect, and the true incremental buyers and revenue they caused (docs/simulate.md). This file reads
 // the plan directory and the sends feed; src/data/simulate.h takes plain customers and windows.
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -23,8 +23,6 @@
 
 namespace cf::cli {
 namespace {
-
-using nlohmann::json;
 
 struct SimulateFlags {
   std::string raw, plan_dir, sends;
@@ -132,33 +130,38 @@ Result<Directory> ReadPlanCustomers(const std::string& plan_dir, const sync::Pla
   return d;
 }
 
-std::string StringField(const json& record, const char* name) {
-  const auto it = record.find(name);
-  return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+// A string field of a send record; "" when absent, null or not a string.
+std::string_view StringField(simdjson::dom::object record, std::string_view name) {
+  std::string_view v;
+  return record[name].get_string().get(v) == simdjson::SUCCESS ? v : std::string_view();
 }
 
 // The customer a send record names: by external_user_id (or user_id), then its aliases, then device_id.
-std::optional<uint64_t> Resolve(const json& record, const Directory& d) {
-  for (const char* key : {"external_user_id", "user_id"}) {
-    const std::string v = StringField(record, key);
-    if (auto it = d.by_external_id.find(v); !v.empty() && it != d.by_external_id.end()) return it->second;
+std::optional<uint64_t> Resolve(simdjson::dom::object record, const Directory& d, std::string* key) {
+  for (std::string_view name : {"external_user_id", "user_id"}) {
+    key->assign(StringField(record, name));
+    if (auto it = d.by_external_id.find(*key); !key->empty() && it != d.by_external_id.end()) return it->second;
   }
-  if (const auto aliases = record.find("user_aliases"); aliases != record.end() && aliases->is_array()) {
-    for (const json& a : *aliases) {
-      if (!a.is_object()) continue;
-      const std::string key = StringField(a, "alias_label") + ":" + StringField(a, "alias_name");
-      if (auto it = d.by_alias.find(key); it != d.by_alias.end()) return it->second;
+  simdjson::dom::array aliases;
+  if (record["user_aliases"].get_array().get(aliases) == simdjson::SUCCESS) {
+    for (simdjson::dom::element a : aliases) {
+      simdjson::dom::object alias;
+      if (a.get_object().get(alias) != simdjson::SUCCESS) continue;
+      key->assign(StringField(alias, "alias_label"));
+      key->push_back(':');
+      key->append(StringField(alias, "alias_name"));
+      if (auto it = d.by_alias.find(*key); it != d.by_alias.end()) return it->second;
     }
   }
-  const std::string device = StringField(record, "device_id");
-  if (auto it = d.by_device_id.find(device); !device.empty() && it != d.by_device_id.end()) return it->second;
+  key->assign(StringField(record, "device_id"));
+  if (auto it = d.by_device_id.find(*key); !key->empty() && it != d.by_device_id.end()) return it->second;
   return std::nullopt;
 }
 
-bool HasIdentifier(const json& record) {
+bool HasIdentifier(simdjson::dom::object record) {
   if (!StringField(record, "external_user_id").empty() || !StringField(record, "device_id").empty()) return true;
-  const auto aliases = record.find("user_aliases");
-  return aliases != record.end() && aliases->is_array() && !aliases->empty();
+  simdjson::dom::array aliases;
+  return record["user_aliases"].get_array().get(aliases) == simdjson::SUCCESS && aliases.size() > 0;
 }
 
 struct Plan {
@@ -213,52 +216,53 @@ Result<std::vector<data::Message>> ReadSends(const SimulateFlags& f, const sync:
   std::unordered_set<std::string> unknown_campaigns;
   uint64_t unmatched = 0, held_out = 0;
   size_t first_unmatched = 0;
-  std::string line;
+  simdjson::dom::parser parser;
+  std::string line, key;
   for (size_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = fmt::format("{}: line {}", f.sends, number);
-    json record;
-    try {
-      record = json::parse(line);
-    } catch (const json::exception& e) {
-      return Err(Status::InvalidArgument(fmt::format("{}: not JSON ({}): {}", where, e.what(), Quote(line))));
-    }
-    if (!record.is_object()) {
+    auto where = [&] { return fmt::format("{}: line {}", f.sends, number); };
+    simdjson::dom::element element;
+    if (const auto error = parser.parse(line).get(element); error != simdjson::SUCCESS) {
       return Err(Status::InvalidArgument(
-          fmt::format("{}: expected a JSON object (a send record), found {}", where, Quote(record.dump()))));
+          fmt::format("{}: not JSON ({}): {}", where(), simdjson::error_message(error), Quote(line))));
     }
-    for (const char* key : {"campaign_name", "outcome"}) {
-      if (!record.contains(key) || !record[key].is_string()) {
+    simdjson::dom::object record;
+    if (element.get_object().get(record) != simdjson::SUCCESS) {
+      return Err(Status::InvalidArgument(
+          fmt::format("{}: expected a JSON object (a send record), found {}", where(), Quote(line))));
+    }
+    std::string_view name, outcome;
+    for (auto [field, value] : {std::pair{"campaign_name", &name}, std::pair{"outcome", &outcome}}) {
+      if (record[field].get_string().get(*value) != simdjson::SUCCESS) {
         return Err(Status::InvalidArgument(fmt::format(
             "{}: field {} is missing or not a string (a send record needs campaign_name, time, outcome and an "
             "identifier)",
-            where, key)));
+            where(), field)));
       }
     }
-    if (!record.contains("time") || !record["time"].is_number_integer()) {
+    int64_t time = 0;
+    if (record["time"].get_int64().get(time) != simdjson::SUCCESS) {
       return Err(Status::InvalidArgument(
-          fmt::format("{}: field time is missing or not whole epoch seconds: {}", where, Quote(record.dump()))));
+          fmt::format("{}: field time is missing or not whole epoch seconds: {}", where(), Quote(line))));
     }
     if (!HasIdentifier(record)) {
       return Err(Status::InvalidArgument(
-          fmt::format("{}: the record names no customer: give external_user_id, user_aliases or device_id", where)));
+          fmt::format("{}: the record names no customer: give external_user_id, user_aliases or device_id", where())));
     }
-    const std::string outcome = record["outcome"].get<std::string>();
     if (outcome != "sent" && outcome != "control" && outcome != "capped" && outcome != "not_opted_in" &&
         outcome != "failed") {
       return Err(Status::InvalidArgument(fmt::format(
-          "{}: outcome {} is not one of sent, control, capped, not_opted_in, failed", where, Quote(outcome))));
+          "{}: outcome {} is not one of sent, control, capped, not_opted_in, failed", where(), Quote(outcome))));
     }
-    const std::string name = record["campaign_name"].get<std::string>();
-    const auto k = campaign_of.find(name);
+    const auto k = campaign_of.find(std::string(name));
     if (k == campaign_of.end()) {
-      if (unknown_campaigns.insert(name).second) {
-        Warn(fmt::format("{}: campaign {} is not in the plan: its sends are ignored", where, Quote(name)));
+      if (unknown_campaigns.emplace(name).second) {
+        Warn(fmt::format("{}: campaign {} is not in the plan: its sends are ignored", where(), Quote(name)));
       }
       continue;
     }
     if (outcome != "sent") continue;
-    const std::optional<uint64_t> customer = Resolve(record, directory);
+    const std::optional<uint64_t> customer = Resolve(record, directory, &key);
     if (!customer.has_value()) {
       if (unmatched++ == 0) first_unmatched = number;
       continue;
