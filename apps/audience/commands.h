@@ -27,6 +27,7 @@ void AddCurveCommand(CLI::App& app, int* exit_code);          // curve
 void AddExportCommand(CLI::App& app, int* exit_code);         // export
 void AddOpportunitiesCommand(CLI::App& app, int* exit_code);  // opportunities
 void AddReportCommand(CLI::App& app, int* exit_code);         // report
+void AddSimulateCommand(CLI::App& app, int* exit_code);       // simulate
 
 // Parses the command line and runs the chosen command. Parser errors follow the README's
 // contract: `audience <command>: <message>; see 'audience <command> --help'`, exit code 1.

@@ -16,5 +16,6 @@ int main(int argc, char** argv) {
   cf::cli::AddExportCommand(app, &exit_code);
   cf::cli::AddOpportunitiesCommand(app, &exit_code);
   cf::cli::AddReportCommand(app, &exit_code);
+  cf::cli::AddSimulateCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }

@@ -1,8 +1,10 @@
 #include "data/dataset.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <utility>
 
 #include "data/format.h"
 
@@ -10,9 +12,12 @@ namespace cf::data {
 
 std::string_view ChannelName(Channel c) {
   switch (c) {
-    case Channel::kOnline: return "online";
-    case Channel::kOffline: return "offline";
-    case Channel::kUnknown: break;
+    case Channel::kOnline:
+      return "online";
+    case Channel::kOffline:
+      return "offline";
+    case Channel::kUnknown:
+      break;
   }
   return "";
 }
@@ -92,14 +97,40 @@ std::optional<uint32_t> FindId(const StringColumn& ids, std::unordered_map<std::
 
 const Attribute* Catalog::FindAttribute(std::string_view name) const { return FindIn(attributes_, name); }
 std::optional<uint32_t> Catalog::FindProduct(std::string_view id) const { return FindId(ids_, index_, id); }
+
+Catalog Catalog::FromColumns(std::vector<std::string> ids,
+                             const std::vector<std::pair<std::string, std::vector<std::string>>>& attributes) {
+  Catalog catalog;
+  catalog.ids_ = StringColumn::FromOwned(std::move(ids));
+  for (const auto& [name, values] : attributes) {
+    std::vector<std::string> dict = {""};
+    std::unordered_map<std::string_view, uint32_t> code_of = {{std::string_view(), kMissingCode}};
+    auto codes = std::make_shared<std::vector<uint32_t>>();
+    codes->reserve(values.size());
+    for (const std::string& v : values) {
+      auto [it, added] = code_of.emplace(v, static_cast<uint32_t>(dict.size()));
+      if (added) {
+        dict.push_back(v);
+      }
+      codes->push_back(it->second);
+    }
+    Attribute a;
+    a.name = name;
+    a.codes = *codes;
+    a.dict = StringColumn::FromOwned(std::move(dict));
+    catalog.attributes_.push_back(std::move(a));
+    catalog.owned_codes_.push_back(std::move(codes));
+  }
+  return catalog;
+}
 const Attribute* Customers::FindAttribute(std::string_view name) const { return FindIn(attributes_, name); }
 std::optional<uint32_t> Customers::Find(std::string_view id) const { return FindId(ids_, index_, id); }
 
 Result<std::span<const char>> Dataset::MapColumn(const std::string& file, size_t elem_size, size_t count) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> map, MappedFile::Open(dir_ + "/" + file));
   if (map->size() != elem_size * count) {
-    return Err(Status::Corruption(dir_ + "/" + file + ": holds " + std::to_string(map->size()) +
-                                  " bytes, expected " + std::to_string(elem_size * count)));
+    return Err(Status::Corruption(dir_ + "/" + file + ": holds " + std::to_string(map->size()) + " bytes, expected " +
+                                  std::to_string(elem_size * count)));
   }
   std::span<const char> bytes(map->data(), map->size());
   maps_.push_back(std::move(map));

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/files.h"
@@ -66,11 +67,17 @@ class Catalog {
   const Attribute* FindAttribute(std::string_view name) const;
   std::optional<uint32_t> FindProduct(std::string_view id) const;
 
+  // A catalog held in memory (not a dataset's): product ids and, per attribute, one value per
+  // product. Values are dictionary-encoded as a dataset's are ("" is missing).
+  static Catalog FromColumns(std::vector<std::string> ids,
+                             const std::vector<std::pair<std::string, std::vector<std::string>>>& attributes);
+
  private:
   friend class Dataset;
   StringColumn ids_;
   std::vector<Attribute> attributes_;
-  mutable std::unordered_map<std::string_view, uint32_t> index_;  // built on first FindProduct
+  std::vector<std::shared_ptr<const std::vector<uint32_t>>> owned_codes_;  // FromColumns: the codes' storage
+  mutable std::unordered_map<std::string_view, uint32_t> index_;           // built on first FindProduct
 };
 
 class Customers {
@@ -101,9 +108,9 @@ class Events {
   std::span<const uint32_t> product() const { return product_; }  // kNoProduct if none
   std::span<const float> quantity() const { return quantity_; }
   std::span<const float> revenue() const { return revenue_; }
-  std::span<const uint8_t> channel() const { return channel_; }   // Channel values
-  std::span<const uint32_t> store() const { return store_; }      // codes into stores()
-  const StringColumn& stores() const { return stores_; }          // stores()[0] == ""
+  std::span<const uint8_t> channel() const { return channel_; }  // Channel values
+  std::span<const uint32_t> store() const { return store_; }     // codes into stores()
+  const StringColumn& stores() const { return stores_; }         // stores()[0] == ""
   // Events of customer c are [begin(c), end(c)).
   uint64_t begin(uint32_t c) const { return offsets_[c]; }
   uint64_t end(uint32_t c) const { return offsets_[c + 1]; }

@@ -28,6 +28,8 @@ Generator::Generator(const GeneratorOptions& options, int64_t start_day, int64_t
   state_.rate.resize(n);
   state_.rhythm.resize(n);
   state_.truth_last.resize(n);
+  state_.last_day.resize(n);
+  state_.before_day.resize(n);
   state_.last_product.resize(n);
   state_.favorite_brand.resize(n);
   truth_stride_ =

@@ -238,8 +238,15 @@ class OutFile {
     buf_.push_back('\n');
     return buf_.size() >= kBufferSize ? Drain() : Status::OK();
   }
+  // Appends whole rows (each with its line end), writing the buffer out once it is full.
+  Status PutRows(std::string_view rows) {
+    buf_.append(rows);
+    return buf_.size() >= kBufferSize ? Drain() : Status::OK();
+  }
   Status Close();
   uint64_t bytes() const { return bytes_ + buf_.size(); }
+  // The buffer, for formatters that append a row themselves (then call EndRow).
+  std::string& buffer() { return buf_; }
 
  private:
   static constexpr size_t kBufferSize = 1 << 20;
@@ -340,7 +347,8 @@ struct Brand {
   std::string name;
   uint32_t department;
   double popularity;
-  double premium;  // price multiplier
+  double log_popularity;  // Log(popularity), for the favourite-brand draws
+  double premium;         // price multiplier
   std::array<double, kBrandDim> latent;
 };
 
@@ -393,15 +401,132 @@ struct Rhythm {
   double due;    // multiplier from 1 to kDueWindow cycles after it
 };
 
+inline constexpr int32_t kNever = std::numeric_limits<int32_t>::min() / 2;  // no purchase yet
+
+inline Rhythm RhythmOf(const Category& cat, double household, bool independent) {
+  if (independent) {
+    return Rhythm{cat.spec->cycle_days, 1, 1};
+  }
+  if (cat.spec->consumable) {
+    return Rhythm{cat.spec->cycle_days * household, kConsumableLowHazard, kDueMultiplier};
+  }
+  return Rhythm{cat.spec->cycle_days, kDurableLowHazard, 1};
+}
+
+// The rate multiplier g days after the last purchase (g huge: never bought, multiplier 1).
+// Low just after a purchase, rising from kRampStart cycles to `due` at one cycle, flat to
+// kDueWindow cycles, then decaying back to 1: a customer who skipped the due window lapses.
+inline double Hazard(double g, const Rhythm& r) {
+  const double ramp = kRampStart * r.cycle;
+  if (g <= ramp) {
+    return r.low;
+  }
+  if (g < r.cycle) {
+    return r.low + (r.due - r.low) * (g - ramp) / (r.cycle - ramp);
+  }
+  const double due_end = kDueWindow * r.cycle;
+  if (g <= due_end) {
+    return r.due;
+  }
+  return 1 + (r.due - 1) * Exp(-(g - due_end) / r.cycle);
+}
+
+inline constexpr int64_t kForever = std::numeric_limits<int32_t>::max();
+inline constexpr double kLapsedBound = 1.5;
+
+// An upper bound of Hazard over the days [day, end_day), for thinning. `last` is the last
+// purchase day (maybe `day` itself), `before` the one before it.
+struct HazardBound {
+  double value;     // Hazard(g) <= value on every day of the span
+  int64_t end_day;  // first day the bound no longer covers
+};
+inline HazardBound BoundFrom(int32_t day, int32_t last, int32_t before, const Rhythm& r) {
+  if (last == day) {
+    return {Hazard(static_cast<double>(day - before), r), day + 1};  // same-day rate is fixed
+  }
+  if (last == kNever) {
+    return {1, kForever};
+  }
+  const int64_t g = day - last;
+  const auto low_end = static_cast<int64_t>(std::floor(kRampStart * r.cycle));
+  if (g <= low_end) {
+    return {r.low, last + low_end + 1};
+  }
+  const auto due_end = static_cast<int64_t>(std::floor(kDueWindow * r.cycle));
+  if (g <= due_end || r.due <= 1) {
+    return {std::max(r.due, 1.0), r.due <= 1 ? kForever : last + due_end + 1};
+  }
+  // Past the due window the rate only decreases: bound it a cycle at a time until it is
+  // nearly back to the base rate, then for good (fewer restarts, little wasted thinning).
+  const double h = Hazard(static_cast<double>(g), r);
+  return {h, h <= kLapsedBound ? kForever : day + static_cast<int64_t>(std::ceil(r.cycle))};
+}
+
+// Weekly × yearly multiplier of category `spec`'s rate on `day` (days since 1970-01-01): the
+// values of World::season, for any day (the simulator continues past the generated ones).
+float SeasonOf(const CategorySpec& spec, int64_t day);
+
+// The product of one purchase of category `cat`: the last product again (consumables), the
+// favourite brand's, or one by popularity. Draws from `rng` in the generator's order.
+uint32_t ChooseProduct(const Category& cat, bool independent, int32_t last_product, int32_t favorite_brand, Rng& rng);
+
+// The quantity and revenue (in cents, after a promotion on some lines) of a line of `product`.
+void DrawLine(const Category& cat, const Product& product, Rng& rng, uint32_t* quantity, int64_t* revenue_cents);
+
+// The customer's favourite brand of `cat` (an index into Category::brands), chosen on first buying it:
+// popular brands and the customer's brand taste win (a Gumbel-max draw: softmax of the scores).
+int32_t DrawFavoriteBrand(const Category& cat, const std::vector<Brand>& brands,
+                          const std::array<double, kBrandDim>& brand_taste, Rng& rng);
+
 // Per-customer working memory, reused across customers: O(categories).
 struct CustomerState {
   std::vector<double> rate;  // a_ic: the base rate of category c
   std::vector<Rhythm> rhythm;
   std::vector<int32_t> truth_last;  // last purchase day before the truth cutoff
+  std::vector<int32_t> last_day;    // last purchase day (kNever if none) when the history ends
+  std::vector<int32_t> before_day;  // the purchase day before last_day
   std::vector<int32_t> last_product;
   std::vector<int32_t> favorite_brand;  // index into Category::brands, -1 unknown yet
   std::vector<Purchase> purchases;
 };
+
+// What a customer's first draws decide: identity kind, traits and churn.
+struct CustomerTraits {
+  IdentityKind kind = IdentityKind::kIdentified;
+  bool alias_only = false;
+  bool has_external = false;
+  bool has_email = false;
+  bool has_device = false;
+  int32_t signup_day = 0;
+  uint32_t age = 0;
+  uint32_t region = 0;
+  int32_t home_store = 0;
+  double online_share = 0;
+  std::array<double, kBrandDim> brand_taste{};
+  double churn_hazard = 0;
+  int64_t churn = 0;      // first day the customer no longer buys (may lie after the history)
+  int32_t churn_day = 0;  // churn capped at the day after the history
+};
+
+// The customer's identifiers and opt-ins, as customers.csv has them.
+struct CustomerIdentity {
+  std::string external_id;  // "" if none
+  std::string device_id;    // "" if none
+  std::string aliases;      // label:name joined by ';', "" if none
+  bool email_opt = false;
+  bool push_opt = false;
+  bool sms_opt = false;
+};
+
+// A customer's purchases of one day form one shopping trip: one time, one channel (online with
+// probability `online_share`), one store. Sorts `purchases` by day and sets their time and store.
+void AssignTrips(const World& world, bool independent, int32_t home_store, uint32_t region, double online_share,
+                 Rng& rng, std::vector<Purchase>* purchases);
+
+// Appends a purchases.csv row (without the line end): customer_id,time,product_id,quantity,revenue,channel,store_id.
+// `date` is the YYYY-MM-DD of the purchase's day.
+void AppendPurchaseRow(std::string& out, uint64_t customer_id, const Purchase& p, std::string_view date,
+                       const World& world);
 
 // One run over all customers into the directory `dir`. The constructor, Run and the whole-file
 // writers are in generator.cc; Customer and what it calls, in generator_customers.cc.
@@ -412,13 +537,22 @@ class Generator {
 
   Status Run(GeneratorReport* report);
 
+  // Customer `index` as Run generates it, without writing anything: its traits, its identity (unless
+  // `identity` is null) and state() at the end of the history (the simulator continues from there).
+  void Replay(uint64_t index, CustomerTraits* traits, CustomerIdentity* identity);
+  const CustomerState& state() const { return state_; }
+  // The random stream of customer `index` (its history's draws come from it, in order).
+  Rng CustomerRng(uint64_t index) const;
+
  private:
   std::string_view Date(int64_t day) const {
     return std::string_view(dates_).substr(static_cast<size_t>(day - date_base_) * 10, 10);
   }
   Status Customer(uint64_t index);
+  // The identity, traits and the history's purchases (state_) of the customer whose stream is `rng`.
+  void SimulateHistory(Rng& rng, CustomerTraits* t);
+  void DrawIdentity(uint64_t index, const CustomerTraits& t, Rng& rng, CustomerIdentity* identity);
   void ChoosePurchase(uint32_t c, int32_t day, Rng& rng);
-  void AssignTrips(int32_t home_store, uint32_t region, double online_share, Rng& rng);
   Status WriteTruth(uint64_t id, int32_t churn_day, double churn_hazard);
   Status WriteProducts();
   Status WriteTruthJson(const GeneratorReport& report);

@@ -173,6 +173,11 @@ double Yearly(const CategorySpec& spec, int64_t day) {
 
 }  // namespace
 
+float SeasonOf(const CategorySpec& spec, int64_t day) {
+  const int64_t dow = ((day % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday
+  return static_cast<float>(kWeekly[static_cast<size_t>(dow)] * Yearly(spec, day));
+}
+
 World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
   World w;
   // Categories: a seed-dependent subset of the table, one per ~15 products.
@@ -240,6 +245,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
       }
       brand.department = d;
       brand.popularity = brand_pop[b];
+      brand.log_popularity = Log(brand.popularity);
       brand.premium = Exp(kBrandPremiumSigma * rng.Normal());
       for (double& x : brand.latent) {
         x = rng.Normal();
@@ -315,8 +321,7 @@ World BuildWorld(const GeneratorOptions& options, int64_t start_day, Rng& rng) {
       c.season_max = 0;
       for (int64_t i = 0; i < w.day_count; ++i) {
         const int64_t day = w.first_day + i;
-        const int64_t dow = ((day % 7) + 7 + 3) % 7;  // 1970-01-01 was a Thursday
-        const float s = static_cast<float>(kWeekly[static_cast<size_t>(dow)] * Yearly(*c.spec, day));
+        const float s = SeasonOf(*c.spec, day);
         w.season[k * w.day_count + i] = s;
         c.season_max = std::max(c.season_max, static_cast<double>(s));
       }
