@@ -305,7 +305,8 @@ TEST_F(FlowTest, CampaignsSendAndTheReportMeasuresThemAgainstTruth) {
   }
   ASSERT_EQ(engage_test::RunAdmin(store, {"campaign", "sends", "--out", dir_ + "/sends.jsonl"}).exit_code, 0);
   std::map<std::string, std::map<std::string, int>> outcomes;  // campaign -> outcome -> records
-  for (std::string_view line : Split(ReadFile(dir_ + "/sends.jsonl").value_or(""), '\n')) {
+  const std::string sends_text = ReadFile(dir_ + "/sends.jsonl").value_or("");
+  for (std::string_view line : Split(sends_text, '\n')) {
     if (line.empty()) continue;
     const json r = json::parse(line);
     ++outcomes[r["campaign_name"].get<std::string>()][r["outcome"].get<std::string>()];
