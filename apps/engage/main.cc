@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
   AddCommon(key_invalidate, &c, true);
   key_invalidate->add_option("--partner", partner_name, "partner name")->required();
 
-  auto* user = app.add_subcommand("user", "user profiles, and the console's users (also spelled `users`)")->require_subcommand(1);
+  auto* user = app.add_subcommand("user", "user profiles, and the console's users (also spelled `users`)")
+                   ->require_subcommand(1);
   user->alias("users");
   auto* add_device = user->add_subcommand("add-device", "what a mobile SDK does when a session starts on a device");
   AddCommon(add_device, &c, true);
@@ -245,8 +246,8 @@ int main(int argc, char** argv) {
   add_device->add_option("--device-id", device_id, "the device")->required();
   add_device->add_option("--external-id", external_id, "identify the device's user with this external_id");
   std::string dashboard_email;
-  auto* user_create = user->add_subcommand(
-      "create", "create a console (dashboard) user; prints a one-time password on the last line");
+  auto* user_create =
+      user->add_subcommand("create", "create a console (dashboard) user; prints a one-time password on the last line");
   AddCommon(user_create, &c, true);
   user_create->add_option("--email", dashboard_email, "the user's email, their sign-in name")->required();
   auto* user_list = user->add_subcommand("list", "the console users: email, workspace, created");
@@ -446,9 +447,9 @@ int main(int argc, char** argv) {
   }
   if (user_create->parsed()) {
     return with_storage(false, [&](cf::engage::Storage& st) {
-      return print_key(cf::engage::CreateDashboardUser(st, c.workspace, dashboard_email, now),
-                       "password of console user " + cf::ToLower(cf::Trim(dashboard_email)) + " in workspace '" +
-                           c.workspace + "'");
+      return print_key(
+          cf::engage::CreateDashboardUser(st, c.workspace, dashboard_email, now),
+          "password of console user " + cf::ToLower(cf::Trim(dashboard_email)) + " in workspace '" + c.workspace + "'");
     });
   }
   if (user_list->parsed()) {

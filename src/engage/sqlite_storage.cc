@@ -858,8 +858,7 @@ class SqliteTransaction final : public Transaction {
     return s.Run();
   }
   Result<std::optional<DashboardUserRecord>> FindDashboardUser(const std::string& email) override {
-    Stmt s(*c_,
-           "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users WHERE email = ?");
+    Stmt s(*c_, "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users WHERE email = ?");
     s.Bind(email);
     CF_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return std::optional<DashboardUserRecord>();

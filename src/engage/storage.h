@@ -172,8 +172,8 @@ struct SendRecord {
 struct DashboardUserRecord {
   std::string email;      // lower-cased, unique across the database
   std::string workspace;  // the workspace the console shows them
-  std::string salt;  // hex
-  std::string hash;  // hex
+  std::string salt;       // hex
+  std::string hash;       // hex
   int64_t iterations = 0;
   int64_t created_at = 0;
 };

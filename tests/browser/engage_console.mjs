@@ -202,8 +202,10 @@ test('sign in, key, cohort, segment, campaign, sends', {timeout: 120000}, async 
   // Sign out: the console is closed again.
   await page.getByRole('button', {name: 'Sign out'}).click();
   await page.waitForURL(base + '/signin');
+  // A redirect keeps the fragment: /signin#/segments.
   await page.goto(base + '/#/segments');
-  await page.waitForURL(base + '/signin');
+  await page.waitForURL(base + '/signin#/segments');
+  await page.getByRole('button', {name: 'Sign in'}).waitFor();
   await page.context().close();
 });
 

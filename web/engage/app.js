@@ -390,7 +390,8 @@ async function campaignPage(id) {
     await campaignPage(id);
   }));
   const counts = h('div', {class: 'counts', id: 'send-counts'},
-    Object.entries(s.counts).map(([k, v]) => h('div', {}, h('strong', {}, String(v)), k)));
+    ['sent', 'control', 'capped', ...Object.keys(s.counts).filter((k) => !['sent', 'control', 'capped'].includes(k))]
+      .map((k) => h('div', {}, h('strong', {}, String(s.counts[k])), k)));
   page(s.name,
     h('p', {}, 'Channel ', s.channel, ', control group ', Math.round(s.control_share * 100) + ' %', '. ',
       h('a', {href: '#/campaigns'}, 'All campaigns')),
