@@ -1,6 +1,7 @@
 #include "engage/dashboard_users.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 
@@ -88,6 +89,23 @@ TEST_F(DashboardUsersTest, RemovedUserCannotSignIn) {
   Status again = RemoveDashboardUser(*storage_, "a@example.com");
   EXPECT_EQ(again.code(), StatusCode::kNotFound);
   EXPECT_NE(again.message().find("a@example.com"), std::string::npos);
+}
+
+TEST_F(DashboardUsersTest, Schema3DatabaseUpgrades) {
+  auto first = CreateDashboardUser(*storage_, "default", "keep@example.com", 1);
+  ASSERT_TRUE(first.has_value());
+  storage_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "engage.db").string().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE dashboard_users; PRAGMA user_version = 3", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteStorageOptions o;
+  o.path = (dir_ / "engage.db").string();
+  storage_ = std::move(OpenSqliteStorage(o).value());
+  auto password = CreateDashboardUser(*storage_, "default", "new@example.com", 2);
+  ASSERT_TRUE(password.has_value()) << password.error().ToString();
+  EXPECT_TRUE(VerifyDashboardUser(*storage_, "new@example.com", *password).has_value());
 }
 
 }  // namespace
