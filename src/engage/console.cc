@@ -23,6 +23,7 @@ namespace {
 constexpr size_t kSendRowsShown = 20;          // user rows on a campaign's sends
 constexpr size_t kUserSendsShown = 20;         // a user's most recent send records
 constexpr size_t kMaxConsoleBody = 64 * 1024;  // no console form comes near it
+constexpr size_t kSweepAbove = 10000;          // failure windows kept before the ended ones are dropped
 
 int HttpStatus(const Status& s) {
   switch (s.code()) {
@@ -198,6 +199,11 @@ int64_t SignInLimiter::Wait(std::map<std::string, Window>& windows, const std::s
 }
 
 void SignInLimiter::Count(std::map<std::string, Window>& windows, const std::string& key, int64_t now) {
+  // Failures under ever new emails or addresses must not grow the map without bound: past a
+  // size, the windows that have ended go.
+  if (windows.size() >= kSweepAbove) {
+    std::erase_if(windows, [&](const auto& kv) { return now >= kv.second.start + options_.failure_window_seconds; });
+  }
   Window& w = windows[key];
   if (w.failures == 0 || now >= w.start + options_.failure_window_seconds) w = Window{now, 0};
   ++w.failures;
