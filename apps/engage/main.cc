@@ -20,6 +20,8 @@
 #include "engage/admin.h"
 #include "engage/api.h"
 #include "engage/campaigns.h"
+#include "engage/console.h"
+#include "engage/dashboard_users.h"
 #include "engage/engage.h"
 #include "engage/sqlite_storage.h"
 #include "engage/user_import.h"
@@ -144,6 +146,8 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   api_options.max_body_bytes = server_options.max_body_bytes;
   cf::engage::Api api(*engage, cf::SystemClock(), api_options);
   api.Register(server);
+  cf::engage::Console console(*engage, cf::SystemClock());
+  console.Register(server);
 
   // SIGINT/SIGTERM stop the server from a watcher thread (no work inside a signal handler).
   sigset_t signals;
@@ -233,13 +237,24 @@ int main(int argc, char** argv) {
   AddCommon(key_invalidate, &c, true);
   key_invalidate->add_option("--partner", partner_name, "partner name")->required();
 
-  auto* user = app.add_subcommand("user", "user profiles (also spelled `users`)")->require_subcommand(1);
+  auto* user = app.add_subcommand("user", "user profiles, and the console's users (also spelled `users`)")
+                   ->require_subcommand(1);
   user->alias("users");
   auto* add_device = user->add_subcommand("add-device", "what a mobile SDK does when a session starts on a device");
   AddCommon(add_device, &c, true);
   std::string device_id, external_id;
   add_device->add_option("--device-id", device_id, "the device")->required();
   add_device->add_option("--external-id", external_id, "identify the device's user with this external_id");
+  std::string dashboard_email;
+  auto* user_create =
+      user->add_subcommand("create", "create a console (dashboard) user; prints a one-time password on the last line");
+  AddCommon(user_create, &c, true);
+  user_create->add_option("--email", dashboard_email, "the user's email, their sign-in name")->required();
+  auto* user_list = user->add_subcommand("list", "the console users: email, workspace, created");
+  AddCommon(user_list, &c, false);
+  auto* user_remove = user->add_subcommand("remove", "remove a console user; their sessions end at once");
+  AddCommon(user_remove, &c, false);
+  user_remove->add_option("--email", dashboard_email, "the user's email")->required();
   auto* user_import = user->add_subcommand(
       "import", "Braze's CSV user import: create or update identified and alias-only profiles from a CSV file");
   AddCommon(user_import, &c, true);
@@ -427,6 +442,31 @@ int main(int argc, char** argv) {
       CF_ASSIGN_OR_RETURN(auto p, cf::engage::AddDevice(st, c.workspace, device_id, ext, now));
       std::cout << "braze_id: " << p.braze_id << "\n"
                 << "external_id: " << (p.external_id ? *p.external_id : "(anonymous)") << std::endl;
+      return Status::OK();
+    });
+  }
+  if (user_create->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) {
+      return print_key(
+          cf::engage::CreateDashboardUser(st, c.workspace, dashboard_email, now),
+          "password of console user " + cf::ToLower(cf::Trim(dashboard_email)) + " in workspace '" + c.workspace + "'");
+    });
+  }
+  if (user_list->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto users, cf::engage::ListDashboardUsers(st));
+      note("console users (email, workspace, created):");
+      for (const auto& u : users) {
+        std::cout << u.email << "\t" << u.workspace << "\t" << cf::FormatIsoTime(u.created_at) << "\n";
+      }
+      std::cout << std::flush;
+      return Status::OK();
+    });
+  }
+  if (user_remove->parsed()) {
+    return with_storage(false, [&](cf::engage::Storage& st) -> Status {
+      CF_RETURN_IF_ERROR(cf::engage::RemoveDashboardUser(st, dashboard_email));
+      std::cout << "removed console user " << cf::ToLower(cf::Trim(dashboard_email)) << std::endl;
       return Status::OK();
     });
   }

@@ -148,7 +148,8 @@ Result<PartnerInfo> ShowPartner(Storage& storage, const std::string& workspace, 
   CF_ASSIGN_OR_RETURN(int64_t ws, RequireWorkspace(*txn, workspace));
   CF_ASSIGN_OR_RETURN(PartnerRecord p, RequirePartner(*txn, partner));
   CF_ASSIGN_OR_RETURN(auto key, txn->FindDataImportKeyOf(ws, p.id));
-  return PartnerInfo{p.name, p.display_name, "/partners/" + p.name + "/cohorts", key.has_value()};
+  return PartnerInfo{p.name, p.display_name, "/partners/" + p.name + "/cohorts", key.has_value(),
+                     key ? key->created_at : 0};
 }
 
 Result<Profile> AddDevice(Storage& storage, const std::string& workspace, const std::string& device_id,

@@ -13,8 +13,9 @@ namespace cf::engage {
 struct PartnerInfo {
   std::string name;
   std::string display_name;
-  std::string endpoint;                 // path of the cohort endpoint, e.g. /partners/tinyclues/cohorts
-  bool data_import_key_active = false;  // for the workspace asked about
+  std::string endpoint;                    // path of the cohort endpoint, e.g. /partners/tinyclues/cohorts
+  bool data_import_key_active = false;     // for the workspace asked about
+  int64_t data_import_key_created_at = 0;  // when the active key was generated
 };
 
 // Each returns the new key, to be shown once.

@@ -61,8 +61,9 @@ std::optional<size_t> TooDeepAt(std::string_view text) {
   return std::nullopt;
 }
 
-// The body as JSON, or the 400 message naming where it breaks.
-Result<json> ParseBody(const std::string& body) {
+}  // namespace
+
+Result<json> ParseRequestBody(const std::string& body) {
   // The parser takes a NUL byte for the end of the input and would accept `{...}\0anything`;
   // JSON text cannot hold a raw NUL (inside strings it is written \u0000).
   if (size_t nul = body.find('\0'); nul != std::string::npos) {
@@ -80,6 +81,8 @@ Result<json> ParseBody(const std::string& body) {
     return Err(Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what()));
   }
 }
+
+namespace {
 
 // A fatal error in the spec's shape: {"message": ..., "errors": [...]}, the one error repeated
 // as an entry so that clients which read only `errors` see it.
@@ -165,7 +168,7 @@ http::Response Api::Bearer(const http::Request& req, const Endpoint& ep,
   if (!ws.has_value()) return Finish(0, Err(ws.error()), std::move(limited));
   json body = json::object();
   if (req.method != "GET" && req.method != "HEAD") {  // the server answers HEAD with the GET route
-    auto parsed = ParseBody(req.body);
+    auto parsed = ParseRequestBody(req.body);
     if (!parsed.has_value()) return Finish(0, Err(parsed.error()), std::move(limited));
     body = std::move(*parsed);
   }
@@ -175,7 +178,7 @@ http::Response Api::Bearer(const http::Request& req, const Endpoint& ep,
 http::Response Api::Partner(const http::Request& req, const Endpoint& ep,
                             const std::function<Result<json>(const PartnerAuth&, const json&)>& call) {
   http::Response limited;
-  auto body = ParseBody(req.body);
+  auto body = ParseRequestBody(req.body);
   Result<PartnerAuth> auth =
       body.has_value() ? engage_.AuthenticatePartner(req.matches.at(1), *body) : Result<PartnerAuth>(Err(body.error()));
   if (!Limit(auth.has_value() ? auth->workspace_id : 0, ep.path, &limited)) {

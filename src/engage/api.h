@@ -43,6 +43,10 @@ class Api {
   http::RateLimiter limiter_;
 };
 
+// A request body as JSON, or the 400 message naming where it breaks (a NUL byte, nesting over 64
+// levels, a syntax error and its byte).
+Result<nlohmann::json> ParseRequestBody(const std::string& body);
+
 // Braze's default limits per endpoint, used unless the workspace configures its own.
 RateLimitRecord DefaultRateLimit(const std::string& endpoint);
 

@@ -93,6 +93,9 @@ class Engage {
   Result<nlohmann::json> CreateSegment(int64_t workspace_id, const nlohmann::json& body);
   Result<nlohmann::json> ListSegments(int64_t workspace_id, int64_t page);
   Result<nlohmann::json> SegmentDetails(int64_t workspace_id, const std::string& segment_id);
+  // How many profiles `filter` (a segment's filter, as CreateSegment takes it) selects now: the
+  // console's live size, by the same evaluator as the segments themselves.
+  Result<uint64_t> FilterSize(int64_t workspace_id, const nlohmann::json& filter);
 
   // Campaigns (campaigns.cc): Braze's shapes for list and details; create is ours.
   Result<nlohmann::json> CreateCampaign(int64_t workspace_id, const nlohmann::json& body);

@@ -154,6 +154,12 @@ class FaultyTransaction final : public Transaction {
     return inner_->FindCohortsByName(workspace_id, partner_id, name);
   }
   Result<std::vector<CohortRecord>> ListCohorts() override { return inner_->ListCohorts(); }
+  Status InsertDashboardUser(const DashboardUserRecord& record) override { return inner_->InsertDashboardUser(record); }
+  Result<std::optional<DashboardUserRecord>> FindDashboardUser(const std::string& email) override {
+    return inner_->FindDashboardUser(email);
+  }
+  Result<std::vector<DashboardUserRecord>> ListDashboardUsers() override { return inner_->ListDashboardUsers(); }
+  Result<bool> DeleteDashboardUser(const std::string& email) override { return inner_->DeleteDashboardUser(email); }
   Result<CohortRecord> UpsertCohort(const CohortRecord& record) override { return inner_->UpsertCohort(record); }
   Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) override {
     return inner_->AppendCohortDelta(cohort_pk, added, removed);

@@ -222,6 +222,15 @@ Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
   return json{{"segment_id", r.segment_id}};
 }
 
+Result<uint64_t> Engage::FilterSize(int64_t ws, const json& filter) {
+  size_t clauses = 0;
+  CF_RETURN_IF_ERROR(CheckFilterSize(filter, "filter", 0, &clauses));
+  CF_ASSIGN_OR_RETURN(auto read, storage_->Begin(false));
+  FilterEvaluator eval(*read, cohorts_, ws, clock_.NowSeconds());
+  CF_ASSIGN_OR_RETURN(Roaring members, eval.Eval(filter, "filter"));
+  return members.cardinality();
+}
+
 Result<Roaring> Engage::SegmentMembers(Transaction& txn, int64_t ws, const std::string& segment_id) {
   CF_ASSIGN_OR_RETURN(auto seg, txn.FindSegment(ws, segment_id));
   if (!seg) return Err(Status::InvalidArgument("no segment has segment_id " + Quote(segment_id)));

@@ -23,7 +23,8 @@ namespace {
 // 2: cohort_evictions; rate limits of partner endpoints are keyed by the path operators write.
 // 3: campaigns, frequency caps, delivery settings, dispatches and send records (new tables only:
 // a version 2 database upgrades by creating them).
-constexpr int kSchemaVersion = 3;
+// 4: dashboard users of the console (a new table only, like 3).
+constexpr int kSchemaVersion = 4;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS workspaces(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -85,6 +86,8 @@ CREATE TABLE IF NOT EXISTS sends(id INTEGER PRIMARY KEY, dispatch_pk INTEGER NOT
   profile_id INTEGER NOT NULL, braze_id TEXT NOT NULL, external_id TEXT, device_id TEXT, aliases TEXT NOT NULL,
   channel TEXT NOT NULL, time INTEGER NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
   trigger_properties TEXT NOT NULL, delivery INTEGER NOT NULL, UNIQUE(dispatch_pk, profile_id));
+CREATE TABLE IF NOT EXISTS dashboard_users(email TEXT PRIMARY KEY, workspace TEXT NOT NULL,
+  salt TEXT NOT NULL, hash TEXT NOT NULL, iterations INTEGER NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sends_cap ON sends(profile_id, channel, time) WHERE outcome = 'sent';
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(campaign_pk, id);
 CREATE INDEX IF NOT EXISTS sends_pending ON sends(dispatch_pk, delivery) WHERE delivery <> 0;
@@ -845,6 +848,39 @@ class SqliteTransaction final : public Transaction {
     return std::optional<std::pair<int64_t, int64_t>>(std::pair{s.Int(0), s.Int(1)});
   }
 
+  Status InsertDashboardUser(const DashboardUserRecord& r) override {
+    CF_ASSIGN_OR_RETURN(auto existing, FindDashboardUser(r.email));
+    if (existing) return Status::AlreadyExists("a dashboard user with email " + r.email + " already exists");
+    Stmt s(*c_,
+           "INSERT INTO dashboard_users(email, workspace, salt, hash, iterations, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(r.email).Bind(r.workspace).Bind(r.salt).Bind(r.hash).Bind(r.iterations).Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<DashboardUserRecord>> FindDashboardUser(const std::string& email) override {
+    Stmt s(*c_, "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users WHERE email = ?");
+    s.Bind(email);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DashboardUserRecord>();
+    return std::optional<DashboardUserRecord>(
+        DashboardUserRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)});
+  }
+  Result<std::vector<DashboardUserRecord>> ListDashboardUsers() override {
+    Stmt s(*c_, "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users ORDER BY email");
+    std::vector<DashboardUserRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)});
+    }
+    return out;
+  }
+  Result<bool> DeleteDashboardUser(const std::string& email) override {
+    Stmt s(*c_, "DELETE FROM dashboard_users WHERE email = ?");
+    s.Bind(email);
+    CF_RETURN_IF_ERROR(s.Run());
+    return sqlite3_changes(c_->db()) > 0;
+  }
   Status SetFrequencyCap(int64_t ws, const FrequencyCapRecord& r) override {
     Stmt s(*c_, "INSERT OR REPLACE INTO frequency_caps(workspace_id, channel, max_messages, days) VALUES (?, ?, ?, ?)");
     s.Bind(ws).Bind(r.channel).Bind(r.max_messages).Bind(r.days);

@@ -167,6 +167,17 @@ struct SendRecord {
   DeliveryState delivery = DeliveryState::kDone;
 };
 
+// A person who signs in to the console: only a salted PBKDF2 hash of the password is kept
+// (dashboard_users.h).
+struct DashboardUserRecord {
+  std::string email;      // lower-cased, unique across the database
+  std::string workspace;  // the workspace the console shows them
+  std::string salt;       // hex
+  std::string hash;       // hex
+  int64_t iterations = 0;
+  int64_t created_at = 0;
+};
+
 // A send record with what the sends feed tells of its campaign and dispatch.
 struct SendFeedRow {
   SendRecord send;
@@ -253,6 +264,13 @@ class Transaction {
   // another process, and taken (read and deleted) by the server, which holds the bitmaps.
   virtual Status QueueCohortEviction(ProfileIndex index) = 0;
   virtual Result<std::vector<ProfileIndex>> TakeCohortEvictions() = 0;
+
+  // Dashboard users. InsertDashboardUser fails with AlreadyExists when the email is taken;
+  // DeleteDashboardUser returns false when no user has the email.
+  virtual Status InsertDashboardUser(const DashboardUserRecord& record) = 0;
+  virtual Result<std::optional<DashboardUserRecord>> FindDashboardUser(const std::string& email) = 0;
+  virtual Result<std::vector<DashboardUserRecord>> ListDashboardUsers() = 0;
+  virtual Result<bool> DeleteDashboardUser(const std::string& email) = 0;
 
   // Segment filter inputs.
   virtual Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) = 0;

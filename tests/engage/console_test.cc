@@ -1,0 +1,224 @@
+// The console's safety across processes: a real `engage serve` and its `user` commands. Every
+// console route is walked without a session (401 for APIs, a redirect to /signin for pages) and
+// with a session but a forged or missing CSRF token (403 for every state-changing request).
+#include <filesystem>
+
+#include "test_util.h"
+
+namespace cf::engage_test {
+namespace {
+
+using nlohmann::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Route {
+  const char* method;
+  const char* path;
+};
+
+// Every console API route (docs/console-api.md), with sample path parameters.
+const std::vector<Route> kApiRoutes = {
+    {"POST", "/console/api/signout"},
+    {"GET", "/console/api/session"},
+    {"GET", "/console/api/partners"},
+    {"GET", "/console/api/partners/tinyclues"},
+    {"POST", "/console/api/partners/tinyclues/key"},
+    {"POST", "/console/api/partners/tinyclues/key/invalidate"},
+    {"GET", "/console/api/partners/tinyclues/cohorts"},
+    {"GET", "/console/api/segments"},
+    {"POST", "/console/api/segments/size"},
+    {"POST", "/console/api/segments"},
+    {"GET", "/console/api/campaigns"},
+    {"POST", "/console/api/campaigns"},
+    {"POST", "/console/api/campaigns/some-id/send"},
+    {"GET", "/console/api/campaigns/some-id/sends"},
+    {"GET", "/console/api/users?external_id=u1"},
+    {"GET", "/console/api/api-keys"},
+    {"POST", "/console/api/api-keys"},
+    {"POST", "/console/api/api-keys/revoke"},
+    {"GET", "/console/api/frequency-caps"},
+    {"POST", "/console/api/frequency-caps"},
+    {"POST", "/console/api/frequency-caps/remove"},
+};
+// Pages and the script that holds the console: a redirect to /signin without a session.
+const std::vector<const char*> kPages = {"/", "/console/app.js"};
+
+class ConsoleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = MakeTempDir("engage-console");
+    creds_ = SetUpCredentials(data_);
+    password_ = RunAdmin(data_, {"user", "create", "--email", "Ann@Example.com"}).last_line;
+    ASSERT_EQ(password_.size(), 24u) << password_;
+    server_ = std::make_unique<EngageServer>(data_);
+    ASSERT_TRUE(server_->running());
+    client_ = std::make_unique<http::Client>(server_->base_url());
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(data_);
+  }
+
+  // Signs in; returns the Cookie header value and the CSRF token.
+  std::pair<std::string, std::string> SignIn() {
+    auto r = client_->Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", password_}}.dump(),
+                           {{"Content-Type", "application/json"}});
+    EXPECT_TRUE(r.has_value());
+    if (!r.has_value()) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    const std::string set_cookie = r->Header("set-cookie");
+    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
+    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
+    EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "no TLS here: " << set_cookie;
+    return {set_cookie.substr(0, set_cookie.find(';')), json::parse(r->body).value("csrf_token", "")};
+  }
+
+  std::string data_;
+  Credentials creds_;
+  std::string password_;
+  std::unique_ptr<EngageServer> server_;
+  std::unique_ptr<http::Client> client_;
+};
+
+TEST_F(ConsoleTest, EveryRouteRefusesRequestsWithoutASession) {
+  for (const Headers& headers : std::vector<Headers>{
+           {}, {{"Cookie", "engage_session=" + std::string(64, 'a')}},  // a forged session token
+       }) {
+    for (const auto& r : kApiRoutes) {
+      auto h = headers;
+      h.emplace_back("Content-Type", "application/json");
+      auto res = client_->Send(r.method, r.path, "{}", h);
+      ASSERT_TRUE(res.has_value());
+      EXPECT_EQ(res->status, 401) << r.method << " " << r.path << ": " << res->body;
+      EXPECT_NE(res->body.find("sign in first"), std::string::npos) << res->body;
+    }
+    for (const char* page : kPages) {
+      auto res = client_->Get(page, headers);
+      ASSERT_TRUE(res.has_value());
+      EXPECT_EQ(res->status, 303) << page;
+      EXPECT_EQ(res->Header("location"), "/signin") << page;
+      EXPECT_EQ(res->body.find("<script"), std::string::npos) << "no console content before sign-in";
+    }
+  }
+  // The sign-in page and what it loads are public.
+  for (const char* open : {"/signin", "/console/signin.js", "/console/style.css"}) {
+    auto res = client_->Get(open);
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(res->status, 200) << open;
+    EXPECT_NE(res->Header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos);
+  }
+  auto signin = client_->Get("/signin");
+  EXPECT_NE(signin->body.find("<label for=\"email\">Email</label>"), std::string::npos);
+  EXPECT_NE(signin->body.find("<label for=\"password\">Password</label>"), std::string::npos);
+  EXPECT_NE(signin->body.find(">Sign in</button>"), std::string::npos);
+}
+
+TEST_F(ConsoleTest, StateChangingRequestsNeedTheSessionsCsrfToken) {
+  auto [cookie, csrf] = SignIn();
+  ASSERT_EQ(csrf.size(), 64u);
+  for (const auto& r : kApiRoutes) {
+    if (std::string(r.method) != "POST") continue;
+    for (const std::string& forged : {std::string(), std::string(64, '0'), csrf.substr(0, 63) + "x"}) {
+      Headers h = {{"Cookie", cookie}, {"Content-Type", "application/json"}};
+      if (!forged.empty()) h.emplace_back("X-CSRF-Token", forged);
+      auto res = client_->Send(r.method, r.path, "{}", h);
+      ASSERT_TRUE(res.has_value());
+      EXPECT_EQ(res->status, 403) << r.path << " with token '" << forged << "': " << res->body;
+      EXPECT_NE(res->body.find("X-CSRF-Token"), std::string::npos) << res->body;
+    }
+    // A form post from another site cannot set a JSON content type without a preflight.
+    auto form = client_->Send(
+        r.method, r.path, "a=1",
+        {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(form->status, 415) << r.path;
+  }
+  // Nothing was changed by the refused requests: the partner still has its data import key.
+  auto partner = client_->Get("/console/api/partners/tinyclues", {{"Cookie", cookie}});
+  EXPECT_EQ(partner->status, 200);
+  EXPECT_TRUE(json::parse(partner->body)["data_import_key_active"].get<bool>()) << partner->body;
+  // With the token, the request goes through.
+  auto ok = client_->Post("/console/api/partners/tinyclues/key/invalidate", "{}",
+                          {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  auto after = client_->Get("/console/api/partners/tinyclues", {{"Cookie", cookie}});
+  EXPECT_FALSE(json::parse(after->body)["data_import_key_active"].get<bool>());
+}
+
+TEST_F(ConsoleTest, SignOutAndUserRemovalEndTheSession) {
+  auto [cookie, csrf] = SignIn();
+  EXPECT_EQ(client_->Get("/", {{"Cookie", cookie}})->status, 200);
+  auto out = client_->Post("/console/api/signout", "{}",
+                           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(out->status, 200);
+  EXPECT_NE(out->Header("set-cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie}})->status, 401);
+
+  auto [cookie2, csrf2] = SignIn();
+  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie2}})->status, 200);
+  auto removed = RunAdmin(data_, {"user", "remove", "--email", "ann@example.com"});
+  EXPECT_EQ(removed.exit_code, 0);
+  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie2}})->status, 401);
+  auto list = RunAdmin(data_, {"user", "list"});
+  EXPECT_EQ(list.out.find("ann@example.com"), std::string::npos) << list.out;
+}
+
+TEST_F(ConsoleTest, FailedSignInsAreLimitedPerEmail) {
+  auto attempt = [&](const std::string& password) {
+    return client_->Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", password}}.dump(),
+                         {{"Content-Type", "application/json"}});
+  };
+  for (int i = 0; i < 5; ++i) {
+    auto r = attempt("wrong");
+    EXPECT_EQ(r->status, 401) << r->body;
+    EXPECT_NE(r->body.find("wrong email or password"), std::string::npos);
+  }
+  // Now even the right password waits: the limit is checked before the password.
+  auto limited = attempt(password_);
+  EXPECT_EQ(limited->status, 429) << limited->body;
+  EXPECT_FALSE(limited->Header("retry-after").empty());
+  EXPECT_NE(limited->body.find("too many failed sign-ins"), std::string::npos) << limited->body;
+}
+
+TEST_F(ConsoleTest, UserCommandsPrintThePasswordOnceAndNameBadInput) {
+  auto list = RunAdmin(data_, {"user", "list"});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find("ann@example.com\tdefault\t"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find(password_), std::string::npos);
+  auto again = Engage("user create --email ann@example.com --data " + data_, data_);
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("ann@example.com already exists"), std::string::npos) << again.err;
+  auto bad = Engage("user create --email not-an-email --data " + data_, data_);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("'not-an-email' is not an email address"), std::string::npos) << bad.err;
+  auto missing = Engage("user remove --email bob@example.com --data " + data_, data_);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no dashboard user has email 'bob@example.com'"), std::string::npos) << missing.err;
+}
+
+TEST_F(ConsoleTest, SegmentSizeIsTheServersEvaluation) {
+  auto [cookie, csrf] = SignIn();
+  CreateUsers(*client_, creds_.api_key, "u", 6);
+  json auth = {{"partner_api_key", creds_.partner_key}, {"client_secret", creds_.client_secret}, {"cohort_id", "c1"}};
+  json cohort = auth;
+  cohort["name"] = "Buyers";
+  cohort["created_at"] = "2026-11-28T10:00:00Z";
+  PostJson(*client_, "/partners/tinyclues/cohorts", cohort);
+  json users = auth;
+  users["cohort_changes"] = json::array({{{"user_ids", {"u0", "u2", "u4"}}}});
+  PostJson(*client_, "/partners/tinyclues/cohorts/users", users);
+  Headers h = {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}};
+  auto picker = client_->Get("/console/api/partners/tinyclues/cohorts", {{"Cookie", cookie}});
+  EXPECT_EQ(json::parse(picker->body)["cohorts"], json::array({"Buyers"}));
+  json filter = {{"partner_cohort", {{"partner", "tinyclues"}, {"excludes", {"Buyers"}}}}};
+  auto size = client_->Post("/console/api/segments/size", json{{"filter", filter}}.dump(), h);
+  ASSERT_EQ(size->status, 200) << size->body;
+  EXPECT_EQ(json::parse(size->body)["size"], 3);
+  auto bad =
+      client_->Post("/console/api/segments/size",
+                    json{{"filter", {{"partner_cohort", {{"partner", "nobody"}, {"includes", {"x"}}}}}}}.dump(), h);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("filter.partner_cohort.partner"), std::string::npos) << bad->body;
+}
+
+}  // namespace
+}  // namespace cf::engage_test
