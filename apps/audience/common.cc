@@ -241,15 +241,29 @@ Result<std::optional<int64_t>> ParseAtFlag(const std::string& value) {
   return std::optional<int64_t>(*t);
 }
 
-std::string FormatRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format) {
+void FormatRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format, std::string* out) {
   constexpr size_t kMinRows = 50000;  // below this a thread costs more than it saves
   const size_t threads =
       std::clamp<size_t>(std::thread::hardware_concurrency(), 1, std::max<size_t>(1, rows / kMinRows));
-  std::vector<std::string> parts(threads);
-  const size_t chunk = (rows + threads - 1) / std::max<size_t>(1, threads);
+  const size_t chunk = (rows + threads - 1) / threads;
+  // Room for everything at once, from the size of the first rows: growing a 100 MB string by
+  // doubling copies it and touches fresh pages again each time.
+  std::string sample;
+  const size_t sampled = std::min<size_t>(rows, 1000);
+  for (size_t r = 0; r < sampled; ++r) {
+    format(r, &sample);
+  }
+  const size_t per_row = sampled > 0 ? sample.size() / sampled + 1 : 0;
+  const size_t slack = per_row * chunk / 8 + 4096;  // longer ids further down
+  out->reserve(out->size() + per_row * rows + slack);
+  std::vector<std::string> parts(threads);  // parts[0] unused: the first chunk goes straight to *out
   auto run = [&](size_t t) {
+    std::string* target = t == 0 ? out : &parts[t];
+    if (t > 0) {
+      target->reserve(per_row * chunk + slack);
+    }
     for (size_t r = t * chunk; r < std::min(rows, (t + 1) * chunk); ++r) {
-      format(r, &parts[t]);
+      format(r, target);
     }
   };
   std::vector<std::thread> pool;
@@ -260,19 +274,9 @@ std::string FormatRows(size_t rows, const std::function<void(size_t row, std::st
   for (std::thread& th : pool) {
     th.join();
   }
-  if (threads == 1) {
-    return std::move(parts[0]);
+  for (size_t t = 1; t < threads; ++t) {
+    *out += parts[t];
   }
-  size_t total = 0;
-  for (const std::string& p : parts) {
-    total += p.size();
-  }
-  std::string out;
-  out.reserve(total);
-  for (const std::string& p : parts) {
-    out += p;
-  }
-  return out;
 }
 
 std::vector<uint32_t> OrderByDescending(std::span<const double> values) {

@@ -265,18 +265,21 @@ Status RunScore(const ScoreFlags& f) {
       filled[k] += IdOf(people, order[i], ids[k]).empty() ? 0 : 1;
     }
   }
-  csv += FormatRows(rows, [&](size_t i, std::string* out) {
-    const uint32_t c = order[i];
-    AppendCsvField(out, people.crm_id(c));
-    for (size_t k = 0; k < ids.size(); ++k) {
-      *out += ',';
-      AppendCsvField(out, IdOf(people, c, ids[k]));
-    }
-    fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f},{}", scores.probability[c], scores.expected_revenue[c],
-                   i + 1);
-    *out += provenance;
-    *out += '\n';
-  });
+  FormatRows(
+      rows,
+      [&](size_t i, std::string* out) {
+        const uint32_t c = order[i];
+        AppendCsvField(out, people.crm_id(c));
+        for (size_t k = 0; k < ids.size(); ++k) {
+          *out += ',';
+          AppendCsvField(out, IdOf(people, c, ids[k]));
+        }
+        fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f},{}", scores.probability[c], scores.expected_revenue[c],
+                       i + 1);
+        *out += provenance;
+        *out += '\n';
+      },
+      &csv);
   for (size_t k = 0; k < ids.size(); ++k) {
     if (rows > 0 && filled[k] == 0) {
       Warn("score",

@@ -51,8 +51,8 @@ Status RunOpportunities(const OpportunitiesFlags& f) {
   }
   CF_RETURN_IF_ERROR(options.Validate());
   if (!f.json_out.empty()) {
-    CF_RETURN_IF_ERROR(CheckOutputFile("--json-out", f.json_out, "an opportunities JSON written by audience opportunities",
-                                       IsOpportunitiesJson));
+    CF_RETURN_IF_ERROR(CheckOutputFile("--json-out", f.json_out,
+                                       "an opportunities JSON written by audience opportunities", IsOpportunitiesJson));
     CF_RETURN_IF_ERROR(CheckOutside("--json-out", f.json_out, "dataset", f.data));
     CF_RETURN_IF_ERROR(CheckOutside("--json-out", f.json_out, "model", f.model_dir));
   }

@@ -27,8 +27,8 @@ Status RunPlan(const PlanFlags& f) {
   plan::PlannerOptions options = f.options;
   CF_ASSIGN_OR_RETURN(options.as_of, ParseAtFlag(f.at));
   CF_RETURN_IF_ERROR(options.Validate());
-  CF_RETURN_IF_ERROR(CheckOutputDirectory("--out", f.out, "a plan directory written by audience plan",
-                                          plan::IsPlanDirectory));
+  CF_RETURN_IF_ERROR(
+      CheckOutputDirectory("--out", f.out, "a plan directory written by audience plan", plan::IsPlanDirectory));
   CF_RETURN_IF_ERROR(CheckOutside("--out", f.out, "dataset", f.data));
   CF_RETURN_IF_ERROR(CheckOutside("--out", f.out, "model", f.model_dir));
   CF_ASSIGN_OR_RETURN(plan::PlanFile plan_file, plan::ReadPlanFile(f.plan));
@@ -38,8 +38,8 @@ Status RunPlan(const PlanFlags& f) {
   CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::MakePlan(*ds, *m, plan_file, options));
   if (result.violations != 0) {
     // A solver bug, never the user's input: refuse to write a plan that breaks its own rules.
-    return Status::Internal(fmt::format("the {} solver's allocation breaks {} rules; nothing written", result.solver,
-                                        result.violations));
+    return Status::Internal(
+        fmt::format("the {} solver's allocation breaks {} rules; nothing written", result.solver, result.violations));
   }
   CF_RETURN_IF_ERROR(plan::WritePlanDirectory(f.out, ds->customers(), result));
   if (f.json) {

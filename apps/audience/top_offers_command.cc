@@ -78,21 +78,24 @@ Status RunTopOffers(const TopOffersFlags& f) {
       chosen_revenue[s.offer] += s.expected_revenue;
     }
   }
-  csv += FormatRows(customers.size(), [&](size_t i, std::string* out) {
-    AppendCsvField(out, ds->customers().crm_id(customers[i]));
-    const std::span<const model::TopOffer> slots = top.Of(i);
-    for (size_t k = 0; k < top.top; ++k) {
-      if (k < slots.size()) {
-        const model::TopOffer& s = slots[k];
-        *out += ',';
-        *out += names[s.offer];
-        fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f}", s.probability, s.expected_revenue);
-      } else {
-        *out += ",,,";  // fewer offers passed --min-probability than there are slots
-      }
-    }
-    *out += '\n';
-  });
+  FormatRows(
+      customers.size(),
+      [&](size_t i, std::string* out) {
+        AppendCsvField(out, ds->customers().crm_id(customers[i]));
+        const std::span<const model::TopOffer> slots = top.Of(i);
+        for (size_t k = 0; k < top.top; ++k) {
+          if (k < slots.size()) {
+            const model::TopOffer& s = slots[k];
+            *out += ',';
+            *out += names[s.offer];
+            fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f}", s.probability, s.expected_revenue);
+          } else {
+            *out += ",,,";  // fewer offers passed --min-probability than there are slots
+          }
+        }
+        *out += '\n';
+      },
+      &csv);
   CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
   std::printf("chose the top %zu of %zu offers by %s for %zu customers in %.3f s (within %d days); wrote %s\n", top.top,
               named.size(), f.by.c_str(), customers.size(), seconds, m->horizon_days(), f.out.c_str());
