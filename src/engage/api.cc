@@ -9,11 +9,6 @@ namespace cf::engage {
 
 using nlohmann::json;
 
-namespace {
-
-constexpr int64_t kHour = 3600;
-constexpr int64_t kMinute = 60;
-
 int HttpStatus(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -24,6 +19,9 @@ int HttpStatus(const Status& s) {
       return 403;
     case StatusCode::kNotFound:
       return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
     case StatusCode::kResourceExhausted:
       return 429;
     case StatusCode::kUnavailable:
@@ -32,6 +30,11 @@ int HttpStatus(const Status& s) {
       return 500;
   }
 }
+
+namespace {
+
+constexpr int64_t kHour = 3600;
+constexpr int64_t kMinute = 60;
 
 // Deeper JSON is refused before parsing: handlers, dump() and copies of a json value recurse
 // once per level, and a few hundred kilobytes of "[[[[" would overflow a worker's stack.

@@ -12,6 +12,10 @@
 
 namespace cf::engage {
 
+// The HTTP status of a failed call (400 invalid, 401, 403, 404, 409 exists or conflicts, 429,
+// 503, else 500): one table for the REST API and the console.
+int HttpStatus(const Status& s);
+
 struct ApiOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;  // reported in the 413 message; the server enforces it
 };

@@ -25,28 +25,6 @@ constexpr size_t kUserSendsShown = 20;         // a user's most recent send reco
 constexpr size_t kMaxConsoleBody = 64 * 1024;  // no console form comes near it
 constexpr size_t kSweepAbove = 10000;          // failure windows kept before the ended ones are dropped
 
-int HttpStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 429;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 http::Response Error(int status, const std::string& message) {
   return http::JsonAnswer(status, json{{"message", message}});
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <unordered_set>
 
 #include "base/files.h"
@@ -108,27 +109,37 @@ std::string CampaignCsvPath(const std::string& plan_dir, const PlannedCampaign& 
   return plan_dir + "/campaigns/" + campaign.cohort_id + ".csv";
 }
 
-Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const PlannedCampaign& campaign) {
-  io::SourceOptions source;
-  source.path = CampaignCsvPath(plan_dir, campaign);
-  source.format = "csv";
-  source.delimiter = ',';
-  if (!PathExists(source.path)) {
+// Opens the campaign's CSV and finds each of `columns` in its header (col[k] for columns[k]).
+static Result<std::unique_ptr<io::RecordReader>> OpenCampaignCsv(const std::string& plan_dir,
+                                                                 const PlannedCampaign& campaign,
+                                                                 std::span<const char* const> columns, int* col,
+                                                                 io::SourceOptions* source) {
+  source->path = CampaignCsvPath(plan_dir, campaign);
+  source->format = "csv";
+  source->delimiter = ',';
+  if (!PathExists(source->path)) {
     return Err(Status::NotFound(
-        fmt::format("{} does not exist; campaign {} has no audience file", source.path, Quote(campaign.name))));
+        fmt::format("{} does not exist; campaign {} has no audience file", source->path, Quote(campaign.name))));
   }
-  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader, io::RecordReader::Open(source));
-  const char* const kColumns[] = {"customer", "external_id", "alias", "device_id", "holdout"};
-  int col[5];
-  for (int k = 0; k < 5; ++k) {
-    col[k] = reader->ColumnIndex(kColumns[k]);
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader, io::RecordReader::Open(*source));
+  for (size_t k = 0; k < columns.size(); ++k) {
+    col[k] = reader->ColumnIndex(columns[k]);
     if (col[k] < 0) {
       return Err(Status::InvalidArgument(
           fmt::format("{}: the header has no column {}; expected customer,external_id,alias,device_id,probability,"
                       "expected_revenue,decile,holdout",
-                      source.path, kColumns[k])));
+                      source->path, columns[k])));
     }
   }
+  return reader;
+}
+
+Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const PlannedCampaign& campaign) {
+  const char* const kColumns[] = {"customer", "external_id", "alias", "device_id", "holdout"};
+  int col[5];
+  io::SourceOptions source;
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader,
+                      OpenCampaignCsv(plan_dir, campaign, kColumns, col, &source));
   CampaignAudience out;
   io::Record record;
   while (true) {
@@ -175,27 +186,12 @@ Result<CampaignAudience> ReadCampaignAudience(const std::string& plan_dir, const
 }
 
 Result<std::vector<PlannedRow>> ReadCampaignRows(const std::string& plan_dir, const PlannedCampaign& campaign) {
-  io::SourceOptions source;
-  source.path = CampaignCsvPath(plan_dir, campaign);
-  source.format = "csv";
-  source.delimiter = ',';
-  if (!PathExists(source.path)) {
-    return Err(Status::NotFound(
-        fmt::format("{} does not exist; campaign {} has no audience file", source.path, Quote(campaign.name))));
-  }
-  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader, io::RecordReader::Open(source));
   const char* const kColumns[] = {"customer",    "external_id",      "alias",  "device_id",
                                   "probability", "expected_revenue", "decile", "holdout"};
   int col[8];
-  for (int k = 0; k < 8; ++k) {
-    col[k] = reader->ColumnIndex(kColumns[k]);
-    if (col[k] < 0) {
-      return Err(Status::InvalidArgument(
-          fmt::format("{}: the header has no column {}; expected customer,external_id,alias,device_id,probability,"
-                      "expected_revenue,decile,holdout",
-                      source.path, kColumns[k])));
-    }
-  }
+  io::SourceOptions source;
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<io::RecordReader> reader,
+                      OpenCampaignCsv(plan_dir, campaign, kColumns, col, &source));
   std::vector<PlannedRow> out;
   io::Record record;
   while (true) {
