@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -444,6 +445,9 @@ TEST_F(FlowTest, ReportIntervalsCoverTheTrueUpliftOverSeeds) {
     EXPECT_GE(covered_revenue[name], 17) << name << ": revenue intervals held the truth " << covered_revenue[name]
                                          << " times of " << kSeeds;
   }
+  std::printf("coverage over %d seeds: buyers %d and %d, revenue %d and %d; significant with no effect: %d of %d\n",
+              kSeeds, covered_buyers["Email A"], covered_buyers["Push B"], covered_revenue["Email A"],
+              covered_revenue["Push B"], significant_without_effect, campaigns_without_effect);
   EXPECT_EQ(campaigns_without_effect, 2 * kSeeds);
   // 5% of 40 is 2; 4 or more would happen by chance about 14% of the time, 6 or more under 1%.
   EXPECT_LE(significant_without_effect, 5)
