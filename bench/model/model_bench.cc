@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "base/files.h"
@@ -25,25 +27,47 @@ std::string Env(const char* name, const char* fallback) {
   return v != nullptr ? v : fallback;
 }
 
-void BM_ScoreOffer(benchmark::State& state) {
+// What both scoring benchmarks read: the dataset and model named by CF_BENCH_DATA and
+// CF_BENCH_MODEL, the event log and every customer. Empty (the benchmark skipped with the
+// reason) when either cannot be opened.
+struct Scoring {
+  std::unique_ptr<cf::data::Dataset> dataset;
+  std::unique_ptr<cf::model::UniversalModel> model;
+  cf::model::EventLog log;
+  std::vector<uint32_t> customers;
+};
+
+std::optional<Scoring> OpenScoring(benchmark::State& state) {
   auto ds = cf::data::Dataset::Open(Env("CF_BENCH_DATA", ""));
   if (!ds.has_value()) {
     state.SkipWithError(("CF_BENCH_DATA: " + ds.error().ToString()).c_str());
-    return;
+    return std::nullopt;
   }
   auto model = cf::model::UniversalModel::Load(Env("CF_BENCH_MODEL", ""), (*ds)->catalog(), 0);
   if (!model.has_value()) {
     state.SkipWithError(("CF_BENCH_MODEL: " + model.error().ToString()).c_str());
+    return std::nullopt;
+  }
+  cf::model::EventLog log = cf::model::EventLog::FromDataset(**ds);
+  std::vector<uint32_t> customers(log.num_customers());
+  std::iota(customers.begin(), customers.end(), 0u);
+  return Scoring{std::move(*ds), std::move(*model), std::move(log), std::move(customers)};
+}
+
+void BM_ScoreOffer(benchmark::State& state) {
+  std::optional<Scoring> scoring = OpenScoring(state);
+  if (!scoring.has_value()) {
     return;
   }
-  auto offer = cf::offer::CompileOffer(Env("CF_BENCH_OFFER", "department = \"GROCERY\""), (*ds)->catalog());
+  const auto& ds = scoring->dataset;
+  const auto& model = scoring->model;
+  auto offer = cf::offer::CompileOffer(Env("CF_BENCH_OFFER", "department = \"GROCERY\""), ds->catalog());
   if (!offer.has_value()) {
     state.SkipWithError(offer.error().ToString().c_str());
     return;
   }
-  const cf::model::EventLog log = cf::model::EventLog::FromDataset(**ds);
-  std::vector<uint32_t> customers(log.num_customers());
-  std::iota(customers.begin(), customers.end(), 0u);
+  const cf::model::EventLog& log = scoring->log;
+  const std::vector<uint32_t>& customers = scoring->customers;
   int64_t shift = 0;
   for (auto _ : state) {
     // A fresh view each time, so the per-customer part of the features is included. The
@@ -51,7 +75,7 @@ void BM_ScoreOffer(benchmark::State& state) {
     // address: alternate between two cutoffs after the last event (the same history).
     const cf::model::HistoryView history(log, log.last_time() + 1 + shift);
     shift = 1 - shift;
-    auto scores = (*model)->Score(history, *offer, customers);
+    auto scores = model->Score(history, *offer, customers);
     benchmark::DoNotOptimize(scores);
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(customers.size()));
@@ -63,16 +87,12 @@ BENCHMARK(BM_ScoreOffer)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()
 // The planner's call: 20 offers for every customer in one ScoreOffers, a fresh view each time.
 void BM_ScoreOffers(benchmark::State& state) {
   constexpr size_t kPlanOffers = 20;
-  auto ds = cf::data::Dataset::Open(Env("CF_BENCH_DATA", ""));
-  if (!ds.has_value()) {
-    state.SkipWithError(("CF_BENCH_DATA: " + ds.error().ToString()).c_str());
+  std::optional<Scoring> scoring = OpenScoring(state);
+  if (!scoring.has_value()) {
     return;
   }
-  auto model = cf::model::UniversalModel::Load(Env("CF_BENCH_MODEL", ""), (*ds)->catalog(), 0);
-  if (!model.has_value()) {
-    state.SkipWithError(("CF_BENCH_MODEL: " + model.error().ToString()).c_str());
-    return;
-  }
+  const auto& ds = scoring->dataset;
+  const auto& model = scoring->model;
   const std::string file = Env("CF_BENCH_OFFERS", "bench/model/offers25.json");
   auto text = cf::ReadFile(file);
   if (!text.has_value()) {
@@ -85,19 +105,18 @@ void BM_ScoreOffers(benchmark::State& state) {
     return;
   }
   named->resize(std::min(named->size(), kPlanOffers));
-  auto offers = cf::model::CompileOffers(*named, (*ds)->catalog(), file);
+  auto offers = cf::model::CompileOffers(*named, ds->catalog(), file);
   if (!offers.has_value()) {
     state.SkipWithError(offers.error().ToString().c_str());
     return;
   }
-  const cf::model::EventLog log = cf::model::EventLog::FromDataset(**ds);
-  std::vector<uint32_t> customers(log.num_customers());
-  std::iota(customers.begin(), customers.end(), 0u);
+  const cf::model::EventLog& log = scoring->log;
+  const std::vector<uint32_t>& customers = scoring->customers;
   int64_t shift = 0;
   for (auto _ : state) {
     const cf::model::HistoryView history(log, log.last_time() + 1 + shift);  // as in BM_ScoreOffer
     shift = 1 - shift;
-    auto scores = (*model)->ScoreOffers(history, *offers, customers);
+    auto scores = model->ScoreOffers(history, *offers, customers);
     if (!scores.has_value()) {
       state.SkipWithError(scores.error().ToString().c_str());
       return;
