@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iterator>
@@ -274,8 +275,12 @@ Status RunScore(const ScoreFlags& f) {
           *out += ',';
           AppendCsvField(out, IdOf(people, c, ids[k]));
         }
-        fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f},{}", scores.probability[c], scores.expected_revenue[c],
-                       i + 1);
+        *out += ',';
+        AppendFixed(out, scores.probability[c], 6);
+        *out += ',';
+        AppendFixed(out, scores.expected_revenue[c], 4);
+        char rank[24] = {','};
+        out->append(rank, std::to_chars(rank + 1, rank + sizeof rank, i + 1).ptr);
         *out += provenance;
         *out += '\n';
       },

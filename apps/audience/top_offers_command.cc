@@ -88,7 +88,10 @@ Status RunTopOffers(const TopOffersFlags& f) {
             const model::TopOffer& s = slots[k];
             *out += ',';
             *out += names[s.offer];
-            fmt::format_to(std::back_inserter(*out), ",{:.6f},{:.4f}", s.probability, s.expected_revenue);
+            *out += ',';
+            AppendFixed(out, s.probability, 6);
+            *out += ',';
+            AppendFixed(out, s.expected_revenue, 4);
           } else {
             *out += ",,,";  // fewer offers passed --min-probability than there are slots
           }

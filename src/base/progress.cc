@@ -26,6 +26,16 @@ Progress::Progress(std::string label, uint64_t total, std::string unit)
 Progress::~Progress() { Finish(); }
 
 void Progress::Update(uint64_t done) {
+  std::lock_guard<std::mutex> lock(mu_);
+  UpdateLocked(done);
+}
+
+void Progress::Add(uint64_t delta) {
+  std::lock_guard<std::mutex> lock(mu_);
+  UpdateLocked(done_ + delta);
+}
+
+void Progress::UpdateLocked(uint64_t done) {
   done_ = done;
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();
@@ -35,6 +45,7 @@ void Progress::Update(uint64_t done) {
 }
 
 void Progress::Finish() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (finished_) return;
   finished_ = true;
   if (enabled_) {

@@ -3,10 +3,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 namespace cf {
 
+// Thread-safe: workers may Add their share as they go.
 class Progress {
  public:
   // `total` may be 0 when unknown: then the bar shows a count and a rate only.
@@ -17,7 +19,7 @@ class Progress {
 
   // Cheap to call often: redraws at most ten times a second.
   void Update(uint64_t done);
-  void Add(uint64_t delta) { Update(done_ + delta); }
+  void Add(uint64_t delta);
   void Finish();
 
   static bool Enabled();
@@ -26,7 +28,9 @@ class Progress {
 
  private:
   void Draw(bool final);
+  void UpdateLocked(uint64_t done);
 
+  std::mutex mu_;
   std::string label_;
   std::string unit_;
   uint64_t total_;

@@ -1,6 +1,11 @@
 #include "base/strings.h"
 
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
 #include <cstdio>
+#include <iterator>
 
 namespace cf {
 
@@ -126,6 +131,50 @@ void AppendCsvField(std::string* out, std::string_view s) {
     }
   }
   *out += '"';
+}
+
+void AppendFixed(std::string* out, double value, int decimals) {
+  static constexpr std::array<double, 10> kPow10 = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  static constexpr std::array<uint64_t, 10> kIntPow10 = {1,      10,      100,      1000,      10000,
+                                                         100000, 1000000, 10000000, 100000000, 1000000000};
+  const auto slow = [&] { fmt::format_to(std::back_inserter(*out), "{:.{}f}", value, decimals); };
+  if (decimals < 0 || decimals > 9 || !std::isfinite(value)) {
+    slow();
+    return;
+  }
+  const double magnitude = std::abs(value);
+  const double scaled = magnitude * kPow10[decimals];
+  // The product carries a rounding error of at most half an ulp (2^-53 relative), so unless
+  // it lies within a few ulps of a half, rounding it rounds the exact decimal value the same
+  // way. Near halves (and beyond 2^50, where ulps approach 1) fmt decides.
+  if (!(scaled < 0x1p50)) {
+    slow();
+    return;
+  }
+  const double floor = std::floor(scaled);
+  const double frac = scaled - floor;
+  if (std::abs(frac - 0.5) <= std::max(1.0, scaled) * 0x1p-48) {
+    slow();
+    return;
+  }
+  const uint64_t units = static_cast<uint64_t>(floor) + (frac > 0.5 ? 1 : 0);
+  if (std::signbit(value)) {
+    *out += '-';
+  }
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, units / kIntPow10[decimals]);
+  out->append(digits, end);
+  if (decimals == 0) {
+    return;
+  }
+  *out += '.';
+  uint64_t rest = units % kIntPow10[decimals];
+  char fraction[9];
+  for (int k = decimals - 1; k >= 0; --k) {
+    fraction[k] = static_cast<char>('0' + rest % 10);
+    rest /= 10;
+  }
+  out->append(fraction, static_cast<size_t>(decimals));
 }
 
 }  // namespace cf

@@ -393,11 +393,13 @@ struct FeatureBuilder::OfferWork {
   std::vector<float> level_facts;                // per population customer × level: kLevelFeatures
   std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
   std::vector<std::vector<float>> group_weight;  // per thread × embedding group: the offer's purchases
+  std::vector<std::vector<double>> group_both;   // per thread × embedding group: the offer's buyers who bought it
   std::vector<double> thread_revenue, thread_events;
   std::vector<OfferWindows> thread_windows;  // per thread: revenue (≥ 0) per window
   OfferStats stats;
   OfferSummary summary;
   std::vector<CollaborativeFacts> collaborative;  // per population customer
+  std::vector<float> affinity;                    // per population customer: collaborative[i].affinity, to rank
 };
 
 FeatureBuilder::Workspace::Workspace() : work_(std::make_unique<OfferWork>()) {}
@@ -439,6 +441,7 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   work->facts.assign(pop, OfferFacts{});
   work->level_facts.assign(pop * num_levels * kLevelFeatures, 0.0f);
   work->group_weight.assign(static_cast<size_t>(threads), std::vector<float>(factors_.num_groups, 0.0f));
+  work->group_both.assign(static_cast<size_t>(threads), std::vector<double>(group_buyers_.size(), 0.0));
   work->thread_revenue.assign(static_cast<size_t>(threads), 0.0);
   work->thread_events.assign(static_cast<size_t>(threads), 0.0);
   work->thread_windows.assign(static_cast<size_t>(threads), OfferWindows{});
@@ -447,19 +450,23 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
 
   ParallelFor(pop, threads, [&](size_t t, size_t b, size_t e) {
     std::vector<float>& weight = work->group_weight[t];
+    std::vector<double>& both = work->group_both[t];
     // Sums kept in registers, stored once: per-thread slots side by side in one cache line
     // would bounce between the cores on every purchase of the offer.
     double revenue = 0, events = 0;
     OfferWindows windows;
     const uint32_t* product_bits = bits.data();
     for (size_t i = b; i < e; ++i) {
-      // Only the events that count read their time, scattered over the time column: fetch
-      // the times of a customer a few ahead while this one's are used.
+      // Only the events that count read their time and revenue, scattered over those
+      // columns: fetch them for a customer a few ahead while this one's are used.
       constexpr size_t kAhead = 4;
       if (i + kAhead < e) {
-        const std::span<const int64_t> ahead = view_->Customer(population_[i + kAhead]).time;
+        const CustomerEvents ahead = view_->Customer(population_[i + kAhead]);
         for (size_t k = 0; k < ahead.size(); k += 64 / sizeof(int64_t)) {
-          __builtin_prefetch(&ahead[k]);
+          __builtin_prefetch(&ahead.time[k]);
+        }
+        for (size_t k = 0; k < ahead.size(); k += 64 / sizeof(float)) {
+          __builtin_prefetch(&ahead.revenue[k]);
         }
       }
       const CustomerEvents ev = view_->Customer(population_[i]);
@@ -521,6 +528,13 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
           lf[l * kLevelFeatures + 2] += decayed();
         }
       }
+      // The groups of the offer's buyers, for the item-item similarity (CollaborativePass).
+      if (f.count > 0 && !both.empty()) {
+        const uint32_t c = population_[i];
+        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
+          both[groups_.groups[k]] += 1;
+        }
+      }
     }
     work->thread_revenue[t] = revenue;
     work->thread_events[t] = events;
@@ -576,8 +590,9 @@ void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) 
 void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
   const size_t pop = population_.size();
   const uint32_t groups = factors_.num_groups;
-  work->collaborative.assign(pop, CollaborativeFacts{});
-  std::vector<CollaborativeFacts>& out = work->collaborative;
+  // z: the offer's direction in the item subspace, from its share of purchases per group.
+  std::vector<float> z;
+  double z_norm = 0;
   if (groups > 0) {
     std::vector<float> w(groups, 0.0f);
     double total = 0;
@@ -590,70 +605,67 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
     for (float& x : w) {
       x = total > 0 ? static_cast<float>(x / total) : 0.0f;
     }
-    const std::vector<float> z = factors_.Project(w);
-    double z_norm = 0;
+    z = factors_.Project(w);
     for (float x : z) {
       z_norm += static_cast<double>(x) * x;
     }
     z_norm = std::sqrt(z_norm);
-    ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        const uint32_t c = population_[i];
-        double s = 0;
-        for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-          if (groups_.groups[k] < groups) {
-            s += static_cast<double>(groups_.values[k]) * z[groups_.groups[k]];
-          }
-        }
-        out[i].affinity = static_cast<float>(s);
-        const double denom = static_cast<double>(facts_[c].norm) * z_norm;
-        out[i].cosine = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
-      }
-    });
   }
-  std::vector<float> affinity(pop);
-  for (size_t i = 0; i < pop; ++i) {
-    affinity[i] = out[i].affinity;
-  }
-  const std::vector<float> affinity_pct = PercentileRanks(affinity);
-  for (size_t i = 0; i < pop; ++i) {
-    out[i].affinity_pct = affinity_pct[i];
-  }
-  if (group_buyers_.empty()) {
-    return;
-  }
-  std::vector<double> both(group_buyers_.size(), 0.0);
-  double offer_buyers = 0;
-  for (size_t i = 0; i < pop; ++i) {
-    if (work->facts[i].count > 0) {
-      offer_buyers += 1;
-      const uint32_t c = population_[i];
-      for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-        both[groups_.groups[k]] += 1;
+  // sim: per group, the cosine between its buyers and the offer's (counted in CustomerOfferPass).
+  std::vector<float> sim(group_buyers_.size(), 0.0f);
+  if (!sim.empty()) {
+    std::vector<double> both(group_buyers_.size(), 0.0);
+    for (const std::vector<double>& tb : work->group_both) {
+      for (size_t g = 0; g < both.size(); ++g) {
+        both[g] += tb[g];
       }
     }
+    double offer_buyers = 0;
+    for (const OfferFacts& f : work->facts) {
+      offer_buyers += f.count > 0 ? 1 : 0;
+    }
+    for (size_t g = 0; g < sim.size(); ++g) {
+      sim[g] = static_cast<float>(BuyerCosine(both[g], group_buyers_[g], offer_buyers));
+    }
   }
-  std::vector<float> sim(group_buyers_.size(), 0.0f);
-  for (size_t g = 0; g < sim.size(); ++g) {
-    sim[g] = static_cast<float>(BuyerCosine(both[g], group_buyers_[g], offer_buyers));
-  }
+  work->collaborative.resize(pop);
+  std::vector<CollaborativeFacts>& out = work->collaborative;
+  std::vector<float>& affinity = work->affinity;
+  affinity.resize(pop);
+  // One walk over each customer's groups gives both signals.
   ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       const uint32_t c = population_[i];
-      float s = 0;
+      double s = 0;
+      float s_sim = 0;
       for (uint64_t k = groups_.offsets[c]; k < groups_.offsets[c + 1]; ++k) {
-        s += sim[groups_.groups[k]];
+        const uint32_t g = groups_.groups[k];
+        if (g < groups) {
+          s += static_cast<double>(groups_.values[k]) * z[g];
+        }
+        s_sim += sim.empty() ? 0.0f : sim[g];
       }
+      CollaborativeFacts& o = out[i];
+      o.affinity = static_cast<float>(s);
+      affinity[i] = o.affinity;
+      const double denom = static_cast<double>(facts_[c].norm) * z_norm;
+      o.cosine = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
       const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
-      out[i].item_cf = s;
-      out[i].item_cf_mean = n > 0 ? s / static_cast<float>(n) : 0.0f;
+      o.item_cf = s_sim;
+      o.item_cf_mean = n > 0 ? s_sim / static_cast<float>(n) : 0.0f;
+    }
+  });
+  const std::vector<float> affinity_pct = PercentileRanks(affinity);
+  ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      out[i].affinity_pct = affinity_pct[i];
     }
   });
 }
 
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
                                    float window_share, const RowSink& sink, std::vector<float>* personal_revenue,
-                                   Workspace* workspace) const {
+                                   Workspace* workspace, SinkCalls calls) const {
   const int threads = ResolveThreads(options_.run.threads);
   Workspace local;
   Workspace& space = workspace != nullptr ? *workspace : local;
@@ -678,37 +690,54 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   const CustomerFacts no_facts;
   const OfferFacts no_offer;
   const CollaborativeFacts no_collaborative;
-  std::vector<float>& block = space.block_;
-  for (size_t first = 0; first < customers.size(); first += kRowChunk) {
-    const size_t count = std::min(kRowChunk, customers.size() - first);
+  auto fill_row = [&](size_t r, float* row) {
+    const uint32_t c = customers[r];
+    const bool known = slot_[c] != kNoSlot;
+    const size_t i = known ? slot_[c] : 0;
+    const OfferFacts& f = known ? work.facts[i] : no_offer;
+    const RowInputs in{known ? facts_[c] : no_facts,
+                       known,
+                       f,
+                       f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN,
+                       known ? work.decay_pct[i] : 0.0f,
+                       known ? &work.level_facts[i * num_levels * kLevelFeatures] : nullptr,
+                       known ? work.collaborative[i] : no_collaborative,
+                       work.summary,
+                       window_share};
+    for (size_t j = 0; j < width; ++j) {
+      row[j] = fill[j](in, column_level[j]);
+    }
+    if (personal_revenue != nullptr && f.count > 0) {
+      (*personal_revenue)[r] = f.spend / f.count;
+    }
+  };
+  space.blocks_.resize(static_cast<size_t>(threads));
+  // In order: each chunk's rows are filled on all cores, then handed over on this thread.
+  // Concurrent: the first chunk so (the sink may set itself up on it), then each thread fills
+  // and hands over the chunks of its own share, with no wait between chunks.
+  const size_t in_order = calls == SinkCalls::kInOrder ? customers.size() : std::min(kRowChunk, customers.size());
+  for (size_t first = 0; first < in_order; first += kRowChunk) {
+    const size_t count = std::min(kRowChunk, in_order - first);
+    std::vector<float>& block = space.blocks_[0];
     block.resize(count * width);  // every cell is written below
     ParallelFor(count, threads, [&](size_t, size_t b, size_t e) {
       for (size_t k = b; k < e; ++k) {
-        const size_t r = first + k;
-        const uint32_t c = customers[r];
-        const bool known = slot_[c] != kNoSlot;
-        const size_t i = known ? slot_[c] : 0;
-        const OfferFacts& f = known ? work.facts[i] : no_offer;
-        const RowInputs in{known ? facts_[c] : no_facts,
-                           known,
-                           f,
-                           f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN,
-                           known ? work.decay_pct[i] : 0.0f,
-                           known ? &work.level_facts[i * num_levels * kLevelFeatures] : nullptr,
-                           known ? work.collaborative[i] : no_collaborative,
-                           work.summary,
-                           window_share};
-        float* row = &block[k * width];
-        for (size_t j = 0; j < width; ++j) {
-          row[j] = fill[j](in, column_level[j]);
-        }
-        if (personal_revenue != nullptr && f.count > 0) {
-          (*personal_revenue)[r] = f.spend / f.count;
-        }
+        fill_row(first + k, &block[k * width]);
       }
     });
     sink(first, block);
   }
+  ParallelFor(customers.size() - in_order, threads, [&](size_t t, size_t b, size_t e) {
+    std::vector<float>& block = space.blocks_[t];
+    for (size_t first = in_order + b; first < in_order + e; first += kRowChunk) {
+      const size_t count = std::min(kRowChunk, in_order + e - first);
+      block.resize(count * width);
+      for (size_t k = 0; k < count; ++k) {
+        fill_row(first + k, &block[k * width]);
+      }
+      sink(first, block);
+    }
+  });
   return work.stats;
 }
 

@@ -95,6 +95,10 @@ class FeatureBuilder {
 
   // Receives the rows of customers [first, first + rows.size() / num_features()).
   using RowSink = std::function<void(size_t first, std::span<const float> rows)>;
+  // kInOrder: the sink is called on the caller's thread, chunk after chunk in row order.
+  // kConcurrent: the first chunk so, then the others from several threads at once, each
+  // chunk once, in no order; the sink must be thread-safe for that.
+  enum class SinkCalls { kInOrder, kConcurrent };
 
   // What Compute gathers about one offer, kept between calls: scoring offer after offer with
   // one workspace reuses its buffers instead of faulting in ~100 MB of fresh pages per offer
@@ -110,7 +114,7 @@ class FeatureBuilder {
    private:
     friend class FeatureBuilder;
     std::unique_ptr<OfferWork> work_;
-    std::vector<float> block_;
+    std::vector<std::vector<float>> blocks_;  // one chunk of rows per thread
   };
 
   // Rows (num_features() floats per customer, row-major, NaN = missing) for the offer,
@@ -119,7 +123,8 @@ class FeatureBuilder {
   // null, each customer's offer revenue per offer purchase (NaN without one).
   // `workspace` may be null (buffers of this call only).
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
-                     const RowSink& sink, std::vector<float>* personal_revenue, Workspace* workspace = nullptr) const;
+                     const RowSink& sink, std::vector<float>* personal_revenue, Workspace* workspace = nullptr,
+                     SinkCalls calls = SinkCalls::kInOrder) const;
 
   // The population's buyers and revenue of any purchase in the last two horizons (what
   // MeasureOfferWindows gives for every purchase on the whole view when there is no sample).

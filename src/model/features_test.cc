@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <random>
 #include <set>
 
 #include "base/time.h"
@@ -231,6 +233,59 @@ TEST_F(FeaturesTest, ARowDependsOnlyOnItsCustomer) {
   for (const auto& [name, value] : all.by_name[1]) {
     const float other = one.by_name[0].at(name);
     EXPECT_TRUE(value == other || (std::isnan(value) && std::isnan(other))) << name;
+  }
+}
+
+// Scoring hands the chunks to a thread-safe sink from every core at once: the rows must be the
+// ones the in-order calls give, each once. 40,000 customers make several chunks per thread.
+TEST_F(FeaturesTest, ConcurrentSinkCallsGiveTheSameRowsEachOnce) {
+  OwnedEvents o;
+  o.num_customers = 40000;
+  o.num_products = 4;
+  std::mt19937 rng(3);
+  for (uint32_t c = 0; c < o.num_customers; ++c) {
+    const int events = static_cast<int>(rng() % 6);
+    int64_t t = static_cast<int64_t>(rng() % 20) * kDay;
+    for (int k = 0; k < events; ++k) {
+      t += static_cast<int64_t>(rng() % (10 * kDay));
+      o.customer.push_back(c);
+      o.time.push_back(t);
+      o.product.push_back(rng() % 4);
+      o.revenue.push_back(static_cast<float>(1 + rng() % 9));
+      o.channel.push_back(k % 2 == 0 ? kOnline : kOffline);
+    }
+  }
+  const EventLog log = EventLog::FromOwned(std::move(o));
+  const HistoryView view(log, 100 * kDay);
+  FeatureOptions options = options_;
+  options.run.threads = 2;
+  const FeatureBuilder builder(view, options, &factors_);
+  const std::vector<uint32_t>& customers = builder.population();
+  ASSERT_GT(customers.size(), 30000u);
+  const size_t width = builder.num_features();
+  std::vector<float> in_order, concurrent(customers.size() * width, -1.0f);
+  builder.Compute(
+      offer_, customers, 1.0f,
+      [&](size_t, std::span<const float> rows) { in_order.insert(in_order.end(), rows.begin(), rows.end()); },
+      nullptr);
+  std::mutex mu;
+  std::set<size_t> firsts;
+  size_t handed = 0;
+  builder.Compute(
+      offer_, customers, 1.0f,
+      [&](size_t first, std::span<const float> rows) {
+        std::copy(rows.begin(), rows.end(), concurrent.begin() + static_cast<std::ptrdiff_t>(first * width));
+        std::lock_guard<std::mutex> lock(mu);
+        EXPECT_TRUE(firsts.insert(first).second) << "chunk at " << first << " handed twice";
+        handed += rows.size() / width;
+      },
+      nullptr, nullptr, FeatureBuilder::SinkCalls::kConcurrent);
+  EXPECT_EQ(handed, customers.size());
+  EXPECT_GT(firsts.size(), 2u);
+  ASSERT_EQ(in_order.size(), concurrent.size());
+  for (size_t k = 0; k < in_order.size(); ++k) {
+    ASSERT_TRUE(in_order[k] == concurrent[k] || (std::isnan(in_order[k]) && std::isnan(concurrent[k])))
+        << "row " << k / width << " column " << builder.layout().Names()[k % width];
   }
 }
 

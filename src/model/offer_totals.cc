@@ -207,16 +207,23 @@ double ApproximateShift(std::span<const double> logits, double total) {
 
 }  // namespace
 
-double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads) {
+double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads,
+                                 std::span<double> probabilities) {
   constexpr size_t kBlock = 65536;  // the sums' summation order, fixed whatever the threads
   const size_t blocks = (logits.size() + kBlock - 1) / kBlock;
   std::vector<double> block_sum(blocks), block_slope(blocks);
+  const bool keep = !probabilities.empty();
+  double kept_at = std::numeric_limits<double>::quiet_NaN();  // the shift `probabilities` holds
   auto sum = [&](double d, double* slope) {
+    kept_at = d;
     ParallelFor(blocks, threads, [&](size_t, size_t b, size_t e) {
       for (size_t k = b; k < e; ++k) {
         double s = 0, ds = 0;
         for (size_t i = k * kBlock; i < std::min(logits.size(), (k + 1) * kBlock); ++i) {
           const double q = Sigmoid(logits[i] + d);
+          if (keep) {
+            probabilities[i] = q;
+          }
           s += q;
           ds += std::isfinite(logits[i]) ? q * (1 - q) : 0;
         }
@@ -247,6 +254,13 @@ double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, i
     (s < total ? lo : hi) = d;
     const double next = slope > 0 ? d + (total - s) / slope : (lo + hi) / 2;
     d = next > lo && next < hi ? next : (lo + hi) / 2;
+  }
+  if (keep && !(kept_at == d)) {  // the iterations ran out after a step: one more pass
+    ParallelFor(logits.size(), threads, [&](size_t, size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        probabilities[i] = Sigmoid(logits[i] + d);
+      }
+    });
   }
   return d;
 }

@@ -54,7 +54,10 @@ double LogitShiftToTotal(std::span<const double> p, double total);
 // The same for the probabilities σ(logits[i]) (±infinity for 0 and 1), as scoring has them from
 // Platt scaling: no logarithm per step, and the sums run on `threads` over fixed blocks, so the
 // shift is the same whatever the threads.
-double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads);
+// When `probabilities` is not empty (it must have one slot per logit, and may not be
+// `logits`), it receives σ(logits[i] + shift) of the returned shift: the last sum's own values.
+double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads,
+                                 std::span<double> probabilities = {});
 // σ(logit(p) + shift), exact at p = 0 and p = 1.
 double ShiftProbability(double p, double shift);
 

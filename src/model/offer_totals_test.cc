@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include <algorithm>
 #include <numeric>
 #include <random>
@@ -33,6 +36,26 @@ TEST(OfferTotalsTest, TheLogitShiftReachesTheTotalAndKeepsTheOrder) {
         EXPECT_EQ(p[i] < p[j], q[i] < q[j]);
       }
     }
+  }
+}
+
+TEST(OfferTotalsTest, TheShiftOfLogitsGivesTheShiftedProbabilities) {
+  std::vector<double> logits;
+  for (int i = 0; i < 200000; ++i) {
+    logits.push_back(-6.0 + 9.0 * (i % 997) / 997.0);
+  }
+  logits[7] = -std::numeric_limits<double>::infinity();
+  logits[8] = std::numeric_limits<double>::infinity();
+  for (double total : {150.0, 20000.0, 150000.0}) {
+    std::vector<double> q(logits.size());
+    const double shift = LogitShiftOfLogitsToTotal(logits, total, 2, q);
+    EXPECT_EQ(shift, LogitShiftOfLogitsToTotal(logits, total, 1));
+    double sum = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      ASSERT_EQ(q[i], 1 / (1 + std::exp(-(logits[i] + shift)))) << i;
+      sum += q[i];
+    }
+    EXPECT_NEAR(sum, total, 1e-6 * total);
   }
 }
 

@@ -445,7 +445,7 @@ struct UniversalModel::Cache {
   std::vector<double> cold_probability;
   FeatureBuilder::Workspace workspace;
   std::vector<float> margins, offer_counts, personal;  // per population customer
-  std::vector<double> probability, spend;              // per population customer
+  std::vector<double> probability, spend, shifted;     // per population customer
 };
 
 struct UniversalModel::Parts {
@@ -479,49 +479,53 @@ class OfferForests {
     }
   }
 
+  // The first call specializes the forests on its rows; later calls only read them, so
+  // once the first has returned, any number may run at once.
   void Predict(std::span<const float> rows, size_t width, std::span<float> out, int threads) {
     const size_t n = out.size();
     if (n == 0) {
       return;
     }
-    if (!offer_.has_value()) {
-      std::vector<Forest::FixedFeature> fixed;
-      for (size_t j : offer_columns_) {
-        fixed.push_back({j, rows[j]});
-      }
-      offer_ = forest_.Specialize(fixed);
-      fixed_ = std::move(fixed);
-    }
-    if (!untouched_.has_value()) {
-      for (size_t i = 0; i < n; ++i) {
-        if (rows[i * width + offer_count_column_] == 0) {
-          std::vector<Forest::FixedFeature> fixed = fixed_;
-          for (size_t j : customer_offer_columns_) {
-            fixed.push_back({j, rows[i * width + j]});
-          }
-          untouched_ = forest_.Specialize(fixed);
-          untouched_values_ = std::move(fixed);
-          CF_LOG_DEBUG("trees for the offer: {} splits of {}; for customers who never bought it: {}",
-                       offer_->num_splits(), forest_.num_splits(), untouched_->num_splits());
-          break;
-        }
-      }
+    if (!set_up_) {
+      SetUp(rows, width, n);
+      set_up_ = true;
     }
     // Rows whose customer × offer cells are the fixed ones, and the others.
-    untouched_rows_.clear();
-    other_rows_.clear();
+    std::vector<uint32_t> untouched_rows, other_rows;
     for (size_t i = 0; i < n; ++i) {
-      (Untouched(&rows[i * width]) ? untouched_rows_ : other_rows_).push_back(static_cast<uint32_t>(i));
+      (Untouched(&rows[i * width]) ? untouched_rows : other_rows).push_back(static_cast<uint32_t>(i));
     }
-    if (other_rows_.empty() || untouched_rows_.empty()) {
-      (other_rows_.empty() ? *untouched_ : *offer_).PredictMargins(rows, n, width, out, threads);
+    if (other_rows.empty() || untouched_rows.empty()) {
+      (other_rows.empty() ? *untouched_ : *offer_).PredictMargins(rows, n, width, out, threads);
       return;
     }
-    untouched_->PredictMarginsOf(rows, width, untouched_rows_, out, threads);
-    offer_->PredictMarginsOf(rows, width, other_rows_, out, threads);
+    untouched_->PredictMarginsOf(rows, width, untouched_rows, out, threads);
+    offer_->PredictMarginsOf(rows, width, other_rows, out, threads);
   }
 
  private:
+  void SetUp(std::span<const float> rows, size_t width, size_t n) {
+    std::vector<Forest::FixedFeature> fixed;
+    for (size_t j : offer_columns_) {
+      fixed.push_back({j, rows[j]});
+    }
+    offer_ = forest_.Specialize(fixed);
+    fixed_ = std::move(fixed);
+    for (size_t i = 0; i < n; ++i) {
+      if (rows[i * width + offer_count_column_] == 0) {
+        std::vector<Forest::FixedFeature> fixed_untouched = fixed_;
+        for (size_t j : customer_offer_columns_) {
+          fixed_untouched.push_back({j, rows[i * width + j]});
+        }
+        untouched_ = forest_.Specialize(fixed_untouched);
+        untouched_values_ = std::move(fixed_untouched);
+        CF_LOG_DEBUG("trees for the offer: {} splits of {}; for customers who never bought it: {}",
+                     offer_->num_splits(), forest_.num_splits(), untouched_->num_splits());
+        break;
+      }
+    }
+  }
+
   bool Untouched(const float* row) const {
     if (!untouched_.has_value()) {
       return false;
@@ -541,7 +545,7 @@ class OfferForests {
   std::optional<Forest> offer_, untouched_;
   std::vector<Forest::FixedFeature> fixed_;             // the offer-level cells
   std::vector<Forest::FixedFeature> untouched_values_;  // those, then the customer × offer cells of a non-buyer
-  std::vector<uint32_t> untouched_rows_, other_rows_;
+  bool set_up_ = false;
 };
 
 }  // namespace
@@ -819,12 +823,14 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
         if (progress != nullptr) {
           progress->Add(n);
         }
-        forests.Predict(rows, width, std::span<float>(margins).subspan(first, n), threads_);
+        // The first chunk comes alone (and sets the forests up) and walks on every core;
+        // the others come from every core at once, each walking on its own.
+        forests.Predict(rows, width, std::span<float>(margins).subspan(first, n), first == 0 ? threads_ : 1);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
-      &personal, &cache.workspace);
+      &personal, &cache.workspace, FeatureBuilder::SinkCalls::kConcurrent);
   if (blend_scorer_ != nullptr) {
     // Ranks in the view's population, as on validation.
     CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
@@ -859,12 +865,10 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   if (pop > 0) {
     const double buyers = std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers,
                                      kMaxBuyerShare * static_cast<double>(pop));
-    const double shift = LogitShiftOfLogitsToTotal(probability, buyers, threads_);
-    ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) {
-        probability[i] = 1.0 / (1.0 + std::exp(-(probability[i] + shift)));
-      }
-    });
+    std::vector<double>& shifted = cache.shifted;
+    shifted.resize(pop);
+    LogitShiftOfLogitsToTotal(probability, buyers, threads_, shifted);
+    probability.swap(shifted);
     double raw_revenue = 0;
     for (size_t i = 0; i < pop; ++i) {
       raw_revenue += probability[i] * spend[i];
