@@ -185,12 +185,7 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
 test('every page at 390x844, keyboard only', {timeout: 90000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await page.goto(base + '/signin');
-  await page.keyboard.type(email);  // the Email field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(base + '/');
+  await harness.signInWithKeyboard(page, base, email, password);
   await page.getByRole('heading', {name: 'Campaign Plan', level: 1}).waitFor();
   // The menu is followed with the keyboard: Tab to "New campaign", Enter.
   const menuLink = page.locator('#menu a', {hasText: 'New campaign'});

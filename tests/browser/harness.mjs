@@ -44,3 +44,14 @@ export async function shot(page, dir, name) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, name + ' is ' + overflow + ' px wider than the window');
 }
+
+// Signs in at `base`/signin with the keyboard only (the Email field has the focus) and waits for
+// the console at `base`/.
+export async function signInWithKeyboard(page, base, email, password) {
+  await page.goto(base + '/signin');
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(base + '/');
+}

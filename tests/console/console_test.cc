@@ -282,11 +282,7 @@ TEST_F(AudienceConsoleTest, EditorAndPlanApisAreTheCommandLinesComputations) {
 
 TEST_F(AudienceConsoleTest, SignOutUserRemovalAndTheSignInLimit) {
   auto [cookie, csrf] = SignIn();
-  auto out = client_->Post("/console/api/signout", "{}",
-                           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
-  EXPECT_EQ(out->status, 200);
-  EXPECT_NE(out->Header("set-cookie").find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie}})->status, 401);
+  engage_test::ExpectSignOutEndsTheSession(*client_, cookie, csrf);
 
   auto [cookie2, csrf2] = SignIn();
   EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie2}})->status, 200);

@@ -99,4 +99,14 @@ inline void ExpectStateChangesNeedTheCsrfToken(http::Client& client, const std::
   }
 }
 
+// POST /console/api/signout ends the session of `cookie` (200, the cookie cleared, then 401).
+inline void ExpectSignOutEndsTheSession(http::Client& client, const std::string& cookie, const std::string& csrf) {
+  auto out = client.Post("/console/api/signout", "{}",
+                         {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->status, 200);
+  EXPECT_NE(out->Header("set-cookie").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(client.Get("/console/api/session", {{"Cookie", cookie}})->status, 401);
+}
+
 }  // namespace cf::engage_test
