@@ -12,8 +12,9 @@
 namespace cf {
 
 Result<std::string> ReadFile(const std::string& path);
-// Writes to a temporary file beside `path`, fsyncs, then renames over `path`.
-Status WriteFileAtomic(const std::string& path, std::string_view data);
+// Writes to a temporary file beside `path`, fsyncs, then renames over `path`. `mode` is the
+// file's permission bits from its creation on (0600 for files holding keys: never readable by others).
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Result<uint64_t> FileSize(const std::string& path);
