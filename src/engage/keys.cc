@@ -54,14 +54,6 @@ bool IsLowerHex(std::string_view s) {
 
 }  // namespace
 
-std::string RandomHex(size_t bytes) {
-  std::string buf(bytes, '\0');
-  auto* p = reinterpret_cast<unsigned char*>(buf.data());
-  // RAND_bytes only fails when the OS has no entropy source: a broken machine, not input.
-  if (RAND_bytes(p, static_cast<int>(bytes)) != 1) throw std::runtime_error("no random source for keys");
-  return Hex(p, bytes);
-}
-
 std::string RandomUuid() {
   std::string h = RandomHex(16);
   h[12] = '4';

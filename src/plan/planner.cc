@@ -223,6 +223,17 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   return result;
 }
 
+Result<PlanResult> PlanIntoDirectory(const data::Dataset& dataset, const model::UniversalModel& model,
+                                     const PlanFile& plan, const PlannerOptions& options, const std::string& dir) {
+  CF_ASSIGN_OR_RETURN(PlanResult result, MakePlan(dataset, model, plan, options));
+  if (result.violations != 0) {
+    return Err(Status::Internal(
+        fmt::format("the {} solver's allocation breaks {} rules; nothing written", result.solver, result.violations)));
+  }
+  CF_RETURN_IF_ERROR(WritePlanDirectory(dir, dataset.customers(), result));
+  return result;
+}
+
 std::string SummaryJson(const PlanResult& r) {
   nlohmann::ordered_json j;
   j["format"] = kPlanFormat;

@@ -67,6 +67,12 @@ struct PlanResult {
 Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::UniversalModel& model, const PlanFile& plan,
                             const PlannerOptions& options);
 
+// MakePlan, then WritePlanDirectory into `dir`: what `audience plan` and the console's "Run plan"
+// do. An allocation that breaks its own rules (a solver bug, never the input) is refused with
+// nothing written. The caller checks that `dir` may be written (IsPlanDirectory or new).
+Result<PlanResult> PlanIntoDirectory(const data::Dataset& dataset, const model::UniversalModel& model,
+                                     const PlanFile& plan, const PlannerOptions& options, const std::string& dir);
+
 // The identifier columns of a customer in a campaign CSV: its alias is the email alias when
 // it has one, else its first alias ("label:name").
 std::string_view ChosenAlias(std::string_view aliases);
