@@ -6,13 +6,13 @@
 // create and send a campaign and see its sends. Screenshots of each page go to $CF_ARTIFACTS.
 //
 // Environment: CF_BIN_DIR (the engage and audience binaries), CF_ARTIFACTS, CHROMIUM.
-import {spawn, execFileSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {test, after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import {chromium} from 'playwright-core';
+import * as consoles from './consoles.mjs';
 
 const engageBin = join(process.env.CF_BIN_DIR, 'engage');
 const audienceBin = join(process.env.CF_BIN_DIR, 'audience');
@@ -30,18 +30,10 @@ const audience = (...args) => run(audienceBin, ...args);
 const servers = [];
 let browser, engageBase, audienceBase, partnerKey, engagePassword, audiencePassword;
 
-function serve(bin, args) {
-  const child = spawn(bin, args, {stdio: ['ignore', 'pipe', 'inherit']});
+async function serve(bin, args) {
+  const {child, base} = await consoles.serve(bin, args);
   servers.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(bin + ' serve exited with ' + code)));
-  });
+  return base;
 }
 
 before(async () => {
@@ -51,6 +43,7 @@ before(async () => {
   audience('ingest', '--quiet', '--events', join(dir, 'raw/purchases.csv'), '--products', join(dir, 'raw/products.csv'),
     '--customers', join(dir, 'raw/customers.csv'), '--out', join(dir, 'ds'));
   audience('train', '--quiet', '--data', join(dir, 'ds'), '--horizon', '30', '--out', join(dir, 'model'));
+  audience('evaluate', '--quiet', '--data', join(dir, 'ds'), '--cutoff', '2025-03-01', '--json-out', join(dir, 'backtest.json'));
   audience('campaign', 'init', '--plan', join(dir, 'plan.json'), '--name', 'Flow week', '--start', '2025-05-01');
   audiencePassword = audience('user', 'create', '--users', join(dir, 'users.json'), '--email', email);
 
@@ -65,9 +58,8 @@ before(async () => {
   engageBase = await serve(engageBin, ['serve', '--data', store, '--listen', '127.0.0.1:0', '--log-level', 'warn']);
   audienceBase = await serve(audienceBin, ['serve', '--data', join(dir, 'ds'), '--model', join(dir, 'model'),
     '--plan', join(dir, 'plan.json'), '--plan-dir', join(dir, 'plan'), '--users', join(dir, 'users.json'),
-    '--listen', '127.0.0.1:0', '--log-level', 'warn']);
-  browser = await chromium.launch({executablePath: process.env.CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage']});
+    '--backtest', join(dir, 'backtest.json'), '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+  browser = await consoles.launchBrowser();
 });
 
 after(async () => {
@@ -76,29 +68,9 @@ after(async () => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-async function newPage(viewport) {
-  const context = await browser.newContext({viewport});
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  return page;
-}
-
-async function signIn(page, base, password) {
-  await page.goto(base + '/');
-  await page.waitForURL(base + '/signin');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Sign in'}).click();
-  await page.waitForURL(base + '/');
-}
-
-async function shot(page, name) {
-  await page.screenshot({path: join(artifacts, name + '.png'), fullPage: true});
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, name + ' is ' + overflow + ' px wider than the window');
-}
+const newPage = (viewport) => consoles.newPage(browser, viewport);
+const signIn = (page, base, password) => consoles.signIn(page, base, email, password);
+const shot = (page, name) => consoles.shot(page, artifacts, name);
 
 test('from a data import key to sends, across both consoles', {timeout: 90000}, async () => {
   // engage: Technology Partners > Tinyclues > Generate new key.
@@ -188,14 +160,60 @@ test('from a data import key to sends, across both consoles', {timeout: 90000}, 
   await eng.getByText(added + ' send records').waitFor();
   await shot(eng, 'flow-engage-sends');
 
-  // audience: the other pages answer (no sends file given: the report says so).
+  // audience: Opportunities; "Create campaign" opens the editor with the offer filled in.
   await aud.goto(audienceBase + '/#/opportunities');
   await aud.getByRole('table', {name: 'Opportunities'}).waitFor({timeout: 30000});
   await shot(aud, 'flow-audience-opportunities');
+  const create = aud.getByRole('button', {name: /^Create campaign for /}).first();
+  const value = (await create.getAttribute('aria-label')).replace('Create campaign for ', '');
+  await create.click();
+  await aud.getByRole('heading', {name: 'New campaign', level: 1}).waitFor();
+  assert.equal(await aud.getByLabel('Name', {exact: true}).inputValue(), value);
+  assert.equal(await aud.getByLabel('Offer expression').inputValue(), 'category = "' + value + '"');
+  await shot(aud, 'flow-audience-editor-from-opportunity');
+
+  // audience: Analytics. No sends file given: the report says so; the model page draws the backtest.
   await aud.goto(audienceBase + '/#/analytics');
   await aud.getByText('No sends yet').waitFor();
   await shot(aud, 'flow-audience-analytics');
+  await aud.getByRole('link', {name: 'Model'}).click();
+  await aud.getByRole('img', {name: 'Cumulative gains curves'}).waitFor();
+  await aud.getByRole('table', {name: 'Calibration of universal'}).waitFor();
+  await shot(aud, 'flow-audience-model');
 
   assert.deepEqual(eng.errors, [], 'no console errors in engage');
   assert.deepEqual(aud.errors, [], 'no console errors in audience');
+});
+
+test('export, opportunities and analytics at 390x844 with the keyboard', {timeout: 60000}, async () => {
+  const page = await newPage({width: 390, height: 844});
+  await page.goto(audienceBase + '/signin');
+  await page.getByLabel('Email').focus();
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(audiencePassword);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(audienceBase + '/');
+  // Export again from the keyboard: nothing changed since, so nothing is sent.
+  await page.goto(audienceBase + '/#/export');
+  const box = page.getByRole('checkbox', {name: campaignName});
+  await box.focus();
+  await page.keyboard.press('Space');
+  assert.ok(await box.isChecked());
+  await page.getByRole('button', {name: 'Export campaigns'}).focus();
+  await page.keyboard.press('Enter');
+  const row = page.getByRole('table', {name: 'Export progress per campaign'}).getByRole('row', {name: new RegExp(campaignName)});
+  await row.getByRole('cell', {name: 'Exported', exact: true}).waitFor({timeout: 30000});
+  assert.equal(await row.locator('[data-count="sent"]').textContent(), '0');
+  await shot(page, 'flow-export-390');
+  for (const [hash, heading] of [['#/opportunities', 'Opportunities'], ['#/analytics', 'Campaign report'],
+    ['#/analytics/model', 'Model'], ['#/settings', 'Settings']]) {
+    await page.goto(audienceBase + '/' + hash);
+    await page.getByRole('heading', {name: heading, level: 1}).waitFor();
+    if (hash === '#/opportunities') await page.getByRole('table', {name: 'Opportunities'}).waitFor({timeout: 30000});
+    if (hash === '#/settings') await page.getByLabel('Endpoint').waitFor();
+    await shot(page, 'flow-' + hash.slice(2).replace('/', '-') + '-390');
+  }
+  assert.deepEqual(page.errors, [], 'no console errors');
+  await page.context().close();
 });
