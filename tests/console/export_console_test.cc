@@ -254,5 +254,54 @@ TEST_F(ExportConsoleTest, OpportunitiesReportAndModelAnswer) {
   EXPECT_EQ(model["models"]["universal"]["deciles"].size(), 10u);
 }
 
+// With the sends and the purchases since, the console's report is `audience report`'s.
+TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
+  // Every non-holdout customer with an external id was sent its campaign on its send date.
+  const json summary = json::parse(ReadFile(dir_ + "/plan/summary.json").value_or("{}"));
+  std::string sends;
+  for (const json& c : summary["campaigns"]) {
+    const int64_t day = (c["send_date"] == "2025-05-01" ? 0 : 1);
+    const int64_t time = 1746057600 + day * 86400;  // 2025-05-01T00:00:00Z + day
+    const std::string text =
+        ReadFile(dir_ + "/plan/campaigns/" + c["cohort_id"].get<std::string>() + ".csv").value_or("");
+    bool header = true;
+    for (std::string_view line : Split(text, '\n')) {
+      if (header || line.empty()) {
+        header = false;
+        continue;
+      }
+      const std::vector<std::string> f = CsvFields(line);
+      if (f[1].empty() || f.back() == "1") continue;
+      sends += json({{"campaign_name", c["name"]}, {"external_user_id", f[1]}, {"channel", c["channel"]},
+                     {"time", time + 3600}, {"outcome", "sent"}})
+                   .dump() +
+               "\n";
+    }
+  }
+  Write("sends.jsonl", sends);
+  Outcome simulated = Audience("simulate --quiet --raw " + dir_ + "/raw --plan-dir " + dir_ + "/plan --sends " + dir_ +
+                               "/sends.jsonl --days 21 --treatment-effect 1.5 --seed 5 --out " + dir_ + "/later");
+  ASSERT_EQ(simulated.code, 0) << simulated.err;
+  Outcome reported = Audience("report --quiet --data " + dir_ + "/ds --plan-dir " + dir_ + "/plan --sends " + dir_ +
+                              "/sends.jsonl --purchases " + dir_ + "/later/purchases.csv --json " + dir_ + "/report.json");
+  ASSERT_EQ(reported.code, 0) << reported.err;
+  json want = json::parse(ReadFile(dir_ + "/report.json").value_or("{}"));
+
+  std::vector<std::string> args = ServeArgs();
+  args.insert(args.end(), {"--sends", dir_ + "/sends.jsonl", "--purchases", dir_ + "/later/purchases.csv"});
+  engage_test::ServerProcess server(args);
+  ASSERT_TRUE(server.running());
+  ConsoleClient console(server.base_url(), "m@example.com", password_);
+  ASSERT_TRUE(console.signed_in());
+  auto [status, got] = console.Call("GET", "/analytics/report");
+  ASSERT_EQ(status, 200) << got.dump();
+  EXPECT_EQ(got["available"], true);
+  got.erase("available");
+  ASSERT_EQ(got["campaigns"].size(), 2u) << got.dump();
+  EXPECT_GT(got["campaigns"][0]["treated"]["customers"].get<int64_t>(), 0);
+  EXPECT_FALSE(got["campaigns"][0]["headline"].get<std::string>().empty());
+  EXPECT_EQ(got, want) << "the console answers what `audience report --json` writes";
+}
+
 }  // namespace
 }  // namespace cf
