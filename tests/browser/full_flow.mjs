@@ -28,7 +28,7 @@ const engage = (...args) => run(engageBin, ...args, '--data', store);
 const audience = (...args) => run(audienceBin, ...args);
 
 const servers = [];
-let browser, engageBase, audienceBase, partnerKey, engagePassword, audiencePassword;
+let browser, engageBase, audienceBase, audienceArgs, partnerKey, engagePassword, audiencePassword;
 
 async function serve(bin, args) {
   const {child, base} = await consoles.serve(bin, args);
@@ -56,9 +56,10 @@ before(async () => {
   engage('users', 'import', '--csv', join(dir, 'users.csv'));
 
   engageBase = await serve(engageBin, ['serve', '--data', store, '--listen', '127.0.0.1:0', '--log-level', 'warn']);
-  audienceBase = await serve(audienceBin, ['serve', '--data', join(dir, 'ds'), '--model', join(dir, 'model'),
-    '--plan', join(dir, 'plan.json'), '--plan-dir', join(dir, 'plan'), '--users', join(dir, 'users.json'),
-    '--backtest', join(dir, 'backtest.json'), '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+  audienceArgs = ['serve', '--data', join(dir, 'ds'), '--model', join(dir, 'model'), '--plan', join(dir, 'plan.json'),
+    '--plan-dir', join(dir, 'plan'), '--users', join(dir, 'users.json'), '--backtest', join(dir, 'backtest.json'),
+    '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+  audienceBase = await serve(audienceBin, audienceArgs);
   browser = await consoles.launchBrowser();
 });
 
@@ -151,11 +152,12 @@ test('from a data import key to sends, across both consoles', {timeout: 90000}, 
 
   // engage: a campaign on the segment, sent now, with its sends.
   await eng.getByRole('link', {name: 'Campaigns'}).click();
-  await eng.getByLabel('Campaign name').fill('Flow send');
+  // Named as in the plan: the report joins engage's send records to the plan's campaigns by name.
+  await eng.getByLabel('Campaign name').fill(campaignName);
   await eng.getByLabel('Segment').selectOption({label: 'Flow segment (' + added + ' users)'});
   await eng.getByLabel('Channel').selectOption('email');
   await eng.getByRole('button', {name: 'Create campaign'}).click();
-  await eng.getByRole('heading', {name: 'Flow send', level: 1}).waitFor();
+  await eng.getByRole('heading', {name: campaignName, level: 1}).waitFor();
   await eng.getByRole('button', {name: 'Send now'}).click();
   await eng.getByText(added + ' send records').waitFor();
   await shot(eng, 'flow-engage-sends');
@@ -175,11 +177,27 @@ test('from a data import key to sends, across both consoles', {timeout: 90000}, 
   // audience: Analytics. No sends file given: the report says so; the model page draws the backtest.
   await aud.goto(audienceBase + '/#/analytics');
   await aud.getByText('No sends yet').waitFor();
-  await shot(aud, 'flow-audience-analytics');
   await aud.getByRole('link', {name: 'Model'}).click();
   await aud.getByRole('img', {name: 'Cumulative gains curves'}).waitFor();
   await aud.getByRole('table', {name: 'Calibration of universal'}).waitFor();
   await shot(aud, 'flow-audience-model');
+
+  // The loop closes: engage's send records and the purchases since (simulated) given to a
+  // restarted console, whose report measures the campaign against its holdout.
+  engage('campaign', 'sends', '--out', join(dir, 'sends.jsonl'));
+  audience('simulate', '--quiet', '--raw', join(dir, 'raw'), '--plan-dir', join(dir, 'plan'), '--sends',
+    join(dir, 'sends.jsonl'), '--days', '21', '--seed', '5', '--out', join(dir, 'later'));
+  const reported = await serve(audienceBin, [...audienceArgs, '--sends', join(dir, 'sends.jsonl'),
+    '--purchases', join(dir, 'later/purchases.csv')]);
+  const rep = await newPage({width: 1280, height: 800});
+  await signIn(rep, reported, audiencePassword);
+  await rep.goto(reported + '/#/analytics');
+  await rep.getByRole('heading', {name: campaignName, level: 2}).waitFor({timeout: 30000});
+  await rep.getByRole('table', {name: 'Treated against holdout: ' + campaignName}).waitFor();
+  await rep.getByRole('img', {name: /^Incremental buyers/}).waitFor();
+  await rep.getByRole('table', {name: 'Decile table'}).waitFor();
+  await shot(rep, 'flow-audience-analytics-report');
+  assert.deepEqual(rep.errors, [], 'no console errors on the report');
 
   assert.deepEqual(eng.errors, [], 'no console errors in engage');
   assert.deepEqual(aud.errors, [], 'no console errors in audience');
