@@ -191,11 +191,10 @@ void RegisterExportApi(Console& console, http::Server& server) {
                   sync::ExportPlan(options, credentials, [&progress](const sync::PlanExport& all, size_t i) {
                     const sync::CampaignExport& c = all.campaigns[i];
                     const bool running = c.state == sync::CampaignExport::State::kRunning;
-                    const size_t finished = i + (running ? 0 : 1);
-                    progress.Set(static_cast<double>(finished) / static_cast<double>(all.campaigns.size()),
+                    progress.Set(sync::Fraction(all),
                                  running ? fmt::format("exporting {} ({} of {})", Quote(c.campaign.export_file_name),
                                                        i + 1, all.campaigns.size())
-                                         : fmt::format("{} of {} campaigns exported", finished, all.campaigns.size()),
+                                         : fmt::format("{} of {} campaigns exported", i + 1, all.campaigns.size()),
                                  ProgressDetail(all));
                   }));
               {

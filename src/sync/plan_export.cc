@@ -50,8 +50,10 @@ Status CheckCsvDir(const std::string& csv_dir, const PlanSummary& plan) {
   return CreateDirectories(csv_dir);
 }
 
-// Runs one campaign into `out`; its failure is recorded there, never returned.
-void ExportCampaign(const PlanExportOptions& options, Exporter* exporter, CampaignExport& out) {
+// Runs one campaign into `out`; its failure is recorded there, never returned. `sending` is
+// called after each acknowledged request.
+void ExportCampaign(const PlanExportOptions& options, Exporter* exporter, CampaignExport& out,
+                    const std::function<void()>& sending) {
   const PlannedCampaign& c = out.campaign;
   Result<CampaignAudience> audience = ReadCampaignAudience(options.plan_dir, c);
   if (!audience.has_value()) {
@@ -84,7 +86,11 @@ void ExportCampaign(const PlanExportOptions& options, Exporter* exporter, Campai
     out.first_removes = DescribeFirst(changes.replaced, &changes.removes);
     return;
   }
-  out.report = exporter->Export(options.plan_dir, c, *audience);
+  out.report = exporter->Export(options.plan_dir, c, *audience, [&](int64_t acknowledged, int64_t total) {
+    out.sending_acknowledged = acknowledged;
+    out.sending_total = total;
+    sending();
+  });
   out.sent = true;
   out.changes_known = true;
   out.to_add = out.report.to_add;
@@ -157,7 +163,9 @@ Result<PlanExport> ExportPlan(const PlanExportOptions& options, const Credential
     CampaignExport& c = out.campaigns[i];
     c.state = CampaignExport::State::kRunning;
     if (progress) progress(out, i);
-    ExportCampaign(options, exporter.get(), c);
+    ExportCampaign(options, exporter.get(), c, [&] {
+      if (progress) progress(out, i);
+    });
     c.state = c.status.ok() ? CampaignExport::State::kDone : CampaignExport::State::kFailed;
     if (progress) progress(out, i);
   }
@@ -200,11 +208,27 @@ json ToJson(const CampaignExport& c) {
                 {"retries", r.retries},
                 {"seconds", r.seconds}});
   }
+  if (c.state == CampaignExport::State::kRunning && c.sending_total > 0) {
+    row.update({{"sent", c.sending_acknowledged}, {"to_send", c.sending_total}});
+  }
   if (c.state == CampaignExport::State::kDone || c.state == CampaignExport::State::kFailed) {
     row["status"] = c.status.ok() ? "ok" : "failed";
     if (!c.status.ok()) row["error"] = c.status.message();
   }
   return row;
+}
+
+double Fraction(const PlanExport& e) {
+  if (e.campaigns.empty()) return 1;
+  double done = 0;
+  for (const CampaignExport& c : e.campaigns) {
+    if (c.state == CampaignExport::State::kDone || c.state == CampaignExport::State::kFailed) {
+      done += 1;
+    } else if (c.state == CampaignExport::State::kRunning && c.sending_total > 0) {
+      done += static_cast<double>(c.sending_acknowledged) / static_cast<double>(c.sending_total);
+    }
+  }
+  return done / static_cast<double>(e.campaigns.size());
 }
 
 json ToJson(const PlanExport& e) {

@@ -40,6 +40,8 @@ struct CampaignExport {
   bool changes_known = false;                  // to_add/to_remove are known (dry run or sent)
   int64_t to_add = 0, to_remove = 0;
   std::vector<std::string> first_adds, first_removes;  // dry run: the first few, described
+  int64_t sending_acknowledged = 0;            // while running: identifiers acknowledged so far
+  int64_t sending_total = 0;                   // while running: changes to send (0 until known)
   bool sent = false;                           // `report` holds what the destination acknowledged
   CampaignReport report;
   std::string csv_path;                        // written CSV, or empty
@@ -56,8 +58,9 @@ struct PlanExport {
   int failed() const;
 };
 
-// Called from the exporting thread when a campaign starts and when it ends; `all` is the whole
-// export so far (every campaign, pending ones included) and `index` the one that changed.
+// Called when a campaign starts, after each request it sends is acknowledged, and when it ends
+// (one call at a time); `all` is the whole export so far (every campaign, pending ones included)
+// and `index` the one that changed.
 using PlanExportProgress = std::function<void(const PlanExport& all, size_t index)>;
 
 // Errors that stop the whole export (bad options, unreadable summary, unknown campaign, CSV
@@ -71,7 +74,7 @@ Result<PlanExport> ExportPlan(const PlanExportOptions& options, const Credential
 Result<std::vector<PlannedCampaign>> SelectCampaigns(const PlanSummary& plan, const std::vector<std::string>& wanted);
 
 // One campaign as JSON: name, export_file_name, cohort_id, state, status ("ok"/"failed" once
-// finished), error, and the counts known so far (planned, skipped, holdout, duplicates, to_add,
+// finished), error, while sending "sent" and "to_send" so far, and the counts known (planned, skipped, holdout, duplicates, to_add,
 // to_remove, sent, added, removed, unmatched — null where the destination does not count —,
 // requests, retries, seconds, csv, first_adds, first_removes). The CLI's --json and the console
 // print the same rows.
@@ -80,5 +83,8 @@ nlohmann::json ToJson(const CampaignExport& campaign);
 nlohmann::json ToJson(const PlanExport& plan_export);
 
 const char* StateName(CampaignExport::State state);
+
+// The share of the export done: finished campaigns, plus the running one's acknowledged share.
+double Fraction(const PlanExport& plan_export);
 
 }  // namespace cf::sync

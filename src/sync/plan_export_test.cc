@@ -71,6 +71,13 @@ TEST_F(PlanExportTest, CsvOnlyReportsEachCampaignAsItStartsAndEnds) {
   EXPECT_EQ(seen, (std::vector<std::string>{"Coffee:running:pending", "Coffee:done:pending", "Tea:running:done",
                                             "Tea:done:done"}));
   EXPECT_EQ(r->failed(), 0);
+  EXPECT_DOUBLE_EQ(Fraction(*r), 1.0);
+  PlanExport half = *r;
+  half.campaigns[1].state = CampaignExport::State::kRunning;
+  half.campaigns[1].sending_acknowledged = 1;
+  half.campaigns[1].sending_total = 4;
+  EXPECT_DOUBLE_EQ(Fraction(half), 0.625);
+  EXPECT_EQ(ToJson(half.campaigns[1])["to_send"], 4);
   const nlohmann::json coffee = ToJson(r->campaigns[0]);
   EXPECT_EQ(coffee["planned"], 2);
   EXPECT_EQ(coffee["skipped"], 1);
