@@ -138,7 +138,7 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
   await page.getByLabel('Export file name').fill('Browser pick - week 50');
 
   // The slider reads the curve's points: moving it changes the numbers and sets the volume.
-  const slider = page.getByLabel('Audience size');
+  const slider = page.getByRole('slider', {name: 'Audience size'});
   await page.waitForFunction(() => !document.getElementById('audience-size').disabled);
   const sizeBefore = await numberOf(page.locator('#curve-size'));
   const revenueBefore = await numberOf(page.locator('#curve-revenue'));
@@ -158,8 +158,12 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
   // A bad edit shows the library's message and leaves the file as it was.
   await page.getByLabel('Send date').fill('2026-12-20');
+  const errorsBefore = page.errors.length;
   await page.getByRole('button', {name: 'Save campaign'}).click();
   await page.getByText(/send_date: 2026-12-20 is outside the plan/).waitFor();
+  // The browser logs the refused request (a 400) itself; nothing else may be logged.
+  assert.deepEqual(page.errors.splice(errorsBefore),
+    ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
   assert.equal(JSON.parse(audience('campaign', 'list', '--json', '--plan', plan)).campaigns.length, 1);
   await page.getByLabel('Send date').fill('2026-12-10');
   await page.getByRole('button', {name: 'Save campaign'}).click();

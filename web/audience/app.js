@@ -31,7 +31,7 @@
       else if (k === 'value' && (tag === 'input' || tag === 'textarea' || tag === 'select')) node.value = v;
       else node.setAttribute(k, v === true ? '' : v);
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       node.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }

@@ -62,7 +62,7 @@
     svg.setAttribute('viewBox', '0 0 400 200');
     svg.setAttribute('class', 'curve');
     svg.setAttribute('role', 'img');
-    svg.setAttribute('aria-label', 'Share of expected buyers by audience size');
+    svg.setAttribute('aria-label', 'The audience curve: share of expected buyers captured, best customers first');
     if (!points.length) return svg;
     const maxSize = points[points.length - 1].size || 1;
     const xy = (p) => [10 + 380 * p.size / maxSize, 190 - 180 * p.buyer_share];
@@ -139,7 +139,7 @@
         box('Size', num(p.size), 'curve-size'),
         box('Expected buyers', num(p.expected_buyers, 1), 'curve-buyers'),
         box('Expected revenue', num(p.expected_revenue, 2), 'curve-revenue'),
-        box('Share of expected buyers', num(p.buyer_share * 100, 1) + '%', 'curve-share'),
+        box('Share of expected buyers captured', num(p.buyer_share * 100, 1) + '%', 'curve-share'),
         box('Lift', num(p.lift, 2) + '×', 'curve-lift'));
       slider.setAttribute('aria-valuetext', num(p.size) + ' customers, ' + num(p.expected_buyers, 1) + ' expected buyers');
       chart.replaceChildren(curveSvg(points, i));

@@ -72,7 +72,7 @@
       const inPlan = d >= start && d <= end;
       cells.push(dayCell(d, inPlan, month === null || d.getUTCMonth() === month, byDate));
     }
-    return {title, grid: el('div', {class: 'calendar ' + state.view, role: 'grid', 'aria-label': title},
+    return {title, grid: el('div', {class: 'calendar ' + state.view, role: 'group', 'aria-label': title},
       DOW.map((x) => el('div', {class: 'dow', 'aria-hidden': 'true'}, x)), cells)};
   }
 
