@@ -143,6 +143,21 @@ TEST_F(ExportConsoleTest, SettingsKeepTheKeysAndTheExportJobSendsThePlansCohorts
   EXPECT_NE(bad_partner_body.value("message", "").find("partner 'tin y'"), std::string::npos)
       << bad_partner_body.dump();
 
+  // A wrong data import key: each campaign fails in words, and the job still ends.
+  ASSERT_EQ(console
+                .Call("POST", "/export/settings",
+                      {{"endpoint", engage.base_url()}, {"partner_api_key", partner_key_}, {"data_import_key", "wrong"}})
+                .first,
+            200);
+  auto [wrong_started, wrong_start] = console.Call("POST", "/export/run", {{"campaigns", {"Everything email"}}});
+  ASSERT_EQ(wrong_started, 200) << wrong_start.dump();
+  const json wrong = console.Wait(wrong_start["job_id"]);
+  ASSERT_EQ(wrong.value("state", ""), "done") << wrong.dump();
+  EXPECT_EQ(wrong["result"]["failed"], 1);
+  EXPECT_EQ(wrong["result"]["campaigns"][0]["state"], "failed");
+  EXPECT_NE(wrong["result"]["campaigns"][0].value("error", "").find("client secret"), std::string::npos)
+      << wrong.dump();
+
   auto [saved, settings] = console.Call("POST", "/export/settings",
                                         {{"endpoint", engage.base_url()},
                                          {"partner", "tinyclues"},
