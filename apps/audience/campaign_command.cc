@@ -1,15 +1,9 @@
 // campaign init|settings|add|edit|remove|list: writes and edits a plan file (docs/plan.md) from
 // the command line. Every edit reads the plan, changes it in memory, validates the whole plan
 // and replaces the file atomically, so a bad edit leaves the file byte for byte as it was.
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,6 +14,7 @@
 #include "base/files.h"
 #include "base/strings.h"
 #include "base/time.h"
+#include "plan/plan_edit.h"
 #include "plan/plan_file.h"
 
 namespace cf::cli {
@@ -137,56 +132,6 @@ Status ApplyPlanFlags(const PlanFlags& f, plan::PlanFile* p) {
 }
 
 // Validates and writes; on failure the message says the file was left as it was.
-Status Save(const std::string& path, const plan::PlanFile& p, std::string_view what) {
-  if (Status s = plan::WritePlanFile(path, p); !s.ok()) {
-    return Status(s.code(), fmt::format("{} refused: {}; {} was left as it was", what, s.message(), path));
-  }
-  return Status::OK();
-}
-
-// An exclusive lock on the plan file for one read-modify-write, so two edits at once (two
-// terminals, a script in a loop) both land instead of the second silently dropping the first.
-// The lock is on the file's inode; the atomic write replaces the inode, so a waiter that wakes
-// up holding the lock of a replaced file takes the lock of the new one instead.
-class PlanLock {
- public:
-  static Result<PlanLock> Acquire(const std::string& path) {
-    for (;;) {
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return PlanLock(-1);  // a missing file is reported by Load, by name
-      PlanLock lock(fd);
-      if (::flock(fd, LOCK_EX) != 0) {
-        return Err(Status::IOError(fmt::format("--plan {}: cannot lock it: {}", path, std::strerror(errno))));
-      }
-      struct stat held {
-      }, now{};
-      if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
-          held.st_dev == now.st_dev) {
-        return lock;
-      }
-    }
-  }
-  PlanLock(PlanLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  PlanLock& operator=(PlanLock&&) = delete;
-  ~PlanLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
- private:
-  explicit PlanLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
-Result<plan::PlanFile> Load(const std::string& path) {
-  if (!PathExists(path)) {
-    return Err(Status::NotFound(
-        fmt::format("--plan {}: no such file; write a new plan with 'audience campaign init --plan {} --name NAME "
-                    "--start YYYY-MM-DD'",
-                    path, path)));
-  }
-  return plan::ReadPlanFile(path);
-}
-
 Status RunInit(const PlanFlags& f) {
   if (PathExists(f.plan)) {
     return Status::AlreadyExists(fmt::format(
@@ -195,7 +140,9 @@ Status RunInit(const PlanFlags& f) {
   }
   plan::PlanFile p;
   CF_RETURN_IF_ERROR(ApplyPlanFlags(f, &p));
-  CF_RETURN_IF_ERROR(Save(f.plan, p, "new plan"));
+  if (Status w = plan::WritePlanFile(f.plan, p); !w.ok()) {
+    return Status(w.code(), fmt::format("new plan refused: {}; {} was not written", w.message(), f.plan));
+  }
   std::printf("wrote plan '%s' to %s: %d days from %s, objective %s, %zu pressure rules, no campaigns yet\n",
               p.name.c_str(), f.plan.c_str(), p.days, p.start.c_str(), std::string(ObjectiveName(p.objective)).c_str(),
               p.pressure.size());
@@ -203,11 +150,14 @@ Status RunInit(const PlanFlags& f) {
 }
 
 Status RunSettings(const PlanFlags& f) {
-  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
-  CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
-  const std::string old_name = p.name;
-  CF_RETURN_IF_ERROR(ApplyPlanFlags(f, &p));
-  CF_RETURN_IF_ERROR(Save(f.plan, p, "settings"));
+  plan::PlanFile p;
+  std::string old_name;
+  CF_RETURN_IF_ERROR(plan::EditPlanFile(f.plan, "settings", [&](plan::PlanFile& edited) -> Status {
+    old_name = edited.name;
+    CF_RETURN_IF_ERROR(ApplyPlanFlags(f, &edited));
+    p = edited;
+    return Status::OK();
+  }));
   if (p.name != old_name && !p.campaigns.empty()) {
     std::fprintf(stderr,
                  "audience campaign settings: warning: the plan's name is part of every campaign's cohort id: the "
@@ -269,58 +219,52 @@ Status ApplyCampaignFlags(const CampaignFlags& f, plan::CampaignSpec* c) {
   return Status::OK();
 }
 
-std::vector<std::string> CampaignNames(const plan::PlanFile& p) {
-  std::vector<std::string> names;
-  for (const plan::CampaignSpec& c : p.campaigns) names.push_back(fmt::format("\"{}\"", c.name));
-  return names;
-}
-
-Result<size_t> FindCampaign(const plan::PlanFile& p, const std::string& path, const std::string& name) {
-  for (size_t i = 0; i < p.campaigns.size(); ++i) {
-    if (p.campaigns[i].name == name) return i;
-  }
-  return Err(Status::NotFound(fmt::format("--name '{}': {} has no such campaign; its campaigns: {}", name, path,
-                                          p.campaigns.empty() ? "none" : Join(CampaignNames(p), ", "))));
-}
+// The library's NotFound and AlreadyExists, named by the flag that gave the campaign.
+Status NameFlag(const Status& s) { return s.ok() ? s : Status(s.code(), "--name " + s.message()); }
 
 Status RunAdd(const CampaignFlags& f) {
-  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
-  CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
   if (f.fixed_opt->count() + f.min_probability_opt->count() + f.capture_share_opt->count() == 0) {
     return Status::InvalidArgument("give the campaign's volume: --fixed N, --min-probability P or --capture-share S");
-  }
-  for (const plan::CampaignSpec& c : p.campaigns) {
-    if (c.name == f.name) {
-      return Status::AlreadyExists(fmt::format(
-          "--name '{}': {} has a campaign of that name; change it with 'audience campaign edit --name \"{}\"'", f.name,
-          f.plan, f.name));
-    }
   }
   plan::CampaignSpec c;
   c.name = f.name;
   c.export_file_name = f.name;
   CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
-  p.campaigns.push_back(c);
-  CF_RETURN_IF_ERROR(Save(f.plan, p, fmt::format("adding campaign '{}'", f.name)));
+  std::string plan_name;
+  size_t campaigns = 0;
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(f.plan, fmt::format("adding campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
+        if (Status s = plan::AddCampaign(p, f.plan, c); !s.ok()) {
+          return Status(s.code(), fmt::format("--name {}; change it with 'audience campaign edit --name \"{}\"'",
+                                              s.message(), f.name));
+        }
+        plan_name = p.name;
+        campaigns = p.campaigns.size();
+        return Status::OK();
+      }));
   std::printf("added campaign '%s' to %s (campaigns in the plan: %zu); cohort id %s\n", c.name.c_str(), f.plan.c_str(),
-              p.campaigns.size(), plan::CohortId(p.name, c.name).c_str());
+              campaigns, plan::CohortId(plan_name, c.name).c_str());
   return Status::OK();
 }
 
 Status RunEdit(const CampaignFlags& f) {
-  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(f.plan));
-  CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(f.plan));
-  CF_ASSIGN_OR_RETURN(const size_t i, FindCampaign(p, f.plan, f.name));
-  plan::CampaignSpec& c = p.campaigns[i];
-  CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
-  const std::string new_name = c.name;
-  CF_RETURN_IF_ERROR(Save(f.plan, p, fmt::format("editing campaign '{}'", f.name)));
+  std::string plan_name, new_name;
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(f.plan, fmt::format("editing campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
+        auto i = plan::FindCampaign(p, f.plan, f.name);
+        if (!i.has_value()) return NameFlag(i.error());
+        plan::CampaignSpec& c = p.campaigns[*i];
+        CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
+        plan_name = p.name;
+        new_name = c.name;
+        return Status::OK();
+      }));
   if (new_name != f.name) {
     std::printf(
         "renamed campaign '%s' to '%s' in %s: its cohort id is now %s (was %s), a new cohort at the next "
         "export\n",
-        f.name.c_str(), new_name.c_str(), f.plan.c_str(), plan::CohortId(p.name, new_name).c_str(),
-        plan::CohortId(p.name, f.name).c_str());
+        f.name.c_str(), new_name.c_str(), f.plan.c_str(), plan::CohortId(plan_name, new_name).c_str(),
+        plan::CohortId(plan_name, f.name).c_str());
   } else {
     std::printf("updated campaign '%s' in %s\n", f.name.c_str(), f.plan.c_str());
   }
@@ -328,12 +272,14 @@ Status RunEdit(const CampaignFlags& f) {
 }
 
 Status RunRemove(const std::string& path, const std::string& name) {
-  CF_ASSIGN_OR_RETURN(const PlanLock lock, PlanLock::Acquire(path));
-  CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(path));
-  CF_ASSIGN_OR_RETURN(const size_t i, FindCampaign(p, path, name));
-  p.campaigns.erase(p.campaigns.begin() + static_cast<std::ptrdiff_t>(i));
-  CF_RETURN_IF_ERROR(Save(path, p, fmt::format("removing campaign '{}'", name)));
-  std::printf("removed campaign '%s' from %s (campaigns left: %zu)\n", name.c_str(), path.c_str(), p.campaigns.size());
+  size_t left = 0;
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(path, fmt::format("removing campaign '{}'", name), [&](plan::PlanFile& p) -> Status {
+        CF_RETURN_IF_ERROR(NameFlag(plan::RemoveCampaign(p, path, name)));
+        left = p.campaigns.size();
+        return Status::OK();
+      }));
+  std::printf("removed campaign '%s' from %s (campaigns left: %zu)\n", name.c_str(), path.c_str(), left);
   return Status::OK();
 }
 
@@ -350,7 +296,7 @@ std::string Pad(const std::string& s, size_t width) {
 }
 
 Status RunList(const std::string& path, bool json) {
-  CF_ASSIGN_OR_RETURN(plan::PlanFile p, Load(path));
+  CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
   if (json) {
     nlohmann::ordered_json j = nlohmann::ordered_json::parse(plan::SerializePlan(p));
     for (size_t i = 0; i < p.campaigns.size(); ++i) {

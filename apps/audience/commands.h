@@ -28,6 +28,8 @@ void AddExportCommand(CLI::App& app, int* exit_code);         // export
 void AddOpportunitiesCommand(CLI::App& app, int* exit_code);  // opportunities
 void AddReportCommand(CLI::App& app, int* exit_code);         // report
 void AddSimulateCommand(CLI::App& app, int* exit_code);       // simulate
+void AddServeCommand(CLI::App& app, int* exit_code);          // serve (the audience console)
+void AddUserCommand(CLI::App& app, int* exit_code);           // user create|list|remove
 
 // Parses the command line and runs the chosen command. Parser errors follow the README's
 // contract: `audience <command>: <message>; see 'audience <command> --help'`, exit code 1.

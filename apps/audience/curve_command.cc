@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "offer/offer.h"
 #include "plan/audience_filter.h"
 #include "plan/curve.h"
+#include "plan/offer_curve.h"
 #include "report/svg.h"
 
 namespace cf::cli {
@@ -54,36 +54,29 @@ Status RunCurve(const CurveFlags& f) {
   }
   CF_ASSIGN_OR_RETURN(const std::optional<int64_t> at, ParseAtFlag(f.at));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
-  CF_ASSIGN_OR_RETURN(offer::ProductSet offer, offer::CompileOffer(f.offer, ds->catalog()));
-  // Its errors start with "audience: ", which names the flag too.
-  CF_ASSIGN_OR_RETURN(const std::vector<uint8_t> eligible, plan::SelectCustomers(f.audience, ds->customers()));
+  // Checked before the model loads: a typo in the offer or the audience fails at once.
+  if (auto o = offer::CompileOffer(f.offer, ds->catalog()); !o.has_value()) return o.error();
+  if (auto a = plan::SelectCustomers(f.audience, ds->customers()); !a.has_value()) return a.error();
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), f.threads));
   const model::EventLog log = model::EventLog::FromDataset(*ds);
-  const int64_t cutoff = at.value_or(log.last_time() + 1);  // as audience score does
-  const model::HistoryView history(log, cutoff);
-  std::vector<uint32_t> customers(log.num_customers());
-  std::iota(customers.begin(), customers.end(), 0u);
-  if (eligible.size() != customers.size()) {
-    return Status::Internal(
-        fmt::format("{} customers in the dataset's table but {} in its event log", eligible.size(), customers.size()));
-  }
-  CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
-  CF_ASSIGN_OR_RETURN(plan::RankedAudience ranked,
-                      plan::RankedAudience::Build(scores.probability, scores.expected_revenue, eligible));
-  CF_ASSIGN_OR_RETURN(const std::vector<plan::CurvePoint> curve, ranked.Curve(f.options));
+  CF_ASSIGN_OR_RETURN(const plan::OfferCurve oc,
+                      plan::ComputeOfferCurve(*ds, *m, log, f.offer, f.audience, at, f.options));
+  const std::vector<plan::CurvePoint>& curve = oc.points;
+  const int64_t cutoff = oc.as_of;
+  const uint64_t eligible = oc.eligible;
 
   nlohmann::ordered_json j;
   j["format"] = kJsonFormat;
-  j["offer"] = offer.name;
+  j["offer"] = oc.offer;
   j["audience"] = f.audience.empty() ? "everyone" : f.audience;
-  j["customers"] = customers.size();
-  j["eligible"] = ranked.size();
+  j["customers"] = oc.customers;
+  j["eligible"] = eligible;
   j["as_of"] = FormatIsoTime(cutoff);
   j["horizon_days"] = m->horizon_days();
   j["model"] = f.model_dir;
-  j["expected_buyers"] = ranked.total_buyers();
-  j["expected_revenue"] = ranked.total_revenue();
+  j["expected_buyers"] = oc.expected_buyers;
+  j["expected_revenue"] = oc.expected_revenue;
   j["points"] = nlohmann::ordered_json::array();
   for (const plan::CurvePoint& p : curve) {
     j["points"].push_back({{"size", p.size},
@@ -97,10 +90,10 @@ Status RunCurve(const CurveFlags& f) {
   if (!f.svg.empty()) {
     report::Series gains{"expected buyers captured", {{0, 0}}};
     for (const plan::CurvePoint& p : curve) {
-      gains.points.emplace_back(static_cast<double>(p.size) / static_cast<double>(ranked.size()), p.buyer_share);
+      gains.points.emplace_back(static_cast<double>(p.size) / static_cast<double>(eligible), p.buyer_share);
     }
     report::ChartOptions chart;
-    chart.title = fmt::format("Audience curve: {} ({} eligible customers)", offer.name, ranked.size());
+    chart.title = fmt::format("Audience curve: {} ({} eligible customers)", oc.offer, eligible);
     chart.x_label = "share of the eligible customers, best first";
     chart.y_label = "share of expected buyers";
     chart.diagonal = true;  // a random audience of the same size
@@ -113,14 +106,14 @@ Status RunCurve(const CurveFlags& f) {
   std::printf(
       "audience curve of '%s' over %llu eligible customers (of %zu; audience: %s) as of %s, horizon %d days: "
       "%.1f expected buyers, %.2f expected revenue\n",
-      offer.name.c_str(), static_cast<unsigned long long>(ranked.size()), customers.size(),
+      oc.offer.c_str(), static_cast<unsigned long long>(eligible), static_cast<size_t>(oc.customers),
       f.audience.empty() ? "everyone" : f.audience.c_str(), FormatIsoTime(cutoff).c_str(), m->horizon_days(),
-      ranked.total_buyers(), ranked.total_revenue());
+      oc.expected_buyers, oc.expected_revenue);
   std::printf("%10s %10s %16s %17s %12s %7s %10s\n", "size", "customers", "expected_buyers", "expected_revenue",
               "buyer_share", "lift", "threshold");
   for (const plan::CurvePoint& p : curve) {
     std::printf("%10llu %9.1f%% %16.2f %17.2f %11.1f%% %7.2f %10.4f\n", static_cast<unsigned long long>(p.size),
-                100.0 * static_cast<double>(p.size) / static_cast<double>(ranked.size()), p.expected_buyers,
+                100.0 * static_cast<double>(p.size) / static_cast<double>(eligible), p.expected_buyers,
                 p.expected_revenue, 100.0 * p.buyer_share, p.lift, p.threshold);
   }
   if (curve.empty()) std::printf("(no eligible customer: the --audience expression selects nobody)\n");

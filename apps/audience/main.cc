@@ -17,5 +17,7 @@ int main(int argc, char** argv) {
   cf::cli::AddOpportunitiesCommand(app, &exit_code);
   cf::cli::AddReportCommand(app, &exit_code);
   cf::cli::AddSimulateCommand(app, &exit_code);
+  cf::cli::AddServeCommand(app, &exit_code);
+  cf::cli::AddUserCommand(app, &exit_code);
   return cf::cli::RunCommandLine(app, argc, argv, exit_code);
 }

@@ -36,7 +36,6 @@ bool IsOpportunitiesJson(const std::string& path) {
 
 // A growth as "+12.3%", or "new" when nothing was bought in the period before.
 std::string GrowthText(double g) { return std::isnan(g) ? "new" : fmt::format("{:+.1f}%", 100 * g); }
-nlohmann::json GrowthJson(double g) { return std::isnan(g) ? nlohmann::json(nullptr) : nlohmann::json(g); }
 
 Status RunOpportunities(const OpportunitiesFlags& f) {
   plan::OpportunityOptions options;
@@ -84,49 +83,10 @@ Status RunOpportunities(const OpportunitiesFlags& f) {
   const plan::Opportunities& o = *found;
 
   if (!f.json_out.empty()) {
-    nlohmann::json values = nlohmann::json::array();
-    for (size_t r = 0; r < o.ranked.size(); ++r) {
-      const plan::Opportunity& v = o.ranked[r];
-      nlohmann::json j = {{"rank", r + 1},
-                          {"value", v.value},
-                          {"offer", v.offer},
-                          {"products", v.products},
-                          {"expected_buyers", v.expected_buyers},
-                          {"expected_revenue", v.expected_revenue},
-                          {"recent_buyers", v.recent_buyers},
-                          {"recent_revenue", v.recent_revenue},
-                          {"previous_buyers", v.previous_buyers},
-                          {"previous_revenue", v.previous_revenue},
-                          {"buyer_growth", GrowthJson(v.buyer_growth)},
-                          {"revenue_growth", GrowthJson(v.revenue_growth)}};
-      if (o.with_plan) {
-        j["reached_buyers"] = v.reached_buyers;
-        j["reached_share"] = v.reached_share;
-        j["untapped_buyers"] = v.untapped_buyers;
-      }
-      values.push_back(std::move(j));
-    }
-    nlohmann::json plan_json = nullptr;
-    if (reach.has_value()) {
-      nlohmann::json campaigns = nlohmann::json::array();
-      for (const plan::PlannedReach::Campaign& c : reach->campaigns) {
-        campaigns.push_back({{"name", c.name},
-                             {"cohort_id", c.cohort_id},
-                             {"offer", c.offer},
-                             {"treated", c.treated},
-                             {"holdout", c.holdout}});
-      }
-      plan_json = {{"dir", f.plan_dir}, {"customers_reached", reach->customers}, {"campaigns", campaigns}};
-    }
-    const nlohmann::json j = {{"by", o.by},
-                              {"rank_by", f.rank_by},
-                              {"horizon_days", o.horizon_days},
-                              {"as_of", FormatIsoTime(o.as_of)},
-                              {"model", f.model_dir},
-                              {"customers", o.customers},
-                              {"values", o.values},
-                              {"plan", plan_json},
-                              {"opportunities", values}};
+    nlohmann::json j = plan::OpportunitiesToJson(o, reach.has_value() ? &*reach : nullptr);
+    j["rank_by"] = f.rank_by;
+    j["model"] = f.model_dir;
+    if (reach.has_value()) j["plan"]["dir"] = f.plan_dir;
     CF_RETURN_IF_ERROR(
         WriteFileAtomic(f.json_out, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
   }

@@ -1,7 +1,5 @@
 // plan: allocate customers across a plan's campaigns under its pressure rules, draw the
 // holdouts, and write the plan directory that `audience export` sends to engage.
-#include <fmt/format.h>
-
 #include <cstdio>
 #include <string>
 
@@ -35,13 +33,7 @@ Status RunPlan(const PlanFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), options.threads));
-  CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::MakePlan(*ds, *m, plan_file, options));
-  if (result.violations != 0) {
-    // A solver bug, never the user's input: refuse to write a plan that breaks its own rules.
-    return Status::Internal(
-        fmt::format("the {} solver's allocation breaks {} rules; nothing written", result.solver, result.violations));
-  }
-  CF_RETURN_IF_ERROR(plan::WritePlanDirectory(f.out, ds->customers(), result));
+  CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::PlanIntoDirectory(*ds, *m, plan_file, options, f.out));
   if (f.json) {
     std::fputs(plan::SummaryJson(result).c_str(), stdout);
   } else {

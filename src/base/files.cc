@@ -1,6 +1,7 @@
 #include "base/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 namespace cf {
 namespace {
@@ -42,12 +44,19 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data) {
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
   static std::atomic<uint64_t> counter{0};
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
     return Errno("cannot create", tmp);
+  }
+  // The umask may have taken bits away, never added any: the mode asked for is the mode kept.
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+    Status s = Errno("cannot set the mode of", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
   }
   size_t done = 0;
   while (done < data.size()) {
@@ -72,6 +81,27 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
     return s;
   }
   return Status::OK();
+}
+
+Result<FileLock> FileLock::Exclusive(const std::string& path) {
+  for (;;) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return FileLock(-1);
+    FileLock lock(fd);
+    if (::flock(fd, LOCK_EX) != 0) return Err(Errno("cannot lock", path));
+    struct stat held {
+    }, now{};
+    if (::fstat(fd, &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+        held.st_dev == now.st_dev) {
+      return lock;
+    }
+  }
+}
+
+FileLock::FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 bool PathExists(const std::string& path) {

@@ -12,8 +12,9 @@
 namespace cf {
 
 Result<std::string> ReadFile(const std::string& path);
-// Writes to a temporary file beside `path`, fsyncs, then renames over `path`.
-Status WriteFileAtomic(const std::string& path, std::string_view data);
+// Writes to a temporary file beside `path` (created with `mode`, e.g. 0600 for secrets), fsyncs,
+// then renames over `path`.
+Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Result<uint64_t> FileSize(const std::string& path);
@@ -24,6 +25,24 @@ Status ReplaceDirectory(const std::string& from, const std::string& to);
 // A fresh directory beside `path` named "<path>.tmp-<pid>-<n>".
 Result<std::string> MakeTempDirBeside(const std::string& path);
 Status FsyncDirectory(const std::string& path);
+
+// An exclusive flock(2) on a file or directory for one read-modify-write, so that two writers at
+// once (two terminals, a script, a console) both land instead of the second dropping the first.
+// The lock is on the inode; an atomic write replaces the inode, so a waiter that wakes up holding
+// the lock of a replaced file takes the lock of the new one instead. A missing `path` is not
+// locked (held() is false): the caller reports it by name.
+class FileLock {
+ public:
+  static Result<FileLock> Exclusive(const std::string& path);
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // A fresh, empty directory "$TMPDIR/cf-<label>-<pid>-<n>" (TMPDIR defaults to /tmp), removed
 // with everything in it when the object goes away. For tests and scratch work.

@@ -9,83 +9,10 @@ namespace cf::engage {
 
 using nlohmann::json;
 
-int HttpStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 429;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 namespace {
 
 constexpr int64_t kHour = 3600;
 constexpr int64_t kMinute = 60;
-
-// Deeper JSON is refused before parsing: handlers, dump() and copies of a json value recurse
-// once per level, and a few hundred kilobytes of "[[[[" would overflow a worker's stack.
-// Braze nests custom attributes at most 50 levels deep, under a few levels of request.
-constexpr size_t kMaxJsonDepth = 64;
-
-// The byte offset where `text` opens its (kMaxJsonDepth + 1)th nested array or object, if any.
-std::optional<size_t> TooDeepAt(std::string_view text) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) return i;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-Result<json> ParseRequestBody(const std::string& body) {
-  // The parser takes a NUL byte for the end of the input and would accept `{...}\0anything`;
-  // JSON text cannot hold a raw NUL (inside strings it is written \u0000).
-  if (size_t nul = body.find('\0'); nul != std::string::npos) {
-    return Err(Status::InvalidArgument("the request body is not valid JSON: a NUL byte at byte " + std::to_string(nul) +
-                                       " (JSON text cannot contain one; inside a string write \\u0000)"));
-  }
-  if (auto at = TooDeepAt(body)) {
-    return Err(Status::InvalidArgument("the request body nests arrays and objects more than " +
-                                       std::to_string(kMaxJsonDepth) + " levels deep (at byte " + std::to_string(*at) +
-                                       ")"));
-  }
-  try {
-    return json::parse(body);
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers such as 1e400
-    return Err(Status::InvalidArgument(std::string("the request body is not valid JSON: ") + e.what()));
-  }
-}
-
-namespace {
 
 // A fatal error in the spec's shape: {"message": ..., "errors": [...]}, the one error repeated
 // as an entry so that clients which read only `errors` see it.

@@ -7,14 +7,13 @@
 
 #include "base/time.h"
 #include "engage/engage.h"
+#include "http/json_answer.h"
 #include "http/rate_limiter.h"
 #include "http/server.h"
 
 namespace cf::engage {
 
-// The HTTP status of a failed call (400 invalid, 401, 403, 404, 409 exists or conflicts, 429,
-// 503, else 500): one table for the REST API and the console.
-int HttpStatus(const Status& s);
+using http::HttpStatus;
 
 struct ApiOptions {
   size_t max_body_bytes = 8 * 1024 * 1024;  // reported in the 413 message; the server enforces it
@@ -47,9 +46,7 @@ class Api {
   http::RateLimiter limiter_;
 };
 
-// A request body as JSON, or the 400 message naming where it breaks (a NUL byte, nesting over 64
-// levels, a syntax error and its byte).
-Result<nlohmann::json> ParseRequestBody(const std::string& body);
+using http::ParseRequestBody;
 
 // Braze's default limits per endpoint, used unless the workspace configures its own.
 RateLimitRecord DefaultRateLimit(const std::string& endpoint);

@@ -1,7 +1,5 @@
 #include "engage/console.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 
 #include "base/strings.h"
@@ -20,65 +18,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kSendRowsShown = 20;          // user rows on a campaign's sends
-constexpr size_t kUserSendsShown = 20;         // a user's most recent send records
-constexpr size_t kMaxConsoleBody = 64 * 1024;  // no console form comes near it
-constexpr size_t kSweepAbove = 10000;          // failure windows kept before the ended ones are dropped
+constexpr size_t kSendRowsShown = 20;   // user rows on a campaign's sends
+constexpr size_t kUserSendsShown = 20;  // a user's most recent send records
 
-http::Response Error(int status, const std::string& message) {
-  return http::JsonAnswer(status, json{{"message", message}});
-}
-
-// Headers of every console answer: no framing (clickjacking), no sniffing, scripts and styles
-// only from this server, nothing cached that a shared machine could show the next person.
-void Harden(http::Response& r) {
-  r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("X-Frame-Options", "DENY");
-  r.headers.emplace_back("Referrer-Policy", "same-origin");
-  r.headers.emplace_back("Cache-Control", "no-store");
-}
-
-std::string ContentTypeOf(std::string_view name) {
-  if (name.ends_with(".html")) return "text/html; charset=utf-8";
-  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
-  if (name.ends_with(".css")) return "text/css; charset=utf-8";
-  if (name.ends_with(".svg")) return "image/svg+xml";
-  return "application/octet-stream";
-}
-
-http::Response Asset(const std::string& name) {
-  const WebAsset* a = FindWebAsset(name);
-  if (a == nullptr) return Error(404, "no console file " + name);
-  http::Response r;
-  r.body.assign(reinterpret_cast<const char*>(a->data), a->size);
-  r.content_type = ContentTypeOf(name);
-  Harden(r);
-  return r;
-}
-
-http::Response Redirect(const std::string& to) {
-  http::Response r;
-  r.status = 303;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = "sign in first: " + to + "\n";
-  r.headers.emplace_back("Location", to);
-  Harden(r);
-  return r;
-}
-
-bool UnderTls(const http::Request& req) { return ToLower(req.Header("X-Forwarded-Proto")) == "https"; }
-
-std::string SessionCookie(const http::Request& req, const std::string& value, int64_t max_age) {
-  return std::string(kSessionCookie) + "=" + value +
-         "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age) + (UnderTls(req) ? "; Secure" : "");
-}
-
-bool IsJsonContentType(const std::string& content_type) {
-  const std::string t = ToLower(Trim(content_type.substr(0, content_type.find(';'))));
-  return t == "application/json";
-}
+http::Response Asset(const std::string& name) { return http::AssetAnswer(FindWebAsset(name), name); }
 
 // A string field of a console form, required and non-empty.
 Result<std::string> Field(const json& body, const char* name) {
@@ -86,12 +29,6 @@ Result<std::string> Field(const json& body, const char* name) {
     return Err(BadField(name, "must be a non-empty string"));
   }
   return body[name].get<std::string>();
-}
-
-std::string BaseUrl(const http::Request& req) {
-  std::string host = req.Header("Host");
-  if (host.empty()) host = "127.0.0.1";
-  return (UnderTls(req) ? "https://" : "http://") + host;
 }
 
 json PartnerJson(const PartnerInfo& p) {
@@ -115,212 +52,39 @@ json SendRowJson(const SendFeedRow& row) {
 
 }  // namespace
 
-Status ConsoleOptions::Validate() const {
-  auto positive = [](const char* name, int64_t v) {
-    return v > 0 ? Status::OK()
-                 : Status::InvalidArgument(std::string(name) + " must be at least 1, not " + std::to_string(v));
-  };
-  CF_RETURN_IF_ERROR(positive("session_idle_seconds", session_idle_seconds));
-  CF_RETURN_IF_ERROR(positive("session_max_seconds", session_max_seconds));
-  CF_RETURN_IF_ERROR(positive("failures_per_email", failures_per_email));
-  CF_RETURN_IF_ERROR(positive("failures_per_client", failures_per_client));
-  return positive("failure_window_seconds", failure_window_seconds);
-}
-
-std::string SessionStore::Create(const std::string& email, const std::string& workspace) {
-  const int64_t now = clock_.NowSeconds();
-  std::string token = RandomHex(32);
-  std::lock_guard<std::mutex> lock(mu_);
-  // Expired sessions go when a new one comes: the map holds at most the sessions of one
-  // expiry period, and only sign-ins with a correct password add to it.
-  std::erase_if(sessions_, [&](const auto& kv) {
-    return now - kv.second.last_seen >= idle_seconds_ || now - kv.second.created_at >= max_seconds_;
-  });
-  sessions_[token] = Session{email, workspace, RandomHex(32), now, now};
-  return token;
-}
-
-std::optional<SessionStore::Session> SessionStore::Touch(const std::string& token) {
-  const int64_t now = clock_.NowSeconds();
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = sessions_.find(token);
-  if (it == sessions_.end()) return std::nullopt;
-  if (now - it->second.last_seen >= idle_seconds_ || now - it->second.created_at >= max_seconds_) {
-    sessions_.erase(it);
-    return std::nullopt;
-  }
-  it->second.last_seen = now;
-  return it->second;
-}
-
-void SessionStore::Remove(const std::string& token) {
-  std::lock_guard<std::mutex> lock(mu_);
-  sessions_.erase(token);
-}
-
-bool CsrfTokenMatches(const SessionStore::Session& session, std::string_view presented) {
-  const std::string& want = session.csrf_token;
-  return !want.empty() && presented.size() == want.size() &&
-         CRYPTO_memcmp(presented.data(), want.data(), want.size()) == 0;
-}
-
-int64_t SignInLimiter::Wait(std::map<std::string, Window>& windows, const std::string& key, int64_t limit,
-                            int64_t now) {
-  auto it = windows.find(key);
-  if (it == windows.end()) return 0;
-  const int64_t end = it->second.start + options_.failure_window_seconds;
-  if (now >= end) {
-    windows.erase(it);
-    return 0;
-  }
-  return it->second.failures >= limit ? end - now : 0;
-}
-
-void SignInLimiter::Count(std::map<std::string, Window>& windows, const std::string& key, int64_t now) {
-  // Failures under ever new emails or addresses must not grow the map without bound: past a
-  // size, the windows that have ended go.
-  if (windows.size() >= kSweepAbove) {
-    std::erase_if(windows, [&](const auto& kv) { return now >= kv.second.start + options_.failure_window_seconds; });
-  }
-  Window& w = windows[key];
-  if (w.failures == 0 || now >= w.start + options_.failure_window_seconds) w = Window{now, 0};
-  ++w.failures;
-}
-
-int64_t SignInLimiter::RetryAfter(const std::string& email, const std::string& client) {
-  const int64_t now = clock_.NowSeconds();
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::max(Wait(by_email_, email, options_.failures_per_email, now),
-                  Wait(by_client_, client, options_.failures_per_client, now));
-}
-
-void SignInLimiter::Failed(const std::string& email, const std::string& client) {
-  const int64_t now = clock_.NowSeconds();
-  std::lock_guard<std::mutex> lock(mu_);
-  Count(by_email_, email, now);
-  Count(by_client_, client, now);
-}
-
-void SignInLimiter::Succeeded(const std::string& email) {
-  std::lock_guard<std::mutex> lock(mu_);
-  by_email_.erase(email);
-}
-
-std::string CookieValue(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const size_t semi = header.find(';');
-    std::string_view part = Trim(header.substr(0, semi));
-    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
-    const size_t eq = part.find('=');
-    if (eq != std::string_view::npos && Trim(part.substr(0, eq)) == name) return std::string(Trim(part.substr(eq + 1)));
-  }
-  return "";
-}
-
 Console::Console(Engage& engage, const Clock& clock, ConsoleOptions options)
-    : engage_(engage),
-      clock_(clock),
-      options_(options),
-      sessions_(clock, options.session_idle_seconds, options.session_max_seconds),
-      limiter_(clock, options) {}
+    : engage_(engage), clock_(clock), gate_(clock, options, kSessionCookie) {}
 
 std::optional<Console::Signed> Console::SessionOf(const http::Request& req) {
-  std::string token = CookieValue(req.Header("Cookie"), kSessionCookie);
-  if (token.empty()) return std::nullopt;
-  auto s = sessions_.Touch(token);
+  auto s = gate_.Find(req);
   if (!s) return std::nullopt;
   auto txn = engage_.storage().Begin(false);
   if (!txn.has_value()) return std::nullopt;
-  auto user = (*txn)->FindDashboardUser(s->email);
-  auto ws = (*txn)->FindWorkspace(s->workspace);
+  auto user = (*txn)->FindDashboardUser(s->session.email);
+  auto ws = (*txn)->FindWorkspace(s->session.workspace);
   if (!user.has_value() || !user->has_value() || !ws.has_value() || !ws->has_value()) {
-    sessions_.Remove(token);
+    gate_.Forget(s->token);
     return std::nullopt;
   }
-  return Signed{token, *s, **ws};
+  Signed out;
+  static_cast<http::ConsoleGate::Signed&>(out) = std::move(*s);
+  out.workspace_id = **ws;
+  return out;
 }
 
 http::Handler Console::Api(ApiCall call) {
   return [this, call = std::move(call)](const http::Request& req) {
-    http::Response r;
     auto signed_in = SessionOf(req);
-    if (!signed_in) {
-      r = Error(401, "sign in first: this console request needs a session (POST /console/api/signin)");
-    } else if (req.method != "GET" && req.method != "HEAD" && !IsJsonContentType(req.Header("Content-Type"))) {
-      r = Error(415, "Content-Type must be application/json, not " + Quote(req.Header("Content-Type")));
-    } else if (req.method != "GET" && req.method != "HEAD" &&
-               !CsrfTokenMatches(signed_in->session, req.Header("X-CSRF-Token"))) {
-      r = Error(403,
-                "the X-CSRF-Token header is missing or wrong: send the csrf_token of GET /console/api/session; "
-                "reload the page if the session changed");
-    } else if (req.body.size() > kMaxConsoleBody) {
-      r = Error(413,
-                "the request body is larger than the console's limit of " + std::to_string(kMaxConsoleBody) + " bytes");
-    } else {
-      json body = json::object();
-      Status bad;
-      if (req.method != "GET" && req.method != "HEAD" && !req.body.empty()) {
-        auto parsed = ParseRequestBody(req.body);
-        if (parsed.has_value()) {
-          body = std::move(*parsed);
-        } else {
-          bad = parsed.error();
-        }
-      }
-      if (!bad.ok()) {
-        r = Error(400, bad.message());
-      } else {
-        auto result = call(*signed_in, req, body);
-        r = result.has_value() ? http::JsonAnswer(200, *result)
-                               : Error(HttpStatus(result.error()), result.error().message());
-      }
-    }
-    Harden(r);
-    return r;
+    return gate_.Guard(req, signed_in ? &*signed_in : nullptr,
+                       [&](const json& body) { return call(*signed_in, req, body); });
   };
 }
 
 http::Handler Console::Page(const std::string& asset) {
   return [this, asset](const http::Request& req) {
-    if (!SessionOf(req)) return Redirect("/signin");
+    if (!SessionOf(req)) return http::Redirect("/signin");
     return Asset(asset);
   };
-}
-
-http::Response Console::SignIn(const http::Request& req) {
-  http::Response r;
-  auto run = [&]() -> Result<json> {
-    if (!IsJsonContentType(req.Header("Content-Type"))) {
-      return Err(
-          Status::InvalidArgument("Content-Type must be application/json, not " + Quote(req.Header("Content-Type"))));
-    }
-    if (req.body.size() > kMaxConsoleBody) return Err(Status::InvalidArgument("the request body is too large"));
-    CF_ASSIGN_OR_RETURN(json body, ParseRequestBody(req.body));
-    CF_RETURN_IF_ERROR(CheckKeys(body, {"email", "password"}));
-    CF_ASSIGN_OR_RETURN(std::string email, Field(body, "email"));
-    CF_ASSIGN_OR_RETURN(std::string password, Field(body, "password"));
-    const std::string key = ToLower(Trim(email));
-    if (int64_t wait = limiter_.RetryAfter(key, req.remote_addr); wait > 0) {
-      r.headers.emplace_back("Retry-After", std::to_string(wait));
-      return Err(Status::ResourceExhausted("too many failed sign-ins; try again in " + std::to_string(wait) + " s"));
-    }
-    auto user = VerifyDashboardUser(engage_.storage(), email, password);
-    if (!user.has_value()) {
-      if (user.error().code() == StatusCode::kUnauthenticated) limiter_.Failed(key, req.remote_addr);
-      return Err(user.error());
-    }
-    limiter_.Succeeded(key);
-    std::string token = sessions_.Create(user->email, user->workspace);
-    auto s = sessions_.Touch(token);
-    r.headers.emplace_back("Set-Cookie", SessionCookie(req, token, options_.session_max_seconds));
-    return json{{"email", user->email}, {"workspace", user->workspace}, {"csrf_token", s ? s->csrf_token : ""}};
-  };
-  auto result = run();
-  auto headers = std::move(r.headers);
-  r = result.has_value() ? http::JsonAnswer(200, *result) : Error(HttpStatus(result.error()), result.error().message());
-  for (auto& h : headers) r.headers.push_back(std::move(h));
-  Harden(r);
-  return r;
 }
 
 void Console::Register(http::Server& server) {
@@ -331,27 +95,29 @@ void Console::Register(http::Server& server) {
   server.Route("GET", "/", Page("index.html"));
   server.Route("GET", "/console/app.js", Page("app.js"));
   server.Route("GET", "/signin", [this](const http::Request& req) {
-    if (SessionOf(req)) return Redirect("/");
+    if (SessionOf(req)) return http::Redirect("/");
     return Asset("signin.html");
   });
   server.Route("GET", "/console/signin.js", [](const http::Request&) { return Asset("signin.js"); });
   server.Route("GET", "/console/style.css", [](const http::Request&) { return Asset("style.css"); });
 
-  server.Route("POST", "/console/api/signin", [this](const http::Request& req) { return SignIn(req); });
+  server.Route("POST", "/console/api/signin", [this](const http::Request& req) {
+    return gate_.SignIn(
+        req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
+          CF_ASSIGN_OR_RETURN(auto user, VerifyDashboardUser(engage_.storage(), email, password));
+          return http::ConsoleGate::Identity{user.email, user.workspace};
+        });
+  });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
-    http::Response r = Api([this](const Signed& s, const http::Request&, const json&) -> Result<json> {
-      sessions_.Remove(s.token);
-      return json{{"signed_out", true}};
-    })(req);
-    if (r.status == 200) r.headers.emplace_back("Set-Cookie", SessionCookie(req, "", 0));
-    return r;
+    auto signed_in = SessionOf(req);
+    return gate_.SignOut(req, signed_in ? &*signed_in : nullptr);
   });
   server.Route("GET", "/console/api/session",
                Api([](const Signed& s, const http::Request& req, const json&) -> Result<json> {
                  return json{{"email", s.session.email},
                              {"workspace", s.session.workspace},
                              {"csrf_token", s.session.csrf_token},
-                             {"base_url", BaseUrl(req)}};
+                             {"base_url", http::BaseUrl(req)}};
                }));
 
   // Technology partners and their data import keys.
@@ -373,7 +139,7 @@ void Console::Register(http::Server& server) {
                Api([&e](const Signed& s, const http::Request& req, const json&) -> Result<json> {
                  CF_ASSIGN_OR_RETURN(auto info, ShowPartner(e.storage(), s.session.workspace, req.matches.at(1)));
                  json out = PartnerJson(info);
-                 out["base_url"] = BaseUrl(req);
+                 out["base_url"] = http::BaseUrl(req);
                  return out;
                }));
   server.Route("POST", "/console/api/partners/([^/]+)/key",

@@ -1,8 +1,7 @@
 // The people who sign in to the console, as `engage user create/list/remove` manage them.
 //
-// A password is stored only as PBKDF2-HMAC-SHA256 over a random 16-byte salt, with the
-// iteration count kept beside it so that a later release can raise it for new passwords
-// without breaking old ones. `user create` generates the password and prints it once.
+// A password is stored only as the salted PBKDF2 hash of http/password.h. `user create`
+// generates the password and prints it once.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +10,13 @@
 #include <vector>
 
 #include "engage/storage.h"
+#include "http/password.h"
 
 namespace cf::engage {
 
-// OWASP's 2023 floor for PBKDF2-HMAC-SHA256 is 600k; 210k keeps a sign-in near 0.1 s on a
-// small machine while a stolen hash still costs an attacker ~10^5 SHA-256 per guess.
-inline constexpr int64_t kPasswordIterations = 210000;
-
-// Hex of PBKDF2-HMAC-SHA256(password, salt bytes, iterations), 32 bytes.
-std::string HashPassword(std::string_view password, std::string_view salt_hex, int64_t iterations);
-
-// A dashboard user's email, trimmed and lower-cased, or an error naming the value and what is valid.
-Result<std::string> NormalizeEmail(std::string_view email);
+using http::HashPassword;
+using http::kPasswordIterations;
+using http::NormalizeEmail;
 
 // Creates the user (the workspace too when it does not exist) and returns the generated
 // password, to be shown once: 24 characters from the CSPRNG.

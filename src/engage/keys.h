@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/password.h"
+
 namespace cf::engage {
 
 struct StoredKey {
@@ -31,8 +33,7 @@ bool VerifyKey(std::string_view key, const StoredKey& stored);
 // 24 hex characters, like Braze's braze_id: the creation time (6 bytes), then 6 bytes from
 // the operating system's CSPRNG (no counter: another profile's braze_id cannot be guessed from one's own).
 std::string NewBrazeId();
-// `bytes` bytes from the CSPRNG, as 2 * bytes lower-case hex characters.
-std::string RandomHex(size_t bytes);
+using http::RandomHex;
 // A random version-4 UUID, the shape of Braze's segment and campaign ids.
 std::string RandomUuid();
 

@@ -2,16 +2,13 @@
 // cmake/embed_files.cmake: nothing is read from disk at run time and nothing from the network.
 #pragma once
 
-#include <cstddef>
 #include <string_view>
+
+#include "http/console_gate.h"
 
 namespace cf::engage {
 
-struct WebAsset {
-  const char* name;  // path under web/engage, e.g. "app.js"
-  const unsigned char* data;
-  size_t size;
-};
+using http::WebAsset;  // name: a path under web/engage, e.g. "app.js"
 
 // nullptr when no file has this name.
 const WebAsset* FindWebAsset(std::string_view name);

@@ -336,6 +336,7 @@ nlohmann::json BacktestToJson(const BacktestResult& result) {
                       {"lift_quality", m.macro.lift_quality},
                       {"seconds", m.seconds},
                       {"deciles", m.deciles},
+                      {"gains", m.gains},
                       {"per_topic", per_topic}};
     if (m.probabilities) {
       nlohmann::json kinds = nlohmann::json::array();

@@ -268,4 +268,49 @@ Result<Opportunities> FindOpportunities(const model::UniversalModel& model, cons
   return out;
 }
 
+namespace {
+nlohmann::json GrowthJson(double g) { return std::isnan(g) ? nlohmann::json(nullptr) : nlohmann::json(g); }
+}  // namespace
+
+nlohmann::json OpportunitiesToJson(const Opportunities& o, const PlannedReach* reach) {
+  nlohmann::json values = nlohmann::json::array();
+  for (size_t r = 0; r < o.ranked.size(); ++r) {
+    const Opportunity& v = o.ranked[r];
+    nlohmann::json j = {{"rank", r + 1},
+                        {"value", v.value},
+                        {"offer", v.offer},
+                        {"products", v.products},
+                        {"expected_buyers", v.expected_buyers},
+                        {"expected_revenue", v.expected_revenue},
+                        {"recent_buyers", v.recent_buyers},
+                        {"recent_revenue", v.recent_revenue},
+                        {"previous_buyers", v.previous_buyers},
+                        {"previous_revenue", v.previous_revenue},
+                        {"buyer_growth", GrowthJson(v.buyer_growth)},
+                        {"revenue_growth", GrowthJson(v.revenue_growth)}};
+    if (o.with_plan) {
+      j["reached_buyers"] = v.reached_buyers;
+      j["reached_share"] = v.reached_share;
+      j["untapped_buyers"] = v.untapped_buyers;
+    }
+    values.push_back(std::move(j));
+  }
+  nlohmann::json plan_json = nullptr;
+  if (reach != nullptr) {
+    nlohmann::json campaigns = nlohmann::json::array();
+    for (const PlannedReach::Campaign& c : reach->campaigns) {
+      campaigns.push_back(
+          {{"name", c.name}, {"cohort_id", c.cohort_id}, {"offer", c.offer}, {"treated", c.treated}, {"holdout", c.holdout}});
+    }
+    plan_json = {{"customers_reached", reach->customers}, {"campaigns", campaigns}};
+  }
+  return {{"by", o.by},
+          {"horizon_days", o.horizon_days},
+          {"as_of", FormatIsoTime(o.as_of)},
+          {"customers", o.customers},
+          {"values", o.values},
+          {"plan", plan_json},
+          {"opportunities", values}};
+}
+
 }  // namespace cf::plan

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -73,5 +74,11 @@ struct Opportunities {
 Result<Opportunities> FindOpportunities(const model::UniversalModel& model, const data::Catalog& catalog,
                                         const model::HistoryView& history, const PlannedReach* plan,
                                         const OpportunityOptions& options);
+
+// The ranking as the JSON of `audience opportunities --json-out` (the console answers the same):
+// by, horizon_days, as_of, customers, values, plan (null without one: customers_reached,
+// campaigns) and opportunities (rank, value, offer, products, the expected and historic figures,
+// growths as null when new, and the reach figures with a plan). `reach` may be null.
+nlohmann::json OpportunitiesToJson(const Opportunities& opportunities, const PlannedReach* reach);
 
 }  // namespace cf::plan

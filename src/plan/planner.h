@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ struct PlannerOptions {
   int threads = 0;              // 0 .. 1024: 0 = hardware concurrency
   // Scores as of this UTC time; nullopt = just after the dataset's last event.
   std::optional<int64_t> as_of;
+  // Told each step with the share of the work done (0 .. 1) and what runs now, e.g. "scoring
+  // offers (2 of 5)", from the planning thread; none by default (the console's "Run plan" job
+  // shows it).
+  std::function<void(double fraction, const std::string& step)> on_progress;
   Status Validate() const;
 };
 
@@ -66,6 +71,12 @@ struct PlanResult {
 
 Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::UniversalModel& model, const PlanFile& plan,
                             const PlannerOptions& options);
+
+// MakePlan, then WritePlanDirectory into `dir`: what `audience plan` and the console's "Run plan"
+// do. An allocation that breaks its own rules (a solver bug, never the input) is refused with
+// nothing written. The caller checks that `dir` may be written (IsPlanDirectory or new).
+Result<PlanResult> PlanIntoDirectory(const data::Dataset& dataset, const model::UniversalModel& model,
+                                     const PlanFile& plan, const PlannerOptions& options, const std::string& dir);
 
 // The identifier columns of a customer in a campaign CSV: its alias is the email alias when
 // it has one, else its first alias ("label:name").

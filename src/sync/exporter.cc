@@ -315,7 +315,7 @@ struct Exporter::Impl {
   std::vector<std::unique_ptr<Sender>> senders;  // one per connection, reused across campaigns
 
   Status RunPhase(const std::string& prefix, std::span<const JournalEntry> entries, bool remove, Journal& journal,
-                  CampaignReport& report, Progress& progress) {
+                  CampaignReport& report, Progress& progress, const SentCallback& on_sent) {
     if (entries.empty()) return Status::OK();
     const std::string path = "/partners/" + options.partner + "/cohorts/users";
     const size_t per = static_cast<size_t>(options.max_ids_per_request);
@@ -345,6 +345,7 @@ struct Exporter::Impl {
         report.sent += static_cast<int64_t>(batch.size());
         ++report.requests;
         progress.Add(batch.size());
+        if (on_sent) on_sent(report.sent, report.to_add + report.to_remove);
       }
     };
     const size_t workers = std::min(senders.size(), batches);
@@ -376,7 +377,7 @@ JournalHeader Exporter::Destination(const PlannedCampaign& campaign) const {
 }
 
 CampaignReport Exporter::Export(const std::string& plan_dir, const PlannedCampaign& campaign,
-                                const CampaignAudience& audience) {
+                                const CampaignAudience& audience, const SentCallback& on_sent) {
   CampaignReport report;
   report.campaign = campaign;
   report.planned = static_cast<int64_t>(audience.members.size());
@@ -409,7 +410,7 @@ CampaignReport Exporter::Export(const std::string& plan_dir, const PlannedCampai
   Progress progress("export " + campaign.export_file_name, report.to_add + report.to_remove, "ids");
   for (auto [entries, remove] :
        {std::pair{&changes.replaced, true}, {&changes.adds, false}, {&changes.removes, true}}) {
-    report.status = impl_->RunPhase(prefix, *entries, remove, **journal, report, progress);
+    report.status = impl_->RunPhase(prefix, *entries, remove, **journal, report, progress, on_sent);
     if (!report.status.ok()) break;
   }
   progress.Finish();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,9 +75,14 @@ class Exporter {
 
   // The destination of a campaign's journal.
   JournalHeader Destination(const PlannedCampaign& campaign) const;
+  // After each acknowledged request: the identifiers acknowledged so far and the changes to send
+  // (to_add + to_remove). Called from the sending threads, one call at a time.
+  using SentCallback = std::function<void(int64_t sent, int64_t to_send)>;
+
   // Creates or renames the cohort, then sends the changes against the campaign's journal and
   // records each acknowledged request in it. Never throws; failures are in `status`.
-  CampaignReport Export(const std::string& plan_dir, const PlannedCampaign& campaign, const CampaignAudience& audience);
+  CampaignReport Export(const std::string& plan_dir, const PlannedCampaign& campaign, const CampaignAudience& audience,
+                        const SentCallback& on_sent = {});
 
  private:
   struct Impl;

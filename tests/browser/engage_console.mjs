@@ -3,13 +3,13 @@
 // partner would. Screenshots of every page go to $CF_ARTIFACTS (under build/).
 //
 // Environment: CF_BIN_DIR (the engage binary), CF_ARTIFACTS, CHROMIUM (the browser binary).
-import {spawn, execFileSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {test, after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import {chromium} from 'playwright-core';
+import * as consoles from './consoles.mjs';
 
 const bin = join(process.env.CF_BIN_DIR, 'engage');
 const artifacts = process.env.CF_ARTIFACTS;
@@ -29,17 +29,8 @@ const email = 'marketer@example.com';
 let password;
 
 async function startServer() {
-  server = spawn(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--log-level', 'warn'],
-    {stdio: ['ignore', 'pipe', 'inherit']});
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error('engage serve exited with ' + code)));
-  });
+  ({child: server, base} = await consoles.serve(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0',
+    '--log-level', 'warn']));
 }
 
 async function post(path, body, headers = {}) {
@@ -59,8 +50,7 @@ before(async () => {
   for (let i = 1; i <= 10; ++i) attributes.push({external_id: 'u' + i, tier: i <= 5 ? 'gold' : 'silver'});
   const track = await post('/users/track', {attributes}, {Authorization: 'Bearer ' + restKey});
   assert.equal(track.status, 201, JSON.stringify(track.body));
-  browser = await chromium.launch({executablePath: process.env.CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage']});
+  browser = await consoles.launchBrowser();
 });
 
 after(async () => {
@@ -69,31 +59,9 @@ after(async () => {
   rmSync(data, {recursive: true, force: true});
 });
 
-// A page that records console errors and uncaught exceptions: the console must have none.
-async function newPage(viewport) {
-  const context = await browser.newContext({viewport});
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  return page;
-}
-
-async function signIn(page) {
-  await page.goto(base + '/');
-  await page.waitForURL(base + '/signin');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Sign in'}).click();
-  await page.waitForURL(base + '/');
-}
-
-async function shot(page, name) {
-  await page.screenshot({path: join(artifacts, name + '.png'), fullPage: true});
-  // Nothing wider than the window: at 390 px every page must reflow, not scroll sideways.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, name + ' is ' + overflow + ' px wider than the window');
-}
+const newPage = (viewport) => consoles.newPage(browser, viewport);
+const signIn = (page) => consoles.signIn(page, base, email, password);
+const shot = (page, name) => consoles.shot(page, artifacts, name);
 
 test('sign in, key, cohort, segment, campaign, sends', {timeout: 120000}, async () => {
   const page = await newPage({width: 1280, height: 800});

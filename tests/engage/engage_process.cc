@@ -69,10 +69,18 @@ AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>
   return r;
 }
 
-EngageServer::EngageServer(std::string data_dir, std::vector<std::string> extra_args) : data_dir_(std::move(data_dir)) {
-  std::vector<std::string> argv = {EngageBinary(), "serve",       "--data",      data_dir_,
+namespace {
+
+std::vector<std::string> EngageServeArgs(const std::string& data_dir, const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv = {EngageBinary(), "serve",       "--data",      data_dir,
                                    "--listen",     "127.0.0.1:0", "--log-level", "warn"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return argv;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const std::vector<std::string>& argv) {
   auto [pid, fd] = Spawn(argv);
   pid_ = pid;
   // The server prints "listening on http://127.0.0.1:PORT" once bound.
@@ -84,20 +92,25 @@ EngageServer::EngageServer(std::string data_dir, std::vector<std::string> extra_
   if (line.rfind("listening on", 0) == 0 && colon != std::string::npos) port_ = std::stoi(line.substr(colon + 1));
 }
 
-EngageServer::~EngageServer() { Stop(); }
+ServerProcess::~ServerProcess() { Stop(); }
 
-void EngageServer::Kill() {
+void ServerProcess::Kill() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
 }
 
-void EngageServer::Stop() {
-  if (pid_ <= 0) return;
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
-  waitpid(pid_, nullptr, 0);
+  int status = 0;
+  waitpid(pid_, &status, 0);
   pid_ = -1;
+  return status;
 }
+
+EngageServer::EngageServer(const std::string& data_dir, const std::vector<std::string>& extra_args)
+    : ServerProcess(EngageServeArgs(data_dir, extra_args)) {}
 
 }  // namespace cf::engage_test

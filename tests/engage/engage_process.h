@@ -22,13 +22,14 @@ struct AdminResult {
 // Runs `engage ARGS... --data DIR` and captures stdout (stderr goes to the test's stderr).
 AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args);
 
-class EngageServer {
+// A server process that prints "listening on http://HOST:PORT" first (engage serve, audience
+// serve): started from `argv` (argv[0] the binary), its port read from that line.
+class ServerProcess {
  public:
-  // Starts `engage serve --data DIR --listen 127.0.0.1:0 EXTRA...` and waits for its port.
-  explicit EngageServer(std::string data_dir, std::vector<std::string> extra_args = {});
-  ~EngageServer();
-  EngageServer(const EngageServer&) = delete;
-  EngageServer& operator=(const EngageServer&) = delete;
+  explicit ServerProcess(const std::vector<std::string>& argv);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 
   bool running() const { return pid_ > 0 && port_ > 0; }
   int port() const { return port_; }
@@ -36,13 +37,18 @@ class EngageServer {
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // SIGKILL, then reap: nothing gets a chance to flush.
   void Kill();
-  // SIGTERM and wait.
-  void Stop();
+  // SIGTERM and wait; returns the exit status as waitpid reports it (-1 when not running).
+  int Stop();
 
  private:
-  std::string data_dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+class EngageServer : public ServerProcess {
+ public:
+  // Starts `engage serve --data DIR --listen 127.0.0.1:0 EXTRA...` and waits for its port.
+  explicit EngageServer(const std::string& data_dir, const std::vector<std::string>& extra_args = {});
 };
 
 }  // namespace cf::engage_test
