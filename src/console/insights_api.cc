@@ -28,13 +28,22 @@ using nlohmann::json;
 
 constexpr uint64_t kDefaultTop = 20;  // values the page lists unless it asks for another number
 
+// The string `name` of the request, `fallback` when absent; another type is an error naming it.
+Result<std::string> StringField(const json& body, const char* name, const char* fallback) {
+  auto it = body.find(name);
+  if (it == body.end()) return std::string(fallback);
+  if (!it->is_string()) return Err(Status::InvalidArgument(fmt::format("{} must be a string", name)));
+  return it->get<std::string>();
+}
+
 Result<plan::OpportunityOptions> OpportunityRequest(const json& body) {
+  if (!body.is_object()) return Err(Status::InvalidArgument("expected a JSON object {\"by\", \"top\", \"rank_by\"}"));
   plan::OpportunityOptions o;
-  o.by = body.value("by", "");
-  const json top = body.value("top", json(kDefaultTop));
+  CF_ASSIGN_OR_RETURN(o.by, StringField(body, "by", ""));
+  const json top = body.contains("top") ? body["top"] : json(kDefaultTop);
   if (!top.is_number_unsigned()) return Err(Status::InvalidArgument("top must be a whole number from 1 to 100000"));
   o.top = top.get<uint64_t>();
-  const std::string rank_by = body.value("rank_by", "revenue");
+  CF_ASSIGN_OR_RETURN(const std::string rank_by, StringField(body, "rank_by", "revenue"));
   if (rank_by == "revenue") {
     o.order = plan::OpportunityOrder::kExpectedRevenue;
   } else if (rank_by == "buyers") {
@@ -125,7 +134,8 @@ void RegisterInsightsApi(Console& console, http::Server& server) {
   console.Api(server, "POST", "/opportunities",
               [&console](const Console::Signed&, const http::Request&, const json& body) -> Result<json> {
                 CF_ASSIGN_OR_RETURN(const plan::OpportunityOptions options, OpportunityRequest(body));
-                const std::string rank_by = body.value("rank_by", "revenue");
+                const std::string rank_by =
+                    options.order == plan::OpportunityOrder::kExpectedBuyers ? "buyers" : "revenue";
                 CF_ASSIGN_OR_RETURN(
                     const std::string id,
                     console.jobs().Start("opportunities", [&console, options, rank_by](JobProgress& progress) -> Result<json> {

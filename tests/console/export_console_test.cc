@@ -252,6 +252,9 @@ TEST_F(ExportConsoleTest, OpportunitiesReportAndModelAnswer) {
                 1e-6);
     EXPECT_TRUE(got[i].contains("untapped_buyers"));
   }
+  auto [typed, typed_body] = console.Call("POST", "/opportunities", {{"by", 7}});
+  EXPECT_EQ(typed, 400) << typed_body.dump();
+  EXPECT_NE(typed_body.value("message", "").find("by must be a string"), std::string::npos) << typed_body.dump();
   auto [bad, bad_body] = console.Call("POST", "/opportunities", {{"by", "colour"}});
   if (bad == 200) bad_body = console.Wait(bad_body["job_id"]);
   EXPECT_NE(bad_body.dump().find("colour"), std::string::npos) << bad_body.dump();
