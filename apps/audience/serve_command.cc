@@ -1,12 +1,8 @@
 // serve: the audience console (console/console.h) on an HTTP port until SIGINT or SIGTERM. The
 // dataset and the model are loaded once at start; pages and APIs share them.
-#include <pthread.h>
-
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "apps/audience/commands.h"
 #include "base/log.h"
@@ -25,27 +21,15 @@ struct ServeFlags {
 Status RunServe(const ServeFlags& f) {
   CF_RETURN_IF_ERROR(f.config.Validate());
   CF_ASSIGN_OR_RETURN(auto address, http::ParseListenAddress(f.listen));
-  // SIGINT/SIGTERM stop the server from a watcher thread (no work inside a signal handler);
-  // blocked before any thread starts, so that every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   http::ServerOptions options;
   options.threads = 8;
   http::Server server(options);
+  // Before the model's load starts scoring threads: they inherit the blocked signals.
+  http::StopOnSignals(server);
   // The port first: a console that cannot listen fails before the model's load.
   CF_ASSIGN_OR_RETURN(int port, server.Bind(address.first, address.second));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<console::Console> c, console::Console::Open(f.config, SystemClock()));
   c->Register(server);
-  std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    CF_LOG_INFO("signal {}: stopping", sig);
-    server.Stop();
-  });
-  watcher.detach();
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
   std::printf("listening on http://%s:%d\n", address.first.c_str(), port);
   std::fflush(stdout);

@@ -6,7 +6,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -149,19 +148,7 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   cf::engage::Console console(*engage, cf::SystemClock());
   console.Register(server);
 
-  // SIGINT/SIGTERM stop the server from a watcher thread (no work inside a signal handler).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::thread watcher([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    CF_LOG_INFO("signal {}: stopping", sig);
-    server.Stop();
-  });
-  watcher.detach();
+  cf::http::StopOnSignals(server);
 
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
   std::printf("listening on http://%s:%d\n", address.first.c_str(), port);

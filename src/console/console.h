@@ -1,7 +1,8 @@
 // The audience console: the web pages marketers use (embedded from web/audience) and the JSON
 // API behind them under /console/api (docs/console-api.md), served by `audience serve`. The
-// dataset and the model are loaded once at start; the plan file and the plan directory are read
-// and written under plan_mutex(), with the same library functions as the command line.
+// dataset and the model are loaded once at start. The plan file is read and edited with the same
+// library functions as the command line (under its flock); the plan directory is written and
+// read under plan_mutex() ("Run plan", exports).
 //
 // Safety is the consoles' shared gate (http/console_gate.h): a session cookie, CSRF on every
 // state-changing request, 401 for APIs and a redirect to /signin for pages without a session,
@@ -73,7 +74,8 @@ class Console {
   const model::EventLog& event_log() const { return *log_; }
   const Clock& clock() const { return clock_; }
   Jobs& jobs() { return jobs_; }
-  // Held while the plan file or plan directory is read or written.
+  // Held while the plan directory is written or read as a whole ("Run plan", an export), so
+  // that an export never reads a half-written plan. The plan file needs only its flock.
   std::mutex& plan_mutex() { return plan_mutex_; }
 
  private:

@@ -18,8 +18,13 @@ void JobProgress::Set(double fraction, std::string message, json detail) {
 }
 
 Jobs::~Jobs() {
-  for (std::thread& t : threads_) {
-    if (t.joinable()) t.join();
+  std::map<std::string, std::shared_ptr<Job>> jobs;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jobs = jobs_;
+  }
+  for (auto& [id, job] : jobs) {
+    if (job->thread.joinable()) job->thread.join();
   }
 }
 
@@ -40,6 +45,8 @@ Result<std::string> Jobs::Start(std::string kind, Work work) {
       }
     }
     if (oldest == jobs_.end()) break;
+    // Finished: its thread has set the state and needs mu_ no more, so this join is short.
+    if (oldest->second->thread.joinable()) oldest->second->thread.join();
     jobs_.erase(oldest);
   }
   auto job = std::make_shared<Job>();
@@ -47,7 +54,7 @@ Result<std::string> Jobs::Start(std::string kind, Work work) {
   job->kind = std::move(kind);
   job->order = started_++;
   jobs_[job->id] = job;
-  threads_.emplace_back([this, job, work = std::move(work)] {
+  job->thread = std::thread([this, job, work = std::move(work)] {
     Result<json> result = Err(Status::Internal("the job did not run"));
     try {
       result = work(job->progress);

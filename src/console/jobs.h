@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "base/status.h"
 
@@ -60,12 +59,12 @@ class Jobs {
     nlohmann::json result;
     std::string error;
     size_t order = 0;
+    std::thread thread;  // joined when the job is forgotten or the Jobs end
   };
   nlohmann::json Describe(const Job& job) const;  // under mu_
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
-  std::vector<std::thread> threads_;
   size_t started_ = 0;
 };
 

@@ -18,6 +18,7 @@
 #include "base/files.h"
 #include "base/time.h"
 #include "console/console.h"
+#include "http/json_answer.h"
 #include "offer/offer.h"
 #include "plan/audience_filter.h"
 #include "plan/offer_curve.h"
@@ -89,9 +90,7 @@ Result<json> CampaignOf(const json& body) {
     return Err(Status::InvalidArgument(
         "the body must be {\"campaign\": {...}}: a campaign in the plan file's format (docs/plan.md)"));
   }
-  for (const auto& [key, value] : body.items()) {
-    if (key != "campaign") return Err(Status::InvalidArgument("unknown field '" + key + "': expected campaign"));
-  }
+  CF_RETURN_IF_ERROR(http::CheckKeys(body, {"campaign"}));
   return body["campaign"];
 }
 
@@ -228,8 +227,9 @@ void RegisterPlanApi(Console& console, http::Server& server) {
   const std::string& dir = c.config().plan_dir;
   using Signed = Console::Signed;
 
-  c.Api(server, "GET", "/plan", [&c, &path, &dir](const Signed&, const http::Request&, const json&) -> Result<json> {
-    std::lock_guard<std::mutex> lock(c.plan_mutex());
+  // Reads and edits of the plan file take its flock only (as `audience campaign` does), never the
+  // plan mutex: the editor stays usable while a plan runs. summary.json is replaced atomically.
+  c.Api(server, "GET", "/plan", [&path, &dir](const Signed&, const http::Request&, const json&) -> Result<json> {
     CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
     json view = PlanView(p, dir);
     view["channels"] = {"email", "push", "sms"};
@@ -237,8 +237,7 @@ void RegisterPlanApi(Console& console, http::Server& server) {
     return view;
   });
   c.Api(server, "GET", "/campaigns/([^/]+)",
-        [&c, &path, &dir](const Signed&, const http::Request& req, const json&) -> Result<json> {
-          std::lock_guard<std::mutex> lock(c.plan_mutex());
+        [&path, &dir](const Signed&, const http::Request& req, const json&) -> Result<json> {
           CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
           auto i = plan::FindCampaign(p, path, req.matches.at(1));
           if (!i.has_value()) return Err(Status(i.error().code(), "campaign " + i.error().message()));
@@ -249,9 +248,8 @@ void RegisterPlanApi(Console& console, http::Server& server) {
         });
   // Adds ({"campaign": {...}}), edits (POST /campaigns/NAME) and removes a campaign of the plan
   // file: the library's read-modify-write, so a bad edit leaves the file as it was.
-  c.Api(server, "POST", "/campaigns", [&c, &path](const Signed&, const http::Request&, const json& body) -> Result<json> {
+  c.Api(server, "POST", "/campaigns", [&path](const Signed&, const http::Request&, const json& body) -> Result<json> {
     CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
-    std::lock_guard<std::mutex> lock(c.plan_mutex());
     plan::CampaignSpec added;
     std::string plan_name;
     CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "adding the campaign", [&](plan::PlanFile& p) -> Status {
@@ -268,10 +266,9 @@ void RegisterPlanApi(Console& console, http::Server& server) {
     return json{{"name", added.name}, {"cohort_id", plan::CohortId(plan_name, added.name)}};
   });
   c.Api(server, "POST", "/campaigns/([^/]+)",
-        [&c, &path](const Signed&, const http::Request& req, const json& body) -> Result<json> {
+        [&path](const Signed&, const http::Request& req, const json& body) -> Result<json> {
           CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
           const std::string name = req.matches.at(1);
-          std::lock_guard<std::mutex> lock(c.plan_mutex());
           plan::CampaignSpec edited;
           std::string plan_name;
           CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "editing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
@@ -285,9 +282,8 @@ void RegisterPlanApi(Console& console, http::Server& server) {
           return json{{"name", edited.name}, {"cohort_id", plan::CohortId(plan_name, edited.name)}};
         });
   c.Api(server, "POST", "/campaigns/([^/]+)/remove",
-        [&c, &path](const Signed&, const http::Request& req, const json&) -> Result<json> {
+        [&path](const Signed&, const http::Request& req, const json&) -> Result<json> {
           const std::string name = req.matches.at(1);
-          std::lock_guard<std::mutex> lock(c.plan_mutex());
           CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "removing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
             Status s = plan::RemoveCampaign(p, path, name);
             return s.ok() ? s : Status(s.code(), "campaign " + s.message());
@@ -325,12 +321,12 @@ void RegisterPlanApi(Console& console, http::Server& server) {
       progress.Set(0.05, "reading the plan");
       CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
       CF_RETURN_IF_ERROR(CheckPlanDirectory(dir));
-      progress.Set(0.1, fmt::format("scoring and allocating {} campaigns", p.campaigns.size()),
-                   json{{"campaigns", p.campaigns.size()}});
       plan::PlannerOptions options;
       options.threads = c.config().threads;
+      options.on_progress = [&progress, n = p.campaigns.size()](double fraction, const std::string& step) {
+        progress.Set(fraction, step, json{{"campaigns", n}});
+      };
       CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::PlanIntoDirectory(c.dataset(), c.model(), p, options, dir));
-      progress.Set(0.95, "written");
       return json::parse(plan::SummaryJson(result));
     }));
     return json{{"job_id", id}};

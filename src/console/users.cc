@@ -138,13 +138,9 @@ Result<ConsoleUser> VerifyUser(const std::string& path, std::string_view email, 
       if (u.email == *normalized) user = std::move(u);
     }
   }
-  if (!user) {
-    http::SpendPasswordCheck(password);
-    return Err(Status::Unauthenticated(http::kWrongCredentials));
-  }
-  if (!http::PasswordMatches(password, user->salt, user->iterations, user->hash)) {
-    return Err(Status::Unauthenticated(http::kWrongCredentials));
-  }
+  std::optional<http::StoredPassword> stored;
+  if (user) stored = http::StoredPassword{user->salt, user->iterations, user->hash};
+  CF_RETURN_IF_ERROR(http::VerifyPassword(stored, password));
   return *user;
 }
 

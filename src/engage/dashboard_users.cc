@@ -47,13 +47,9 @@ Result<DashboardUserRecord> VerifyDashboardUser(Storage& storage, std::string_vi
     CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(false));
     CF_ASSIGN_OR_RETURN(user, txn->FindDashboardUser(*normalized));
   }
-  if (!user) {
-    http::SpendPasswordCheck(password);
-    return Err(Status::Unauthenticated(http::kWrongCredentials));
-  }
-  if (!http::PasswordMatches(password, user->salt, user->iterations, user->hash)) {
-    return Err(Status::Unauthenticated(http::kWrongCredentials));
-  }
+  std::optional<http::StoredPassword> stored;
+  if (user) stored = http::StoredPassword{user->salt, user->iterations, user->hash};
+  CF_RETURN_IF_ERROR(http::VerifyPassword(stored, password));
   return *user;
 }
 

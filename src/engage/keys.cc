@@ -18,31 +18,12 @@ constexpr size_t kKeyIdHex = 16;
 constexpr size_t kKeyHex = 48;
 constexpr size_t kSaltBytes = 16;
 
-std::string Hex(const unsigned char* data, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
-std::string Unhex(std::string_view hex) {
-  std::string out(hex.size() / 2, '\0');
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-  }
-  return out;
-}
-
 std::string HashHex(std::string_view salt_hex, std::string_view key) {
-  std::string salted = Unhex(salt_hex);
+  std::string salted = http::Unhex(salt_hex);
   salted.append(key);
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
   SHA256(reinterpret_cast<const unsigned char*>(salted.data()), salted.size(), digest.data());
-  return Hex(digest.data(), digest.size());
+  return http::Hex(digest.data(), digest.size());
 }
 
 bool IsLowerHex(std::string_view s) {
@@ -100,7 +81,7 @@ std::string NewBrazeId() {
     if (RAND_bytes(pool, static_cast<int>(kPool)) != 1) throw std::runtime_error("no random source for ids");
     used = 0;
   }
-  std::string id = std::string(head) + Hex(pool + used, kTake);
+  std::string id = std::string(head) + http::Hex(pool + used, kTake);
   used += kTake;
   return id;
 }

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "engage/storage.h"
+#include "http/json_answer.h"
 
 namespace cf::engage {
 
@@ -95,19 +96,6 @@ inline Status BadField(const std::string& field, const std::string& what) {
   return Status::InvalidArgument("'" + field + "' " + what);
 }
 
-// The body must be a JSON object whose keys are all in `allowed`.
-inline Status CheckKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed) {
-  if (!body.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    bool known = false;
-    for (const char* a : allowed) known = known || key == a;
-    if (!known) {
-      std::string list;
-      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
-      return Status::InvalidArgument("unknown field '" + key + "': expected " + list);
-    }
-  }
-  return Status::OK();
-}
+using http::CheckKeys;
 
 }  // namespace cf::engage

@@ -35,20 +35,6 @@ Result<std::string> Field(const json& body, const char* name) {
   return body[name].get<std::string>();
 }
 
-Status OnlyKeys(const json& body, std::initializer_list<const char*> allowed) {
-  if (!body.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
-  for (const auto& [key, value] : body.items()) {
-    bool known = false;
-    std::string list;
-    for (const char* a : allowed) {
-      known = known || key == a;
-      list += std::string(list.empty() ? "" : ", ") + a;
-    }
-    if (!known) return Status::InvalidArgument("unknown field '" + key + "': expected " + list);
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 void Harden(Response& r) {
@@ -148,7 +134,7 @@ Response ConsoleGate::SignIn(const Request& req, const Verify& verify) {
     }
     if (req.body.size() > kMaxConsoleBody) return Err(Status::InvalidArgument("the request body is too large"));
     CF_ASSIGN_OR_RETURN(json body, ParseRequestBody(req.body));
-    CF_RETURN_IF_ERROR(OnlyKeys(body, {"email", "password"}));
+    CF_RETURN_IF_ERROR(CheckKeys(body, {"email", "password"}));
     CF_ASSIGN_OR_RETURN(std::string email, Field(body, "email"));
     CF_ASSIGN_OR_RETURN(std::string password, Field(body, "password"));
     const std::string key = ToLower(Trim(email));

@@ -95,4 +95,18 @@ Response MessageAnswer(int status, std::string_view message, const nlohmann::jso
   return JsonAnswer(status, body);
 }
 
+Status CheckKeys(const json& body, std::initializer_list<const char*> allowed) {
+  if (!body.is_object()) return Status::InvalidArgument("the request body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      std::string list;
+      for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+      return Status::InvalidArgument("unknown field '" + key + "': expected " + list);
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace cf::http

@@ -2,6 +2,7 @@
 // of JSON request bodies, for the REST API and both consoles.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -24,5 +25,9 @@ int HttpStatus(const Status& s);
 // A request body as JSON, or the 400 message naming where it breaks (a NUL byte, nesting over 64
 // levels, a syntax error and its byte).
 Result<nlohmann::json> ParseRequestBody(const std::string& body);
+
+// The body must be a JSON object whose keys are all in `allowed`: a 400 names an unknown one
+// and the valid ones (a typo would otherwise be silently ignored).
+Status CheckKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed);
 
 }  // namespace cf::http

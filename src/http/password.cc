@@ -17,6 +17,8 @@ constexpr size_t kHashBytes = 32;
 constexpr size_t kPasswordBytes = 12;    // 24 hex characters, 96 bits
 constexpr size_t kMaxEmailLength = 254;  // RFC 5321's limit of a forward path
 
+}  // namespace
+
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out(n * 2, '0');
@@ -35,8 +37,6 @@ std::string Unhex(std::string_view hex) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string RandomHex(size_t bytes) {
   std::string buf(bytes, '\0');
@@ -66,8 +66,15 @@ bool PasswordMatches(std::string_view password, std::string_view salt_hex, int64
   return got.size() == hash_hex.size() && CRYPTO_memcmp(got.data(), hash_hex.data(), got.size()) == 0;
 }
 
-void SpendPasswordCheck(std::string_view password) {
-  (void)HashPassword(password, std::string(kSaltBytes * 2, '0'), kPasswordIterations);
+Status VerifyPassword(const std::optional<StoredPassword>& stored, std::string_view password) {
+  if (!stored) {
+    (void)HashPassword(password, std::string(kSaltBytes * 2, '0'), kPasswordIterations);
+    return Status::Unauthenticated(kWrongCredentials);
+  }
+  if (!PasswordMatches(password, stored->salt, stored->iterations, stored->hash)) {
+    return Status::Unauthenticated(kWrongCredentials);
+  }
+  return Status::OK();
 }
 
 Result<std::string> NormalizeEmail(std::string_view email) {

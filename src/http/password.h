@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ inline constexpr size_t kSaltBytes = 16;
 
 // `bytes` bytes from the CSPRNG, as 2 * bytes lower-case hex characters.
 std::string RandomHex(size_t bytes);
+// Lower-case hex of `n` bytes, and the bytes of lower- or upper-case hex (an even length).
+std::string Hex(const unsigned char* data, size_t n);
+std::string Unhex(std::string_view hex);
 
 // Hex of PBKDF2-HMAC-SHA256(password, salt bytes, iterations), 32 bytes.
 std::string HashPassword(std::string_view password, std::string_view salt_hex, int64_t iterations);
@@ -32,14 +36,20 @@ std::string GeneratePassword();
 bool PasswordMatches(std::string_view password, std::string_view salt_hex, int64_t iterations,
                      std::string_view hash_hex);
 
-// The work of one check against nothing: called when the email is unknown, so that the
-// answer's timing does not tell which emails exist.
-void SpendPasswordCheck(std::string_view password);
+// The message of every wrong sign-in: the same whether the email or the password was wrong.
+inline constexpr const char* kWrongCredentials = "wrong email or password";
+
+// A stored password: the salt, the iteration count and the hash (hex).
+struct StoredPassword {
+  std::string salt;
+  int64_t iterations = 0;
+  std::string hash;
+};
+// OK when `stored` is present and `password` matches it, else Unauthenticated(kWrongCredentials).
+// An absent user costs the same PBKDF2 work: the answer's timing does not tell which emails exist.
+Status VerifyPassword(const std::optional<StoredPassword>& stored, std::string_view password);
 
 // A user's email, trimmed and lower-cased, or an error naming the value and what is valid.
 Result<std::string> NormalizeEmail(std::string_view email);
-
-// The message of every wrong sign-in: the same whether the email or the password was wrong.
-inline constexpr const char* kWrongCredentials = "wrong email or password";
 
 }  // namespace cf::http

@@ -1,5 +1,9 @@
 #include "http/server.h"
 
+#include <pthread.h>
+
+#include <csignal>
+
 #include <strings.h>
 
 #include <array>
@@ -664,6 +668,21 @@ void Server::Stop() {
   // queued to the acceptor's strand, which Run() may not have started to run yet.
   impl_->stop_requested = true;
   asio::post(impl_->accept_strand, [core = static_cast<Core*>(impl_.get())] { core->ShutDown(); });
+}
+
+void StopOnSignals(Server& server) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread watcher([&server, signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    CF_LOG_INFO("signal {}: stopping", sig);
+    server.Stop();
+  });
+  watcher.detach();
 }
 
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {

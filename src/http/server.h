@@ -93,6 +93,11 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// SIGINT and SIGTERM stop `server` from a watcher thread (no work inside a signal handler).
+// Blocks both signals in the calling thread; threads started afterwards inherit that, so call it
+// before the program starts other threads (the server's start in Run()).
+void StopOnSignals(Server& server);
+
 // Splits "host:port" ("127.0.0.1:4000", "[::1]:80"); the port must be 0..65535.
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text);
 

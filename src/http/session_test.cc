@@ -99,12 +99,5 @@ TEST(CookieValue, FindsTheNamedCookie) {
   EXPECT_EQ(CookieValue("", "engage_session"), "");
 }
 
-TEST(SignInOptions, ValidateNamesTheField) {
-  SignInOptions o;
-  EXPECT_TRUE(o.Validate().ok());
-  o.failure_window_seconds = 0;
-  EXPECT_NE(o.Validate().message().find("failure_window_seconds"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace cf::http

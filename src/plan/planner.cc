@@ -153,10 +153,19 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   std::vector<uint32_t> everyone(n);
   std::iota(everyone.begin(), everyone.end(), 0u);
   std::vector<model::OfferScores> scores(offers.size());
+  auto tell = [&](double fraction, const std::string& step) {
+    if (options.on_progress) options.on_progress(fraction, step);
+  };
   Progress progress("scoring offers", offers.size(), "offers");
+  size_t scored = 0;
+  tell(0.05, fmt::format("scoring offers (0 of {})", offers.size()));
   CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, everyone, [&](size_t i, model::OfferScores s) {
     scores[i] = std::move(s);
     progress.Add(1);
+    ++scored;
+    // Scoring is most of a plan's time; allocating and writing the rest.
+    tell(0.05 + 0.65 * static_cast<double>(scored) / static_cast<double>(offers.size()),
+         fmt::format("scoring offers ({} of {})", scored, offers.size()));
     return Status::OK();
   }));
   progress.Finish();
@@ -176,6 +185,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   allowed.clear();
   CF_RETURN_IF_ERROR(problem.Validate());
 
+  tell(0.75, fmt::format("allocating customers to {} campaigns", plan.campaigns.size()));
   const auto solving = std::chrono::steady_clock::now();
   CF_ASSIGN_OR_RETURN(std::unique_ptr<Solver> solver, MakeSolver(options.solver));
   SolveOptions solve_options;
@@ -230,6 +240,7 @@ Result<PlanResult> PlanIntoDirectory(const data::Dataset& dataset, const model::
     return Err(Status::Internal(
         fmt::format("the {} solver's allocation breaks {} rules; nothing written", result.solver, result.violations)));
   }
+  if (options.on_progress) options.on_progress(0.9, "writing the plan directory");
   CF_RETURN_IF_ERROR(WritePlanDirectory(dir, dataset.customers(), result));
   return result;
 }

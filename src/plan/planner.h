@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,10 @@ struct PlannerOptions {
   int threads = 0;              // 0 .. 1024: 0 = hardware concurrency
   // Scores as of this UTC time; nullopt = just after the dataset's last event.
   std::optional<int64_t> as_of;
+  // Told each step with the share of the work done (0 .. 1) and what runs now, e.g. "scoring
+  // offers (2 of 5)", from the planning thread; none by default (the console's "Run plan" job
+  // shows it).
+  std::function<void(double fraction, const std::string& step)> on_progress;
   Status Validate() const;
 };
 

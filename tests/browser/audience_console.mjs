@@ -4,13 +4,13 @@
 // 1280x800 and 390x844 go to $CF_ARTIFACTS (under build/).
 //
 // Environment: CF_BIN_DIR (the audience binary), CF_ARTIFACTS, CHROMIUM (the browser binary).
-import {spawn, execFileSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {mkdtempSync, mkdirSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {test, after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import {chromium} from 'playwright-core';
+import * as harness from './harness.mjs';
 
 const bin = join(process.env.CF_BIN_DIR, 'audience');
 const artifacts = process.env.CF_ARTIFACTS;
@@ -34,27 +34,18 @@ before(async () => {
     '--out', join(dir, 'raw'));
   audience('ingest', '--quiet', '--events', join(dir, 'raw/purchases.csv'), '--products',
     join(dir, 'raw/products.csv'), '--customers', join(dir, 'raw/customers.csv'), '--out', join(dir, 'ds'));
-  audience('train', '--quiet', '--data', join(dir, 'ds'), '--horizon', '30', '--out', join(dir, 'model'));
+  audience('train', '--quiet', '--data', join(dir, 'ds'), '--horizon', '30', '--train-cutoffs', '2',
+    '--sample-rows', '30000', '--out', join(dir, 'model'));
   audience('campaign', 'init', '--plan', plan, '--name', 'Browser week', '--start', '2026-12-07',
     '--pressure', 'email:max=1/7d');
   audience('campaign', 'add', '--plan', plan, '--name', 'Everyone email', '--offer', 'any', '--channel', 'email',
     '--send-date', '2026-12-08', '--fixed', '400');
   password = audience('user', 'create', '--users', users, '--email', email).trim().split('\n').pop();
   assert.match(password, /^[0-9a-f]{24}$/);
-  server = spawn(bin, ['serve', '--data', join(dir, 'ds'), '--model', join(dir, 'model'), '--plan', plan,
-    '--plan-dir', join(dir, 'plandir'), '--users', users, '--listen', '127.0.0.1:0', '--threads', '2',
-    '--curve-points', '50', '--log-level', 'warn'], {stdio: ['ignore', 'pipe', 'inherit']});
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error('audience serve exited with ' + code)));
-  });
-  browser = await chromium.launch({executablePath: process.env.CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-dev-shm-usage']});
+  ({proc: server, base} = await harness.startServer(bin, ['serve', '--data', join(dir, 'ds'), '--model',
+    join(dir, 'model'), '--plan', plan, '--plan-dir', join(dir, 'plandir'), '--users', users, '--listen',
+    '127.0.0.1:0', '--threads', '2', '--curve-points', '50', '--log-level', 'warn']));
+  browser = await harness.launchBrowser();
 });
 
 after(async () => {
@@ -63,22 +54,8 @@ after(async () => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-// A page that records console errors and uncaught exceptions: the console must have none.
-async function newPage(viewport) {
-  const context = await browser.newContext({viewport});
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  return page;
-}
-
-async function shot(page, name) {
-  await page.screenshot({path: join(artifacts, name + '.png'), fullPage: true});
-  // Nothing wider than the window: at 390 px every page must reflow, not scroll sideways.
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 1, name + ' is ' + overflow + ' px wider than the window');
-}
+const newPage = (viewport) => harness.newPage(browser, viewport);
+const shot = (page, name) => harness.shot(page, artifacts, name);
 
 // Every visible control can take the keyboard focus and has a label (visible or aria-label).
 async function checkControls(page, name) {
@@ -208,12 +185,7 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
 test('every page at 390x844, keyboard only', {timeout: 90000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await page.goto(base + '/signin');
-  await page.keyboard.type(email);  // the Email field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(base + '/');
+  await harness.signInWithKeyboard(page, base, email, password);
   await page.getByRole('heading', {name: 'Campaign Plan', level: 1}).waitFor();
   // The menu is followed with the keyboard: Tab to "New campaign", Enter.
   const menuLink = page.locator('#menu a', {hasText: 'New campaign'});

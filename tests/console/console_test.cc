@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/files.h"
+#include "console_safety.h"
 #include "engage_process.h"
 #include "http/client.h"
 #include "tests/audience_cli.h"
@@ -23,15 +24,11 @@ namespace cf {
 namespace {
 
 using json = nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Route {
-  const char* method;
-  const char* path;
-};
+using Headers = engage_test::ConsoleHeaders;
+using engage_test::ConsoleRoute;
 
 // Every console API route of the audience section (docs/console-api.md), sample parameters.
-const std::vector<Route> kApiRoutes = {
+const std::vector<ConsoleRoute> kApiRoutes = {
     {"POST", "/console/api/signout"},
     {"GET", "/console/api/session"},
     {"GET", "/console/api/settings/console"},
@@ -71,7 +68,8 @@ World& TheWorld() {
     world->ok = run("generate --quiet --customers 2500 --products 80 --days 150 --seed 11 --out " + d + "/raw") &&
                 run("ingest --quiet --events " + d + "/raw/purchases.csv --products " + d +
                     "/raw/products.csv --customers " + d + "/raw/customers.csv --out " + d + "/ds") &&
-                run("train --quiet --data " + d + "/ds --horizon 30 --out " + d + "/model");
+                run("train --quiet --data " + d + "/ds --horizon 30 --train-cutoffs 2 --sample-rows 30000 --out " + d +
+                    "/model");
     return world;
   }();
   return *w;
@@ -105,17 +103,8 @@ class AudienceConsoleTest : public AudienceCliTest {
     client_ = std::make_unique<http::Client>(server_->base_url());
   }
 
-  // Signs in; the Cookie header value and the CSRF token.
   std::pair<std::string, std::string> SignIn() {
-    auto r = client_->Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", password_}}.dump(),
-                           {{"Content-Type", "application/json"}});
-    EXPECT_TRUE(r.has_value());
-    if (!r.has_value()) return {};
-    EXPECT_EQ(r->status, 200) << r->body;
-    const std::string set_cookie = r->Header("set-cookie");
-    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
-    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
-    return {set_cookie.substr(0, set_cookie.find(';')), json::parse(r->body).value("csrf_token", "")};
+    return engage_test::ConsoleSignIn(*client_, "ann@example.com", password_);
   }
 
   // A signed-in call; the status and the parsed body.
@@ -150,35 +139,7 @@ class AudienceConsoleTest : public AudienceCliTest {
 };
 
 TEST_F(AudienceConsoleTest, EveryRouteRefusesRequestsWithoutASession) {
-  for (const Headers& headers : std::vector<Headers>{
-           {}, {{"Cookie", "audience_session=" + std::string(64, 'a')}},  // a forged session token
-       }) {
-    for (const auto& r : kApiRoutes) {
-      auto h = headers;
-      h.emplace_back("Content-Type", "application/json");
-      auto res = client_->Send(r.method, r.path, "{}", h);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 401) << r.method << " " << r.path << ": " << res->body;
-      EXPECT_NE(res->body.find("sign in first"), std::string::npos) << res->body;
-    }
-    for (const char* page : kPages) {
-      auto res = client_->Get(page, headers);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 303) << page;
-      EXPECT_EQ(res->Header("location"), "/signin") << page;
-      EXPECT_EQ(res->body.find("CF."), std::string::npos) << "no console code before sign-in: " << page;
-    }
-  }
-  for (const char* open : {"/signin", "/console/signin.js", "/console/style.css"}) {
-    auto res = client_->Get(open);
-    ASSERT_TRUE(res.has_value());
-    EXPECT_EQ(res->status, 200) << open;
-    EXPECT_NE(res->Header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos);
-  }
-  auto signin = client_->Get("/signin");
-  EXPECT_NE(signin->body.find("<label for=\"email\">Email</label>"), std::string::npos);
-  EXPECT_NE(signin->body.find("<label for=\"password\">Password</label>"), std::string::npos);
-  EXPECT_NE(signin->body.find(">Sign in</button>"), std::string::npos);
+  engage_test::ExpectEveryRouteNeedsASession(*client_, kApiRoutes, kPages, "audience_session");
   // Signed in, the pages load.
   auto [cookie, csrf] = SignIn();
   for (const char* page : kPages) EXPECT_EQ(client_->Get(page, {{"Cookie", cookie}})->status, 200) << page;
@@ -186,26 +147,11 @@ TEST_F(AudienceConsoleTest, EveryRouteRefusesRequestsWithoutASession) {
 
 TEST_F(AudienceConsoleTest, AForgedCsrfTokenChangesNothing) {
   auto [cookie, csrf] = SignIn();
-  ASSERT_EQ(csrf.size(), 64u);
   const std::string before = ReadFile(plan_).value();
   const json campaign = {{"campaign",
                           {{"name", "Forged"}, {"offer", "any"}, {"channel", "sms"}, {"send_date", "2026-12-09"},
                            {"volume", {{"fixed", 10}}}}}};
-  for (const auto& r : kApiRoutes) {
-    if (std::string(r.method) != "POST") continue;
-    for (const std::string& forged : {std::string(), std::string(64, '0'), csrf.substr(0, 63) + "x"}) {
-      Headers h = {{"Cookie", cookie}, {"Content-Type", "application/json"}};
-      if (!forged.empty()) h.emplace_back("X-CSRF-Token", forged);
-      auto res = client_->Send(r.method, r.path, campaign.dump(), h);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 403) << r.path << " with token '" << forged << "': " << res->body;
-      EXPECT_NE(res->body.find("X-CSRF-Token"), std::string::npos) << res->body;
-    }
-    auto form = client_->Send(
-        r.method, r.path, "a=1",
-        {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/x-www-form-urlencoded"}});
-    EXPECT_EQ(form->status, 415) << r.path;
-  }
+  engage_test::ExpectStateChangesNeedTheCsrfToken(*client_, kApiRoutes, cookie, csrf, campaign.dump());
   EXPECT_EQ(ReadFile(plan_).value(), before);
   EXPECT_FALSE(PathExists(plan_dir_)) << "no plan was run";
   EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie}})->status, 200) << "still signed in";
@@ -336,11 +282,7 @@ TEST_F(AudienceConsoleTest, EditorAndPlanApisAreTheCommandLinesComputations) {
 
 TEST_F(AudienceConsoleTest, SignOutUserRemovalAndTheSignInLimit) {
   auto [cookie, csrf] = SignIn();
-  auto out = client_->Post("/console/api/signout", "{}",
-                           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
-  EXPECT_EQ(out->status, 200);
-  EXPECT_NE(out->Header("set-cookie").find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie}})->status, 401);
+  engage_test::ExpectSignOutEndsTheSession(*client_, cookie, csrf);
 
   auto [cookie2, csrf2] = SignIn();
   EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie2}})->status, 200);

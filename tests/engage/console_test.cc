@@ -3,6 +3,7 @@
 // with a session but a forged or missing CSRF token (403 for every state-changing request).
 #include <filesystem>
 
+#include "console_safety.h"
 #include "test_util.h"
 
 namespace cf::engage_test {
@@ -11,13 +12,8 @@ namespace {
 using nlohmann::json;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-struct Route {
-  const char* method;
-  const char* path;
-};
-
 // Every console API route (docs/console-api.md), with sample path parameters.
-const std::vector<Route> kApiRoutes = {
+const std::vector<ConsoleRoute> kApiRoutes = {
     {"POST", "/console/api/signout"},
     {"GET", "/console/api/session"},
     {"GET", "/console/api/partners"},
@@ -60,18 +56,7 @@ class ConsoleTest : public ::testing::Test {
   }
 
   // Signs in; returns the Cookie header value and the CSRF token.
-  std::pair<std::string, std::string> SignIn() {
-    auto r = client_->Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", password_}}.dump(),
-                           {{"Content-Type", "application/json"}});
-    EXPECT_TRUE(r.has_value());
-    if (!r.has_value()) return {};
-    EXPECT_EQ(r->status, 200) << r->body;
-    const std::string set_cookie = r->Header("set-cookie");
-    EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos) << set_cookie;
-    EXPECT_NE(set_cookie.find("SameSite=Strict"), std::string::npos) << set_cookie;
-    EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "no TLS here: " << set_cookie;
-    return {set_cookie.substr(0, set_cookie.find(';')), json::parse(r->body).value("csrf_token", "")};
-  }
+  std::pair<std::string, std::string> SignIn() { return ConsoleSignIn(*client_, "ann@example.com", password_); }
 
   std::string data_;
   Credentials creds_;
@@ -81,57 +66,12 @@ class ConsoleTest : public ::testing::Test {
 };
 
 TEST_F(ConsoleTest, EveryRouteRefusesRequestsWithoutASession) {
-  for (const Headers& headers : std::vector<Headers>{
-           {}, {{"Cookie", "engage_session=" + std::string(64, 'a')}},  // a forged session token
-       }) {
-    for (const auto& r : kApiRoutes) {
-      auto h = headers;
-      h.emplace_back("Content-Type", "application/json");
-      auto res = client_->Send(r.method, r.path, "{}", h);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 401) << r.method << " " << r.path << ": " << res->body;
-      EXPECT_NE(res->body.find("sign in first"), std::string::npos) << res->body;
-    }
-    for (const char* page : kPages) {
-      auto res = client_->Get(page, headers);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 303) << page;
-      EXPECT_EQ(res->Header("location"), "/signin") << page;
-      EXPECT_EQ(res->body.find("<script"), std::string::npos) << "no console content before sign-in";
-    }
-  }
-  // The sign-in page and what it loads are public.
-  for (const char* open : {"/signin", "/console/signin.js", "/console/style.css"}) {
-    auto res = client_->Get(open);
-    ASSERT_TRUE(res.has_value());
-    EXPECT_EQ(res->status, 200) << open;
-    EXPECT_NE(res->Header("content-security-policy").find("frame-ancestors 'none'"), std::string::npos);
-  }
-  auto signin = client_->Get("/signin");
-  EXPECT_NE(signin->body.find("<label for=\"email\">Email</label>"), std::string::npos);
-  EXPECT_NE(signin->body.find("<label for=\"password\">Password</label>"), std::string::npos);
-  EXPECT_NE(signin->body.find(">Sign in</button>"), std::string::npos);
+  ExpectEveryRouteNeedsASession(*client_, kApiRoutes, kPages, "engage_session");
 }
 
 TEST_F(ConsoleTest, StateChangingRequestsNeedTheSessionsCsrfToken) {
   auto [cookie, csrf] = SignIn();
-  ASSERT_EQ(csrf.size(), 64u);
-  for (const auto& r : kApiRoutes) {
-    if (std::string(r.method) != "POST") continue;
-    for (const std::string& forged : {std::string(), std::string(64, '0'), csrf.substr(0, 63) + "x"}) {
-      Headers h = {{"Cookie", cookie}, {"Content-Type", "application/json"}};
-      if (!forged.empty()) h.emplace_back("X-CSRF-Token", forged);
-      auto res = client_->Send(r.method, r.path, "{}", h);
-      ASSERT_TRUE(res.has_value());
-      EXPECT_EQ(res->status, 403) << r.path << " with token '" << forged << "': " << res->body;
-      EXPECT_NE(res->body.find("X-CSRF-Token"), std::string::npos) << res->body;
-    }
-    // A form post from another site cannot set a JSON content type without a preflight.
-    auto form = client_->Send(
-        r.method, r.path, "a=1",
-        {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/x-www-form-urlencoded"}});
-    EXPECT_EQ(form->status, 415) << r.path;
-  }
+  ExpectStateChangesNeedTheCsrfToken(*client_, kApiRoutes, cookie, csrf, "{}");
   // Nothing was changed by the refused requests: the partner still has its data import key.
   auto partner = client_->Get("/console/api/partners/tinyclues", {{"Cookie", cookie}});
   EXPECT_EQ(partner->status, 200);
@@ -147,11 +87,7 @@ TEST_F(ConsoleTest, StateChangingRequestsNeedTheSessionsCsrfToken) {
 TEST_F(ConsoleTest, SignOutAndUserRemovalEndTheSession) {
   auto [cookie, csrf] = SignIn();
   EXPECT_EQ(client_->Get("/", {{"Cookie", cookie}})->status, 200);
-  auto out = client_->Post("/console/api/signout", "{}",
-                           {{"Cookie", cookie}, {"X-CSRF-Token", csrf}, {"Content-Type", "application/json"}});
-  EXPECT_EQ(out->status, 200);
-  EXPECT_NE(out->Header("set-cookie").find("Max-Age=0"), std::string::npos);
-  EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie}})->status, 401);
+  ExpectSignOutEndsTheSession(*client_, cookie, csrf);
 
   auto [cookie2, csrf2] = SignIn();
   EXPECT_EQ(client_->Get("/console/api/session", {{"Cookie", cookie2}})->status, 200);

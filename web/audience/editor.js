@@ -169,6 +169,11 @@
         curveNote.textContent = num(curve.eligible) + ' eligible customers of ' + num(curve.customers) + '; ' +
           num(curve.expected_buyers, 1) + ' expected buyers in ' + curve.horizon_days + ' days, as of ' + curve.as_of + '.';
         showPoint(false);
+        // A new campaign starts with the size the slider shows.
+        if (!volume && points.length) {
+          volume = {fixed: Math.max(1, points[Number(slider.value)].size)};
+          showVolume();
+        }
       } catch (e) {
         if (!latest()) return;
         points = [];
