@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "console_safety.h"
 #include "engage_process.h"
 #include "http/client.h"
 #include "tests/audience_cli.h"
@@ -319,6 +320,28 @@ TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
   EXPECT_GT(got["campaigns"][0]["treated"]["customers"].get<int64_t>(), 0);
   EXPECT_FALSE(got["campaigns"][0]["headline"].get<std::string>().empty());
   EXPECT_EQ(got, want) << "the console answers what `audience report --json` writes";
+}
+
+// Export's routes and pages behind the consoles' gate: none without a session, no state change
+// without the CSRF token (and then nothing saved, nothing exported).
+TEST_F(ExportConsoleTest, EveryRouteNeedsASessionAndEveryChangeTheCsrfToken) {
+  const std::vector<engage_test::ConsoleRoute> routes = {
+      {"GET", "/console/api/export/settings"},          {"POST", "/console/api/export/settings"},
+      {"GET", "/console/api/export/campaigns"},         {"GET", "/console/api/export/campaigns/cf-x"},
+      {"POST", "/console/api/export/run"},              {"GET", "/console/api/opportunities/attributes"},
+      {"POST", "/console/api/opportunities"},           {"GET", "/console/api/analytics/report"},
+      {"GET", "/console/api/analytics/model"}};
+  const std::vector<const char*> pages = {"/console/export.js", "/console/opportunities.js", "/console/analytics.js"};
+  engage_test::ServerProcess server(ServeArgs());
+  ASSERT_TRUE(server.running());
+  http::Client client(server.base_url());
+  engage_test::ExpectEveryRouteNeedsASession(client, routes, pages, "audience_session");
+  auto [cookie, csrf] = engage_test::ConsoleSignIn(client, "m@example.com", password_);
+  for (const char* page : pages) EXPECT_EQ(client.Get(page, {{"Cookie", cookie}})->status, 200) << page;
+  const json body = {{"endpoint", "http://127.0.0.1:1"}, {"data_import_key", "k"}, {"campaigns", {"Everything email"}}};
+  engage_test::ExpectStateChangesNeedTheCsrfToken(client, routes, cookie, csrf, body.dump());
+  EXPECT_FALSE(PathExists(dir_ + "/audience-settings.json")) << "nothing was saved";
+  EXPECT_FALSE(PathExists(dir_ + "/plan/export")) << "nothing was exported";
 }
 
 }  // namespace
