@@ -225,6 +225,8 @@ void RegisterPlanApi(Console& console, http::Server& server) {
   auto curves = std::make_shared<CurveCache>();
   const std::string& path = c.config().plan_path;
   const std::string& dir = c.config().plan_dir;
+  // What the editor's errors call the plan file: its name, not where it is on the server.
+  const std::string source = std::filesystem::path(path).filename().string();
   using Signed = Console::Signed;
 
   // Reads and edits of the plan file take its flock only (as `audience campaign` does), never the
@@ -237,9 +239,9 @@ void RegisterPlanApi(Console& console, http::Server& server) {
     return view;
   });
   c.Api(server, "GET", "/campaigns/([^/]+)",
-        [&path, &dir](const Signed&, const http::Request& req, const json&) -> Result<json> {
+        [&path, &dir, source](const Signed&, const http::Request& req, const json&) -> Result<json> {
           CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
-          auto i = plan::FindCampaign(p, path, req.matches.at(1));
+          auto i = plan::FindCampaign(p, source, req.matches.at(1));
           if (!i.has_value()) return Err(Status(i.error().code(), "campaign " + i.error().message()));
           json view = PlanView(p, dir);
           json out = view["campaigns"][*i];
@@ -248,33 +250,33 @@ void RegisterPlanApi(Console& console, http::Server& server) {
         });
   // Adds ({"campaign": {...}}), edits (POST /campaigns/NAME) and removes a campaign of the plan
   // file: the library's read-modify-write, so a bad edit leaves the file as it was.
-  c.Api(server, "POST", "/campaigns", [&path](const Signed&, const http::Request&, const json& body) -> Result<json> {
+  c.Api(server, "POST", "/campaigns", [&path, source](const Signed&, const http::Request&, const json& body) -> Result<json> {
     CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
     plan::CampaignSpec added;
     std::string plan_name;
     CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "adding the campaign", [&](plan::PlanFile& p) -> Status {
       // A taken name is a 409 before the parser's 400 for duplicates.
       if (campaign.contains("name") && campaign["name"].is_string()) {
-        Status s = plan::CheckNewCampaignName(p, path, campaign["name"].get<std::string>());
+        Status s = plan::CheckNewCampaignName(p, source, campaign["name"].get<std::string>());
         if (!s.ok()) return Status(s.code(), "campaign " + s.message());
       }
-      CF_ASSIGN_OR_RETURN(added, CampaignFromJson(p, campaign, p.campaigns.size(), path));
-      CF_RETURN_IF_ERROR(plan::AddCampaign(p, path, added));
+      CF_ASSIGN_OR_RETURN(added, CampaignFromJson(p, campaign, p.campaigns.size(), source));
+      CF_RETURN_IF_ERROR(plan::AddCampaign(p, source, added));
       plan_name = p.name;
       return Status::OK();
     }));
     return json{{"name", added.name}, {"cohort_id", plan::CohortId(plan_name, added.name)}};
   });
   c.Api(server, "POST", "/campaigns/([^/]+)",
-        [&path](const Signed&, const http::Request& req, const json& body) -> Result<json> {
+        [&path, source](const Signed&, const http::Request& req, const json& body) -> Result<json> {
           CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
           const std::string name = req.matches.at(1);
           plan::CampaignSpec edited;
           std::string plan_name;
           CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "editing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
-            auto i = plan::FindCampaign(p, path, name);
+            auto i = plan::FindCampaign(p, source, name);
             if (!i.has_value()) return Status(i.error().code(), "campaign " + i.error().message());
-            CF_ASSIGN_OR_RETURN(edited, CampaignFromJson(p, campaign, *i, path));
+            CF_ASSIGN_OR_RETURN(edited, CampaignFromJson(p, campaign, *i, source));
             p.campaigns[*i] = edited;
             plan_name = p.name;
             return Status::OK();
@@ -282,10 +284,10 @@ void RegisterPlanApi(Console& console, http::Server& server) {
           return json{{"name", edited.name}, {"cohort_id", plan::CohortId(plan_name, edited.name)}};
         });
   c.Api(server, "POST", "/campaigns/([^/]+)/remove",
-        [&path](const Signed&, const http::Request& req, const json&) -> Result<json> {
+        [&path, source](const Signed&, const http::Request& req, const json&) -> Result<json> {
           const std::string name = req.matches.at(1);
           CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "removing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
-            Status s = plan::RemoveCampaign(p, path, name);
+            Status s = plan::RemoveCampaign(p, source, name);
             return s.ok() ? s : Status(s.code(), "campaign " + s.message());
           }));
           return json{{"removed", name}};

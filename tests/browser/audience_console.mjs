@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {test, after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import * as harness from './harness.mjs';
+import * as consoles from './consoles.mjs';
 
 const bin = join(process.env.CF_BIN_DIR, 'audience');
 const artifacts = process.env.CF_ARTIFACTS;
@@ -42,10 +42,10 @@ before(async () => {
     '--send-date', '2026-12-08', '--fixed', '400');
   password = audience('user', 'create', '--users', users, '--email', email).trim().split('\n').pop();
   assert.match(password, /^[0-9a-f]{24}$/);
-  ({proc: server, base} = await harness.startServer(bin, ['serve', '--data', join(dir, 'ds'), '--model',
+  ({child: server, base} = await consoles.serve(bin, ['serve', '--data', join(dir, 'ds'), '--model',
     join(dir, 'model'), '--plan', plan, '--plan-dir', join(dir, 'plandir'), '--users', users, '--listen',
     '127.0.0.1:0', '--threads', '2', '--curve-points', '50', '--log-level', 'warn']));
-  browser = await harness.launchBrowser();
+  browser = await consoles.launchBrowser();
 });
 
 after(async () => {
@@ -54,8 +54,8 @@ after(async () => {
   rmSync(dir, {recursive: true, force: true});
 });
 
-const newPage = (viewport) => harness.newPage(browser, viewport);
-const shot = (page, name) => harness.shot(page, artifacts, name);
+const newPage = (viewport) => consoles.newPage(browser, viewport);
+const shot = (page, name) => consoles.shot(page, artifacts, name);
 
 // Every visible control can take the keyboard focus and has a label (visible or aria-label).
 async function checkControls(page, name) {
@@ -74,12 +74,7 @@ async function checkControls(page, name) {
 }
 
 async function signIn(page) {
-  await page.goto(base + '/');
-  await page.waitForURL(base + '/signin');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Sign in'}).click();
-  await page.waitForURL(base + '/');
+  await consoles.signIn(page, base, email, password);
   await page.getByRole('heading', {name: 'Campaign Plan', level: 1}).waitFor();
 }
 
@@ -116,7 +111,11 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
   // The slider reads the curve's points: moving it changes the numbers and sets the volume.
   const slider = page.getByRole('slider', {name: 'Audience size'});
-  await page.waitForFunction(() => !document.getElementById('audience-size').disabled);
+  // The slider holds the points of this offer's curve (not of the "any" it started with).
+  await page.waitForFunction((offer) => {
+    const s = document.getElementById('audience-size');
+    return !s.disabled && s.dataset.offer === offer;
+  }, expression);
   const sizeBefore = await numberOf(page.locator('#curve-size'));
   const revenueBefore = await numberOf(page.locator('#curve-revenue'));
   await slider.focus();
@@ -185,7 +184,12 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
 test('every page at 390x844, keyboard only', {timeout: 90000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await harness.signInWithKeyboard(page, base, email, password);
+  await page.goto(base + '/signin');
+  await page.keyboard.type(email);  // the Email field has the focus
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(base + '/');
   await page.getByRole('heading', {name: 'Campaign Plan', level: 1}).waitFor();
   // The menu is followed with the keyboard: Tab to "New campaign", Enter.
   const menuLink = page.locator('#menu a', {hasText: 'New campaign'});

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {test, after, before} from 'node:test';
 import assert from 'node:assert/strict';
-import * as harness from './harness.mjs';
+import * as consoles from './consoles.mjs';
 
 const bin = join(process.env.CF_BIN_DIR, 'engage');
 const artifacts = process.env.CF_ARTIFACTS;
@@ -29,7 +29,7 @@ const email = 'marketer@example.com';
 let password;
 
 async function startServer() {
-  ({proc: server, base} = await harness.startServer(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0',
+  ({child: server, base} = await consoles.serve(bin, ['serve', '--data', data, '--listen', '127.0.0.1:0',
     '--log-level', 'warn']));
 }
 
@@ -50,7 +50,7 @@ before(async () => {
   for (let i = 1; i <= 10; ++i) attributes.push({external_id: 'u' + i, tier: i <= 5 ? 'gold' : 'silver'});
   const track = await post('/users/track', {attributes}, {Authorization: 'Bearer ' + restKey});
   assert.equal(track.status, 201, JSON.stringify(track.body));
-  browser = await harness.launchBrowser();
+  browser = await consoles.launchBrowser();
 });
 
 after(async () => {
@@ -59,18 +59,9 @@ after(async () => {
   rmSync(data, {recursive: true, force: true});
 });
 
-const newPage = (viewport) => harness.newPage(browser, viewport);
-
-async function signIn(page) {
-  await page.goto(base + '/');
-  await page.waitForURL(base + '/signin');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', {name: 'Sign in'}).click();
-  await page.waitForURL(base + '/');
-}
-
-const shot = (page, name) => harness.shot(page, artifacts, name);
+const newPage = (viewport) => consoles.newPage(browser, viewport);
+const signIn = (page) => consoles.signIn(page, base, email, password);
+const shot = (page, name) => consoles.shot(page, artifacts, name);
 
 test('sign in, key, cohort, segment, campaign, sends', {timeout: 120000}, async () => {
   const page = await newPage({width: 1280, height: 800});
@@ -188,7 +179,12 @@ test('sign in, key, cohort, segment, campaign, sends', {timeout: 120000}, async 
 
 test('every page at 390x844, keyboard only', {timeout: 60000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await harness.signInWithKeyboard(page, base, email, password);
+  await page.goto(base + '/signin');
+  await page.keyboard.type(email);  // the Email field has the focus
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(base + '/');
   // The Partner Integrations menu opens and is followed with the keyboard.
   await page.getByRole('button', {name: 'Partner Integrations'}).focus();
   await page.keyboard.press('Enter');

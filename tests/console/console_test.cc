@@ -43,10 +43,27 @@ const std::vector<ConsoleRoute> kApiRoutes = {
     {"GET", "/console/api/offer/count?offer=any"},
     {"GET", "/console/api/audience/count?audience="},
     {"GET", "/console/api/curve?offer=any"},
+    // export's (src/console/export_api.cc, insights_api.cc)
+    {"GET", "/console/api/export/settings"},
+    {"POST", "/console/api/export/settings"},
+    {"GET", "/console/api/export/campaigns"},
+    {"GET", "/console/api/export/campaigns/cf-x"},
+    {"POST", "/console/api/export/run"},
+    {"GET", "/console/api/opportunities/attributes"},
+    {"POST", "/console/api/opportunities"},
+    {"GET", "/console/api/analytics/report"},
+    {"GET", "/console/api/analytics/model"},
 };
 // Pages and the scripts that hold the console: a redirect to /signin without a session.
-const std::vector<const char*> kPages = {"/", "/console/app.js", "/console/plan.js", "/console/editor.js",
-                                         "/console/settings.js"};
+const std::vector<const char*> kPages = {"/",
+                                         "/console/app.js",
+                                         "/console/audience.css",
+                                         "/console/plan.js",
+                                         "/console/editor.js",
+                                         "/console/settings.js",
+                                         "/console/export.js",
+                                         "/console/opportunities.js",
+                                         "/console/analytics.js"};
 
 // The retailer of the whole suite: generated, ingested and trained once (the slow part).
 struct World {

@@ -151,12 +151,14 @@
     slider.addEventListener('input', () => showPoint(true));
 
     const loadCurve = debounced(async (latest) => {
-      const q = '?offer=' + encodeURIComponent(offerText.value) + '&audience=' + encodeURIComponent(audienceText.value);
+      const asked = offerText.value;
+      const q = '?offer=' + encodeURIComponent(asked) + '&audience=' + encodeURIComponent(audienceText.value);
       curveNote.textContent = 'Computing the audience curve…';
       try {
         const curve = await CF.api('GET', '/curve' + q);
         if (!latest()) return;
         points = curve.points;
+        slider.dataset.offer = asked;  // which offer the slider's points are of
         slider.max = String(Math.max(0, points.length - 1));
         slider.disabled = points.length === 0;
         // Start where the campaign's fixed volume is, else in the middle.
