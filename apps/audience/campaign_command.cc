@@ -232,15 +232,16 @@ Status RunAdd(const CampaignFlags& f) {
   CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
   std::string plan_name;
   size_t campaigns = 0;
-  CF_RETURN_IF_ERROR(plan::EditPlanFile(f.plan, fmt::format("adding campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
-    if (Status s = plan::AddCampaign(p, f.plan, c); !s.ok()) {
-      return Status(s.code(), fmt::format("--name {}; change it with 'audience campaign edit --name \"{}\"'",
-                                          s.message(), f.name));
-    }
-    plan_name = p.name;
-    campaigns = p.campaigns.size();
-    return Status::OK();
-  }));
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(f.plan, fmt::format("adding campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
+        if (Status s = plan::AddCampaign(p, f.plan, c); !s.ok()) {
+          return Status(s.code(), fmt::format("--name {}; change it with 'audience campaign edit --name \"{}\"'",
+                                              s.message(), f.name));
+        }
+        plan_name = p.name;
+        campaigns = p.campaigns.size();
+        return Status::OK();
+      }));
   std::printf("added campaign '%s' to %s (campaigns in the plan: %zu); cohort id %s\n", c.name.c_str(), f.plan.c_str(),
               campaigns, plan::CohortId(plan_name, c.name).c_str());
   return Status::OK();
@@ -248,15 +249,16 @@ Status RunAdd(const CampaignFlags& f) {
 
 Status RunEdit(const CampaignFlags& f) {
   std::string plan_name, new_name;
-  CF_RETURN_IF_ERROR(plan::EditPlanFile(f.plan, fmt::format("editing campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
-    auto i = plan::FindCampaign(p, f.plan, f.name);
-    if (!i.has_value()) return NameFlag(i.error());
-    plan::CampaignSpec& c = p.campaigns[*i];
-    CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
-    plan_name = p.name;
-    new_name = c.name;
-    return Status::OK();
-  }));
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(f.plan, fmt::format("editing campaign '{}'", f.name), [&](plan::PlanFile& p) -> Status {
+        auto i = plan::FindCampaign(p, f.plan, f.name);
+        if (!i.has_value()) return NameFlag(i.error());
+        plan::CampaignSpec& c = p.campaigns[*i];
+        CF_RETURN_IF_ERROR(ApplyCampaignFlags(f, &c));
+        plan_name = p.name;
+        new_name = c.name;
+        return Status::OK();
+      }));
   if (new_name != f.name) {
     std::printf(
         "renamed campaign '%s' to '%s' in %s: its cohort id is now %s (was %s), a new cohort at the next "
@@ -271,11 +273,12 @@ Status RunEdit(const CampaignFlags& f) {
 
 Status RunRemove(const std::string& path, const std::string& name) {
   size_t left = 0;
-  CF_RETURN_IF_ERROR(plan::EditPlanFile(path, fmt::format("removing campaign '{}'", name), [&](plan::PlanFile& p) -> Status {
-    CF_RETURN_IF_ERROR(NameFlag(plan::RemoveCampaign(p, path, name)));
-    left = p.campaigns.size();
-    return Status::OK();
-  }));
+  CF_RETURN_IF_ERROR(
+      plan::EditPlanFile(path, fmt::format("removing campaign '{}'", name), [&](plan::PlanFile& p) -> Status {
+        CF_RETURN_IF_ERROR(NameFlag(plan::RemoveCampaign(p, path, name)));
+        left = p.campaigns.size();
+        return Status::OK();
+      }));
   std::printf("removed campaign '%s' from %s (campaigns left: %zu)\n", name.c_str(), path.c_str(), left);
   return Status::OK();
 }

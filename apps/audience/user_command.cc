@@ -51,7 +51,8 @@ void AddUserCommand(CLI::App& app, int* exit_code) {
       for (const console::ConsoleUser& u : *users) {
         std::printf("%s\t%s\n", u.email.c_str(), FormatIsoTime(u.created_at).c_str());
       }
-      if (users->empty()) std::printf("(no users: add one with 'audience user create --users %s --email E')\n", list->users.c_str());
+      if (users->empty())
+        std::printf("(no users: add one with 'audience user create --users %s --email E')\n", list->users.c_str());
     }
     *exit_code = Finish("list", users.has_value() ? Status::OK() : users.error());
   });

@@ -23,9 +23,9 @@ http::Response Asset(const std::string& name) { return http::AssetAnswer(FindWeb
 }  // namespace
 
 Status ConsoleConfig::Validate() const {
-  for (const auto& [flag, value] : {std::pair{"--data", &data_dir}, std::pair{"--model", &model_dir},
-                                    std::pair{"--plan", &plan_path}, std::pair{"--plan-dir", &plan_dir},
-                                    std::pair{"--users", &users_file}}) {
+  for (const auto& [flag, value] :
+       {std::pair{"--data", &data_dir}, std::pair{"--model", &model_dir}, std::pair{"--plan", &plan_path},
+        std::pair{"--plan-dir", &plan_dir}, std::pair{"--users", &users_file}}) {
     if (value->empty()) return Status::InvalidArgument(std::string(flag) + " is required");
   }
   if (threads < 0 || threads > 1024) {
@@ -34,7 +34,8 @@ Status ConsoleConfig::Validate() const {
   if (curve_points < 2 || curve_points > 10000) {
     return Status::InvalidArgument("--curve-points must be in 2 .. 10000, not " + std::to_string(curve_points));
   }
-  if (IsDirectory(plan_path)) return Status::InvalidArgument("--plan " + plan_path + " is a directory; give the plan file");
+  if (IsDirectory(plan_path))
+    return Status::InvalidArgument("--plan " + plan_path + " is a directory; give the plan file");
   // Read per request by the pages that use them; here only whether they are files.
   for (const auto& [flag, value] : {std::pair{"--backtest", &backtest_file}, std::pair{"--sends", &sends_file},
                                     std::pair{"--purchases", &purchases_file}}) {
@@ -113,10 +114,11 @@ void Console::Register(http::Server& server) {
   });
 
   server.Route("POST", "/console/api/signin", [this](const http::Request& req) {
-    return gate_.SignIn(req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
-      CF_ASSIGN_OR_RETURN(ConsoleUser user, VerifyUser(config_.users_file, email, password));
-      return http::ConsoleGate::Identity{user.email, ""};
-    });
+    return gate_.SignIn(
+        req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
+          CF_ASSIGN_OR_RETURN(ConsoleUser user, VerifyUser(config_.users_file, email, password));
+          return http::ConsoleGate::Identity{user.email, ""};
+        });
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
     auto s = SessionOf(req);
@@ -144,9 +146,8 @@ void Console::Register(http::Server& server) {
                 {"horizon_days", model_->horizon_days()},
                 {"curve_points", config_.curve_points}};
   });
-  Api(server, "GET", "/jobs/([0-9a-f]+)", [this](const Signed&, const http::Request& req, const json&) {
-    return jobs_.Get(req.matches.at(1));
-  });
+  Api(server, "GET", "/jobs/([0-9a-f]+)",
+      [this](const Signed&, const http::Request& req, const json&) { return jobs_.Get(req.matches.at(1)); });
 
   RegisterPlanApi(*this, server);
 #ifdef CF_CONSOLE_EXPORT_API

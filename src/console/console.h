@@ -29,17 +29,17 @@
 namespace cf::console {
 
 struct ConsoleConfig {
-  std::string data_dir;       // a dataset written by audience ingest; required
-  std::string model_dir;      // a model written by audience train; required
-  std::string plan_path;      // the plan file (docs/plan.md); required
-  std::string plan_dir;       // the plan directory `audience plan` writes; required
-  std::string users_file;     // console/users.h; required
-  std::string settings_file;  // engagement platform settings; "" = <dir of users_file>/audience-settings.json
-  std::string backtest_file;  // a report of `audience evaluate --json-out`; "" = none
-  std::string sends_file;     // engage's send records, JSON Lines (as audience report --sends); "" = none
+  std::string data_dir;        // a dataset written by audience ingest; required
+  std::string model_dir;       // a model written by audience train; required
+  std::string plan_path;       // the plan file (docs/plan.md); required
+  std::string plan_dir;        // the plan directory `audience plan` writes; required
+  std::string users_file;      // console/users.h; required
+  std::string settings_file;   // engagement platform settings; "" = <dir of users_file>/audience-settings.json
+  std::string backtest_file;   // a report of `audience evaluate --json-out`; "" = none
+  std::string sends_file;      // engage's send records, JSON Lines (as audience report --sends); "" = none
   std::string purchases_file;  // the purchases after the sends (as audience report --purchases); "" = none
-  int threads = 0;            // scoring threads, 0 = all cores; 0 .. 1024
-  int curve_points = 100;     // audience sizes on the editor's curve (the slider's stops); 2 .. 10000
+  int threads = 0;             // scoring threads, 0 = all cores; 0 .. 1024
+  int curve_points = 100;      // audience sizes on the editor's curve (the slider's stops); 2 .. 10000
 
   // InvalidArgument naming the field (as its flag, e.g. --plan-dir) and what would be valid.
   Status Validate() const;
@@ -53,7 +53,8 @@ class Console {
     std::string email;
     std::string csrf_token;
   };
-  using ApiCall = std::function<Result<nlohmann::json>(const Signed&, const http::Request&, const nlohmann::json& body)>;
+  using ApiCall =
+      std::function<Result<nlohmann::json>(const Signed&, const http::Request&, const nlohmann::json& body)>;
 
   // Loads the dataset, its event log and the model; errors name the directory.
   static Result<std::unique_ptr<Console>> Open(ConsoleConfig config, const Clock& clock,

@@ -52,7 +52,7 @@ class CurveCache {
     plan::CurveOptions options;
     options.points = c.config().curve_points;
     CF_ASSIGN_OR_RETURN(plan::OfferCurve curve, plan::ComputeOfferCurve(c.dataset(), c.model(), c.event_log(), offer,
-                                                                         audience, std::nullopt, options));
+                                                                        audience, std::nullopt, options));
     json points = json::array();
     for (const plan::CurvePoint& p : curve.points) {
       points.push_back({{"size", p.size},
@@ -250,54 +250,56 @@ void RegisterPlanApi(Console& console, http::Server& server) {
         });
   // Adds ({"campaign": {...}}), edits (POST /campaigns/NAME) and removes a campaign of the plan
   // file: the library's read-modify-write, so a bad edit leaves the file as it was.
-  c.Api(server, "POST", "/campaigns", [&path, source](const Signed&, const http::Request&, const json& body) -> Result<json> {
-    CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
-    plan::CampaignSpec added;
-    std::string plan_name;
-    CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "adding the campaign", [&](plan::PlanFile& p) -> Status {
-      // A taken name is a 409 before the parser's 400 for duplicates.
-      if (campaign.contains("name") && campaign["name"].is_string()) {
-        Status s = plan::CheckNewCampaignName(p, source, campaign["name"].get<std::string>());
-        if (!s.ok()) return Status(s.code(), "campaign " + s.message());
-      }
-      CF_ASSIGN_OR_RETURN(added, CampaignFromJson(p, campaign, p.campaigns.size(), source));
-      CF_RETURN_IF_ERROR(plan::AddCampaign(p, source, added));
-      plan_name = p.name;
-      return Status::OK();
-    }));
-    return json{{"name", added.name}, {"cohort_id", plan::CohortId(plan_name, added.name)}};
-  });
+  c.Api(server, "POST", "/campaigns",
+        [&path, source](const Signed&, const http::Request&, const json& body) -> Result<json> {
+          CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
+          plan::CampaignSpec added;
+          std::string plan_name;
+          CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "adding the campaign", [&](plan::PlanFile& p) -> Status {
+            // A taken name is a 409 before the parser's 400 for duplicates.
+            if (campaign.contains("name") && campaign["name"].is_string()) {
+              Status s = plan::CheckNewCampaignName(p, source, campaign["name"].get<std::string>());
+              if (!s.ok()) return Status(s.code(), "campaign " + s.message());
+            }
+            CF_ASSIGN_OR_RETURN(added, CampaignFromJson(p, campaign, p.campaigns.size(), source));
+            CF_RETURN_IF_ERROR(plan::AddCampaign(p, source, added));
+            plan_name = p.name;
+            return Status::OK();
+          }));
+          return json{{"name", added.name}, {"cohort_id", plan::CohortId(plan_name, added.name)}};
+        });
   c.Api(server, "POST", "/campaigns/([^/]+)",
         [&path, source](const Signed&, const http::Request& req, const json& body) -> Result<json> {
           CF_ASSIGN_OR_RETURN(json campaign, CampaignOf(body));
           const std::string name = req.matches.at(1);
           plan::CampaignSpec edited;
           std::string plan_name;
-          CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "editing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
-            auto i = plan::FindCampaign(p, source, name);
-            if (!i.has_value()) return Status(i.error().code(), "campaign " + i.error().message());
-            CF_ASSIGN_OR_RETURN(edited, CampaignFromJson(p, campaign, *i, source));
-            p.campaigns[*i] = edited;
-            plan_name = p.name;
-            return Status::OK();
-          }));
+          CF_RETURN_IF_ERROR(
+              plan::EditPlanFile(path, "editing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
+                auto i = plan::FindCampaign(p, source, name);
+                if (!i.has_value()) return Status(i.error().code(), "campaign " + i.error().message());
+                CF_ASSIGN_OR_RETURN(edited, CampaignFromJson(p, campaign, *i, source));
+                p.campaigns[*i] = edited;
+                plan_name = p.name;
+                return Status::OK();
+              }));
           return json{{"name", edited.name}, {"cohort_id", plan::CohortId(plan_name, edited.name)}};
         });
   c.Api(server, "POST", "/campaigns/([^/]+)/remove",
         [&path, source](const Signed&, const http::Request& req, const json&) -> Result<json> {
           const std::string name = req.matches.at(1);
-          CF_RETURN_IF_ERROR(plan::EditPlanFile(path, "removing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
-            Status s = plan::RemoveCampaign(p, source, name);
-            return s.ok() ? s : Status(s.code(), "campaign " + s.message());
-          }));
+          CF_RETURN_IF_ERROR(
+              plan::EditPlanFile(path, "removing campaign '" + name + "'", [&](plan::PlanFile& p) -> Status {
+                Status s = plan::RemoveCampaign(p, source, name);
+                return s.ok() ? s : Status(s.code(), "campaign " + s.message());
+              }));
           return json{{"removed", name}};
         });
 
   // The editor's helpers: attributes for the pickers, live counts, the audience curve.
   auto attributes = std::make_shared<json>(AttributesView(c.dataset(), kMaxPickerValues));
-  c.Api(server, "GET", "/attributes", [attributes](const Signed&, const http::Request&, const json&) -> Result<json> {
-    return *attributes;
-  });
+  c.Api(server, "GET", "/attributes",
+        [attributes](const Signed&, const http::Request&, const json&) -> Result<json> { return *attributes; });
   c.Api(server, "GET", "/offer/count", [&c](const Signed&, const http::Request& req, const json&) -> Result<json> {
     CF_ASSIGN_OR_RETURN(offer::ProductSet set, offer::CompileOffer(req.Query("offer"), c.dataset().catalog()));
     return json{{"offer", set.name},
@@ -305,34 +307,39 @@ void RegisterPlanApi(Console& console, http::Server& server) {
                 {"any_product", set.any}};
   });
   c.Api(server, "GET", "/audience/count", [&c](const Signed&, const http::Request& req, const json&) -> Result<json> {
-    CF_ASSIGN_OR_RETURN(std::vector<uint8_t> selected, plan::SelectCustomers(req.Query("audience"), c.dataset().customers()));
+    CF_ASSIGN_OR_RETURN(std::vector<uint8_t> selected,
+                        plan::SelectCustomers(req.Query("audience"), c.dataset().customers()));
     const uint64_t n = static_cast<uint64_t>(std::count(selected.begin(), selected.end(), uint8_t{1}));
     return json{{"customers", n}, {"of", selected.size()}};
   });
   c.Api(server, "GET", "/curve", [&c, curves](const Signed&, const http::Request& req, const json&) -> Result<json> {
-    if (req.Query("offer").empty()) return Err(Status::InvalidArgument("'offer' is required: an offer expression or any"));
+    if (req.Query("offer").empty())
+      return Err(Status::InvalidArgument("'offer' is required: an offer expression or any"));
     return curves->Get(c, req.Query("offer"), req.Query("audience"));
   });
 
   // "Run plan": `audience plan` as a job, under the plan mutex (edits wait for it).
-  c.Api(server, "POST", "/plan/run", [&c, &path, &dir](const Signed&, const http::Request&, const json& body) -> Result<json> {
-    if (!body.is_object() || !body.empty()) return Err(Status::InvalidArgument("the body must be {}"));
-    CF_RETURN_IF_ERROR(CheckPlanDirectory(dir));
-    CF_ASSIGN_OR_RETURN(std::string id, c.jobs().Start("plan", [&c, &path, &dir](JobProgress& progress) -> Result<json> {
-      std::lock_guard<std::mutex> lock(c.plan_mutex());
-      progress.Set(0.05, "reading the plan");
-      CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
-      CF_RETURN_IF_ERROR(CheckPlanDirectory(dir));
-      plan::PlannerOptions options;
-      options.threads = c.config().threads;
-      options.on_progress = [&progress, n = p.campaigns.size()](double fraction, const std::string& step) {
-        progress.Set(fraction, step, json{{"campaigns", n}});
-      };
-      CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::PlanIntoDirectory(c.dataset(), c.model(), p, options, dir));
-      return json::parse(plan::SummaryJson(result));
-    }));
-    return json{{"job_id", id}};
-  });
+  c.Api(server, "POST", "/plan/run",
+        [&c, &path, &dir](const Signed&, const http::Request&, const json& body) -> Result<json> {
+          if (!body.is_object() || !body.empty()) return Err(Status::InvalidArgument("the body must be {}"));
+          CF_RETURN_IF_ERROR(CheckPlanDirectory(dir));
+          CF_ASSIGN_OR_RETURN(
+              std::string id, c.jobs().Start("plan", [&c, &path, &dir](JobProgress& progress) -> Result<json> {
+                std::lock_guard<std::mutex> lock(c.plan_mutex());
+                progress.Set(0.05, "reading the plan");
+                CF_ASSIGN_OR_RETURN(plan::PlanFile p, plan::LoadPlanFile(path));
+                CF_RETURN_IF_ERROR(CheckPlanDirectory(dir));
+                plan::PlannerOptions options;
+                options.threads = c.config().threads;
+                options.on_progress = [&progress, n = p.campaigns.size()](double fraction, const std::string& step) {
+                  progress.Set(fraction, step, json{{"campaigns", n}});
+                };
+                CF_ASSIGN_OR_RETURN(plan::PlanResult result,
+                                    plan::PlanIntoDirectory(c.dataset(), c.model(), p, options, dir));
+                return json::parse(plan::SummaryJson(result));
+              }));
+          return json{{"job_id", id}};
+        });
 }
 
 }  // namespace cf::console

@@ -25,8 +25,8 @@ plan::PlanFile TwoCampaigns() {
 
 TEST(CampaignFromJson, ParsesWithThePlanFilesChecksAtItsPosition) {
   const plan::PlanFile p = TwoCampaigns();
-  json c = {{"name", "C"}, {"offer", "any"}, {"channel", "push"}, {"send_date", "2026-12-08"},
-            {"volume", {{"fixed", 5}}}};
+  json c = {
+      {"name", "C"}, {"offer", "any"}, {"channel", "push"}, {"send_date", "2026-12-08"}, {"volume", {{"fixed", 5}}}};
   auto added = CampaignFromJson(p, c, p.campaigns.size(), "plan.json");
   ASSERT_TRUE(added.has_value()) << added.error().message();
   EXPECT_EQ(added->name, "C");
@@ -68,15 +68,33 @@ TEST(PlanView, CampaignsWithTheLastRunsNumbersWhenTheyStillMatch) {
 
   // A summary as `audience plan` writes it: A as planned, B planned with another send date.
   ASSERT_TRUE(CreateDirectories(plan_dir).ok());
-  json summary = {{"format", "cohortflow-plan"}, {"plan", "Week"}, {"as_of", "2026-12-06T00:00:00Z"},
-                  {"solver", "exact"}, {"violations", 0}, {"messages_per_customer", {{"1", 10}}},
+  json summary = {{"format", "cohortflow-plan"},
+                  {"plan", "Week"},
+                  {"as_of", "2026-12-06T00:00:00Z"},
+                  {"solver", "exact"},
+                  {"violations", 0},
+                  {"messages_per_customer", {{"1", 10}}},
                   {"campaigns",
-                   {{{"name", "A"}, {"cohort_id", plan::CohortId("Week", "A")}, {"offer", "any"}, {"channel", "email"},
-                     {"send_date", "2026-12-07"}, {"selected", 9}, {"holdout", 1}, {"eligible", 100},
-                     {"expected_buyers", 2.5}, {"expected_revenue", 40.0}},
-                    {{"name", "B"}, {"cohort_id", plan::CohortId("Week", "B")}, {"offer", "any"}, {"channel", "sms"},
-                     {"send_date", "2026-12-10"}, {"selected", 5}, {"holdout", 0}, {"eligible", 50},
-                     {"expected_buyers", 1.0}, {"expected_revenue", 10.0}}}}};
+                   {{{"name", "A"},
+                     {"cohort_id", plan::CohortId("Week", "A")},
+                     {"offer", "any"},
+                     {"channel", "email"},
+                     {"send_date", "2026-12-07"},
+                     {"selected", 9},
+                     {"holdout", 1},
+                     {"eligible", 100},
+                     {"expected_buyers", 2.5},
+                     {"expected_revenue", 40.0}},
+                    {{"name", "B"},
+                     {"cohort_id", plan::CohortId("Week", "B")},
+                     {"offer", "any"},
+                     {"channel", "sms"},
+                     {"send_date", "2026-12-10"},
+                     {"selected", 5},
+                     {"holdout", 0},
+                     {"eligible", 50},
+                     {"expected_buyers", 1.0},
+                     {"expected_revenue", 10.0}}}}};
   ASSERT_TRUE(WriteFileAtomic(plan_dir + "/summary.json", summary.dump()).ok());
   ASSERT_TRUE(plan::IsPlanDirectory(plan_dir)) << "the test's summary must be recognized";
   json view = PlanView(p, plan_dir);

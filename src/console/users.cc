@@ -26,11 +26,13 @@ Result<std::vector<ConsoleUser>> ParseUsers(const std::string& path, const std::
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    return Err(Status::FailedPrecondition("--users " + path + " is not a users file of the audience console (not JSON: " +
-                                          e.what() + "); it was left untouched"));
+    return Err(Status::FailedPrecondition("--users " + path +
+                                          " is not a users file of the audience console (not JSON: " + e.what() +
+                                          "); it was left untouched"));
   }
   if (!j.is_object() || j.value("format", "") != kUsersFormat) {
-    return Err(Status::FailedPrecondition("--users " + path + " is not a users file of the audience console (no \"format\": \"" +
+    return Err(Status::FailedPrecondition("--users " + path +
+                                          " is not a users file of the audience console (no \"format\": \"" +
                                           kUsersFormat + "\"); it was left untouched; choose another path"));
   }
   if (!j.contains("users") || !j["users"].is_array()) {
@@ -58,8 +60,11 @@ Result<std::vector<ConsoleUser>> ParseUsers(const std::string& path, const std::
 Status WriteUsers(const std::string& path, const std::vector<ConsoleUser>& users) {
   json list = json::array();
   for (const ConsoleUser& u : users) {
-    list.push_back(
-        {{"email", u.email}, {"salt", u.salt}, {"iterations", u.iterations}, {"hash", u.hash}, {"created_at", u.created_at}});
+    list.push_back({{"email", u.email},
+                    {"salt", u.salt},
+                    {"iterations", u.iterations},
+                    {"hash", u.hash},
+                    {"created_at", u.created_at}});
   }
   const json j = {{"format", kUsersFormat}, {"version", kUsersVersion}, {"users", std::move(list)}};
   // Only hashes, but a stolen hash is an offline guessing target: readable by the owner only.

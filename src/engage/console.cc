@@ -18,8 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kSendRowsShown = 20;          // user rows on a campaign's sends
-constexpr size_t kUserSendsShown = 20;         // a user's most recent send records
+constexpr size_t kSendRowsShown = 20;   // user rows on a campaign's sends
+constexpr size_t kUserSendsShown = 20;  // a user's most recent send records
 
 http::Response Asset(const std::string& name) { return http::AssetAnswer(FindWebAsset(name), name); }
 
@@ -102,10 +102,11 @@ void Console::Register(http::Server& server) {
   server.Route("GET", "/console/style.css", [](const http::Request&) { return Asset("style.css"); });
 
   server.Route("POST", "/console/api/signin", [this](const http::Request& req) {
-    return gate_.SignIn(req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
-      CF_ASSIGN_OR_RETURN(auto user, VerifyDashboardUser(engage_.storage(), email, password));
-      return http::ConsoleGate::Identity{user.email, user.workspace};
-    });
+    return gate_.SignIn(
+        req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
+          CF_ASSIGN_OR_RETURN(auto user, VerifyDashboardUser(engage_.storage(), email, password));
+          return http::ConsoleGate::Identity{user.email, user.workspace};
+        });
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
     auto signed_in = SessionOf(req);

@@ -99,7 +99,8 @@ std::optional<ConsoleGate::Signed> ConsoleGate::Find(const Request& req) {
 }
 
 Response ConsoleGate::Guard(const Request& req, const Signed* signed_in, const Call& call) {
-  if (!signed_in) return ConsoleError(401, "sign in first: this console request needs a session (POST /console/api/signin)");
+  if (!signed_in)
+    return ConsoleError(401, "sign in first: this console request needs a session (POST /console/api/signin)");
   if (ChangesState(req) && !IsJsonContentType(req.Header("Content-Type"))) {
     return ConsoleError(415, "Content-Type must be application/json, not " + Quote(req.Header("Content-Type")));
   }

@@ -80,7 +80,6 @@ Result<json> ParseRequestBody(const std::string& body) {
   }
 }
 
-
 Response JsonAnswer(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;

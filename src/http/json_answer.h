@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "base/status.h"
-
 #include "http/server.h"
 
 namespace cf::http {

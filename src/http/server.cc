@@ -1,9 +1,6 @@
 #include "http/server.h"
 
 #include <pthread.h>
-
-#include <csignal>
-
 #include <strings.h>
 
 #include <array>
@@ -13,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <mutex>
 #include <optional>

@@ -18,12 +18,12 @@
 namespace cf::plan {
 
 struct OfferCurve {
-  std::string offer;          // the offer's name (its expression)
-  uint64_t products = 0;      // products in the offer (0 when it is `any`)
-  bool any_product = false;   // the offer is `any`
-  uint64_t customers = 0;     // customers in the dataset
-  uint64_t eligible = 0;      // customers the audience expression keeps
-  int64_t as_of = 0;          // scores as of this UTC time
+  std::string offer;            // the offer's name (its expression)
+  uint64_t products = 0;        // products in the offer (0 when it is `any`)
+  bool any_product = false;     // the offer is `any`
+  uint64_t customers = 0;       // customers in the dataset
+  uint64_t eligible = 0;        // customers the audience expression keeps
+  int64_t as_of = 0;            // scores as of this UTC time
   double expected_buyers = 0;   // over every eligible customer
   double expected_revenue = 0;  // likewise
   std::vector<CurvePoint> points;

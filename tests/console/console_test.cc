@@ -114,8 +114,9 @@ class AudienceConsoleTest : public AudienceCliTest {
     while (!password_.empty() && password_.back() == '\n') password_.pop_back();
     ASSERT_EQ(password_.size(), 24u) << user.out;
     server_ = std::make_unique<engage_test::ServerProcess>(std::vector<std::string>{
-        audience_, "serve", "--data", ds_, "--model", model_, "--plan", plan_, "--plan-dir", plan_dir_, "--users",
-        users_, "--listen", "127.0.0.1:0", "--threads", "2", "--curve-points", "40", "--log-level", "warn"});
+        audience_,   "serve",      "--data",         ds_,       "--model",     model_,     "--plan",
+        plan_,       "--plan-dir", plan_dir_,        "--users", users_,        "--listen", "127.0.0.1:0",
+        "--threads", "2",          "--curve-points", "40",      "--log-level", "warn"});
     ASSERT_TRUE(server_->running());
     client_ = std::make_unique<http::Client>(server_->base_url());
   }
@@ -166,7 +167,10 @@ TEST_F(AudienceConsoleTest, AForgedCsrfTokenChangesNothing) {
   auto [cookie, csrf] = SignIn();
   const std::string before = ReadFile(plan_).value();
   const json campaign = {{"campaign",
-                          {{"name", "Forged"}, {"offer", "any"}, {"channel", "sms"}, {"send_date", "2026-12-09"},
+                          {{"name", "Forged"},
+                           {"offer", "any"},
+                           {"channel", "sms"},
+                           {"send_date", "2026-12-09"},
                            {"volume", {{"fixed", 10}}}}}};
   engage_test::ExpectStateChangesNeedTheCsrfToken(*client_, kApiRoutes, cookie, csrf, campaign.dump());
   EXPECT_EQ(ReadFile(plan_).value(), before);
@@ -217,8 +221,9 @@ TEST_F(AudienceConsoleTest, EditorAndPlanApisAreTheCommandLinesComputations) {
 
   // A campaign saved from the editor: the plan file's format, the library's checks.
   const std::string before = ReadFile(plan_).value();
-  json campaign = {{"name", "Editor pick"},  {"offer", offer},       {"channel", "push"},
-                   {"send_date", "2026-12-14"}, {"priority", "high"}, {"holdout_share", 0.2},
+  json campaign = {{"name", "Editor pick"},       {"offer", offer},
+                   {"channel", "push"},           {"send_date", "2026-12-14"},
+                   {"priority", "high"},          {"holdout_share", 0.2},
                    {"volume", {{"fixed", size}}}, {"export_file_name", "Editor pick - wk 50"}};
   auto [s_late, late] = Call("POST", "/console/api/campaigns", {{"campaign", campaign}});
   EXPECT_EQ(s_late, 400);
@@ -276,7 +281,8 @@ TEST_F(AudienceConsoleTest, EditorAndPlanApisAreTheCommandLinesComputations) {
     const json& planned = view["campaigns"][i]["planned"];
     ASSERT_FALSE(planned.is_null()) << view.dump();
     EXPECT_EQ(planned["selected"], summary["campaigns"][i]["selected"]);
-    EXPECT_DOUBLE_EQ(planned["expected_revenue"].get<double>(), summary["campaigns"][i]["expected_revenue"].get<double>());
+    EXPECT_DOUBLE_EQ(planned["expected_revenue"].get<double>(),
+                     summary["campaigns"][i]["expected_revenue"].get<double>());
   }
   EXPECT_LE(view["campaigns"][1]["planned"]["selected"].get<uint64_t>() +
                 view["campaigns"][1]["planned"]["holdout"].get<uint64_t>(),
@@ -328,8 +334,7 @@ TEST_F(AudienceConsoleTest, UserCommandsKeepTheirFileAndNothingElse) {
   EXPECT_EQ(ReadFile(users_).value().find(password_), std::string::npos) << "only the hash is stored";
   Outcome again = Audience("user create --users " + users_ + " --email ann@example.com");
   EXPECT_EQ(again.code, 1);
-  EXPECT_NE(again.err.find("audience user create: a user has email 'ann@example.com'"), std::string::npos)
-      << again.err;
+  EXPECT_NE(again.err.find("audience user create: a user has email 'ann@example.com'"), std::string::npos) << again.err;
   const std::string notes = Write("notes.json", "{\"todo\": 1}\n");
   Outcome foreign = Audience("user create --users " + notes + " --email ann@example.com");
   EXPECT_EQ(foreign.code, 1);
