@@ -54,9 +54,9 @@ Result<PlatformSettings> LoadPlatformSettings(const std::string& path) {
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   const auto format = j.is_object() ? j.find("format") : j.end();
   if (!j.is_object() || format == j.end() || *format != kFormat) {
-    return Err(Status::InvalidArgument(fmt::format(
-        "settings file {} is not one of ours (no \"format\": \"{}\"); give --settings another path", Quote(path),
-        kFormat)));
+    return Err(Status::InvalidArgument(
+        fmt::format("settings file {} is not one of ours (no \"format\": \"{}\"); give --settings another path",
+                    Quote(path), kFormat)));
   }
   for (const char* name : kFields) {
     auto it = j.find(name);
