@@ -127,7 +127,8 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
   e->add_option("--connections", flags->options.export_options.connections, "Requests in flight per campaign (1 to 16)")
       ->check(WholeNumber(1, 16))
       ->capture_default_str();
-  e->add_option("--ids-per-request", flags->options.export_options.max_ids_per_request, "Identifiers per request (1 to 1000)")
+  e->add_option("--ids-per-request", flags->options.export_options.max_ids_per_request,
+                "Identifiers per request (1 to 1000)")
       ->check(WholeNumber(1, 1000))
       ->capture_default_str();
   e->add_flag("--json", flags->json, "Print the per-campaign results as JSON on stdout");

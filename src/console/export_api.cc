@@ -35,12 +35,9 @@ struct ExportState {
 };
 
 json CampaignJson(const sync::PlannedCampaign& c) {
-  return {{"name", c.name},
-          {"export_file_name", c.export_file_name},
-          {"cohort_id", c.cohort_id},
-          {"channel", c.channel},
-          {"send_date", c.send_date},
-          {"offer", c.offer}};
+  return {{"name", c.name},           {"export_file_name", c.export_file_name},
+          {"cohort_id", c.cohort_id}, {"channel", c.channel},
+          {"send_date", c.send_date}, {"offer", c.offer}};
 }
 
 Result<sync::PlannedCampaign> FindCampaign(const sync::PlanSummary& plan, const std::string& cohort_id) {
@@ -148,21 +145,22 @@ void RegisterExportApi(Console& console, http::Server& server) {
                 return out;
               });
 
-  console.Api(server, "GET", "/export/campaigns/([^/]+)",
-              [&console, state, settings](const Console::Signed&, const http::Request& req, const json&) -> Result<json> {
-                CF_ASSIGN_OR_RETURN(const PlatformSettings s, settings());
-                json out;
-                {
-                  std::lock_guard<std::mutex> lock(console.plan_mutex());
-                  CF_ASSIGN_OR_RETURN(const sync::PlanSummary plan, sync::ReadPlanSummary(console.config().plan_dir));
-                  CF_ASSIGN_OR_RETURN(const sync::PlannedCampaign c, FindCampaign(plan, req.matches.at(1)));
-                  out = CampaignDetails(console.config().plan_dir, s, c);
-                }
-                std::lock_guard<std::mutex> lock(state->last_mu);
-                auto it = state->last.find(req.matches.at(1));
-                out["last_export"] = it == state->last.end() ? json(nullptr) : it->second;
-                return out;
-              });
+  console.Api(
+      server, "GET", "/export/campaigns/([^/]+)",
+      [&console, state, settings](const Console::Signed&, const http::Request& req, const json&) -> Result<json> {
+        CF_ASSIGN_OR_RETURN(const PlatformSettings s, settings());
+        json out;
+        {
+          std::lock_guard<std::mutex> lock(console.plan_mutex());
+          CF_ASSIGN_OR_RETURN(const sync::PlanSummary plan, sync::ReadPlanSummary(console.config().plan_dir));
+          CF_ASSIGN_OR_RETURN(const sync::PlannedCampaign c, FindCampaign(plan, req.matches.at(1)));
+          out = CampaignDetails(console.config().plan_dir, s, c);
+        }
+        std::lock_guard<std::mutex> lock(state->last_mu);
+        auto it = state->last.find(req.matches.at(1));
+        out["last_export"] = it == state->last.end() ? json(nullptr) : it->second;
+        return out;
+      });
 
   console.Api(
       server, "POST", "/export/run",
@@ -183,28 +181,31 @@ void RegisterExportApi(Console& console, http::Server& server) {
         const sync::Credentials credentials = s.Credentials();
         CF_ASSIGN_OR_RETURN(
             const std::string id,
-            console.jobs().Start("export", [&console, state, options, credentials](JobProgress& progress) -> Result<json> {
-              // The plan is not re-run while its campaigns are read and their journals written.
-              std::lock_guard<std::mutex> lock(console.plan_mutex());
-              CF_ASSIGN_OR_RETURN(
-                  const sync::PlanExport done,
-                  sync::ExportPlan(options, credentials, [&progress](const sync::PlanExport& all, size_t i) {
-                    const sync::CampaignExport& c = all.campaigns[i];
-                    const bool running = c.state == sync::CampaignExport::State::kRunning;
-                    progress.Set(sync::Fraction(all),
-                                 running ? fmt::format("exporting {} ({} of {})", Quote(c.campaign.export_file_name),
+            console.jobs().Start(
+                "export", [&console, state, options, credentials](JobProgress& progress) -> Result<json> {
+                  // The plan is not re-run while its campaigns are read and their journals written.
+                  std::lock_guard<std::mutex> lock(console.plan_mutex());
+                  CF_ASSIGN_OR_RETURN(
+                      const sync::PlanExport done,
+                      sync::ExportPlan(options, credentials, [&progress](const sync::PlanExport& all, size_t i) {
+                        const sync::CampaignExport& c = all.campaigns[i];
+                        const bool running = c.state == sync::CampaignExport::State::kRunning;
+                        progress.Set(sync::Fraction(all),
+                                     running
+                                         ? fmt::format("exporting {} ({} of {})", Quote(c.campaign.export_file_name),
                                                        i + 1, all.campaigns.size())
                                          : fmt::format("{} of {} campaigns exported", i + 1, all.campaigns.size()),
-                                 ProgressDetail(all));
-                  }));
-              {
-                std::lock_guard<std::mutex> last_lock(state->last_mu);
-                for (const sync::CampaignExport& c : done.campaigns) state->last[c.campaign.cohort_id] = sync::ToJson(c);
-              }
-              json result = sync::ToJson(done);
-              result["failed"] = done.failed();
-              return result;
-            }));
+                                     ProgressDetail(all));
+                      }));
+                  {
+                    std::lock_guard<std::mutex> last_lock(state->last_mu);
+                    for (const sync::CampaignExport& c : done.campaigns)
+                      state->last[c.campaign.cohort_id] = sync::ToJson(c);
+                  }
+                  json result = sync::ToJson(done);
+                  result["failed"] = done.failed();
+                  return result;
+                }));
         return json{{"job_id", id}};
       });
 }

@@ -28,19 +28,29 @@ using nlohmann::json;
 
 constexpr uint64_t kDefaultTop = 20;  // values the page lists unless it asks for another number
 
+// The string `name` of the request, `fallback` when absent; another type is an error naming it.
+Result<std::string> StringField(const json& body, const char* name, const char* fallback) {
+  auto it = body.find(name);
+  if (it == body.end()) return std::string(fallback);
+  if (!it->is_string()) return Err(Status::InvalidArgument(fmt::format("{} must be a string", name)));
+  return it->get<std::string>();
+}
+
 Result<plan::OpportunityOptions> OpportunityRequest(const json& body) {
+  if (!body.is_object()) return Err(Status::InvalidArgument("expected a JSON object {\"by\", \"top\", \"rank_by\"}"));
   plan::OpportunityOptions o;
-  o.by = body.value("by", "");
-  const json top = body.value("top", json(kDefaultTop));
+  CF_ASSIGN_OR_RETURN(o.by, StringField(body, "by", ""));
+  const json top = body.contains("top") ? body["top"] : json(kDefaultTop);
   if (!top.is_number_unsigned()) return Err(Status::InvalidArgument("top must be a whole number from 1 to 100000"));
   o.top = top.get<uint64_t>();
-  const std::string rank_by = body.value("rank_by", "revenue");
+  CF_ASSIGN_OR_RETURN(const std::string rank_by, StringField(body, "rank_by", "revenue"));
   if (rank_by == "revenue") {
     o.order = plan::OpportunityOrder::kExpectedRevenue;
   } else if (rank_by == "buyers") {
     o.order = plan::OpportunityOrder::kExpectedBuyers;
   } else {
-    return Err(Status::InvalidArgument(fmt::format("rank_by: unknown order {}; expected revenue or buyers", Quote(rank_by))));
+    return Err(
+        Status::InvalidArgument(fmt::format("rank_by: unknown order {}; expected revenue or buyers", Quote(rank_by))));
   }
   CF_RETURN_IF_ERROR(o.Validate());
   return o;
@@ -122,38 +132,39 @@ void RegisterInsightsApi(Console& console, http::Server& server) {
                 return json{{"attributes", names}};
               });
 
-  console.Api(server, "POST", "/opportunities",
-              [&console](const Console::Signed&, const http::Request&, const json& body) -> Result<json> {
-                CF_ASSIGN_OR_RETURN(const plan::OpportunityOptions options, OpportunityRequest(body));
-                const std::string rank_by = body.value("rank_by", "revenue");
-                CF_ASSIGN_OR_RETURN(
-                    const std::string id,
-                    console.jobs().Start("opportunities", [&console, options, rank_by](JobProgress& progress) -> Result<json> {
-                      const data::Dataset& ds = console.dataset();
-                      std::optional<plan::PlannedReach> reach;
-                      std::optional<int64_t> as_of;
-                      {
-                        std::lock_guard<std::mutex> lock(console.plan_mutex());
-                        const std::string& plan_dir = console.config().plan_dir;
-                        if (PathExists(plan_dir + "/summary.json")) {
-                          Result<plan::PlannedReach> r = plan::ReadPlannedReach(plan_dir, ds.customers());
-                          if (!r.has_value()) return Err(r.error().WithPrefix("plan directory"));
-                          reach = *std::move(r);
-                          as_of = PlanAsOf(plan_dir);
-                        }
-                      }
-                      const model::EventLog& log = console.event_log();
-                      const model::HistoryView history(log, as_of.value_or(log.last_time() + 1));
-                      progress.Set(0.3, fmt::format("scoring every {} as an offer", options.by));
-                      CF_ASSIGN_OR_RETURN(const plan::Opportunities found,
-                                          plan::FindOpportunities(console.model(), ds.catalog(), history,
-                                                                  reach.has_value() ? &*reach : nullptr, options));
-                      json out = plan::OpportunitiesToJson(found, reach.has_value() ? &*reach : nullptr);
-                      out["rank_by"] = rank_by;
-                      return out;
-                    }));
-                return json{{"job_id", id}};
-              });
+  console.Api(
+      server, "POST", "/opportunities",
+      [&console](const Console::Signed&, const http::Request&, const json& body) -> Result<json> {
+        CF_ASSIGN_OR_RETURN(const plan::OpportunityOptions options, OpportunityRequest(body));
+        const std::string rank_by = options.order == plan::OpportunityOrder::kExpectedBuyers ? "buyers" : "revenue";
+        CF_ASSIGN_OR_RETURN(
+            const std::string id,
+            console.jobs().Start("opportunities", [&console, options, rank_by](JobProgress& progress) -> Result<json> {
+              const data::Dataset& ds = console.dataset();
+              std::optional<plan::PlannedReach> reach;
+              std::optional<int64_t> as_of;
+              {
+                std::lock_guard<std::mutex> lock(console.plan_mutex());
+                const std::string& plan_dir = console.config().plan_dir;
+                if (PathExists(plan_dir + "/summary.json")) {
+                  Result<plan::PlannedReach> r = plan::ReadPlannedReach(plan_dir, ds.customers());
+                  if (!r.has_value()) return Err(r.error().WithPrefix("plan directory"));
+                  reach = *std::move(r);
+                  as_of = PlanAsOf(plan_dir);
+                }
+              }
+              const model::EventLog& log = console.event_log();
+              const model::HistoryView history(log, as_of.value_or(log.last_time() + 1));
+              progress.Set(0.3, fmt::format("scoring every {} as an offer", options.by));
+              CF_ASSIGN_OR_RETURN(const plan::Opportunities found,
+                                  plan::FindOpportunities(console.model(), ds.catalog(), history,
+                                                          reach.has_value() ? &*reach : nullptr, options));
+              json out = plan::OpportunitiesToJson(found, reach.has_value() ? &*reach : nullptr);
+              out["rank_by"] = rank_by;
+              return out;
+            }));
+        return json{{"job_id", id}};
+      });
 
   // One report at a time: each ingests the purchases into its own scratch dataset.
   auto report_mu = std::make_shared<std::mutex>();

@@ -52,10 +52,11 @@ Result<PlatformSettings> LoadPlatformSettings(const std::string& path) {
   if (!PathExists(path)) return s;
   CF_ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
   const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("format", "") != kFormat) {
-    return Err(Status::InvalidArgument(fmt::format(
-        "settings file {} is not one of ours (no \"format\": \"{}\"); give --settings another path", Quote(path),
-        kFormat)));
+  const auto format = j.is_object() ? j.find("format") : j.end();
+  if (!j.is_object() || format == j.end() || *format != kFormat) {
+    return Err(Status::InvalidArgument(
+        fmt::format("settings file {} is not one of ours (no \"format\": \"{}\"); give --settings another path",
+                    Quote(path), kFormat)));
   }
   for (const char* name : kFields) {
     auto it = j.find(name);

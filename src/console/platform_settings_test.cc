@@ -59,12 +59,12 @@ TEST(PlatformSettings, EndpointAndPartnerByTheRulesOfExport) {
 TEST(PlatformSettings, AFileThatIsNotOursIsNeitherReadNorReplaced) {
   TempDirectory dir("platform-settings");
   const std::string path = dir.path() + "/notes.json";
-  ASSERT_TRUE(WriteFileAtomic(path, "{\"mine\": true}").ok());
+  ASSERT_TRUE(WriteFileAtomic(path, "{\"mine\": true, \"format\": 7}").ok());
   EXPECT_NE(LoadPlatformSettings(path).error().message().find("is not one of ours"), std::string::npos);
   PlatformSettings s;
   s.endpoint = "http://x";
   EXPECT_FALSE(SavePlatformSettings(path, s).ok());
-  EXPECT_EQ(*ReadFile(path), "{\"mine\": true}");
+  EXPECT_EQ(*ReadFile(path), "{\"mine\": true, \"format\": 7}");
 }
 
 }  // namespace

@@ -299,8 +299,11 @@ nlohmann::json OpportunitiesToJson(const Opportunities& o, const PlannedReach* r
   if (reach != nullptr) {
     nlohmann::json campaigns = nlohmann::json::array();
     for (const PlannedReach::Campaign& c : reach->campaigns) {
-      campaigns.push_back(
-          {{"name", c.name}, {"cohort_id", c.cohort_id}, {"offer", c.offer}, {"treated", c.treated}, {"holdout", c.holdout}});
+      campaigns.push_back({{"name", c.name},
+                           {"cohort_id", c.cohort_id},
+                           {"offer", c.offer},
+                           {"treated", c.treated},
+                           {"holdout", c.holdout}});
     }
     plan_json = {{"customers_reached", reach->customers}, {"campaigns", campaigns}};
   }

@@ -20,7 +20,8 @@ std::string Describe(const JournalEntry& e) {
   return id ? id->Describe() : e.key;
 }
 
-std::vector<std::string> DescribeFirst(const std::vector<JournalEntry>& a, const std::vector<JournalEntry>* b = nullptr) {
+std::vector<std::string> DescribeFirst(const std::vector<JournalEntry>& a,
+                                       const std::vector<JournalEntry>* b = nullptr) {
   std::vector<std::string> out;
   for (const auto* list : {&a, b}) {
     if (list == nullptr) continue;
@@ -73,7 +74,8 @@ void ExportCampaign(const PlanExportOptions& options, Exporter* exporter, Campai
   if (exporter == nullptr) return;
   if (options.dry_run) {
     const JournalHeader destination = exporter->Destination(c);
-    Result<Journal::Membership> acked = Journal::ReadMembership(JournalPath(options.plan_dir, destination), destination);
+    Result<Journal::Membership> acked =
+        Journal::ReadMembership(JournalPath(options.plan_dir, destination), destination);
     if (!acked.has_value()) {
       out.status = acked.error();
       return;
@@ -103,7 +105,8 @@ void ExportCampaign(const PlanExportOptions& options, Exporter* exporter, Campai
 Status PlanExportOptions::Validate() const {
   if (plan_dir.empty()) return Status::InvalidArgument("plan_dir is empty; give the directory `audience plan` wrote");
   if (!send && csv_dir.empty()) {
-    return Status::InvalidArgument("nothing to do: give an endpoint to export over the partner API, or a CSV directory, or both");
+    return Status::InvalidArgument(
+        "nothing to do: give an endpoint to export over the partner API, or a CSV directory, or both");
   }
   if (dry_run && !send) {
     return Status::InvalidArgument("a dry run needs an endpoint: what would be sent depends on what it acknowledged");
@@ -152,7 +155,8 @@ Result<PlanExport> ExportPlan(const PlanExportOptions& options, const Credential
   std::unique_ptr<Exporter> exporter;
   if (options.send) {
     exporter = std::make_unique<Exporter>(options.export_options, credentials);
-    out.endpoint = NormalizeEndpoint(options.export_options.endpoint, "endpoint").value_or(options.export_options.endpoint);
+    out.endpoint =
+        NormalizeEndpoint(options.export_options.endpoint, "endpoint").value_or(options.export_options.endpoint);
     out.partner = options.export_options.partner;
   }
   for (PlannedCampaign& c : selected) {

@@ -35,17 +35,17 @@ struct CampaignExport {
   enum class State { kPending, kRunning, kDone, kFailed };
   State state = State::kPending;
   PlannedCampaign campaign;
-  bool audience_read = false;                  // planned/skipped/holdout/duplicates are known
+  bool audience_read = false;  // planned/skipped/holdout/duplicates are known
   int64_t planned = 0, skipped = 0, holdout = 0, duplicates = 0;
-  bool changes_known = false;                  // to_add/to_remove are known (dry run or sent)
+  bool changes_known = false;  // to_add/to_remove are known (dry run or sent)
   int64_t to_add = 0, to_remove = 0;
   std::vector<std::string> first_adds, first_removes;  // dry run: the first few, described
-  int64_t sending_acknowledged = 0;            // while running: identifiers acknowledged so far
-  int64_t sending_total = 0;                   // while running: changes to send (0 until known)
-  bool sent = false;                           // `report` holds what the destination acknowledged
+  int64_t sending_acknowledged = 0;                    // while running: identifiers acknowledged so far
+  int64_t sending_total = 0;                           // while running: changes to send (0 until known)
+  bool sent = false;                                   // `report` holds what the destination acknowledged
   CampaignReport report;
-  std::string csv_path;                        // written CSV, or empty
-  Status status;                               // why it failed, or OK
+  std::string csv_path;  // written CSV, or empty
+  Status status;         // why it failed, or OK
 };
 
 struct PlanExport {
@@ -74,8 +74,8 @@ Result<PlanExport> ExportPlan(const PlanExportOptions& options, const Credential
 Result<std::vector<PlannedCampaign>> SelectCampaigns(const PlanSummary& plan, const std::vector<std::string>& wanted);
 
 // One campaign as JSON: name, export_file_name, cohort_id, state, status ("ok"/"failed" once
-// finished), error, while sending "sent" and "to_send" so far, and the counts known (planned, skipped, holdout, duplicates, to_add,
-// to_remove, sent, added, removed, unmatched — null where the destination does not count —,
+// finished), error, while sending "sent" and "to_send" so far, and the counts known (planned, skipped, holdout,
+// duplicates, to_add, to_remove, sent, added, removed, unmatched — null where the destination does not count —,
 // requests, retries, seconds, csv, first_adds, first_removes). The CLI's --json and the console
 // print the same rows.
 nlohmann::json ToJson(const CampaignExport& campaign);

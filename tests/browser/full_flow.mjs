@@ -70,7 +70,12 @@ after(async () => {
 });
 
 const newPage = (viewport) => consoles.newPage(browser, viewport);
-const signIn = (page, base, password) => consoles.signIn(page, base, email, password);
+// Signs in and waits for the first page (the Campaign Plan) to be drawn whole before the test
+// moves on, so that no screenshot catches it half-drawn.
+async function signIn(page, base, password) {
+  await consoles.signIn(page, base, email, password);
+  if (base !== engageBase) await page.getByRole('button', {name: 'Run plan'}).waitFor();
+}
 const shot = (page, name) => consoles.shot(page, artifacts, name);
 
 test('from a data import key to sends, across both consoles', {timeout: 90000}, async () => {
@@ -206,12 +211,12 @@ test('from a data import key to sends, across both consoles', {timeout: 90000}, 
 test('export, opportunities and analytics at 390x844 with the keyboard', {timeout: 60000}, async () => {
   const page = await newPage({width: 390, height: 844});
   await page.goto(audienceBase + '/signin');
-  await page.getByLabel('Email').focus();
-  await page.keyboard.type(email);
+  await page.keyboard.type(email);  // the Email field has the focus
   await page.keyboard.press('Tab');
   await page.keyboard.type(audiencePassword);
   await page.keyboard.press('Enter');
   await page.waitForURL(audienceBase + '/');
+  await page.getByRole('button', {name: 'Run plan'}).waitFor();
   // Export again from the keyboard: nothing changed since, so nothing is sent.
   await page.goto(audienceBase + '/#/export');
   const box = page.getByRole('checkbox', {name: campaignName});

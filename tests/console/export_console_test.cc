@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "console_safety.h"
 #include "engage_process.h"
 #include "http/client.h"
 #include "tests/audience_cli.h"
@@ -68,8 +69,8 @@ class ExportConsoleTest : public AudienceCliTest {
   // A retailer, its model and a two-campaign plan; engage with the partner and its people.
   void SetUp() override {
     AudienceCliTest::SetUp();
-    ASSERT_EQ(Audience("generate --quiet --customers 600 --products 40 --days 120 --seed 3 --out " + dir_ + "/raw").code,
-              0);
+    ASSERT_EQ(
+        Audience("generate --quiet --customers 600 --products 40 --days 120 --seed 3 --out " + dir_ + "/raw").code, 0);
     Outcome ingest = Audience("ingest --quiet --events " + dir_ + "/raw/purchases.csv --products " + dir_ +
                               "/raw/products.csv --customers " + dir_ + "/raw/customers.csv --out " + dir_ + "/ds");
     ASSERT_EQ(ingest.code, 0) << ingest.err;
@@ -113,9 +114,11 @@ class ExportConsoleTest : public AudienceCliTest {
   }
 
   std::vector<std::string> ServeArgs() {
-    return {audience_, "serve", "--data", dir_ + "/ds", "--model", dir_ + "/model", "--plan", dir_ + "/plan.json",
-            "--plan-dir", dir_ + "/plan", "--users", dir_ + "/users.json", "--listen", "127.0.0.1:0",
-            "--threads", "2", "--log-level", "warn"};
+    return {audience_,     "serve",         "--data",    dir_ + "/ds",
+            "--model",     dir_ + "/model", "--plan",    dir_ + "/plan.json",
+            "--plan-dir",  dir_ + "/plan",  "--users",   dir_ + "/users.json",
+            "--listen",    "127.0.0.1:0",   "--threads", "2",
+            "--log-level", "warn"};
   }
 
   std::string store_, partner_key_, import_key_, password_;
@@ -144,11 +147,12 @@ TEST_F(ExportConsoleTest, SettingsKeepTheKeysAndTheExportJobSendsThePlansCohorts
       << bad_partner_body.dump();
 
   // A wrong data import key: each campaign fails in words, and the job still ends.
-  ASSERT_EQ(console
-                .Call("POST", "/export/settings",
-                      {{"endpoint", engage.base_url()}, {"partner_api_key", partner_key_}, {"data_import_key", "wrong"}})
-                .first,
-            200);
+  ASSERT_EQ(
+      console
+          .Call("POST", "/export/settings",
+                {{"endpoint", engage.base_url()}, {"partner_api_key", partner_key_}, {"data_import_key", "wrong"}})
+          .first,
+      200);
   auto [wrong_started, wrong_start] = console.Call("POST", "/export/run", {{"campaigns", {"Everything email"}}});
   ASSERT_EQ(wrong_started, 200) << wrong_start.dump();
   const json wrong = console.Wait(wrong_start["job_id"]);
@@ -178,8 +182,8 @@ TEST_F(ExportConsoleTest, SettingsKeepTheKeysAndTheExportJobSendsThePlansCohorts
 
   // The export job: counts per campaign equal what `audience export --dry-run` says is to send.
   Write("keys.json", json({{"partner_api_key", partner_key_}, {"data_import_key", import_key_}}).dump());
-  Outcome dry = Audience("export --quiet --json --dry-run --plan-dir " + dir_ + "/plan --endpoint " + engage.base_url() +
-                         " --keys-file " + dir_ + "/keys.json");
+  Outcome dry = Audience("export --quiet --json --dry-run --plan-dir " + dir_ + "/plan --endpoint " +
+                         engage.base_url() + " --keys-file " + dir_ + "/keys.json");
   ASSERT_EQ(dry.code, 0) << dry.err;
   const json planned = json::parse(dry.out);
   auto [started, start] = console.Call("POST", "/export/run", {{"campaigns", {"Everything email", "Everything push"}}});
@@ -219,14 +223,14 @@ TEST_F(ExportConsoleTest, SettingsKeepTheKeysAndTheExportJobSendsThePlansCohorts
   ASSERT_EQ(again_status, 200);
   const json second = console.Wait(again["job_id"]);
   EXPECT_EQ(second["result"]["campaigns"][0]["sent"], 0) << second.dump();
-  Outcome cli = Audience("export --quiet --json --dry-run --plan-dir " + dir_ + "/plan --endpoint " + engage.base_url() +
-                         " --keys-file " + dir_ + "/keys.json");
+  Outcome cli = Audience("export --quiet --json --dry-run --plan-dir " + dir_ + "/plan --endpoint " +
+                         engage.base_url() + " --keys-file " + dir_ + "/keys.json");
   EXPECT_EQ(json::parse(cli.out)["campaigns"][0]["to_add"], 0) << cli.out;
 }
 
 TEST_F(ExportConsoleTest, OpportunitiesReportAndModelAnswer) {
-  Outcome evaluate = Audience("evaluate --quiet --data " + dir_ + "/ds --cutoff 2025-03-01 --json-out " + dir_ +
-                              "/backtest.json");
+  Outcome evaluate =
+      Audience("evaluate --quiet --data " + dir_ + "/ds --cutoff 2025-03-01 --json-out " + dir_ + "/backtest.json");
   ASSERT_EQ(evaluate.code, 0) << evaluate.err;
   std::vector<std::string> args = ServeArgs();
   args.insert(args.end(), {"--backtest", dir_ + "/backtest.json"});
@@ -236,8 +240,9 @@ TEST_F(ExportConsoleTest, OpportunitiesReportAndModelAnswer) {
   ASSERT_TRUE(console.signed_in());
 
   // The same ranking as `audience opportunities` with the plan directory.
-  Outcome cli = Audience("opportunities --quiet --data " + dir_ + "/ds --model " + dir_ + "/model --by category --plan-dir " +
-                         dir_ + "/plan --top 5 --json-out " + dir_ + "/opportunities.json");
+  Outcome cli =
+      Audience("opportunities --quiet --data " + dir_ + "/ds --model " + dir_ + "/model --by category --plan-dir " +
+               dir_ + "/plan --top 5 --json-out " + dir_ + "/opportunities.json");
   ASSERT_EQ(cli.code, 0) << cli.err;
   const json want = json::parse(ReadFile(dir_ + "/opportunities.json").value_or("{}"));
   auto [started, start] = console.Call("POST", "/opportunities", {{"by", "category"}, {"top", 5}});
@@ -252,6 +257,9 @@ TEST_F(ExportConsoleTest, OpportunitiesReportAndModelAnswer) {
                 1e-6);
     EXPECT_TRUE(got[i].contains("untapped_buyers"));
   }
+  auto [typed, typed_body] = console.Call("POST", "/opportunities", {{"by", 7}});
+  EXPECT_EQ(typed, 400) << typed_body.dump();
+  EXPECT_NE(typed_body.value("message", "").find("by must be a string"), std::string::npos) << typed_body.dump();
   auto [bad, bad_body] = console.Call("POST", "/opportunities", {{"by", "colour"}});
   if (bad == 200) bad_body = console.Wait(bad_body["job_id"]);
   EXPECT_NE(bad_body.dump().find("colour"), std::string::npos) << bad_body.dump();
@@ -287,8 +295,11 @@ TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
       }
       const std::vector<std::string> f = CsvFields(line);
       if (f[1].empty() || f.back() == "1") continue;
-      sends += json({{"campaign_name", c["name"]}, {"external_user_id", f[1]}, {"channel", c["channel"]},
-                     {"time", time + 3600}, {"outcome", "sent"}})
+      sends += json({{"campaign_name", c["name"]},
+                     {"external_user_id", f[1]},
+                     {"channel", c["channel"]},
+                     {"time", time + 3600},
+                     {"outcome", "sent"}})
                    .dump() +
                "\n";
     }
@@ -297,8 +308,9 @@ TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
   Outcome simulated = Audience("simulate --quiet --raw " + dir_ + "/raw --plan-dir " + dir_ + "/plan --sends " + dir_ +
                                "/sends.jsonl --days 21 --treatment-effect 1.5 --seed 5 --out " + dir_ + "/later");
   ASSERT_EQ(simulated.code, 0) << simulated.err;
-  Outcome reported = Audience("report --quiet --data " + dir_ + "/ds --plan-dir " + dir_ + "/plan --sends " + dir_ +
-                              "/sends.jsonl --purchases " + dir_ + "/later/purchases.csv --json " + dir_ + "/report.json");
+  Outcome reported =
+      Audience("report --quiet --data " + dir_ + "/ds --plan-dir " + dir_ + "/plan --sends " + dir_ +
+               "/sends.jsonl --purchases " + dir_ + "/later/purchases.csv --json " + dir_ + "/report.json");
   ASSERT_EQ(reported.code, 0) << reported.err;
   json want = json::parse(ReadFile(dir_ + "/report.json").value_or("{}"));
 
@@ -316,6 +328,28 @@ TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
   EXPECT_GT(got["campaigns"][0]["treated"]["customers"].get<int64_t>(), 0);
   EXPECT_FALSE(got["campaigns"][0]["headline"].get<std::string>().empty());
   EXPECT_EQ(got, want) << "the console answers what `audience report --json` writes";
+}
+
+// Export's routes and pages behind the consoles' gate: none without a session, no state change
+// without the CSRF token (and then nothing saved, nothing exported).
+TEST_F(ExportConsoleTest, EveryRouteNeedsASessionAndEveryChangeTheCsrfToken) {
+  const std::vector<engage_test::ConsoleRoute> routes = {
+      {"GET", "/console/api/export/settings"},  {"POST", "/console/api/export/settings"},
+      {"GET", "/console/api/export/campaigns"}, {"GET", "/console/api/export/campaigns/cf-x"},
+      {"POST", "/console/api/export/run"},      {"GET", "/console/api/opportunities/attributes"},
+      {"POST", "/console/api/opportunities"},   {"GET", "/console/api/analytics/report"},
+      {"GET", "/console/api/analytics/model"}};
+  const std::vector<const char*> pages = {"/console/export.js", "/console/opportunities.js", "/console/analytics.js"};
+  engage_test::ServerProcess server(ServeArgs());
+  ASSERT_TRUE(server.running());
+  http::Client client(server.base_url());
+  engage_test::ExpectEveryRouteNeedsASession(client, routes, pages, "audience_session");
+  auto [cookie, csrf] = engage_test::ConsoleSignIn(client, "m@example.com", password_);
+  for (const char* page : pages) EXPECT_EQ(client.Get(page, {{"Cookie", cookie}})->status, 200) << page;
+  const json body = {{"endpoint", "http://127.0.0.1:1"}, {"data_import_key", "k"}, {"campaigns", {"Everything email"}}};
+  engage_test::ExpectStateChangesNeedTheCsrfToken(client, routes, cookie, csrf, body.dump());
+  EXPECT_FALSE(PathExists(dir_ + "/audience-settings.json")) << "nothing was saved";
+  EXPECT_FALSE(PathExists(dir_ + "/plan/export")) << "nothing was exported";
 }
 
 }  // namespace

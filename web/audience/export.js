@@ -110,8 +110,10 @@
     const d = await CF.api('GET', '/export/campaigns/' + encodeURIComponent(cohortId));
     container.append(el('p', {}, el('a', {href: '#/export'}, '← Export')),
       el('h1', {}, d.name),
-      definitionList([['Export file name', el('code', {}, d.export_file_name)], ['Cohort id', el('code', {}, d.cohort_id)],
-        ['Channel', d.channel || '–'], ['Send date', d.send_date || '–'], ['Offer', el('code', {}, d.offer || '–')]]));
+      el('section', {'aria-label': 'Campaign'},
+        definitionList([['Export file name', el('code', {}, d.export_file_name)], ['Cohort id', el('code', {}, d.cohort_id)],
+          ['Channel', d.channel || '–'], ['Send date', d.send_date || '–'], ['Offer', el('code', {}, d.offer || '–')]]),
+        el('p', {}, el('a', {href: '#/editor/' + encodeURIComponent(d.name)}, 'Edit the campaign'))));
     const audience = el('section', {'aria-label': 'Planned audience'}, el('h2', {}, 'Planned audience'));
     if (d.audience) {
       audience.append(definitionList([['Planned identifiers', count(d.audience.planned)], ['Holdout', count(d.audience.holdout)],
