@@ -127,7 +127,12 @@
       el('li', {}, el('a', {href: '#/' + name, 'data-page': name}, label))));
   }
 
+  // Each navigation renders into a view of its own: a page still drawing when the hash changes
+  // then fills a detached element, never the next page.
+  let navigation = 0;
+
   async function route() {
+    const current = ++navigation;
     const hash = window.location.hash.replace(/^#\/?/, '');
     const slash = hash.indexOf('/');
     let name = slash < 0 ? hash : hash.slice(0, slash);
@@ -145,12 +150,14 @@
       main.append(el('p', {class: 'note'}, 'No page is loaded.'));
       return;
     }
+    const view = el('div', {});
+    main.append(view);
     try {
-      await page.render(main, arg);
+      await page.render(view, arg);
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) main.append(el('p', {class: 'error', role: 'alert'}, e.message));
+      if (!(e instanceof ApiError && e.status === 401)) view.append(el('p', {class: 'error', role: 'alert'}, e.message));
     }
-    main.focus();
+    if (current === navigation) main.focus();
   }
 
   function loadScript(name) {
