@@ -100,7 +100,12 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
   await offerBuilder.getByRole('button', {name: 'Add condition'}).click();
   const expression = await page.getByLabel('Offer expression').inputValue();
   assert.equal(expression, (await attribute.inputValue()) + ' = ' + JSON.stringify(firstValue));
-  await page.locator('#offer-count').getByText(/^\d[\d,]* products$/).waitFor();
+  // The count is fetched after a pause in typing: until it comes, the element still shows the
+  // previous offer's count (all 60 products), so wait for the condition's own.
+  await page.waitForFunction(() => {
+    const m = /^(\d[\d,]*) products$/.exec(document.getElementById('offer-count').textContent);
+    return m !== null && Number(m[1].replace(/,/g, '')) < 60;
+  });
   const products = await numberOf(page.locator('#offer-count'));
   assert.ok(products > 0 && products < 60, 'the offer selects some products: ' + products);
   await page.getByLabel('Channel').selectOption('push');
@@ -184,12 +189,7 @@ test('create a campaign in the editor, size it with the slider, run the plan', {
 
 test('every page at 390x844, keyboard only', {timeout: 90000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await page.goto(base + '/signin');
-  await page.keyboard.type(email);  // the Email field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(base + '/');
+  await consoles.signInWithKeyboard(page, base, email, password);
   await page.getByRole('heading', {name: 'Campaign Plan', level: 1}).waitFor();
   // The menu is followed with the keyboard: Tab to "New campaign", Enter.
   const menuLink = page.locator('#menu a', {hasText: 'New campaign'});

@@ -45,6 +45,19 @@ export async function signIn(page, base, email, password) {
   await page.waitForURL(base + '/');
 }
 
+// Signs in with the keyboard alone: the sign-in page focuses its Email field by itself (waited
+// for, not given: the page's autofocus can come after the load event on a busy machine), Tab
+// goes to Password, Enter submits.
+export async function signInWithKeyboard(page, base, email, password) {
+  await page.goto(base + '/signin');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'email');
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(base + '/');
+}
+
 export async function shot(page, dir, name) {
   await page.screenshot({path: join(dir, name + '.png'), fullPage: true});
   // Nothing wider than the window: at 390 px every page must reflow, not scroll sideways.

@@ -179,12 +179,7 @@ test('sign in, key, cohort, segment, campaign, sends', {timeout: 120000}, async 
 
 test('every page at 390x844, keyboard only', {timeout: 60000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await page.goto(base + '/signin');
-  await page.keyboard.type(email);  // the Email field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(password);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(base + '/');
+  await consoles.signInWithKeyboard(page, base, email, password);
   // The Partner Integrations menu opens and is followed with the keyboard.
   await page.getByRole('button', {name: 'Partner Integrations'}).focus();
   await page.keyboard.press('Enter');

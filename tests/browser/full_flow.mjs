@@ -210,12 +210,7 @@ test('from a data import key to sends, across both consoles', {timeout: 90000}, 
 
 test('export, opportunities and analytics at 390x844 with the keyboard', {timeout: 60000}, async () => {
   const page = await newPage({width: 390, height: 844});
-  await page.goto(audienceBase + '/signin');
-  await page.keyboard.type(email);  // the Email field has the focus
-  await page.keyboard.press('Tab');
-  await page.keyboard.type(audiencePassword);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(audienceBase + '/');
+  await consoles.signInWithKeyboard(page, audienceBase, email, audiencePassword);
   await page.getByRole('button', {name: 'Run plan'}).waitFor();
   // Export again from the keyboard: nothing changed since, so nothing is sent.
   await page.goto(audienceBase + '/#/export');
