@@ -3,6 +3,8 @@
 // backtest JSON `audience evaluate --json-out` writes. The pages draw what these answer.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -105,6 +107,41 @@ Result<json> CampaignReportJson(Console& console) {
   return out;
 }
 
+// What identifies one version of a file: its size and modification time ("" when absent).
+std::string FileStamp(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "";
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) return "";
+  return fmt::format("{}:{}", size, time.time_since_epoch().count());
+}
+
+// The campaign report, rebuilt only when the plan, the sends or the purchases changed: building
+// it ingests the purchases, seconds at a retailer's size, and the page is opened again and
+// again. Thread-safe; a request that finds a build in progress waits for it.
+class ReportCache {
+ public:
+  Result<json> Get(Console& console) {
+    const ConsoleConfig& config = console.config();
+    const std::string stamp = FileStamp(config.plan_dir + "/summary.json") + "|" + FileStamp(config.sends_file) +
+                              "|" + FileStamp(config.purchases_file);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (report_.has_value() && stamp == stamp_) return *report_;
+    Result<json> report = CampaignReportJson(console);
+    if (report.has_value()) {
+      report_ = *report;
+      stamp_ = stamp;
+    }
+    return report;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string stamp_;
+  std::optional<json> report_;
+};
+
 Result<json> BacktestJson(const ConsoleConfig& config) {
   if (config.backtest_file.empty() || !PathExists(config.backtest_file)) {
     return Unavailable(
@@ -167,11 +204,10 @@ void RegisterInsightsApi(Console& console, http::Server& server) {
       });
 
   // One report at a time: each ingests the purchases into its own scratch dataset.
-  auto report_mu = std::make_shared<std::mutex>();
+  auto reports = std::make_shared<ReportCache>();
   console.Api(server, "GET", "/analytics/report",
-              [&console, report_mu](const Console::Signed&, const http::Request&, const json&) -> Result<json> {
-                std::lock_guard<std::mutex> lock(*report_mu);
-                return CampaignReportJson(console);
+              [&console, reports](const Console::Signed&, const http::Request&, const json&) -> Result<json> {
+                return reports->Get(console);
               });
 
   console.Api(server, "GET", "/analytics/model",

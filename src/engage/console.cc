@@ -94,6 +94,7 @@ void Console::Register(http::Server& server) {
   // Pages and assets. The sign-in page and what it loads are public; they hold no data.
   server.Route("GET", "/", Page("index.html"));
   server.Route("GET", "/console/app.js", Page("app.js"));
+  server.Route("GET", "/console/api.js", Page("api.js"));
   server.Route("GET", "/signin", [this](const http::Request& req) {
     if (SessionOf(req)) return http::Redirect("/");
     return Asset("signin.html");

@@ -328,6 +328,22 @@ TEST_F(ExportConsoleTest, TheReportIsTheCommandLinesOnTheSameInputs) {
   EXPECT_GT(got["campaigns"][0]["treated"]["customers"].get<int64_t>(), 0);
   EXPECT_FALSE(got["campaigns"][0]["headline"].get<std::string>().empty());
   EXPECT_EQ(got, want) << "the console answers what `audience report --json` writes";
+
+  // The report is kept between requests until an input changes: one send fewer in the file, one
+  // treated customer fewer in the next answer.
+  auto treated = [](const json& report) {
+    int64_t n = 0;
+    for (const json& c : report["campaigns"]) n += c["treated"]["customers"].get<int64_t>();
+    return n;
+  };
+  auto [again_status, again] = console.Call("GET", "/analytics/report");
+  ASSERT_EQ(again_status, 200) << again.dump();
+  EXPECT_EQ(treated(again), treated(got));
+  sends.pop_back();
+  Write("sends.jsonl", sends.substr(0, sends.rfind('\n') + 1));
+  auto [changed_status, changed] = console.Call("GET", "/analytics/report");
+  ASSERT_EQ(changed_status, 200) << changed.dump();
+  EXPECT_EQ(treated(changed), treated(got) - 1);
 }
 
 // Export's routes and pages behind the consoles' gate: none without a session, no state change

@@ -16,10 +16,6 @@
   ];
   const SCRIPTS = ['plan', 'editor', 'export', 'opportunities', 'analytics', 'settings'];
 
-  class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
-  }
-
   // el('p', {class: 'note'}, 'text', child...): attributes starting with "on" are listeners,
   // `text` sets the text; false/null attributes and children are skipped.
   function el(tag, attrs, ...children) {
@@ -55,24 +51,8 @@
 
   function status(text) { document.getElementById('status').textContent = text || ''; }
 
-  async function api(method, path, body) {
-    const headers = {};
-    if (method !== 'GET') {
-      headers['Content-Type'] = 'application/json';
-      headers['X-CSRF-Token'] = CF.session ? CF.session.csrf_token : '';
-    }
-    const res = await fetch('/console/api' + path, {
-      method, headers, credentials: 'same-origin',
-      body: method === 'GET' ? undefined : JSON.stringify(body || {}),
-    });
-    const data = await res.json().catch(() => ({}));
-    if (res.status === 401) {
-      window.location.assign('/signin');
-      throw new ApiError(401, 'signed out');
-    }
-    if (!res.ok) throw new ApiError(res.status, data.message || ('HTTP ' + res.status));
-    return data;
-  }
+  // A console API call (web/common/api.js) with this session's CSRF token.
+  function api(method, path, body) { return consoleApi(method, path, body, CF.session ? CF.session.csrf_token : ''); }
 
   // Polls GET /jobs/{id} until the job is done (resolves with it) or failed (throws its error).
   async function waitJob(id, onProgress) {

@@ -43,29 +43,8 @@ function table(headers, rows) {
 
 function setStatus(text) { document.getElementById('status').textContent = text || ''; }
 
-class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
-}
-
-// A console API call. A 401 means the session ended: back to the sign-in page.
-async function api(method, path, body) {
-  const headers = {};
-  if (method !== 'GET') {
-    headers['Content-Type'] = 'application/json';
-    headers['X-CSRF-Token'] = session ? session.csrf_token : '';
-  }
-  const res = await fetch('/console/api' + path, {
-    method, headers, credentials: 'same-origin',
-    body: method === 'GET' ? undefined : JSON.stringify(body || {}),
-  });
-  const data = await res.json().catch(() => ({}));
-  if (res.status === 401) {
-    window.location.assign('/signin');
-    throw new ApiError(401, 'signed out');
-  }
-  if (!res.ok) throw new ApiError(res.status, data.message || ('HTTP ' + res.status));
-  return data;
-}
+// A console API call (web/common/api.js) with this session's CSRF token.
+function api(method, path, body) { return consoleApi(method, path, body, session ? session.csrf_token : ''); }
 
 // Runs `work` with the button disabled and a progress note; shows its error in `errorEl`.
 async function busy(button, note, errorEl, work) {
