@@ -29,9 +29,12 @@ std::string Describe(const Token& t) {
   }
 }
 
+// ASCII letters, digits and a few joiners, and every byte of a multi-byte UTF-8 character, so
+// that a catalog's own words are names as they are ("카테고리 = 과일", "größe = XL"); the input is
+// UTF-8 (ingest checks it), and no operator or quote is a byte above 0x7F.
 bool IsNameChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-' || c == '/' || c == '&' ||
-         c == '+';
+  const auto u = static_cast<unsigned char>(c);
+  return u >= 0x80 || std::isalnum(u) != 0 || c == '_' || c == '.' || c == '-' || c == '/' || c == '&' || c == '+';
 }
 
 Result<std::vector<Token>> Lex(std::string_view s) {

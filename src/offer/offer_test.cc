@@ -25,6 +25,12 @@ TEST(ParseOfferTest, PrecedenceAndForms) {
   EXPECT_EQ(ParseOffer("price >= 2.5")->op, Op::kGe);
   EXPECT_EQ(ParseOffer("x not in (a)")->op, Op::kNotIn);
   EXPECT_EQ(ParseOffer(R"(x = "say ""hi""")")->values[0], R"(say "hi")");
+  // Names and bare values in other scripts, as a catalog's columns and values come.
+  auto korean = ParseOffer("카테고리 = 과일 and größe in (\"XL\", L)");
+  ASSERT_TRUE(korean.has_value()) << korean.error().ToString();
+  EXPECT_EQ(korean->children[0].column, "카테고리");
+  EXPECT_EQ(korean->children[0].values, (std::vector<std::string>{"과일"}));
+  EXPECT_EQ(korean->children[1].column, "größe");
 }
 
 TEST(ParseOfferTest, SyntaxErrorsNameTheColumnAndWhatWasExpected) {
