@@ -19,6 +19,7 @@ namespace cf::model {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr size_t kSumBlock = 16384;  // customers per partial sum of an offer's revenue
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 constexpr uint32_t kNoSlot = FeatureBuilder::kNotInPopulation;
@@ -394,8 +395,10 @@ struct FeatureBuilder::OfferWork {
   std::vector<float> decay_pct;                  // per population customer: rank of facts[i].decay
   std::vector<std::vector<float>> group_weight;  // per thread × embedding group: the offer's purchases
   std::vector<std::vector<double>> group_both;   // per thread × embedding group: the offer's buyers who bought it
-  std::vector<double> thread_revenue, thread_events;
-  std::vector<OfferWindows> thread_windows;  // per thread: revenue (≥ 0) per window
+  // Per block of kSumBlock population customers: the offer's revenue, purchases and revenue
+  // (≥ 0) per window, added up in block order so that the sums do not depend on the threads.
+  std::vector<double> block_revenue, block_events;
+  std::vector<OfferWindows> block_windows;
   OfferStats stats;
   OfferSummary summary;
   std::vector<CollaborativeFacts> collaborative;  // per population customer
@@ -442,20 +445,23 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   work->level_facts.assign(pop * num_levels * kLevelFeatures, 0.0f);
   work->group_weight.assign(static_cast<size_t>(threads), std::vector<float>(factors_.num_groups, 0.0f));
   work->group_both.assign(static_cast<size_t>(threads), std::vector<double>(group_buyers_.size(), 0.0));
-  work->thread_revenue.assign(static_cast<size_t>(threads), 0.0);
-  work->thread_events.assign(static_cast<size_t>(threads), 0.0);
-  work->thread_windows.assign(static_cast<size_t>(threads), OfferWindows{});
+  const size_t blocks = (pop + kSumBlock - 1) / kSumBlock;
+  work->block_revenue.assign(blocks, 0.0);
+  work->block_events.assign(blocks, 0.0);
+  work->block_windows.assign(blocks, OfferWindows{});
   const Level* embed_level =
       options_.embedding_level >= 0 ? &levels[static_cast<size_t>(options_.embedding_level)] : nullptr;
 
-  ParallelFor(pop, threads, [&](size_t t, size_t b, size_t e) {
-    std::vector<float>& weight = work->group_weight[t];
-    std::vector<double>& both = work->group_both[t];
+  ParallelFor(blocks, threads, [&](size_t t, size_t first_block, size_t end_block) {
+   std::vector<float>& weight = work->group_weight[t];
+   std::vector<double>& both = work->group_both[t];
+   const uint32_t* product_bits = bits.data();
+   for (size_t block = first_block; block < end_block; ++block) {
+    const size_t b = block * kSumBlock, e = std::min(pop, b + kSumBlock);
     // Sums kept in registers, stored once: per-thread slots side by side in one cache line
     // would bounce between the cores on every purchase of the offer.
     double revenue = 0, events = 0;
     OfferWindows windows;
-    const uint32_t* product_bits = bits.data();
     for (size_t i = b; i < e; ++i) {
       // Only the events that count read their time and revenue, scattered over those
       // columns: fetch them for a customer a few ahead while this one's are used.
@@ -536,10 +542,11 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
         }
       }
     }
-    work->thread_revenue[t] = revenue;
-    work->thread_events[t] = events;
-    work->thread_windows[t] = windows;
-  });
+    work->block_revenue[block] = revenue;
+    work->block_events[block] = events;
+    work->block_windows[block] = windows;
+   }
+  }, /*min_chunk=*/1);
   std::vector<float> decays(pop);
   for (size_t i = 0; i < pop; ++i) {
     decays[i] = work->facts[i].decay;
@@ -564,11 +571,11 @@ void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) 
       stats.revenue_recent += f.count > 0 ? f.spend * (f.recent / f.count) : 0;
     }
   }
-  for (size_t t = 0; t < work->thread_revenue.size(); ++t) {
-    revenue += work->thread_revenue[t];
-    events += work->thread_events[t];
+  for (size_t t = 0; t < work->block_revenue.size(); ++t) {
+    revenue += work->block_revenue[t];
+    events += work->block_events[t];
     for (int k = 0; k < kOfferWindows; ++k) {
-      stats.windows.revenue[k] += work->thread_windows[t].revenue[k];
+      stats.windows.revenue[k] += work->block_windows[t].revenue[k];
     }
   }
   stats.windows.buyers[0] = stats.buyers_recent;
@@ -665,8 +672,8 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
 
 OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers,
                                    float window_share, const RowSink& sink, std::vector<float>* personal_revenue,
-                                   Workspace* workspace, SinkCalls calls) const {
-  const int threads = ResolveThreads(options_.run.threads);
+                                   Workspace* workspace, SinkCalls calls, int threads_wanted) const {
+  const int threads = ResolveThreads(threads_wanted > 0 ? threads_wanted : options_.run.threads);
   Workspace local;
   Workspace& space = workspace != nullptr ? *workspace : local;
   OfferWork& work = *space.work_;

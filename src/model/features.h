@@ -121,10 +121,11 @@ class FeatureBuilder {
   // handed to `sink` in chunks so that a million customers never need one huge matrix.
   // `window_share` is the label window's length over H (1 at scoring). Also fills, when not
   // null, each customer's offer revenue per offer purchase (NaN without one).
-  // `workspace` may be null (buffers of this call only).
+  // `workspace` may be null (buffers of this call only). `threads` 0: the builder's run.threads.
+  // The rows do not depend on the threads.
   OfferStats Compute(const offer::ProductSet& offer, std::span<const uint32_t> customers, float window_share,
                      const RowSink& sink, std::vector<float>* personal_revenue, Workspace* workspace = nullptr,
-                     SinkCalls calls = SinkCalls::kInOrder) const;
+                     SinkCalls calls = SinkCalls::kInOrder, int threads = 0) const;
 
   // The population's buyers and revenue of any purchase in the last two horizons (what
   // MeasureOfferWindows gives for every purchase on the whole view when there is no sample).

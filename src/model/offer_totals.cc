@@ -230,7 +230,7 @@ double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, i
         block_sum[k] = s;
         block_slope[k] = ds;
       }
-    });
+    }, /*min_chunk=*/1);
     double s = 0, ds = 0;
     for (size_t k = 0; k < blocks; ++k) {
       s += block_sum[k];

@@ -13,11 +13,15 @@ inline int ResolveThreads(int threads) {
   return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
-// Calls fn(thread_index, begin, end) for each chunk; small inputs run inline.
+// Below this many items per thread, a thread costs more than it saves.
+inline constexpr size_t kMinChunk = 4096;
+
+// Calls fn(thread_index, begin, end) for each chunk; inputs of fewer than 2 × min_chunk items
+// run inline. A loop over blocks of many items each gives min_chunk 1.
 template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn&& fn) {
-  constexpr size_t kMinChunk = 4096;  // below this, a thread costs more than it saves
-  const size_t t = std::min<size_t>(static_cast<size_t>(ResolveThreads(threads)), std::max<size_t>(1, n / kMinChunk));
+void ParallelFor(size_t n, int threads, Fn&& fn, size_t min_chunk = kMinChunk) {
+  const size_t t = std::min<size_t>(static_cast<size_t>(ResolveThreads(threads)),
+                                    std::max<size_t>(1, n / std::max<size_t>(1, min_chunk)));
   if (t <= 1) {
     fn(size_t{0}, size_t{0}, n);
     return;

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include "base/files.h"
 #include "base/hash.h"
@@ -433,8 +435,15 @@ Status TrainOptions::Validate() const {
   return CheckRange("booster_threads", booster_threads, 0, kMaxThreads);
 }
 
+// The buffers of one offer being scored, reused so that offer after offer touches no fresh pages.
+struct UniversalModel::OfferBuffers {
+  FeatureBuilder::Workspace workspace;
+  std::vector<float> margins, offer_counts, personal;  // per population customer
+  std::vector<double> probability, spend, shifted;     // per population customer
+};
+
 // What scoring keeps from one call to the next: the offer-independent features of the last
-// view, and the per-offer buffers, reused so that offer after offer touches no fresh pages.
+// view, and the per-offer buffers.
 struct UniversalModel::Cache {
   std::mutex mu;
   const HistoryView* view = nullptr;
@@ -443,9 +452,7 @@ struct UniversalModel::Cache {
   // Per customer of the view without history: P(buys anything), 0 when unknown at the cutoff;
   // empty until a request holds such a customer.
   std::vector<double> cold_probability;
-  FeatureBuilder::Workspace workspace;
-  std::vector<float> margins, offer_counts, personal;  // per population customer
-  std::vector<double> probability, spend, shifted;     // per population customer
+  std::vector<OfferBuffers> buffers;  // one per offer scored at once
 };
 
 struct UniversalModel::Parts {
@@ -787,11 +794,26 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   if (customers.size() >= kProgressCustomers) {
     progress.emplace("scoring", cache.builder->population().size() * offers.size(), "customer-offers");
   }
-  for (size_t o = 0; o < offers.size(); ++o) {
-    OfferScores scores;
-    CF_RETURN_IF_ERROR(
-        ScoreOneOffer(history, offers[o], customers, progress.has_value() ? &*progress : nullptr, &scores));
-    CF_RETURN_IF_ERROR(sink(o, std::move(scores)));
+  Progress* bar = progress.has_value() ? &*progress : nullptr;
+  // Several offers: one per core, each on one thread, so that no core waits on the other at
+  // an offer's serial steps (its summary, the specialized trees, the totals) nor between its
+  // chunks. One offer, or a blend (its baseline may not be safe to call from two threads):
+  // every core on each offer in turn. The scores are the same either way (every sum is taken
+  // in blocks whose order does not depend on the threads).
+  const size_t workers = blend_scorer_ != nullptr
+                             ? 1
+                             : std::min(offers.size(), static_cast<size_t>(ResolveThreads(threads_)));
+  if (cache.buffers.size() < std::max<size_t>(1, workers)) {
+    cache.buffers.resize(std::max<size_t>(1, workers));
+  }
+  if (workers <= 1) {
+    for (size_t o = 0; o < offers.size(); ++o) {
+      OfferScores scores;
+      CF_RETURN_IF_ERROR(ScoreOneOffer(history, offers[o], customers, threads_, bar, &cache.buffers[0], &scores));
+      CF_RETURN_IF_ERROR(sink(o, std::move(scores)));
+    }
+  } else {
+    CF_RETURN_IF_ERROR(ScoreOffersAtOnce(history, offers, customers, workers, bar, sink));
   }
   if (progress.has_value()) {
     progress->Finish();
@@ -799,9 +821,69 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   return Status::OK();
 }
 
+Status UniversalModel::ScoreOffersAtOnce(const HistoryView& history, std::span<const offer::ProductSet> offers,
+                                         std::span<const uint32_t> customers, size_t workers, Progress* progress,
+                                         const OfferScoresSink& sink) const {
+  // Workers take the next offer; this thread hands the scores to the sink in offer order.
+  // A worker runs at most `workers` offers ahead of the sink, so memory holds that many.
+  struct Slot {
+    bool done = false;
+    Status status;
+    OfferScores scores;
+  };
+  std::vector<Slot> slots(offers.size());
+  std::mutex mu;
+  std::condition_variable changed;
+  size_t next_offer = 0, delivered = 0;
+  bool stop = false;
+  auto work = [&](size_t w) {
+    while (true) {
+      size_t o = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return stop || next_offer >= offers.size() || next_offer < delivered + workers; });
+        if (stop || next_offer >= offers.size()) {
+          return;
+        }
+        o = next_offer++;
+      }
+      OfferScores scores;
+      Status status = ScoreOneOffer(history, offers[o], customers, 1, progress, &cache_->buffers[w], &scores);
+      std::lock_guard<std::mutex> lock(mu);
+      slots[o].done = true;
+      slots[o].status = std::move(status);
+      slots[o].scores = std::move(scores);
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 0; w < workers; ++w) {
+    pool.emplace_back(work, w);
+  }
+  Status result;
+  for (size_t o = 0; o < offers.size() && result.ok(); ++o) {
+    Slot slot;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return slots[o].done; });
+      slot = std::move(slots[o]);
+    }
+    result = slot.status.ok() ? sink(o, std::move(slot.scores)) : slot.status;
+    std::lock_guard<std::mutex> lock(mu);
+    delivered = o + 1;
+    stop = !result.ok();
+    changed.notify_all();
+  }
+  for (std::thread& t : pool) {
+    t.join();
+  }
+  return result;
+}
+
 Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::ProductSet& offer,
-                                     std::span<const uint32_t> customers, Progress* progress, OfferScores* out) const {
-  Cache& cache = *cache_;
+                                     std::span<const uint32_t> customers, int threads, Progress* progress,
+                                     OfferBuffers* buffers, OfferScores* out) const {
+  const Cache& cache = *cache_;
   const FeatureBuilder& builder = *cache.builder;
   const auto start = std::chrono::steady_clock::now();
   const size_t width = builder.num_features();
@@ -810,9 +892,9 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   // spread over it, so a customer's score does not depend on who else is in the request.
   const std::vector<uint32_t>& population = builder.population();
   const size_t pop = population.size();
-  std::vector<float>& margins = cache.margins;
-  std::vector<float>& offer_counts = cache.offer_counts;
-  std::vector<float>& personal = cache.personal;
+  std::vector<float>& margins = buffers->margins;
+  std::vector<float>& offer_counts = buffers->offer_counts;
+  std::vector<float>& personal = buffers->personal;
   margins.resize(pop);
   offer_counts.resize(pop);
   OfferForests forests(parts_->forest, builder.layout(), offer_count_column);
@@ -825,12 +907,12 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
         }
         // The first chunk comes alone (and sets the forests up) and walks on every core;
         // the others come from every core at once, each walking on its own.
-        forests.Predict(rows, width, std::span<float>(margins).subspan(first, n), first == 0 ? threads_ : 1);
+        forests.Predict(rows, width, std::span<float>(margins).subspan(first, n), first == 0 ? threads : 1);
         for (size_t i = 0; i < n; ++i) {
           offer_counts[first + i] = rows[i * width + offer_count_column];
         }
       },
-      &personal, &cache.workspace, FeatureBuilder::SinkCalls::kConcurrent);
+      &personal, &buffers->workspace, FeatureBuilder::SinkCalls::kConcurrent, threads);
   if (blend_scorer_ != nullptr) {
     // Ranks in the view's population, as on validation.
     CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
@@ -843,11 +925,11 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   // this customer spends per offer purchase relative to everyone, shrunk toward 1.
   const double per_buyer =
       stats.buyers_recent > 0 ? stats.revenue_recent / stats.buyers_recent : stats.revenue_per_event;
-  std::vector<double>& probability = cache.probability;
-  std::vector<double>& spend = cache.spend;
+  std::vector<double>& probability = buffers->probability;
+  std::vector<double>& spend = buffers->spend;
   probability.resize(pop);  // the calibrated logits first, then the probabilities
   spend.resize(pop);
-  ParallelFor(pop, threads_, [&](size_t, size_t b, size_t e) {
+  ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       probability[i] = parts_->calibration.Logit(margins[i]);
       double ratio = 1.0;
@@ -865,9 +947,9 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   if (pop > 0) {
     const double buyers = std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers,
                                      kMaxBuyerShare * static_cast<double>(pop));
-    std::vector<double>& shifted = cache.shifted;
+    std::vector<double>& shifted = buffers->shifted;
     shifted.resize(pop);
-    LogitShiftOfLogitsToTotal(probability, buyers, threads_, shifted);
+    LogitShiftOfLogitsToTotal(probability, buyers, threads, shifted);
     probability.swap(shifted);
     double raw_revenue = 0;
     for (size_t i = 0; i < pop; ++i) {

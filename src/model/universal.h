@@ -128,10 +128,15 @@ class UniversalModel {
 
  private:
   struct Cache;
+  struct OfferBuffers;
   UniversalModel();
-  // One offer of ScoreOffers, with cache_ locked and its builder ready.
+  // One offer of ScoreOffers on `threads` threads, with cache_ locked and its builder ready.
   Status ScoreOneOffer(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
-                       Progress* progress, OfferScores* out) const;
+                       int threads, Progress* progress, OfferBuffers* buffers, OfferScores* out) const;
+  // The offers of ScoreOffers `workers` at a time, each on one thread of its own.
+  Status ScoreOffersAtOnce(const HistoryView& history, std::span<const offer::ProductSet> offers,
+                           std::span<const uint32_t> customers, size_t workers, Progress* progress,
+                           const OfferScoresSink& sink) const;
 
   int horizon_days_ = 30;
   int threads_ = 0;
