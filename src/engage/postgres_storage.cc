@@ -838,6 +838,12 @@ class PgTransaction final : public Transaction {
     return out;
   }
 
+  Result<int64_t> CohortsVersion() override {
+    Stmt s(*c_, "SELECT coalesce(sum(version), 0)::bigint FROM cohort_versions");
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.Int(0) : int64_t{0};
+  }
+
   Status InsertSegment(const SegmentRecord& r) override {
     Stmt s(*c_, "INSERT INTO segments(workspace_id, segment_id, name, filter, created_at) VALUES (?, ?, ?, ?, ?)");
     s.Bind(r.workspace_id).Bind(r.segment_id).Bind(r.name).Bind(r.filter_json).Bind(r.created_at);

@@ -232,6 +232,7 @@ Result<uint64_t> Engage::FilterSize(int64_t ws, const json& filter) {
 }
 
 Result<Roaring> Engage::SegmentMembers(Transaction& txn, int64_t ws, const std::string& segment_id) {
+  CF_RETURN_IF_ERROR(SyncCohorts(txn));
   CF_ASSIGN_OR_RETURN(auto seg, txn.FindSegment(ws, segment_id));
   if (!seg) return Err(Status::InvalidArgument("no segment has segment_id " + Quote(segment_id)));
   FilterEvaluator eval(txn, cohorts_, ws, clock_.NowSeconds());

@@ -293,6 +293,10 @@ class Transaction {
   // Replaces the cohort's snapshot and drops its deltas.
   virtual Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) = 0;
   virtual Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() = 0;
+  // A number that grows with every cohort bitmap write of any process on a shared store
+  // (PostgreSQL), so that a server's cached bitmaps can tell they are stale; 0 for a store with
+  // one serving process (SQLite).
+  virtual Result<int64_t> CohortsVersion() { return int64_t{0}; }
 
   // Segments.
   virtual Status InsertSegment(const SegmentRecord& record) = 0;
