@@ -586,15 +586,15 @@ class PgTransaction final : public Transaction {
   // One statement per batch: the identifiers travel as a JSON array joined against the index.
   Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t ws, const std::vector<std::string>& ids) override {
     Stmt s(*c_,
-           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j CROSS JOIN "
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
            "profiles p ON p.workspace_id = ? AND p.external_id = j.value");
     s.Bind(nlohmann::json(ids).dump()).Bind(ws);
     return Matches(s, ids.size());
   }
   Result<std::vector<std::optional<Match>>> MatchDevices(int64_t ws, const std::vector<std::string>& ids) override {
     Stmt s(*c_,
-           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j CROSS JOIN "
-           "devices d ON d.workspace_id = ? AND d.device_id = j.value CROSS JOIN profiles p ON p.id = d.profile_id");
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
+           "devices d ON d.workspace_id = ? AND d.device_id = j.value JOIN profiles p ON p.id = d.profile_id");
     s.Bind(nlohmann::json(ids).dump()).Bind(ws);
     return Matches(s, ids.size());
   }
@@ -602,9 +602,9 @@ class PgTransaction final : public Transaction {
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& a : aliases) pairs.push_back({a.label, a.name});
     Stmt s(*c_,
-           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONPAIRS " j CROSS JOIN "
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONPAIRS " j JOIN "
            "aliases a ON a.workspace_id = ? AND a.label = j.value->>0 "
-           "AND a.name = j.value->>1 CROSS JOIN profiles p ON p.id = a.profile_id");
+           "AND a.name = j.value->>1 JOIN profiles p ON p.id = a.profile_id");
     s.Bind(pairs.dump()).Bind(ws);
     return Matches(s, aliases.size());
   }
@@ -1009,7 +1009,7 @@ class PgTransaction final : public Transaction {
     std::unordered_map<ProfileIndex, size_t> at;
     {
       Stmt s(*c_,
-             "SELECT p.id, p.braze_id, p.external_id FROM " IDS " j CROSS JOIN profiles p "
+             "SELECT p.id, p.braze_id, p.external_id FROM " IDS " j JOIN profiles p "
              "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key");
       s.Bind(list).Bind(ws);
       while (true) {
@@ -1026,7 +1026,7 @@ class PgTransaction final : public Transaction {
     }
     {
       Stmt s(*c_,
-             "SELECT d.profile_id, min(d.device_id) FROM " IDS " j CROSS JOIN devices d ON d.profile_id = j.value "
+             "SELECT d.profile_id, min(d.device_id) FROM " IDS " j JOIN devices d ON d.profile_id = j.value "
              "GROUP BY d.profile_id");
       s.Bind(list);
       while (true) {
@@ -1039,7 +1039,7 @@ class PgTransaction final : public Transaction {
     {
       Stmt s(*c_,
              "SELECT a.profile_id, json_agg(json_build_object('alias_label', a.label, 'alias_name', a.name) ORDER BY a.label) "
-             "FROM " IDS " j CROSS JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id");
+             "FROM " IDS " j JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id");
       s.Bind(list);
       while (true) {
         CF_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -1049,7 +1049,7 @@ class PgTransaction final : public Transaction {
       }
     }
     Stmt s(*c_,
-           "SELECT a.profile_id, a.value FROM " IDS " j CROSS JOIN attributes a "
+           "SELECT a.profile_id, a.value FROM " IDS " j JOIN attributes a "
            "ON a.profile_id = j.value AND a.name = ?");
     s.Bind(list).Bind(subscription_attribute);
     while (true) {
@@ -1065,7 +1065,7 @@ class PgTransaction final : public Transaction {
   Result<std::vector<std::pair<ProfileIndex, int64_t>>> SentCounts(const std::vector<ProfileIndex>& ids,
                                                                    const std::string& channel, int64_t since) override {
     Stmt s(*c_,
-           "SELECT x.profile_id, count(*) FROM " IDS " j CROSS JOIN sends x "
+           "SELECT x.profile_id, count(*) FROM " IDS " j JOIN sends x "
            "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id");
     s.Bind(nlohmann::json(ids).dump()).Bind(channel).Bind(since);
     std::vector<std::pair<ProfileIndex, int64_t>> out;
@@ -1080,7 +1080,7 @@ class PgTransaction final : public Transaction {
                                                     const std::vector<ProfileIndex>& ids) override {
     Stmt s(
         *c_,
-        "SELECT x.profile_id FROM " IDS " j CROSS JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value");
+        "SELECT x.profile_id FROM " IDS " j JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value");
     s.Bind(nlohmann::json(ids).dump()).Bind(dispatch_pk);
     return Indexes(s);
   }

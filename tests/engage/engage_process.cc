@@ -8,7 +8,10 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
+
+#include "pg_cluster.h"
 
 namespace cf::engage_test {
 
@@ -44,13 +47,27 @@ std::pair<pid_t, int> Spawn(const std::vector<std::string>& args) {
   return {pid, fds[0]};
 }
 
+// Where the command's store is: `--data DIR`, or with CF_ENGAGE_BACKEND=postgresql a database
+// of the throwaway cluster given to that directory alone (so tests stay independent).
+std::vector<std::string> StoreArgs(const std::string& data_dir) {
+  if (!UsingPostgres()) return {"--data", data_dir};
+  PgCluster* cluster = PgCluster::Shared();
+  if (cluster == nullptr) {
+    std::fprintf(stderr, "CF_ENGAGE_BACKEND=postgresql but no PostgreSQL cluster: %s\n",
+                 PgCluster::SkipReason().c_str());
+    std::exit(1);
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "d%016zx", std::hash<std::string>{}(data_dir));
+  return {"--store", cluster->Url(name)};
+}
+
 }  // namespace
 
 AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {EngageBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--data");
-  argv.push_back(data_dir);
+  for (auto& a : StoreArgs(data_dir)) argv.push_back(std::move(a));
   argv.push_back("--log-level");
   argv.push_back("warn");
   auto [pid, fd] = Spawn(argv);
@@ -72,8 +89,9 @@ AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>
 namespace {
 
 std::vector<std::string> EngageServeArgs(const std::string& data_dir, const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {EngageBinary(), "serve",       "--data",      data_dir,
-                                   "--listen",     "127.0.0.1:0", "--log-level", "warn"};
+  std::vector<std::string> argv = {EngageBinary(), "serve"};
+  for (auto& a : StoreArgs(data_dir)) argv.push_back(std::move(a));
+  for (const char* a : {"--listen", "127.0.0.1:0", "--log-level", "warn"}) argv.push_back(a);
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return argv;
 }
