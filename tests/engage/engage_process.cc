@@ -47,6 +47,8 @@ std::pair<pid_t, int> Spawn(const std::vector<std::string>& args) {
   return {pid, fds[0]};
 }
 
+}  // namespace
+
 // Where the command's store is: `--data DIR`, or with CF_ENGAGE_BACKEND=postgresql a database
 // of the throwaway cluster given to that directory alone (so tests stay independent).
 std::vector<std::string> StoreArgs(const std::string& data_dir) {
@@ -62,7 +64,28 @@ std::vector<std::string> StoreArgs(const std::string& data_dir) {
   return {"--store", cluster->Url(name)};
 }
 
-}  // namespace
+std::string WithStore(const std::string& args) {
+  if (!UsingPostgres()) return args;
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    size_t flag = args.find("--data ", at);
+    if (flag == std::string::npos || (flag > 0 && args[flag - 1] != ' ')) {
+      if (flag == std::string::npos) break;
+      out += args.substr(at, flag + 7 - at);
+      at = flag + 7;
+      continue;
+    }
+    out += args.substr(at, flag - at);
+    size_t start = flag + 7;
+    size_t end = args.find(' ', start);
+    if (end == std::string::npos) end = args.size();
+    auto store = StoreArgs(args.substr(start, end - start));
+    out += store[0] + " '" + store[1] + "'";
+    at = end;
+  }
+  return out + args.substr(at);
+}
 
 AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {EngageBinary()};
