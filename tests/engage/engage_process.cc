@@ -11,7 +11,9 @@
 #include <functional>
 #include <stdexcept>
 
-#include "pg_cluster.h"
+// The cluster's code comes with this file: every program that runs engage (tests here and in
+// tests/flow, tests/sync, tests/console, tests/http, bench) compiles engage_process.cc alone.
+#include "pg_cluster.cc"  // NOLINT(bugprone-suspicious-include)
 
 namespace cf::engage_test {
 
