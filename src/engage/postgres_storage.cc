@@ -25,6 +25,7 @@ namespace {
 // 1: the tables of SQLite schema version 4, with PostgreSQL types.
 // 2: cohort_versions, bumped by every write of a cohort's bitmap, so that a server's cached
 //    bitmaps learn of another server's writes (docs/scaling.md).
+// 3: rate_windows, the request counts of every server (Storage::CountRequest).
 const char* const kMigrations[] = {
     R"sql(
 CREATE TABLE workspaces(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
@@ -92,6 +93,9 @@ CREATE INDEX sends_pending ON sends(dispatch_pk, delivery) WHERE delivery <> 0;
 )sql",
     R"sql(
 CREATE TABLE cohort_versions(cohort_pk BIGINT PRIMARY KEY, version BIGINT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE rate_windows(key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count BIGINT NOT NULL);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -1318,6 +1322,25 @@ Status Migrate(Connection& c, const std::string& url, bool allowed) {
 
 class PgStorage final : public Storage {
  public:
+  // One autocommit statement: the row lock of the key orders concurrent requests of all servers.
+  Result<std::optional<int64_t>> CountRequest(const std::string& key, int64_t window_start, int64_t limit) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    int64_t count = 0;
+    {
+      Stmt s(*c,
+             "INSERT INTO rate_windows(key, window_start, count) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET "
+             "count = CASE WHEN rate_windows.window_start <> excluded.window_start THEN 1 "
+             "WHEN rate_windows.count > $3 THEN rate_windows.count ELSE rate_windows.count + 1 END, "
+             "window_start = excluded.window_start RETURNING count");
+      s.Bind(key).Bind(window_start).Bind(limit);
+      auto row = s.Step();
+      if (!row.has_value()) return Err(row.error());
+      count = *row ? s.Int(0) : 0;
+    }
+    pool_.Give(std::move(c));
+    return std::optional<int64_t>(count);
+  }
+
   explicit PgStorage(const PostgresStorageOptions& o) : pool_(o.url, o.max_idle_connections) {}
 
   Status Init(const PostgresStorageOptions& o) {

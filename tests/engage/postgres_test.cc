@@ -155,6 +155,24 @@ TEST_F(PostgresTest, TwoServersOnOneDatabaseBehaveAsOne) {
   PostJson(cb, "/users/track", {{"attributes", {{{"external_id", "late"}}}}}, api2);
 }
 
+// A workspace's limit holds across servers: the requests of both count in one window.
+TEST_F(PostgresTest, RateLimitsAreSharedByTheServers) {
+  Credentials creds = Creds();
+  ASSERT_EQ(Admin("rate-limit set --endpoint /users/track --limit 4 --window-seconds 86400").exit_code, 0);
+  auto a = Serve(url_);
+  auto b = Serve(url_);
+  ASSERT_TRUE(a->running() && b->running());
+  http::Client ca(a->base_url()), cb(b->base_url());
+  const json body = {{"attributes", {{{"external_id", "x"}}}}};
+  for (int i = 0; i < 4; ++i) PostJson(i % 2 ? cb : ca, "/users/track", body, creds.api_key);
+  for (http::Client* c : {&ca, &cb}) {
+    auto r = c->Post("/users/track", body.dump(), {{"Authorization", "Bearer " + creds.api_key}});
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->status, 429) << r->body;
+    EXPECT_EQ(r->Header("x-ratelimit-remaining"), "0");
+  }
+}
+
 TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
   const std::string data = scratch_ + "/sqlite";
   Credentials creds = SetUpCredentials(data);  // RunAdmin: --data (or, in the PostgreSQL run, its own database)
@@ -223,7 +241,7 @@ TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
 TEST_F(PostgresTest, MigrateAppliesTheSchemaAndNamesBadStores) {
   CliRun r = Admin("migrate");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("schema version 2 (current: 2)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schema version 3 (current: 3)"), std::string::npos) << r.out;
   CliRun bad = Engage("api-key list --store mysql://x/y", scratch_);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("is not a store URL"), std::string::npos) << bad.err;
