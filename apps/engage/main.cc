@@ -23,6 +23,8 @@
 #include "engage/dashboard_users.h"
 #include "engage/engage.h"
 #include "engage/sqlite_storage.h"
+#include "engage/postgres_storage.h"
+#include "engage/store.h"
 #include "engage/user_import.h"
 #include "http/server.h"
 
@@ -40,6 +42,7 @@ constexpr int kAdminBusyWaitSeconds = 120;
 
 struct Common {
   std::string data = "data";
+  std::string store;  // postgresql://... in place of --data
   std::string workspace = cf::engage::kDefaultWorkspace;
   std::string log_level = "info";
   bool quiet = false;
@@ -89,6 +92,7 @@ int Fail(const std::string& command, const std::string& message) {
 
 void AddCommon(CLI::App* cmd, Common* c, bool with_workspace) {
   cmd->add_option("--data", c->data, "directory holding engage.db")->capture_default_str();
+  cmd->add_option("--store", c->store, "a PostgreSQL database in place of --data: postgresql://[user@]host[:port]/db");
   if (with_workspace) cmd->add_option("--workspace", c->workspace, "workspace name")->capture_default_str();
   cmd->add_option("--log-level", c->log_level, "trace, debug, info, warn, error, off")->capture_default_str();
   cmd->add_flag("--quiet", c->quiet, "print only results and errors (no notes, log level error)");
@@ -98,6 +102,12 @@ void AddCommon(CLI::App* cmd, Common* c, bool with_workspace) {
 // meets a server busy writing waits for it (saying so once) instead of failing.
 Result<std::unique_ptr<cf::engage::Storage>> OpenAdminStorage(const Common& c, const std::string& command,
                                                               bool read_only) {
+  if (!c.store.empty()) {
+    cf::engage::StoreOptions so;
+    so.store_url = c.store;
+    so.read_only = read_only;
+    return cf::engage::OpenStore(so);
+  }
   cf::engage::SqliteStorageOptions o;
   o.path = c.data + "/engage.db";
   o.create = !read_only;
@@ -128,6 +138,16 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   // wait in the listen backlog until Run().
   cf::http::Server server(server_options);
   CF_ASSIGN_OR_RETURN(int port, server.Bind(address.first, address.second));
+  std::unique_ptr<cf::engage::Engage> engage;
+  cf::engage::StoreOptions store_options;
+  store_options.store_url = c.store;
+  if (!c.store.empty()) {
+    // Several servers may share one PostgreSQL database (docs/scaling.md): no directory lock.
+    CF_ASSIGN_OR_RETURN(auto storage, cf::engage::OpenStore(store_options));
+    cf::engage::CohortIndexOptions co;
+    co.deltas_per_snapshot = deltas_per_snapshot;
+    CF_ASSIGN_OR_RETURN(engage, cf::engage::Engage::Open(std::move(storage), cf::SystemClock(), co));
+  } else {
   CF_RETURN_IF_ERROR(cf::engage::CreateDataDirectory(c.data));
   // Cohort bitmaps live in the server's memory: a second server on the same directory would
   // write deltas the first never sees. The lock is released when the process ends, however.
@@ -140,7 +160,8 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   o.data_dir = c.data;
   o.synchronous_full = synchronous_full;
   o.deltas_per_snapshot = deltas_per_snapshot;
-  CF_ASSIGN_OR_RETURN(auto engage, cf::engage::Engage::Open(o, cf::SystemClock()));
+  CF_ASSIGN_OR_RETURN(engage, cf::engage::Engage::Open(o, cf::SystemClock()));
+  }
   cf::engage::ApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
   cf::engage::Api api(*engage, cf::SystemClock(), api_options);
@@ -153,7 +174,7 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
   std::printf("listening on http://%s:%d\n", address.first.c_str(), port);
   std::fflush(stdout);
-  CF_LOG_INFO("engage serving {} on {}:{}", c.data, address.first, port);
+  CF_LOG_INFO("engage serving {} on {}:{}", c.store.empty() ? c.data : store_options.Describe(), address.first, port);
   return server.Run();
 }
 
@@ -167,6 +188,14 @@ int main(int argc, char** argv) {
 
   auto* serve = app.add_subcommand("serve", "run the HTTP API");
   AddCommon(serve, &c, false);
+  // engage migrate: the store's schema to this version; with --from DIR --to URL, a SQLite store
+  // copied into an empty PostgreSQL database, checked table by table.
+  auto* migrate = app.add_subcommand("migrate", "apply schema migrations, or copy a SQLite store to PostgreSQL");
+  AddCommon(migrate, &c, false);
+  std::string migrate_from;
+  std::string migrate_to;
+  migrate->add_option("--from", migrate_from, "the data directory of a SQLite store to copy (with --to)");
+  migrate->add_option("--to", migrate_to, "the empty PostgreSQL database to copy it into: postgresql://...");
   std::string listen = "127.0.0.1:4000";
   cf::http::ServerOptions so;
   bool fast_commit = false;
@@ -356,6 +385,44 @@ int main(int argc, char** argv) {
     return Status::OK();
   };
 
+  if (migrate->parsed()) {
+    if (migrate_from.empty() != migrate_to.empty()) {
+      return Fail(command, "--from DIR and --to postgresql://... go together (or give neither to migrate one store)");
+    }
+    if (!migrate_from.empty()) {
+      if (!cf::engage::IsPostgresUrl(migrate_to)) {
+        return Fail(command, "--to " + cf::Quote(migrate_to) + " is not a PostgreSQL URL (postgresql://[user@]host[:port]/db)");
+      }
+      // The source is opened once the usual way first: an older SQLite schema is upgraded.
+      {
+        Common from = c;
+        from.data = migrate_from;
+        from.store.clear();
+        auto source = OpenAdminStorage(from, command, true);
+        if (!source) return Fail(command, source.error().message());
+      }
+      auto copied = cf::engage::CopySqliteToPostgres(migrate_from + "/engage.db", migrate_to);
+      if (!copied) return Fail(command, copied.error().message());
+      int64_t rows = 0;
+      for (const auto& t : *copied) {
+        rows += t.rows;
+        if (!c.quiet) std::cerr << t.table << ": " << t.rows << " rows, checksum " << t.checksum.substr(0, 16) << "\n";
+      }
+      std::cout << "copied " << rows << " rows in " << copied->size() << " tables from " << migrate_from
+                << " to PostgreSQL; every table's count and checksum match" << std::endl;
+      return 0;
+    }
+    return with_storage(false, [&](cf::engage::Storage&) -> Status {
+      if (c.store.empty()) {
+        std::cout << "the SQLite store in " << c.data << " has the current schema" << std::endl;
+        return Status::OK();
+      }
+      CF_ASSIGN_OR_RETURN(auto v, cf::engage::PostgresSchemaVersions(c.store));
+      std::cout << "the PostgreSQL store has schema version " << v.database << " (current: " << v.current << ")"
+                << std::endl;
+      return Status::OK();
+    });
+  }
   if (serve->parsed()) {
     Status s = Serve(c, listen, so, !fast_commit, deltas_per_snapshot);
     return s.ok() ? 0 : Fail(command, s.message());

@@ -1,5 +1,8 @@
 #include "engage/api.h"
 
+#include <algorithm>
+
+#include "base/log.h"
 #include "base/strings.h"
 #include "engage/campaigns.h"
 #include "engage/wire.h"
@@ -58,7 +61,7 @@ RateLimitRecord DefaultRateLimit(const std::string& endpoint) {
 }
 
 Api::Api(Engage& engage, const Clock& clock, ApiOptions options)
-    : engage_(engage), options_(options), limiter_(clock) {}
+    : engage_(engage), options_(options), limiter_(clock), clock_(clock) {}
 
 bool Api::Limit(int64_t workspace_id, const std::string& endpoint, http::Response* out) {
   RateLimitRecord limit = DefaultRateLimit(endpoint);
@@ -67,7 +70,23 @@ bool Api::Limit(int64_t workspace_id, const std::string& endpoint, http::Respons
     if (configured.has_value() && configured->has_value()) limit = **configured;
   }
   std::string key = std::to_string(workspace_id) + " " + endpoint;
-  http::RateLimitDecision d = limiter_.Acquire(key, limit.limit, limit.window_seconds);
+  http::RateLimitDecision d;
+  // A shared store counts for every server on it (docs/scaling.md); otherwise this process does.
+  const int64_t window = std::max<int64_t>(limit.window_seconds, 1);
+  const int64_t now = clock_.NowSeconds();
+  auto shared = engage_.storage().CountRequest(key, now - now % window, limit.limit);
+  if (shared.has_value() && shared->has_value()) {
+    const int64_t count = **shared;
+    d.limit = limit.limit;
+    d.reset_epoch = now - now % window + window;
+    d.allowed = count <= limit.limit;
+    d.remaining = d.allowed ? limit.limit - count : 0;
+    if (!d.allowed) d.retry_after = std::max<int64_t>(d.reset_epoch - now, 1);
+  } else {
+    if (!shared.has_value()) CF_LOG_WARN("shared rate limit count failed, counting in this process: {}",
+                                         shared.error().ToString());
+    d = limiter_.Acquire(key, limit.limit, limit.window_seconds);
+  }
   out->headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
   out->headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
   out->headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_epoch));

@@ -44,6 +44,7 @@ class Api {
   Engage& engage_;
   ApiOptions options_;
   http::RateLimiter limiter_;
+  const Clock& clock_;
 };
 
 using http::ParseRequestBody;

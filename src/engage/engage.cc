@@ -212,11 +212,36 @@ std::vector<CohortDelta> Coalesce(std::vector<CohortDelta> changes) {
 
 }  // namespace
 
+Status Engage::SyncCohorts(Transaction& txn) {
+  std::unique_lock<std::recursive_mutex> lock(cohort_sync_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::OK();
+  CF_ASSIGN_OR_RETURN(int64_t version, txn.CohortsVersion());
+  if (version <= cohorts_version_) return Status::OK();
+  CF_RETURN_IF_ERROR(cohorts_.Load(txn));
+  cohorts_version_ = version;
+  return Status::OK();
+}
+
 void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
+  std::lock_guard<std::recursive_mutex> sync_lock(cohort_sync_mu_);
   auto txn = storage_->Begin(true);
   if (!txn.has_value()) {
     for (PendingWrite* w : batch) w->status = txn.error();
     return;
+  }
+  // Another server may have written cohorts since this one's bitmaps were loaded: under the
+  // store's write lock, its writes are all visible here.
+  {
+    auto version = (*txn)->CohortsVersion();
+    Status s = version.has_value() ? Status::OK() : version.error();
+    if (s.ok() && *version != cohorts_version_) {
+      s = cohorts_.Load(**txn);
+      if (s.ok()) cohorts_version_ = *version;
+    }
+    if (!s.ok()) {
+      for (PendingWrite* w : batch) w->status = s;
+      return;
+    }
   }
   // Bitmaps change as each body succeeds, so the next body of the batch sees them; the state
   // before the batch is kept to undo them if the commit fails.
@@ -268,8 +293,14 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
                   (s.ok() ? end : s).ToString());
     }
   }
+  auto version_after = (*txn)->CohortsVersion();
   Status committed = (*txn)->Commit();
-  if (committed.ok()) return;
+  if (committed.ok()) {
+    // -1 when unknown: the next batch reloads.
+    cohorts_version_ = version_after.has_value() ? *version_after : -1;
+    return;
+  }
+  cohorts_version_ = -1;
   for (auto& [pk, entry] : before) cohorts_.Restore(pk, std::move(entry));
   for (PendingWrite* w : batch) {
     if (w->status.ok()) w->status = committed;

@@ -142,9 +142,16 @@ class Engage {
                         DeliveryAdapter& adapter);
   Result<nlohmann::json> ExportUser(Transaction& txn, const Profile& p, const std::vector<std::string>& fields);
 
+  // Reloads the cached bitmaps when another server on a shared store wrote cohorts since they
+  // were loaded (Transaction::CohortsVersion). Readers sync only to newer versions and never
+  // while a write batch runs (the batch syncs first, under cohort_sync_mu_).
+  Status SyncCohorts(Transaction& txn);
+
   std::unique_ptr<Storage> storage_;
   const Clock& clock_;
   CohortIndex cohorts_;
+  std::recursive_mutex cohort_sync_mu_;  // held by RunBatch; guards cohorts_version_
+  int64_t cohorts_version_ = 0;
   std::mutex queue_mu_;  // guards the three below
   std::condition_variable queue_cv_;
   std::vector<PendingWrite*> queue_;

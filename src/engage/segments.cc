@@ -213,6 +213,7 @@ Result<json> Engage::CreateSegment(int64_t ws, const json& body) {
     // transaction: an expensive filter must not hold the write lock that every write waits for
     // (partners and cohorts are never deleted, so what it found still exists at the insert).
     CF_ASSIGN_OR_RETURN(auto read, storage_->Begin(false));
+    CF_RETURN_IF_ERROR(SyncCohorts(*read));  // another server's cohort writes
     FilterEvaluator eval(*read, cohorts_, ws, clock_.NowSeconds());
     CF_ASSIGN_OR_RETURN(Roaring ignored, eval.Eval(body["filter"], "filter"));
     (void)ignored;
@@ -226,6 +227,7 @@ Result<uint64_t> Engage::FilterSize(int64_t ws, const json& filter) {
   size_t clauses = 0;
   CF_RETURN_IF_ERROR(CheckFilterSize(filter, "filter", 0, &clauses));
   CF_ASSIGN_OR_RETURN(auto read, storage_->Begin(false));
+  CF_RETURN_IF_ERROR(SyncCohorts(*read));  // another server's cohort writes
   FilterEvaluator eval(*read, cohorts_, ws, clock_.NowSeconds());
   CF_ASSIGN_OR_RETURN(Roaring members, eval.Eval(filter, "filter"));
   return members.cardinality();
@@ -234,6 +236,7 @@ Result<uint64_t> Engage::FilterSize(int64_t ws, const json& filter) {
 Result<Roaring> Engage::SegmentMembers(Transaction& txn, int64_t ws, const std::string& segment_id) {
   CF_ASSIGN_OR_RETURN(auto seg, txn.FindSegment(ws, segment_id));
   if (!seg) return Err(Status::InvalidArgument("no segment has segment_id " + Quote(segment_id)));
+  CF_RETURN_IF_ERROR(SyncCohorts(txn));  // another server's cohort writes
   FilterEvaluator eval(txn, cohorts_, ws, clock_.NowSeconds());
   return eval.Eval(json::parse(seg->filter_json, nullptr, false), "filter");
 }
@@ -260,6 +263,7 @@ Result<json> Engage::SegmentDetails(int64_t ws, const std::string& segment_id) {
   CF_ASSIGN_OR_RETURN(auto seg, txn->FindSegment(ws, segment_id));
   if (!seg) return Err(Status::NotFound("no segment has segment_id " + Quote(segment_id)));
   json filter = json::parse(seg->filter_json, nullptr, false);
+  CF_RETURN_IF_ERROR(SyncCohorts(*txn));  // another server's cohort writes
   FilterEvaluator eval(*txn, cohorts_, ws, clock_.NowSeconds());
   auto members = eval.Eval(filter, "filter");
   // A cohort renamed since the segment was made no longer matches its name: that part is empty.

@@ -293,6 +293,10 @@ class Transaction {
   // Replaces the cohort's snapshot and drops its deltas.
   virtual Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) = 0;
   virtual Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() = 0;
+  // A number that grows with every cohort bitmap write of any process on a shared store
+  // (PostgreSQL), so that a server's cached bitmaps can tell they are stale; 0 for a store with
+  // one serving process (SQLite).
+  virtual Result<int64_t> CohortsVersion() { return int64_t{0}; }
 
   // Segments.
   virtual Status InsertSegment(const SegmentRecord& record) = 0;
@@ -350,6 +354,15 @@ class Storage {
   virtual ~Storage() = default;
   // A write transaction holds the store's single write lock from Begin to Commit/rollback.
   virtual Result<std::unique_ptr<Transaction>> Begin(bool write) = 0;
+  // Request counting shared by every server on the store (PostgreSQL): counts one request
+  // against `key` in the fixed window starting at `window_start` unless `limit` is reached,
+  // and returns the count after it (limit + 1: refused). nullopt: count in the process (SQLite).
+  virtual Result<std::optional<int64_t>> CountRequest(const std::string& key, int64_t window_start, int64_t limit) {
+    (void)key;
+    (void)window_start;
+    (void)limit;
+    return std::optional<int64_t>();
+  }
 };
 
 }  // namespace cf::engage

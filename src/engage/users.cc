@@ -449,6 +449,7 @@ Result<json> Engage::ExportUser(Transaction& txn, const Profile& p, const std::v
   }
   if (want("created_at")) u["created_at"] = FormatIsoTime(p.created_at);
   if (want("cohorts")) {
+    CF_RETURN_IF_ERROR(SyncCohorts(txn));
     json c = json::array();
     CF_ASSIGN_OR_RETURN(auto all, txn.ListCohorts());
     CF_ASSIGN_OR_RETURN(auto partners, txn.ListPartners());

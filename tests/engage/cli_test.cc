@@ -43,7 +43,7 @@ TEST_F(CliTest, ErrorsNameTheCommandAndPointToHelp) {
   };
   for (const Case& c : std::vector<Case>{
            {"frob",
-            "engage: unknown command 'frob'; expected one of: serve, api-key, partner, user, rate-limit, campaign, "
+            "engage: unknown command 'frob'; expected one of: serve, migrate, api-key, partner, user, rate-limit, campaign, "
             "frequency-cap, delivery"},
            {"api-key", "engage api-key: a command is required: one of create, list, revoke"},
            {"partner key frob", "engage partner key: unknown command 'frob'; expected one of: generate, invalidate"},

@@ -8,7 +8,12 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
+
+// The cluster's code comes with this file: every program that runs engage (tests here and in
+// tests/flow, tests/sync, tests/console, tests/http, bench) compiles engage_process.cc alone.
+#include "pg_cluster.cc"  // NOLINT(bugprone-suspicious-include)
 
 namespace cf::engage_test {
 
@@ -46,11 +51,48 @@ std::pair<pid_t, int> Spawn(const std::vector<std::string>& args) {
 
 }  // namespace
 
+// Where the command's store is: `--data DIR`, or with CF_ENGAGE_BACKEND=postgresql a database
+// of the throwaway cluster given to that directory alone (so tests stay independent).
+std::vector<std::string> StoreArgs(const std::string& data_dir) {
+  if (!UsingPostgres()) return {"--data", data_dir};
+  PgCluster* cluster = PgCluster::Shared();
+  if (cluster == nullptr) {
+    std::fprintf(stderr, "CF_ENGAGE_BACKEND=postgresql but no PostgreSQL cluster: %s\n",
+                 PgCluster::SkipReason().c_str());
+    std::exit(1);
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "d%016zx", std::hash<std::string>{}(data_dir));
+  return {"--store", cluster->Url(name)};
+}
+
+std::string WithStore(const std::string& args) {
+  if (!UsingPostgres()) return args;
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    size_t flag = args.find("--data ", at);
+    if (flag == std::string::npos || (flag > 0 && args[flag - 1] != ' ')) {
+      if (flag == std::string::npos) break;
+      out += args.substr(at, flag + 7 - at);
+      at = flag + 7;
+      continue;
+    }
+    out += args.substr(at, flag - at);
+    size_t start = flag + 7;
+    size_t end = args.find(' ', start);
+    if (end == std::string::npos) end = args.size();
+    auto store = StoreArgs(args.substr(start, end - start));
+    out += store[0] + " '" + store[1] + "'";
+    at = end;
+  }
+  return out + args.substr(at);
+}
+
 AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {EngageBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--data");
-  argv.push_back(data_dir);
+  for (auto& a : StoreArgs(data_dir)) argv.push_back(std::move(a));
   argv.push_back("--log-level");
   argv.push_back("warn");
   auto [pid, fd] = Spawn(argv);
@@ -72,8 +114,9 @@ AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>
 namespace {
 
 std::vector<std::string> EngageServeArgs(const std::string& data_dir, const std::vector<std::string>& extra_args) {
-  std::vector<std::string> argv = {EngageBinary(), "serve",       "--data",      data_dir,
-                                   "--listen",     "127.0.0.1:0", "--log-level", "warn"};
+  std::vector<std::string> argv = {EngageBinary(), "serve"};
+  for (auto& a : StoreArgs(data_dir)) argv.push_back(std::move(a));
+  for (const char* a : {"--listen", "127.0.0.1:0", "--log-level", "warn"}) argv.push_back(a);
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return argv;
 }

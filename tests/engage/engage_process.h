@@ -19,6 +19,13 @@ struct AdminResult {
   std::string out;        // stdout
   std::string last_line;  // last non-empty line of stdout
 };
+// The store flags for a data directory, as arguments: `--data DIR`, or with
+// CF_ENGAGE_BACKEND=postgresql `--store URL` of a database of the throwaway cluster that
+// belongs to DIR alone.
+std::vector<std::string> StoreArgs(const std::string& data_dir);
+// The same for a shell command line: every `--data PATH` of `args` replaced when on PostgreSQL.
+std::string WithStore(const std::string& args);
+
 // Runs `engage ARGS... --data DIR` and captures stdout (stderr goes to the test's stderr).
 AdminResult RunAdmin(const std::string& data_dir, const std::vector<std::string>& args);
 

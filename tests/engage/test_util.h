@@ -24,7 +24,7 @@ struct CliRun {
 // Runs `engage ARGS` through the shell, capturing stdout and stderr apart (in files under scratch).
 inline CliRun Engage(const std::string& args, const std::string& scratch) {
   const std::string out = scratch + "/out.txt", err = scratch + "/err.txt";
-  const int status = std::system((EngageBinary() + " " + args + " >" + out + " 2>" + err).c_str());
+  const int status = std::system((EngageBinary() + " " + WithStore(args) + " >" + out + " 2>" + err).c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out).value_or(""), ReadFile(err).value_or("")};
 }
 

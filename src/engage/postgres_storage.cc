@@ -1,0 +1,1696 @@
+#include "engage/postgres_storage.h"
+
+#include <libpq-fe.h>
+#include <openssl/sha.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace cf::engage {
+
+namespace {
+
+// The migrations, in order: migration i (from 0) brings a database from version i to i + 1.
+// 1: the tables of SQLite schema version 4, with PostgreSQL types.
+// 2: cohort_versions, bumped by every write of a cohort's bitmap, so that a server's cached
+//    bitmaps learn of another server's writes (docs/scaling.md).
+// 3: rate_windows, the request counts of every server (Storage::CountRequest).
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE workspaces(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
+CREATE TABLE api_keys(key_id TEXT PRIMARY KEY, salt TEXT NOT NULL, hash TEXT NOT NULL,
+  workspace_id BIGINT NOT NULL, name TEXT NOT NULL, permissions TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE partners(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL, key_id TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE TABLE data_import_keys(workspace_id BIGINT NOT NULL, partner_id BIGINT NOT NULL,
+  key_id TEXT NOT NULL UNIQUE, salt TEXT NOT NULL, hash TEXT NOT NULL, created_at BIGINT NOT NULL,
+  PRIMARY KEY(workspace_id, partner_id));
+CREATE TABLE rate_limits(workspace_id BIGINT NOT NULL, endpoint TEXT NOT NULL,
+  max_requests BIGINT NOT NULL, window_seconds BIGINT NOT NULL, PRIMARY KEY(workspace_id, endpoint));
+CREATE TABLE profiles(id BIGSERIAL PRIMARY KEY, workspace_id BIGINT NOT NULL,
+  braze_id TEXT NOT NULL UNIQUE, external_id TEXT, created_anonymous BIGINT NOT NULL, created_at BIGINT NOT NULL);
+CREATE UNIQUE INDEX profiles_external ON profiles(workspace_id, external_id);
+CREATE INDEX profiles_workspace ON profiles(workspace_id);
+CREATE TABLE aliases(workspace_id BIGINT NOT NULL, label TEXT NOT NULL, name TEXT NOT NULL,
+  profile_id BIGINT NOT NULL, PRIMARY KEY(workspace_id, label, name));
+CREATE UNIQUE INDEX aliases_profile ON aliases(profile_id, label);
+CREATE TABLE devices(workspace_id BIGINT NOT NULL, device_id TEXT NOT NULL,
+  profile_id BIGINT NOT NULL, PRIMARY KEY(workspace_id, device_id));
+CREATE INDEX devices_profile ON devices(profile_id);
+CREATE TABLE attributes(profile_id BIGINT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY(profile_id, name));
+CREATE INDEX attributes_name ON attributes(name, profile_id);
+CREATE TABLE events(id BIGSERIAL PRIMARY KEY, profile_id BIGINT NOT NULL, name TEXT NOT NULL,
+  time BIGINT NOT NULL, properties TEXT NOT NULL);
+CREATE INDEX events_profile ON events(profile_id);
+CREATE TABLE purchases(id BIGSERIAL PRIMARY KEY, profile_id BIGINT NOT NULL,
+  product_id TEXT NOT NULL, currency TEXT NOT NULL, price DOUBLE PRECISION NOT NULL, quantity BIGINT NOT NULL,
+  time BIGINT NOT NULL, properties TEXT NOT NULL);
+CREATE INDEX purchases_product ON purchases(product_id, time);
+CREATE INDEX purchases_profile ON purchases(profile_id);
+CREATE TABLE cohorts(id BIGSERIAL PRIMARY KEY, workspace_id BIGINT NOT NULL,
+  partner_id BIGINT NOT NULL, cohort_id TEXT NOT NULL, name TEXT NOT NULL, created_at BIGINT NOT NULL,
+  UNIQUE(workspace_id, partner_id, cohort_id));
+CREATE INDEX cohorts_name ON cohorts(workspace_id, partner_id, name);
+CREATE TABLE cohort_snapshots(cohort_pk BIGINT PRIMARY KEY, bitmap BYTEA NOT NULL);
+CREATE TABLE cohort_deltas(seq BIGSERIAL PRIMARY KEY, cohort_pk BIGINT NOT NULL,
+  added BYTEA NOT NULL, removed BYTEA NOT NULL);
+CREATE INDEX cohort_deltas_cohort ON cohort_deltas(cohort_pk, seq);
+CREATE TABLE segments(id BIGSERIAL PRIMARY KEY, workspace_id BIGINT NOT NULL,
+  segment_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, filter TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE cohort_evictions(profile_id BIGINT PRIMARY KEY);
+CREATE TABLE campaigns(id BIGSERIAL PRIMARY KEY, workspace_id BIGINT NOT NULL,
+  campaign_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, segment_id TEXT NOT NULL, channel TEXT NOT NULL,
+  control_share DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL, UNIQUE(workspace_id, name));
+CREATE TABLE frequency_caps(workspace_id BIGINT NOT NULL, channel TEXT NOT NULL,
+  max_messages BIGINT NOT NULL, days BIGINT NOT NULL, PRIMARY KEY(workspace_id, channel));
+CREATE TABLE delivery(workspace_id BIGINT PRIMARY KEY, adapter TEXT NOT NULL, url TEXT NOT NULL,
+  max_attempts BIGINT NOT NULL, initial_backoff_ms BIGINT NOT NULL, timeout_ms BIGINT NOT NULL);
+CREATE TABLE dispatches(id BIGSERIAL PRIMARY KEY, campaign_pk BIGINT NOT NULL,
+  dispatch_id TEXT NOT NULL UNIQUE, send_id TEXT, trigger_properties TEXT NOT NULL, created_at BIGINT NOT NULL,
+  UNIQUE(campaign_pk, send_id));
+CREATE TABLE sends(id BIGSERIAL PRIMARY KEY, dispatch_pk BIGINT NOT NULL, campaign_pk BIGINT NOT NULL,
+  profile_id BIGINT NOT NULL, braze_id TEXT NOT NULL, external_id TEXT, device_id TEXT, aliases TEXT NOT NULL,
+  channel TEXT NOT NULL, time BIGINT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL,
+  trigger_properties TEXT NOT NULL, delivery BIGINT NOT NULL, UNIQUE(dispatch_pk, profile_id));
+CREATE TABLE dashboard_users(email TEXT PRIMARY KEY, workspace TEXT NOT NULL,
+  salt TEXT NOT NULL, hash TEXT NOT NULL, iterations BIGINT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX sends_cap ON sends(profile_id, channel, time) WHERE outcome = 'sent';
+CREATE INDEX sends_campaign ON sends(campaign_pk, id);
+CREATE INDEX sends_pending ON sends(dispatch_pk, delivery) WHERE delivery <> 0;
+)sql",
+    R"sql(
+CREATE TABLE cohort_versions(cohort_pk BIGINT PRIMARY KEY, version BIGINT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE rate_windows(key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count BIGINT NOT NULL);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+// The tables a copy moves and a summary covers, in creation order (schema_version excluded).
+const char* const kTables[] = {"workspaces", "api_keys", "partners", "data_import_keys", "rate_limits",
+                               "profiles", "aliases", "devices", "attributes", "events", "purchases",
+                               "cohorts", "cohort_snapshots", "cohort_deltas", "segments", "cohort_evictions",
+                               "campaigns", "frequency_caps", "delivery", "dispatches", "sends",
+                               "dashboard_users"};
+// Tables whose `id` (cohort_deltas: `seq`) comes from a sequence, reset after a copy.
+const std::pair<const char*, const char*> kSerials[] = {
+    {"workspaces", "id"}, {"partners", "id"},  {"profiles", "id"},  {"events", "id"},
+    {"purchases", "id"},  {"cohorts", "id"},   {"cohort_deltas", "seq"}, {"segments", "id"},
+    {"campaigns", "id"},  {"dispatches", "id"}, {"sends", "id"}};
+
+// Every writer takes this transaction-scoped advisory lock first: writes are serialized across
+// all servers and commands sharing the database, as SQLite's single write lock does for one file.
+constexpr int64_t kWriteLockKey = 0x656e67616765;  // "engage"
+
+// A JSON array of strings (or of profile indexes, or of [label, name] pairs) as rows (key, value)
+// with key counting from 0, like SQLite's json_each.
+#define JSONEACH "(SELECT e.v AS value, e.o - 1 AS key FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY e(v, o))"
+#define IDS "(SELECT e.v::bigint AS value, e.o - 1 AS key FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY e(v, o))"
+#define JSONPAIRS "(SELECT e.v AS value, e.o - 1 AS key FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY e(v, o))"
+
+// The columns ReadSend reads, in its order.
+#define SEND_COLUMNS                                                                                     \
+  "id, dispatch_pk, campaign_pk, profile_id, braze_id, external_id, device_id, aliases, channel, time, " \
+  "outcome, reason, trigger_properties, delivery"
+#define SEND_COLUMNS_X                                                                                    \
+  "x.id, x.dispatch_pk, x.campaign_pk, x.profile_id, x.braze_id, x.external_id, x.device_id, x.aliases, " \
+  "x.channel, x.time, x.outcome, x.reason, x.trigger_properties, x.delivery"
+constexpr int kSendColumns = 14;
+
+constexpr Oid kByteaOid = 17;
+constexpr Oid kBoolOid = 16;
+constexpr Oid kFloat8Oid = 701;
+
+Status PgError(PGconn* conn, const PGresult* res, std::string_view what) {
+  std::string msg = std::string(what) + ": ";
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  const char* text = res ? PQresultErrorMessage(res) : nullptr;
+  msg += (text && *text) ? text : PQerrorMessage(conn);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const std::string code = state ? state : "";
+  if (code == "23505") return Status::AlreadyExists(msg);
+  if (code == "40001" || code == "40P01" || code == "55P03" || code.rfind("08", 0) == 0) {
+    return Status::Unavailable(msg);
+  }
+  if (PQstatus(conn) != CONNECTION_OK) return Status::Unavailable(msg + " (the connection to PostgreSQL is lost)");
+  return Status::IOError(msg);
+}
+
+// `?` placeholders numbered $1, $2, ... in order; SQL already using $n is left alone.
+std::string Numbered(const char* sql) {
+  std::string out;
+  int n = 0;
+  bool quoted = false;
+  for (const char* p = sql; *p; ++p) {
+    if (*p == '\'') quoted = !quoted;
+    if (*p == '?' && !quoted) {
+      out += "$" + std::to_string(++n);
+    } else {
+      out += *p;
+    }
+  }
+  return out;
+}
+
+class Connection {
+ public:
+  ~Connection() {
+    if (conn_ != nullptr) PQfinish(conn_);
+  }
+  static Result<std::unique_ptr<Connection>> Open(const std::string& url) {
+    auto c = std::unique_ptr<Connection>(new Connection());
+    c->conn_ = PQconnectdb(url.c_str());
+    if (c->conn_ == nullptr || PQstatus(c->conn_) != CONNECTION_OK) {
+      std::string why = c->conn_ ? PQerrorMessage(c->conn_) : "out of memory";
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      return Err(Status::Unavailable("cannot connect to PostgreSQL at " + Redacted(url) + ": " + why));
+    }
+    PQsetNoticeProcessor(c->conn_, [](void*, const char*) {}, nullptr);
+    CF_RETURN_IF_ERROR(c->Exec("SET client_min_messages = warning"));
+    return c;
+  }
+  // The URL without its password, for messages.
+  static std::string Redacted(const std::string& url) {
+    auto scheme = url.find("://");
+    auto at = url.find('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+    auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon) + ":***" + url.substr(at);
+  }
+  bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+  Status Exec(const std::string& sql) {
+    PGresult* res = PQexec(conn_, sql.c_str());
+    const auto st = PQresultStatus(res);
+    Status s = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? Status::OK() : PgError(conn_, res, sql.substr(0, 60));
+    PQclear(res);
+    return s;
+  }
+  // The prepared statement's name for the literal, preparing it on first use.
+  Result<std::string> Prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    std::string name = "s" + std::to_string(cache_.size());
+    const std::string text = Numbered(sql);
+    PGresult* res = PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr);
+    const bool good = PQresultStatus(res) == PGRES_COMMAND_OK;
+    Status s = good ? Status::OK() : PgError(conn_, res, std::string("prepare ") + std::string(sql).substr(0, 60));
+    PQclear(res);
+    if (!good) return Err(s);
+    cache_.emplace(sql, name);
+    return name;
+  }
+  PGconn* conn() const { return conn_; }
+
+ private:
+  Connection() = default;
+  PGconn* conn_ = nullptr;
+  std::unordered_map<const char*, std::string> cache_;  // keyed by the literal's address
+};
+
+// One execution of a prepared statement; the result is fetched whole, then stepped through.
+class Stmt {
+ public:
+  Stmt(Connection& c, const char* sql) : c_(c), sql_(sql) {}
+  ~Stmt() {
+    if (res_ != nullptr) PQclear(res_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int64_t v) { return Add(std::to_string(v), 0, false); }
+  Stmt& Bind(double v) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return Add(buf, 0, false);
+  }
+  Stmt& Bind(std::string_view v) { return Add(std::string(v), 0, false); }
+  Stmt& Bind(const std::string& v) { return Bind(std::string_view(v)); }
+  Stmt& BindBlob(std::string_view v) { return Add(std::string(v), 1, false); }
+  Stmt& Bind(const std::optional<std::string>& v) {
+    if (!v) return Add({}, 0, true);
+    return Bind(std::string_view(*v));
+  }
+  // True when a row is ready.
+  Result<bool> Step() {
+    if (res_ == nullptr) CF_RETURN_IF_ERROR(Execute());
+    ++row_;
+    return row_ < PQntuples(res_);
+  }
+  Status Run() {
+    if (res_ == nullptr) return Execute();
+    return Status::OK();
+  }
+  // The value of a RETURNING id.
+  Result<int64_t> ReturnedId() {
+    CF_ASSIGN_OR_RETURN(bool row, Step());
+    if (!row) return Err(Status::Internal(std::string("no id returned by ") + std::string(sql_).substr(0, 60)));
+    return Int(0);
+  }
+  int64_t Changes() const { return res_ ? std::atoll(PQcmdTuples(res_)) : 0; }
+  int64_t Int(int col) const {
+    const char* v = PQgetvalue(res_, row_, col);
+    if (PQftype(res_, col) == kBoolOid) return v[0] == 't' ? 1 : 0;
+    return std::strtoll(v, nullptr, 10);
+  }
+  double Double(int col) const { return std::strtod(PQgetvalue(res_, row_, col), nullptr); }
+  bool IsNull(int col) const { return PQgetisnull(res_, row_, col) != 0; }
+  std::string Text(int col) const {
+    const char* v = PQgetvalue(res_, row_, col);
+    const int n = PQgetlength(res_, row_, col);
+    if (PQftype(res_, col) == kByteaOid) return DecodeBytea(v, n);
+    return std::string(v, static_cast<size_t>(n));
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (IsNull(col)) return std::nullopt;
+    return Text(col);
+  }
+
+  // bytea in the text format: \x then two hex digits a byte.
+  static std::string DecodeBytea(const char* v, int n) {
+    if (n < 2 || v[0] != '\\' || v[1] != 'x') return std::string(v, static_cast<size_t>(n));
+    auto hex = [](char ch) -> int { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; };
+    std::string out;
+    out.reserve(static_cast<size_t>(n - 2) / 2);
+    for (int i = 2; i + 1 < n; i += 2) out.push_back(static_cast<char>(hex(v[i]) << 4 | hex(v[i + 1])));
+    return out;
+  }
+
+ private:
+  Stmt& Add(std::string v, int format, bool null) {
+    values_.push_back(std::move(v));
+    formats_.push_back(format);
+    nulls_.push_back(null);
+    return *this;
+  }
+  Status Execute() {
+    CF_ASSIGN_OR_RETURN(std::string name, c_.Prepare(sql_));
+    std::vector<const char*> values(values_.size());
+    std::vector<int> lengths(values_.size());
+    for (size_t i = 0; i < values_.size(); ++i) {
+      values[i] = nulls_[i] ? nullptr : values_[i].data();
+      lengths[i] = static_cast<int>(values_[i].size());
+    }
+    res_ = PQexecPrepared(c_.conn(), name.c_str(), static_cast<int>(values.size()), values.data(), lengths.data(),
+                          formats_.data(), 0);
+    const auto st = PQresultStatus(res_);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      Status s = PgError(c_.conn(), res_, std::string(sql_).substr(0, 60));
+      PQclear(res_);
+      res_ = nullptr;
+      return s;
+    }
+    return Status::OK();
+  }
+
+  Connection& c_;
+  const char* sql_;
+  std::vector<std::string> values_;
+  std::vector<int> formats_;
+  std::vector<bool> nulls_;
+  PGresult* res_ = nullptr;
+  int row_ = -1;
+};
+
+class Pool {
+ public:
+  Pool(std::string url, int max_idle) : url_(std::move(url)), max_idle_(max_idle) {}
+  Result<std::unique_ptr<Connection>> Take() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!free_.empty()) {
+        auto c = std::move(free_.back());
+        free_.pop_back();
+        if (c->ok()) return c;  // a connection the server closed is dropped
+      }
+    }
+    return Connection::Open(url_);
+  }
+  void Give(std::unique_ptr<Connection> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (c->ok() && static_cast<int>(free_.size()) < max_idle_) free_.push_back(std::move(c));
+  }
+
+ private:
+  std::string url_;
+  int max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> free_;
+};
+
+Profile ReadProfile(const Stmt& s) {
+  Profile p;
+  p.index = static_cast<ProfileIndex>(s.Int(0));
+  p.workspace_id = s.Int(1);
+  p.braze_id = s.Text(2);
+  p.external_id = s.OptText(3);
+  p.created_anonymous = s.Int(4) != 0;
+  p.created_at = s.Int(5);
+  return p;
+}
+
+Result<std::optional<Profile>> OneProfile(Stmt& s) {
+  CF_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<Profile>();
+  return std::optional<Profile>(ReadProfile(s));
+}
+
+class PgTransaction final : public Transaction {
+ public:
+  PgTransaction(Pool& pool, std::unique_ptr<Connection> c, bool write)
+      : pool_(pool), c_(std::move(c)) {}
+  ~PgTransaction() override {
+    if (!done_) (void)c_->Exec("ROLLBACK");
+    pool_.Give(std::move(c_));
+  }
+
+  Status Commit() override {
+    CF_RETURN_IF_ERROR(c_->Exec("COMMIT"));
+    done_ = true;
+    return Status::OK();
+  }
+
+  Status Savepoint() override { return c_->Exec("SAVEPOINT request"); }
+  Status ReleaseSavepoint() override { return c_->Exec("RELEASE request"); }
+  Status RollbackToSavepoint() override {
+    CF_RETURN_IF_ERROR(c_->Exec("ROLLBACK TO request"));
+    return c_->Exec("RELEASE request");
+  }
+
+  Result<std::optional<int64_t>> FindWorkspace(const std::string& name) override {
+    Stmt s(*c_, "SELECT id FROM workspaces WHERE name = ?");
+    s.Bind(name);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(s.Int(0));
+  }
+  Result<int64_t> CreateWorkspace(const std::string& name, int64_t now) override {
+    Stmt s(*c_, "INSERT INTO workspaces(name, created_at) VALUES (?, ?) RETURNING id");
+    s.Bind(name).Bind(now);
+    return s.ReturnedId();
+  }
+
+  Status InsertApiKey(const ApiKeyRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO api_keys(key_id, salt, hash, workspace_id, name, permissions, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(r.key.key_id)
+        .Bind(r.key.salt)
+        .Bind(r.key.hash)
+        .Bind(r.workspace_id)
+        .Bind(r.name)
+        .Bind(r.permissions)
+        .Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<ApiKeyRecord>> FindApiKey(const std::string& key_id) override {
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
+           "WHERE key_id = ?");
+    s.Bind(key_id);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<ApiKeyRecord>();
+    ApiKeyRecord r{{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Text(4), s.Text(5), s.Int(6)};
+    return std::optional<ApiKeyRecord>(std::move(r));
+  }
+
+  Result<std::vector<ApiKeyRecord>> ListApiKeys(int64_t workspace_id) override {
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, name, permissions, created_at FROM api_keys "
+           "WHERE workspace_id = ? ORDER BY created_at, key_id");
+    s.Bind(workspace_id);
+    std::vector<ApiKeyRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Text(4), s.Text(5), s.Int(6)});
+    }
+    return out;
+  }
+  Result<bool> DeleteApiKey(const std::string& key_id) override {
+    Stmt s(*c_, "DELETE FROM api_keys WHERE key_id = ?");
+    s.Bind(key_id);
+    CF_RETURN_IF_ERROR(s.Run());
+    return s.Changes() > 0;
+  }
+  Status SetPartnerApiKey(int64_t partner_id, const StoredKey& key) override {
+    Stmt s(*c_, "UPDATE partners SET key_id = ?, salt = ?, hash = ? WHERE id = ?");
+    s.Bind(key.key_id).Bind(key.salt).Bind(key.hash).Bind(partner_id);
+    return s.Run();
+  }
+
+  Result<int64_t> InsertPartner(const PartnerRecord& r) override {
+    Stmt s(*c_, "INSERT INTO partners(name, display_name, key_id, salt, hash, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+    s.Bind(r.name)
+        .Bind(r.display_name)
+        .Bind(r.api_key.key_id)
+        .Bind(r.api_key.salt)
+        .Bind(r.api_key.hash)
+        .Bind(r.created_at);
+    return s.ReturnedId();
+  }
+  Result<std::optional<PartnerRecord>> FindPartner(const std::string& name) override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners WHERE name = ?");
+    s.Bind(name);
+    return OnePartner(s);
+  }
+  Result<std::optional<PartnerRecord>> FindPartnerByKeyId(const std::string& key_id) override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners WHERE key_id = ?");
+    s.Bind(key_id);
+    return OnePartner(s);
+  }
+  Result<std::vector<PartnerRecord>> ListPartners() override {
+    Stmt s(*c_, "SELECT id, name, display_name, key_id, salt, hash, created_at FROM partners ORDER BY name");
+    std::vector<PartnerRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(auto p, OnePartner(s));
+      if (!p) break;
+      out.push_back(std::move(*p));
+    }
+    return out;
+  }
+
+  Status SetDataImportKey(int64_t workspace_id, int64_t partner_id,
+                          const std::optional<DataImportKeyRecord>& r) override {
+    {
+      Stmt del(*c_, "DELETE FROM data_import_keys WHERE workspace_id = ? AND partner_id = ?");
+      del.Bind(workspace_id).Bind(partner_id);
+      CF_RETURN_IF_ERROR(del.Run());
+    }
+    if (!r) return Status::OK();
+    Stmt s(*c_,
+           "INSERT INTO data_import_keys(workspace_id, partner_id, key_id, salt, hash, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(partner_id).Bind(r->key.key_id).Bind(r->key.salt).Bind(r->key.hash).Bind(r->created_at);
+    return s.Run();
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKey(const std::string& key_id) override {
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+           "WHERE key_id = ?");
+    s.Bind(key_id);
+    return OneImportKey(s);
+  }
+  Result<std::optional<DataImportKeyRecord>> FindDataImportKeyOf(int64_t workspace_id, int64_t partner_id) override {
+    Stmt s(*c_,
+           "SELECT key_id, salt, hash, workspace_id, partner_id, created_at FROM data_import_keys "
+           "WHERE workspace_id = ? AND partner_id = ?");
+    s.Bind(workspace_id).Bind(partner_id);
+    return OneImportKey(s);
+  }
+
+  Status SetRateLimit(int64_t workspace_id, const std::string& endpoint, const RateLimitRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO rate_limits(workspace_id, endpoint, max_requests, window_seconds) "
+           "VALUES (?, ?, ?, ?) ON CONFLICT(workspace_id, endpoint) DO UPDATE SET max_requests = excluded.max_requests, "
+           "window_seconds = excluded.window_seconds");
+    s.Bind(workspace_id).Bind(endpoint).Bind(r.limit).Bind(r.window_seconds);
+    return s.Run();
+  }
+  Result<std::optional<RateLimitRecord>> FindRateLimit(int64_t workspace_id, const std::string& endpoint) override {
+    Stmt s(*c_,
+           "SELECT max_requests, window_seconds FROM rate_limits WHERE workspace_id = ? AND endpoint IN (?, '*') "
+           "ORDER BY endpoint = '*' LIMIT 1");
+    s.Bind(workspace_id).Bind(endpoint);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<RateLimitRecord>();
+    return std::optional<RateLimitRecord>(RateLimitRecord{s.Int(0), s.Int(1)});
+  }
+
+  Result<Profile> InsertProfile(int64_t workspace_id, const std::optional<std::string>& external_id,
+                                int64_t now) override {
+    Profile p;
+    p.workspace_id = workspace_id;
+    p.braze_id = NewBrazeId();
+    p.external_id = external_id;
+    p.created_anonymous = !external_id.has_value();
+    p.created_at = now;
+    Stmt s(*c_,
+           "INSERT INTO profiles(workspace_id, braze_id, external_id, created_anonymous, created_at) "
+           "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    s.Bind(workspace_id).Bind(p.braze_id).Bind(external_id).Bind(int64_t{p.created_anonymous}).Bind(now);
+    CF_ASSIGN_OR_RETURN(int64_t id, s.ReturnedId());
+    if (id > std::numeric_limits<ProfileIndex>::max()) {
+      return Err(Status::ResourceExhausted("profile index space (32 bits) is exhausted"));
+    }
+    p.index = static_cast<ProfileIndex>(id);
+    return p;
+  }
+  Result<std::optional<Profile>> FindProfile(ProfileIndex index) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE id = ?");
+    s.Bind(int64_t{index});
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByExternalId(int64_t workspace_id, const std::string& external_id) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE workspace_id = ? AND external_id = ?");
+    s.Bind(workspace_id).Bind(external_id);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByBrazeId(int64_t workspace_id, const std::string& braze_id) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, braze_id, external_id, created_anonymous, created_at FROM profiles "
+           "WHERE braze_id = ? AND workspace_id = ?");
+    s.Bind(braze_id).Bind(workspace_id);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByAlias(int64_t workspace_id, const Alias& alias) override {
+    Stmt s(*c_,
+           "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+           "FROM aliases a JOIN profiles p ON p.id = a.profile_id "
+           "WHERE a.workspace_id = ? AND a.label = ? AND a.name = ?");
+    s.Bind(workspace_id).Bind(alias.label).Bind(alias.name);
+    return OneProfile(s);
+  }
+  Result<std::optional<Profile>> FindByDevice(int64_t workspace_id, const std::string& device_id) override {
+    Stmt s(*c_,
+           "SELECT p.id, p.workspace_id, p.braze_id, p.external_id, p.created_anonymous, p.created_at "
+           "FROM devices d JOIN profiles p ON p.id = d.profile_id "
+           "WHERE d.workspace_id = ? AND d.device_id = ?");
+    s.Bind(workspace_id).Bind(device_id);
+    return OneProfile(s);
+  }
+  // One statement per batch: the identifiers travel as a JSON array joined against the index.
+  Result<std::vector<std::optional<Match>>> MatchExternalIds(int64_t ws, const std::vector<std::string>& ids) override {
+    Stmt s(*c_,
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
+           "profiles p ON p.workspace_id = ? AND p.external_id = j.value");
+    s.Bind(nlohmann::json(ids).dump()).Bind(ws);
+    return Matches(s, ids.size());
+  }
+  Result<std::vector<std::optional<Match>>> MatchDevices(int64_t ws, const std::vector<std::string>& ids) override {
+    Stmt s(*c_,
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
+           "devices d ON d.workspace_id = ? AND d.device_id = j.value JOIN profiles p ON p.id = d.profile_id");
+    s.Bind(nlohmann::json(ids).dump()).Bind(ws);
+    return Matches(s, ids.size());
+  }
+  Result<std::vector<std::optional<Match>>> MatchAliases(int64_t ws, const std::vector<Alias>& aliases) override {
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& a : aliases) pairs.push_back({a.label, a.name});
+    Stmt s(*c_,
+           "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONPAIRS " j JOIN "
+           "aliases a ON a.workspace_id = ? AND a.label = j.value->>0 "
+           "AND a.name = j.value->>1 JOIN profiles p ON p.id = a.profile_id");
+    s.Bind(pairs.dump()).Bind(ws);
+    return Matches(s, aliases.size());
+  }
+  Status SetExternalId(ProfileIndex index, const std::string& external_id) override {
+    Stmt s(*c_, "UPDATE profiles SET external_id = ? WHERE id = ?");
+    s.Bind(external_id).Bind(int64_t{index});
+    return s.Run();
+  }
+  Status AddAlias(int64_t workspace_id, ProfileIndex index, const Alias& alias) override {
+    Stmt s(*c_, "INSERT INTO aliases(workspace_id, label, name, profile_id) VALUES (?, ?, ?, ?)");
+    s.Bind(workspace_id).Bind(alias.label).Bind(alias.name).Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<Alias>> Aliases(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT label, name FROM aliases WHERE profile_id = ? ORDER BY label");
+    s.Bind(int64_t{index});
+    std::vector<Alias> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), s.Text(1)});
+    }
+    return out;
+  }
+  Status SetDevice(int64_t workspace_id, ProfileIndex index, const std::string& device_id) override {
+    Stmt s(*c_, "INSERT INTO devices(workspace_id, device_id, profile_id) VALUES (?, ?, ?) "
+             "ON CONFLICT(workspace_id, device_id) DO UPDATE SET profile_id = excluded.profile_id");
+    s.Bind(workspace_id).Bind(device_id).Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<std::string>> Devices(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT device_id FROM devices WHERE profile_id = ? ORDER BY device_id");
+    s.Bind(int64_t{index});
+    return Strings(s);
+  }
+  Status SetAttribute(ProfileIndex index, const std::string& name, const std::string& value_json) override {
+    Stmt s(*c_, "INSERT INTO attributes(profile_id, name, value) VALUES (?, ?, ?) "
+             "ON CONFLICT(profile_id, name) DO UPDATE SET value = excluded.value");
+    s.Bind(int64_t{index}).Bind(name).Bind(value_json);
+    return s.Run();
+  }
+  Status RemoveAttribute(ProfileIndex index, const std::string& name) override {
+    Stmt s(*c_, "DELETE FROM attributes WHERE profile_id = ? AND name = ?");
+    s.Bind(int64_t{index}).Bind(name);
+    return s.Run();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> Attributes(ProfileIndex index) override {
+    Stmt s(*c_, "SELECT name, value FROM attributes WHERE profile_id = ? ORDER BY name");
+    s.Bind(int64_t{index});
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(s.Text(0), s.Text(1));
+    }
+    return out;
+  }
+  Status InsertEvent(ProfileIndex index, const std::string& name, int64_t time,
+                     const std::string& properties_json) override {
+    Stmt s(*c_, "INSERT INTO events(profile_id, name, time, properties) VALUES (?, ?, ?, ?)");
+    s.Bind(int64_t{index}).Bind(name).Bind(time).Bind(properties_json);
+    return s.Run();
+  }
+  Status InsertPurchase(ProfileIndex index, const PurchaseRecord& p) override {
+    Stmt s(*c_,
+           "INSERT INTO purchases(profile_id, product_id, currency, price, quantity, time, properties) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(int64_t{index})
+        .Bind(p.product_id)
+        .Bind(p.currency)
+        .Bind(p.price)
+        .Bind(p.quantity)
+        .Bind(p.time)
+        .Bind(p.properties_json);
+    return s.Run();
+  }
+  Status MergeProfileInto(ProfileIndex from, ProfileIndex to) override {
+    const int64_t f = from;
+    const int64_t t = to;
+    {
+      Stmt s(*c_,
+             "INSERT INTO attributes(profile_id, name, value) "
+             "SELECT ?::bigint, name, value FROM attributes WHERE profile_id = ? ON CONFLICT DO NOTHING");
+      s.Bind(t).Bind(f);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    for (const char* sql : {"UPDATE aliases a SET profile_id = $1 WHERE a.profile_id = $2 AND NOT EXISTS (SELECT 1 FROM aliases b "
+                            "WHERE b.profile_id = $1 AND b.label = a.label)",
+                            "UPDATE devices SET profile_id = ? WHERE profile_id = ?",
+                            "UPDATE events SET profile_id = ? WHERE profile_id = ?",
+                            "UPDATE purchases SET profile_id = ? WHERE profile_id = ?"}) {
+      Stmt s(*c_, sql);
+      s.Bind(t).Bind(f);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    return DeleteProfile(from);
+  }
+  Status DeleteProfile(ProfileIndex index) override {
+    for (const char* sql : {"DELETE FROM aliases WHERE profile_id = ?", "DELETE FROM devices WHERE profile_id = ?",
+                            "DELETE FROM attributes WHERE profile_id = ?", "DELETE FROM events WHERE profile_id = ?",
+                            "DELETE FROM purchases WHERE profile_id = ?", "DELETE FROM profiles WHERE id = ?"}) {
+      Stmt s(*c_, sql);
+      s.Bind(int64_t{index});
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    return Status::OK();
+  }
+
+  Status QueueCohortEviction(ProfileIndex index) override {
+    Stmt s(*c_, "INSERT INTO cohort_evictions(profile_id) VALUES (?) ON CONFLICT DO NOTHING");
+    s.Bind(int64_t{index});
+    return s.Run();
+  }
+  Result<std::vector<ProfileIndex>> TakeCohortEvictions() override {
+    std::vector<ProfileIndex> out;
+    {
+      Stmt s(*c_, "SELECT profile_id FROM cohort_evictions");
+      CF_ASSIGN_OR_RETURN(out, Indexes(s));
+    }
+    if (out.empty()) return out;
+    Stmt d(*c_, "DELETE FROM cohort_evictions");
+    CF_RETURN_IF_ERROR(d.Run());
+    return out;
+  }
+
+  Result<std::vector<ProfileIndex>> AllProfiles(int64_t workspace_id) override {
+    Stmt s(*c_, "SELECT id FROM profiles WHERE workspace_id = ? ORDER BY id");
+    s.Bind(workspace_id);
+    return Indexes(s);
+  }
+  Status ScanAttribute(int64_t workspace_id, const std::string& name,
+                       const std::function<void(ProfileIndex, const std::string&)>& visit) override {
+    Stmt s(*c_,
+           "SELECT a.profile_id, a.value FROM attributes a JOIN profiles p ON p.id = a.profile_id "
+           "WHERE a.name = ? AND p.workspace_id = ?");
+    s.Bind(name).Bind(workspace_id);
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      visit(static_cast<ProfileIndex>(s.Int(0)), s.Text(1));
+    }
+    return Status::OK();
+  }
+  Result<std::vector<ProfileIndex>> PurchasersOf(int64_t workspace_id, const std::string& product_id,
+                                                 int64_t since) override {
+    Stmt s(*c_,
+           "SELECT DISTINCT u.profile_id FROM purchases u JOIN profiles p ON p.id = u.profile_id "
+           "WHERE u.product_id = ? AND u.time >= ? AND p.workspace_id = ?");
+    s.Bind(product_id).Bind(since).Bind(workspace_id);
+    return Indexes(s);
+  }
+
+  Result<std::optional<CohortRecord>> FindCohort(int64_t workspace_id, int64_t partner_id,
+                                                 const std::string& cohort_id) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+           "WHERE workspace_id = ? AND partner_id = ? AND cohort_id = ?");
+    s.Bind(workspace_id).Bind(partner_id).Bind(cohort_id);
+    CF_ASSIGN_OR_RETURN(auto all, Cohorts(s));
+    if (all.empty()) return std::optional<CohortRecord>();
+    return std::optional<CohortRecord>(std::move(all.front()));
+  }
+  Result<std::vector<CohortRecord>> FindCohortsByName(int64_t workspace_id, int64_t partner_id,
+                                                      const std::string& name) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts "
+           "WHERE workspace_id = ? AND partner_id = ? AND name = ?");
+    s.Bind(workspace_id).Bind(partner_id).Bind(name);
+    return Cohorts(s);
+  }
+  Result<std::vector<CohortRecord>> ListCohorts() override {
+    Stmt s(*c_, "SELECT id, workspace_id, partner_id, cohort_id, name, created_at FROM cohorts ORDER BY id");
+    return Cohorts(s);
+  }
+  Result<CohortRecord> UpsertCohort(const CohortRecord& r) override {
+    {
+      Stmt s(*c_,
+             "INSERT INTO cohorts(workspace_id, partner_id, cohort_id, name, created_at) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT(workspace_id, partner_id, cohort_id) DO UPDATE SET name = excluded.name");
+      s.Bind(r.workspace_id).Bind(r.partner_id).Bind(r.cohort_id).Bind(r.name).Bind(r.created_at);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    CF_ASSIGN_OR_RETURN(auto found, FindCohort(r.workspace_id, r.partner_id, r.cohort_id));
+    if (!found) return Err(Status::Internal("cohort vanished after upsert"));
+    return std::move(*found);
+  }
+  Status AppendCohortDelta(int64_t cohort_pk, const std::string& added, const std::string& removed) override {
+    {
+      Stmt s(*c_, "INSERT INTO cohort_deltas(cohort_pk, added, removed) VALUES (?, ?, ?)");
+      s.Bind(cohort_pk).BindBlob(added).BindBlob(removed);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    return BumpCohortVersion(cohort_pk);
+  }
+  Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) override {
+    {
+      Stmt s(*c_, "INSERT INTO cohort_snapshots(cohort_pk, bitmap) VALUES (?, ?) "
+             "ON CONFLICT(cohort_pk) DO UPDATE SET bitmap = excluded.bitmap");
+      s.Bind(cohort_pk).BindBlob(snapshot);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    {
+      Stmt d(*c_, "DELETE FROM cohort_deltas WHERE cohort_pk = ?");
+      d.Bind(cohort_pk);
+      CF_RETURN_IF_ERROR(d.Run());
+    }
+    return BumpCohortVersion(cohort_pk);
+  }
+  Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() override {
+    std::vector<CohortBitmapRecord> out;
+    std::unordered_map<int64_t, size_t> where;
+    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
+      auto [it, fresh] = where.emplace(pk, out.size());
+      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
+      return out[it->second];
+    };
+    {
+      Stmt s(*c_, "SELECT cohort_pk, bitmap FROM cohort_snapshots");
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        slot(s.Int(0)).snapshot = s.Text(1);
+      }
+    }
+    Stmt s(*c_, "SELECT cohort_pk, added, removed FROM cohort_deltas ORDER BY seq");
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
+    }
+    return out;
+  }
+
+  Result<int64_t> CohortsVersion() override {
+    Stmt s(*c_, "SELECT coalesce(sum(version), 0)::bigint FROM cohort_versions");
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    return row ? s.Int(0) : int64_t{0};
+  }
+
+  Status InsertSegment(const SegmentRecord& r) override {
+    Stmt s(*c_, "INSERT INTO segments(workspace_id, segment_id, name, filter, created_at) VALUES (?, ?, ?, ?, ?)");
+    s.Bind(r.workspace_id).Bind(r.segment_id).Bind(r.name).Bind(r.filter_json).Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<SegmentRecord>> FindSegment(int64_t workspace_id, const std::string& segment_id) override {
+    Stmt s(*c_,
+           "SELECT workspace_id, segment_id, name, filter, created_at FROM segments "
+           "WHERE workspace_id = ? AND segment_id = ?");
+    s.Bind(workspace_id).Bind(segment_id);
+    CF_ASSIGN_OR_RETURN(auto all, Segments(s));
+    if (all.empty()) return std::optional<SegmentRecord>();
+    return std::optional<SegmentRecord>(std::move(all.front()));
+  }
+  Result<std::vector<SegmentRecord>> ListSegments(int64_t workspace_id) override {
+    Stmt s(*c_,
+           "SELECT workspace_id, segment_id, name, filter, created_at FROM segments WHERE workspace_id = ? "
+           "ORDER BY id");
+    s.Bind(workspace_id);
+    return Segments(s);
+  }
+
+  Result<int64_t> InsertCampaign(const CampaignRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO campaigns(workspace_id, campaign_id, name, segment_id, channel, control_share, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    s.Bind(r.workspace_id).Bind(r.campaign_id).Bind(r.name).Bind(r.segment_id).Bind(r.channel).Bind(r.control_share);
+    s.Bind(r.created_at);
+    return s.ReturnedId();
+  }
+  Result<std::optional<CampaignRecord>> FindCampaign(int64_t ws, const std::string& campaign_id) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, campaign_id, name, segment_id, channel, control_share, created_at FROM campaigns "
+           "WHERE workspace_id = ? AND campaign_id = ?");
+    s.Bind(ws).Bind(campaign_id);
+    return OneCampaign(s);
+  }
+  Result<std::optional<CampaignRecord>> FindCampaignByName(int64_t ws, const std::string& name) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, campaign_id, name, segment_id, channel, control_share, created_at FROM campaigns "
+           "WHERE workspace_id = ? AND name = ?");
+    s.Bind(ws).Bind(name);
+    return OneCampaign(s);
+  }
+  Result<std::vector<CampaignRecord>> ListCampaigns(int64_t ws) override {
+    Stmt s(*c_,
+           "SELECT id, workspace_id, campaign_id, name, segment_id, channel, control_share, created_at FROM campaigns "
+           "WHERE workspace_id = ? ORDER BY id");
+    s.Bind(ws);
+    std::vector<CampaignRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(auto c, OneCampaign(s));
+      if (!c) break;
+      out.push_back(std::move(*c));
+    }
+    return out;
+  }
+  Result<std::optional<std::pair<int64_t, int64_t>>> SentTimes(int64_t campaign_pk) override {
+    Stmt s(*c_, "SELECT min(time), max(time) FROM sends WHERE campaign_pk = ? AND outcome = 'sent'");
+    s.Bind(campaign_pk);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row || s.IsNull(0)) return std::optional<std::pair<int64_t, int64_t>>();
+    return std::optional<std::pair<int64_t, int64_t>>(std::pair{s.Int(0), s.Int(1)});
+  }
+
+  Status InsertDashboardUser(const DashboardUserRecord& r) override {
+    CF_ASSIGN_OR_RETURN(auto existing, FindDashboardUser(r.email));
+    if (existing) return Status::AlreadyExists("a dashboard user with email " + r.email + " already exists");
+    Stmt s(*c_,
+           "INSERT INTO dashboard_users(email, workspace, salt, hash, iterations, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(r.email).Bind(r.workspace).Bind(r.salt).Bind(r.hash).Bind(r.iterations).Bind(r.created_at);
+    return s.Run();
+  }
+  Result<std::optional<DashboardUserRecord>> FindDashboardUser(const std::string& email) override {
+    Stmt s(*c_, "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users WHERE email = ?");
+    s.Bind(email);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DashboardUserRecord>();
+    return std::optional<DashboardUserRecord>(
+        DashboardUserRecord{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)});
+  }
+  Result<std::vector<DashboardUserRecord>> ListDashboardUsers() override {
+    Stmt s(*c_, "SELECT email, workspace, salt, hash, iterations, created_at FROM dashboard_users ORDER BY email");
+    std::vector<DashboardUserRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4), s.Int(5)});
+    }
+    return out;
+  }
+  Result<bool> DeleteDashboardUser(const std::string& email) override {
+    Stmt s(*c_, "DELETE FROM dashboard_users WHERE email = ?");
+    s.Bind(email);
+    CF_RETURN_IF_ERROR(s.Run());
+    return s.Changes() > 0;
+  }
+  Status SetFrequencyCap(int64_t ws, const FrequencyCapRecord& r) override {
+    Stmt s(*c_, "INSERT INTO frequency_caps(workspace_id, channel, max_messages, days) VALUES (?, ?, ?, ?) "
+           "ON CONFLICT(workspace_id, channel) DO UPDATE SET max_messages = excluded.max_messages, days = excluded.days");
+    s.Bind(ws).Bind(r.channel).Bind(r.max_messages).Bind(r.days);
+    return s.Run();
+  }
+  Result<bool> RemoveFrequencyCap(int64_t ws, const std::string& channel) override {
+    Stmt s(*c_, "DELETE FROM frequency_caps WHERE workspace_id = ? AND channel = ?");
+    s.Bind(ws).Bind(channel);
+    CF_RETURN_IF_ERROR(s.Run());
+    return s.Changes() > 0;
+  }
+  Result<std::vector<FrequencyCapRecord>> ListFrequencyCaps(int64_t ws) override {
+    Stmt s(*c_, "SELECT channel, max_messages, days FROM frequency_caps WHERE workspace_id = ? ORDER BY channel");
+    s.Bind(ws);
+    std::vector<FrequencyCapRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Text(0), s.Int(1), s.Int(2)});
+    }
+    return out;
+  }
+  Status SetDelivery(int64_t ws, const DeliveryRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO delivery(workspace_id, adapter, url, max_attempts, initial_backoff_ms, timeout_ms) "
+           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(workspace_id) DO UPDATE SET adapter = excluded.adapter, "
+           "url = excluded.url, max_attempts = excluded.max_attempts, initial_backoff_ms = excluded.initial_backoff_ms, "
+           "timeout_ms = excluded.timeout_ms");
+    s.Bind(ws).Bind(r.adapter).Bind(r.url).Bind(r.max_attempts).Bind(r.initial_backoff_ms).Bind(r.timeout_ms);
+    return s.Run();
+  }
+  Result<std::optional<DeliveryRecord>> FindDelivery(int64_t ws) override {
+    Stmt s(*c_,
+           "SELECT adapter, url, max_attempts, initial_backoff_ms, timeout_ms FROM delivery WHERE workspace_id = ?");
+    s.Bind(ws);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DeliveryRecord>();
+    return std::optional<DeliveryRecord>(DeliveryRecord{s.Text(0), s.Text(1), s.Int(2), s.Int(3), s.Int(4)});
+  }
+
+  Result<std::optional<DispatchRecord>> FindDispatch(int64_t campaign_pk, const std::string& send_id) override {
+    Stmt s(*c_,
+           "SELECT id, campaign_pk, dispatch_id, send_id, trigger_properties, created_at FROM dispatches "
+           "WHERE campaign_pk = ? AND send_id = ?");
+    s.Bind(campaign_pk).Bind(send_id);
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DispatchRecord>();
+    return std::optional<DispatchRecord>(
+        DispatchRecord{s.Int(0), s.Int(1), s.Text(2), s.OptText(3), s.Text(4), s.Int(5)});
+  }
+  Result<int64_t> InsertDispatch(const DispatchRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO dispatches(campaign_pk, dispatch_id, send_id, trigger_properties, created_at) "
+           "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    s.Bind(r.campaign_pk).Bind(r.dispatch_id).Bind(r.send_id).Bind(r.trigger_properties_json).Bind(r.created_at);
+    return s.ReturnedId();
+  }
+
+  // Four statements per batch, each joining the ids (a JSON array) against an index.
+  Result<std::vector<RecipientInfo>> RecipientInfos(int64_t ws, const std::vector<ProfileIndex>& ids,
+                                                    const std::string& subscription_attribute) override {
+    const std::string list = nlohmann::json(ids).dump();
+    std::vector<RecipientInfo> out;
+    std::unordered_map<ProfileIndex, size_t> at;
+    {
+      Stmt s(*c_,
+             "SELECT p.id, p.braze_id, p.external_id FROM " IDS " j JOIN profiles p "
+             "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key");
+      s.Bind(list).Bind(ws);
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        RecipientInfo r;
+        r.index = static_cast<ProfileIndex>(s.Int(0));
+        r.braze_id = s.Text(1);
+        r.external_id = s.OptText(2);
+        r.aliases_json = "[]";
+        at.emplace(r.index, out.size());
+        out.push_back(std::move(r));
+      }
+    }
+    {
+      Stmt s(*c_,
+             "SELECT d.profile_id, min(d.device_id) FROM " IDS " j JOIN devices d ON d.profile_id = j.value "
+             "GROUP BY d.profile_id");
+      s.Bind(list);
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        auto it = at.find(static_cast<ProfileIndex>(s.Int(0)));
+        if (it != at.end()) out[it->second].device_id = s.Text(1);
+      }
+    }
+    {
+      Stmt s(*c_,
+             "SELECT a.profile_id, json_agg(json_build_object('alias_label', a.label, 'alias_name', a.name) ORDER BY a.label) "
+             "FROM " IDS " j JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id");
+      s.Bind(list);
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        auto it = at.find(static_cast<ProfileIndex>(s.Int(0)));
+        if (it != at.end()) out[it->second].aliases_json = s.Text(1);
+      }
+    }
+    Stmt s(*c_,
+           "SELECT a.profile_id, a.value FROM " IDS " j JOIN attributes a "
+           "ON a.profile_id = j.value AND a.name = ?");
+    s.Bind(list).Bind(subscription_attribute);
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      auto it = at.find(static_cast<ProfileIndex>(s.Int(0)));
+      if (it == at.end()) continue;
+      const auto value = nlohmann::json::parse(s.Text(1), nullptr, false);
+      out[it->second].subscription = value.is_string() ? value.get<std::string>() : "";
+    }
+    return out;
+  }
+  Result<std::vector<std::pair<ProfileIndex, int64_t>>> SentCounts(const std::vector<ProfileIndex>& ids,
+                                                                   const std::string& channel, int64_t since) override {
+    Stmt s(*c_,
+           "SELECT x.profile_id, count(*) FROM " IDS " j JOIN sends x "
+           "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id");
+    s.Bind(nlohmann::json(ids).dump()).Bind(channel).Bind(since);
+    std::vector<std::pair<ProfileIndex, int64_t>> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(static_cast<ProfileIndex>(s.Int(0)), s.Int(1));
+    }
+    return out;
+  }
+  Result<std::vector<ProfileIndex>> DecidedProfiles(int64_t dispatch_pk,
+                                                    const std::vector<ProfileIndex>& ids) override {
+    Stmt s(
+        *c_,
+        "SELECT x.profile_id FROM " IDS " j JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value");
+    s.Bind(nlohmann::json(ids).dump()).Bind(dispatch_pk);
+    return Indexes(s);
+  }
+  Status InsertSend(const SendRecord& r) override {
+    Stmt s(
+        *c_,
+        "INSERT INTO sends(dispatch_pk, campaign_pk, profile_id, braze_id, external_id, device_id, aliases, channel, "
+        "time, outcome, reason, trigger_properties, delivery) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.Bind(r.dispatch_pk).Bind(r.campaign_pk).Bind(int64_t{r.profile}).Bind(r.braze_id).Bind(r.external_id);
+    s.Bind(r.device_id).Bind(r.aliases_json).Bind(r.channel).Bind(r.time).Bind(r.outcome).Bind(r.reason);
+    s.Bind(r.trigger_properties_json).Bind(static_cast<int64_t>(r.delivery));
+    return s.Run();
+  }
+  Result<std::vector<SendRecord>> ClaimPending(int64_t dispatch_pk, size_t limit) override {
+    std::vector<SendRecord> out;
+    {
+      Stmt s(*c_, "SELECT " SEND_COLUMNS
+                  " FROM sends WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
+                  "ORDER BY id LIMIT ?");
+      s.Bind(dispatch_pk).Bind(static_cast<int64_t>(limit));
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        out.push_back(ReadSend(s, 0));
+      }
+    }
+    for (auto& r : out) {
+      Stmt u(*c_, "UPDATE sends SET delivery = 2 WHERE id = ?");
+      u.Bind(r.pk);
+      CF_RETURN_IF_ERROR(u.Run());
+      r.delivery = DeliveryState::kAttempting;
+    }
+    return out;
+  }
+  Status FinishDelivery(int64_t send_pk, const std::string& outcome, const std::string& reason) override {
+    Stmt s(*c_, "UPDATE sends SET outcome = ?, reason = ?, delivery = 0 WHERE id = ?");
+    s.Bind(outcome).Bind(reason).Bind(send_pk);
+    return s.Run();
+  }
+  Result<int64_t> FailInFlight(const std::string& reason) override {
+    Stmt s(*c_,
+           "UPDATE sends SET outcome = 'failed', reason = ?, delivery = 0 "
+           "WHERE delivery <> 0 AND delivery = 2");
+    s.Bind(reason);
+    CF_RETURN_IF_ERROR(s.Run());
+    return s.Changes();
+  }
+  Result<std::vector<std::pair<std::string, int64_t>>> DispatchOutcomes(int64_t dispatch_pk) override {
+    Stmt s(*c_,
+           "SELECT CASE WHEN delivery = 0 THEN outcome ELSE 'pending' END o, count(*) FROM sends "
+           "WHERE dispatch_pk = ? GROUP BY 1 ORDER BY 1");
+    s.Bind(dispatch_pk);
+    std::vector<std::pair<std::string, int64_t>> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.emplace_back(s.Text(0), s.Int(1));
+    }
+    return out;
+  }
+  Status ScanSends(int64_t ws, std::optional<int64_t> campaign_pk, int64_t since,
+                   const std::function<Status(const SendFeedRow&)>& visit) override {
+    // Two statements rather than `campaign_pk = ? OR ? IS NULL`, which would keep the planner
+    // from using the campaign's index.
+    const char* all = "SELECT " SEND_COLUMNS_X
+                      ", c.campaign_id, c.name, d.dispatch_id, d.send_id FROM sends x "
+                      "JOIN campaigns c ON c.id = x.campaign_pk JOIN dispatches d ON d.id = x.dispatch_pk "
+                      "WHERE c.workspace_id = ? AND x.time >= ? AND x.delivery = 0 ORDER BY x.id";
+    const char* one = "SELECT " SEND_COLUMNS_X
+                      ", c.campaign_id, c.name, d.dispatch_id, d.send_id FROM sends x "
+                      "JOIN campaigns c ON c.id = x.campaign_pk JOIN dispatches d ON d.id = x.dispatch_pk "
+                      "WHERE x.campaign_pk = ? AND c.workspace_id = ? AND x.time >= ? AND x.delivery = 0 ORDER BY x.id";
+    Stmt s(*c_, campaign_pk ? one : all);
+    if (campaign_pk) s.Bind(*campaign_pk);
+    s.Bind(ws).Bind(since);
+    SendFeedRow row;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool more, s.Step());
+      if (!more) break;
+      row.send = ReadSend(s, 0);
+      row.campaign_id = s.Text(kSendColumns);
+      row.campaign_name = s.Text(kSendColumns + 1);
+      row.dispatch_id = s.Text(kSendColumns + 2);
+      row.send_id = s.OptText(kSendColumns + 3);
+      CF_RETURN_IF_ERROR(visit(row));
+    }
+    return Status::OK();
+  }
+
+ private:
+  // Tells other servers' caches that the cohort's bitmap changed: the version goes up and a
+  // notification is sent when the transaction commits.
+  Status BumpCohortVersion(int64_t cohort_pk) {
+    {
+      Stmt s(*c_,
+             "INSERT INTO cohort_versions(cohort_pk, version) VALUES (?, 1) "
+             "ON CONFLICT(cohort_pk) DO UPDATE SET version = cohort_versions.version + 1");
+      s.Bind(cohort_pk);
+      CF_RETURN_IF_ERROR(s.Run());
+    }
+    Stmt n(*c_, "SELECT pg_notify('engage_cohorts', ?)");
+    n.Bind(std::to_string(cohort_pk));
+    return n.Run();
+  }
+  static Result<std::optional<CampaignRecord>> OneCampaign(Stmt& s) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<CampaignRecord>();
+    return std::optional<CampaignRecord>(
+        CampaignRecord{s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Double(6), s.Int(7)});
+  }
+  static SendRecord ReadSend(const Stmt& s, int c) {
+    SendRecord r;
+    r.pk = s.Int(c);
+    r.dispatch_pk = s.Int(c + 1);
+    r.campaign_pk = s.Int(c + 2);
+    r.profile = static_cast<ProfileIndex>(s.Int(c + 3));
+    r.braze_id = s.Text(c + 4);
+    r.external_id = s.OptText(c + 5);
+    r.device_id = s.OptText(c + 6);
+    r.aliases_json = s.Text(c + 7);
+    r.channel = s.Text(c + 8);
+    r.time = s.Int(c + 9);
+    r.outcome = s.Text(c + 10);
+    r.reason = s.Text(c + 11);
+    r.trigger_properties_json = s.Text(c + 12);
+    r.delivery = static_cast<DeliveryState>(s.Int(c + 13));
+    return r;
+  }
+  static Result<std::optional<PartnerRecord>> OnePartner(Stmt& s) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<PartnerRecord>();
+    PartnerRecord p{s.Int(0), s.Text(1), s.Text(2), {s.Text(3), s.Text(4), s.Text(5)}, s.Int(6)};
+    return std::optional<PartnerRecord>(std::move(p));
+  }
+  static Result<std::optional<DataImportKeyRecord>> OneImportKey(Stmt& s) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return std::optional<DataImportKeyRecord>();
+    DataImportKeyRecord r{{s.Text(0), s.Text(1), s.Text(2)}, s.Int(3), s.Int(4), s.Int(5)};
+    return std::optional<DataImportKeyRecord>(std::move(r));
+  }
+  static Result<std::vector<std::optional<Match>>> Matches(Stmt& s, size_t n) {
+    std::vector<std::optional<Match>> out(n);
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      const auto i = static_cast<size_t>(s.Int(0));
+      if (i < n) out[i] = Match{static_cast<ProfileIndex>(s.Int(1)), s.Int(2) != 0};
+    }
+    return out;
+  }
+  static Result<std::vector<std::string>> Strings(Stmt& s) {
+    std::vector<std::string> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(s.Text(0));
+    }
+    return out;
+  }
+  static Result<std::vector<ProfileIndex>> Indexes(Stmt& s) {
+    std::vector<ProfileIndex> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back(static_cast<ProfileIndex>(s.Int(0)));
+    }
+    return out;
+  }
+  static Result<std::vector<CohortRecord>> Cohorts(Stmt& s) {
+    std::vector<CohortRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Int(1), s.Int(2), s.Text(3), s.Text(4), s.Int(5)});
+    }
+    return out;
+  }
+  static Result<std::vector<SegmentRecord>> Segments(Stmt& s) {
+    std::vector<SegmentRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Int(4)});
+    }
+    return out;
+  }
+
+  Pool& pool_;
+  std::unique_ptr<Connection> c_;
+  bool done_ = false;
+};
+
+// The database's schema version; 0 when engage never created its tables there.
+Result<int> DatabaseVersion(Connection& c) {
+  Stmt t(c, "SELECT to_regclass('schema_version') IS NOT NULL");
+  CF_ASSIGN_OR_RETURN(bool row, t.Step());
+  if (!row || t.Int(0) == 0) return 0;
+  Stmt s(c, "SELECT version FROM schema_version");
+  CF_ASSIGN_OR_RETURN(bool any, s.Step());
+  return any ? static_cast<int>(s.Int(0)) : 0;
+}
+
+// Applies the missing migrations in one transaction, under the write lock so that servers
+// starting together migrate once.
+Status Migrate(Connection& c, const std::string& url, bool allowed) {
+  CF_ASSIGN_OR_RETURN(int version, DatabaseVersion(c));
+  if (version == kSchemaVersion) return Status::OK();
+  if (version > kSchemaVersion) {
+    return Status::FailedPrecondition(Connection::Redacted(url) + " has engage schema version " +
+                                      std::to_string(version) + "; this engage knows " +
+                                      std::to_string(kSchemaVersion) + " (use a newer engage)");
+  }
+  if (!allowed) {
+    return Status::FailedPrecondition(Connection::Redacted(url) + " has engage schema version " +
+                                      std::to_string(version) + ", older than " + std::to_string(kSchemaVersion) +
+                                      "; run `engage migrate --store URL`");
+  }
+  CF_RETURN_IF_ERROR(c.Exec("BEGIN"));
+  Status s = c.Exec("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockKey) + ")");
+  auto v = s.ok() ? DatabaseVersion(c) : Result<int>(Err(s));
+  if (!v) s = v.error();
+  if (s.ok() && *v == 0) s = c.Exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+  for (int i = s.ok() ? *v : kSchemaVersion; s.ok() && i < kSchemaVersion; ++i) s = c.Exec(kMigrations[i]);
+  if (s.ok() && *v < kSchemaVersion) {
+    s = c.Exec("DELETE FROM schema_version");
+    if (s.ok()) s = c.Exec("INSERT INTO schema_version(version) VALUES (" + std::to_string(kSchemaVersion) + ")");
+  }
+  if (s.ok()) s = c.Exec("COMMIT");
+  if (!s.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return s.WithPrefix("migrating the engage schema");
+  }
+  return Status::OK();
+}
+
+class PgStorage final : public Storage {
+ public:
+  // One autocommit statement: the row lock of the key orders concurrent requests of all servers.
+  Result<std::optional<int64_t>> CountRequest(const std::string& key, int64_t window_start, int64_t limit) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    int64_t count = 0;
+    {
+      Stmt s(*c,
+             "INSERT INTO rate_windows(key, window_start, count) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET "
+             "count = CASE WHEN rate_windows.window_start <> excluded.window_start THEN 1 "
+             "WHEN rate_windows.count > $3 THEN rate_windows.count ELSE rate_windows.count + 1 END, "
+             "window_start = excluded.window_start RETURNING count");
+      s.Bind(key).Bind(window_start).Bind(limit);
+      auto row = s.Step();
+      if (!row.has_value()) return Err(row.error());
+      count = *row ? s.Int(0) : 0;
+    }
+    pool_.Give(std::move(c));
+    return std::optional<int64_t>(count);
+  }
+
+  explicit PgStorage(const PostgresStorageOptions& o) : pool_(o.url, o.max_idle_connections) {}
+
+  Status Init(const PostgresStorageOptions& o) {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    CF_RETURN_IF_ERROR(Migrate(*c, o.url, o.migrate));
+    pool_.Give(std::move(c));
+    return Status::OK();
+  }
+
+  // Writers are serialized across every process on the database by an advisory lock; readers
+  // see one snapshot for the whole transaction, as in SQLite.
+  Result<std::unique_ptr<Transaction>> Begin(bool write) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    Status s = c->Exec(write ? "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockKey) + ")"
+                             : std::string("BEGIN ISOLATION LEVEL REPEATABLE READ"));
+    if (!s.ok()) {
+      (void)c->Exec("ROLLBACK");
+      pool_.Give(std::move(c));
+      return Err(s);
+    }
+    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(pool_, std::move(c), write));
+  }
+
+ private:
+  Pool pool_;
+};
+
+// A value as the summaries hash it, whatever the backend: integers in decimal, reals with 17
+// significant digits, text as is, blobs in hex, NULL distinct from every text.
+struct RowHasher {
+  std::string row;
+  void Null() { row += "N;"; }
+  void Value(std::string_view v) {
+    row += 'V' + std::to_string(v.size()) + ':';
+    row.append(v.data(), v.size());
+  }
+  void Real(double d) {
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", d);
+    Value(buf);
+  }
+  void Blob(std::string_view bytes) {
+    static const char* kHex = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(bytes.size() * 2);
+    for (unsigned char ch : bytes) {
+      hex.push_back(kHex[ch >> 4]);
+      hex.push_back(kHex[ch & 15]);
+    }
+    Value(hex);
+  }
+  // Adds the row's digest to the table's sum (order-independent) and starts the next row.
+  void EndRow(unsigned char sum[32]) {
+    unsigned char d[32];
+    SHA256(reinterpret_cast<const unsigned char*>(row.data()), row.size(), d);
+    unsigned carry = 0;
+    for (int i = 31; i >= 0; --i) {
+      carry += static_cast<unsigned>(sum[i]) + d[i];
+      sum[i] = static_cast<unsigned char>(carry & 0xff);
+      carry >>= 8;
+    }
+    row.clear();
+  }
+  static std::string Hex(const unsigned char sum[32]) {
+    std::string out;
+    char buf[3];
+    for (int i = 0; i < 32; ++i) {
+      std::snprintf(buf, sizeof buf, "%02x", sum[i]);
+      out += buf;
+    }
+    return out;
+  }
+};
+
+// The columns of a table in a fixed order (by name), so that both backends hash the same.
+std::string ColumnList(const std::vector<std::string>& columns) {
+  std::string out;
+  for (const auto& c : columns) out += (out.empty() ? "" : ", ") + c;
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteColumns(sqlite3* db, const std::string& table) {
+  std::vector<std::string> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, ("PRAGMA table_info(" + table + ")").c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    return Err(Status::IOError(std::string("reading the columns of ") + table + ": " + sqlite3_errmsg(db)));
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 1)));
+  sqlite3_finalize(st);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+struct SqliteDb {
+  sqlite3* db = nullptr;
+  ~SqliteDb() {
+    if (db) sqlite3_close(db);
+  }
+};
+
+Result<std::unique_ptr<SqliteDb>> OpenSqliteReadOnly(const std::string& path) {
+  auto d = std::make_unique<SqliteDb>();
+  if (sqlite3_open_v2(path.c_str(), &d->db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    return Err(Status::NotFound("cannot open the SQLite store " + path + ": " +
+                                (d->db ? sqlite3_errmsg(d->db) : "out of memory")));
+  }
+  sqlite3_busy_timeout(d->db, 10000);
+  return d;
+}
+
+// Calls visit(columns, stmt) for every row of the table; the row's values in ColumnList order.
+Status ScanSqliteTable(sqlite3* db, const std::string& table, const std::vector<std::string>& columns,
+                       const std::function<Status(sqlite3_stmt*)>& visit) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = "SELECT " + ColumnList(columns) + " FROM " + table;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    return Status::IOError("reading " + table + ": " + sqlite3_errmsg(db));
+  }
+  Status s;
+  int rc;
+  while (s.ok() && (rc = sqlite3_step(st)) == SQLITE_ROW) s = visit(st);
+  if (s.ok() && rc != SQLITE_DONE) s = Status::IOError("reading " + table + ": " + sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return s;
+}
+
+Result<std::vector<TableSummary>> SummarizeSqliteDb(sqlite3* db) {
+  std::vector<TableSummary> out;
+  for (const char* table : kTables) {
+    CF_ASSIGN_OR_RETURN(auto columns, SqliteColumns(db, table));
+    unsigned char sum[32] = {};
+    RowHasher h;
+    int64_t rows = 0;
+    CF_RETURN_IF_ERROR(ScanSqliteTable(db, table, columns, [&](sqlite3_stmt* st) {
+      for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
+        switch (sqlite3_column_type(st, i)) {
+          case SQLITE_NULL: h.Null(); break;
+          case SQLITE_INTEGER: h.Value(std::to_string(sqlite3_column_int64(st, i))); break;
+          case SQLITE_FLOAT: h.Real(sqlite3_column_double(st, i)); break;
+          case SQLITE_BLOB:
+            h.Blob(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, i)),
+                                    static_cast<size_t>(sqlite3_column_bytes(st, i))));
+            break;
+          default:
+            h.Value(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+                                     static_cast<size_t>(sqlite3_column_bytes(st, i))));
+        }
+      }
+      h.EndRow(sum);
+      ++rows;
+      return Status::OK();
+    }));
+    out.push_back({table, rows, RowHasher::Hex(sum)});
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> PgColumns(Connection& c, const std::string& table) {
+  Stmt s(c,
+         "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+         "AND table_name = ?");
+  s.Bind(table);
+  std::vector<std::string> out;
+  while (true) {
+    CF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(s.Text(0));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::vector<TableSummary>> SummarizePg(Connection& c) {
+  std::vector<TableSummary> out;
+  for (const char* table : kTables) {
+    CF_ASSIGN_OR_RETURN(auto columns, PgColumns(c, table));
+    const std::string sql = "SELECT " + ColumnList(columns) + " FROM " + table;
+    PGresult* res = PQexec(c.conn(), sql.c_str());
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      Status s = PgError(c.conn(), res, "reading " + std::string(table));
+      PQclear(res);
+      return Err(s);
+    }
+    unsigned char sum[32] = {};
+    RowHasher h;
+    const int rows = PQntuples(res);
+    for (int r = 0; r < rows; ++r) {
+      for (int i = 0; i < PQnfields(res); ++i) {
+        if (PQgetisnull(res, r, i)) {
+          h.Null();
+        } else if (PQftype(res, i) == kFloat8Oid) {
+          h.Real(std::strtod(PQgetvalue(res, r, i), nullptr));
+        } else if (PQftype(res, i) == kByteaOid) {
+          h.Blob(Stmt::DecodeBytea(PQgetvalue(res, r, i), PQgetlength(res, r, i)));
+        } else {
+          h.Value(std::string_view(PQgetvalue(res, r, i), static_cast<size_t>(PQgetlength(res, r, i))));
+        }
+      }
+      h.EndRow(sum);
+    }
+    PQclear(res);
+    out.push_back({table, rows, RowHasher::Hex(sum)});
+  }
+  return out;
+}
+
+Status CompareSummaries(const std::vector<TableSummary>& from, const std::vector<TableSummary>& to) {
+  for (size_t i = 0; i < from.size() && i < to.size(); ++i) {
+    if (from[i].rows != to[i].rows || from[i].checksum != to[i].checksum) {
+      return Status::Corruption("table " + from[i].table + " differs after the copy: " + std::to_string(from[i].rows) +
+                              " rows (checksum " + from[i].checksum.substr(0, 16) + ") in SQLite, " +
+                              std::to_string(to[i].rows) + " (checksum " + to[i].checksum.substr(0, 16) +
+                              ") in PostgreSQL");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status PostgresStorageOptions::Validate() const {
+  if (!IsPostgresUrl(url)) {
+    return Status::InvalidArgument("--store '" + url + "' is not a PostgreSQL URL (postgresql://[user@]host[:port]/database)");
+  }
+  if (max_idle_connections < 1) return Status::InvalidArgument("max_idle_connections must be at least 1");
+  return Status::OK();
+}
+
+bool IsPostgresUrl(const std::string& store) {
+  return store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0;
+}
+
+Result<std::unique_ptr<Storage>> OpenPostgresStorage(const PostgresStorageOptions& options) {
+  CF_RETURN_IF_ERROR(options.Validate());
+  auto storage = std::make_unique<PgStorage>(options);
+  CF_RETURN_IF_ERROR(storage->Init(options));
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+Result<SchemaVersions> PostgresSchemaVersions(const std::string& url) {
+  CF_ASSIGN_OR_RETURN(auto c, Connection::Open(url));
+  CF_ASSIGN_OR_RETURN(int v, DatabaseVersion(*c));
+  return SchemaVersions{v, kSchemaVersion};
+}
+
+Result<std::vector<TableSummary>> SummarizeSqlite(const std::string& sqlite_path) {
+  CF_ASSIGN_OR_RETURN(auto d, OpenSqliteReadOnly(sqlite_path));
+  return SummarizeSqliteDb(d->db);
+}
+
+Result<std::vector<TableSummary>> SummarizePostgres(const std::string& url) {
+  CF_ASSIGN_OR_RETURN(auto c, Connection::Open(url));
+  CF_RETURN_IF_ERROR(c->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ"));
+  auto out = SummarizePg(*c);
+  (void)c->Exec("ROLLBACK");
+  return out;
+}
+
+Result<std::vector<TableSummary>> CopySqliteToPostgres(const std::string& sqlite_path, const std::string& url) {
+  CF_ASSIGN_OR_RETURN(auto d, OpenSqliteReadOnly(sqlite_path));
+  CF_ASSIGN_OR_RETURN(auto c, Connection::Open(url));
+  CF_RETURN_IF_ERROR(Migrate(*c, url, true));
+  // One read transaction on the SQLite side: the copy is of one consistent state.
+  if (sqlite3_exec(d->db, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Err(Status::IOError("reading " + sqlite_path + ": " + sqlite3_errmsg(d->db)));
+  }
+  CF_RETURN_IF_ERROR(c->Exec("BEGIN"));
+  auto fail = [&](Status s) {
+    (void)c->Exec("ROLLBACK");
+    sqlite3_exec(d->db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  Status s = c->Exec("SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLockKey) + ")");
+  if (!s.ok()) return Err(fail(s));
+  for (const char* table : kTables) {
+    PGresult* res = PQexec(c->conn(), (std::string("SELECT 1 FROM ") + table + " LIMIT 1").c_str());
+    const bool busy = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+    PQclear(res);
+    if (busy) {
+      return Err(fail(Status::FailedPrecondition(Connection::Redacted(url) + " already holds engage data (table " +
+                                                 table + " is not empty); migrate into an empty database")));
+    }
+  }
+  for (const char* table : kTables) {
+    auto columns = SqliteColumns(d->db, table);
+    if (!columns) return Err(fail(columns.error()));
+    std::string sql = std::string("INSERT INTO ") + table + "(" + ColumnList(*columns) + ") VALUES (";
+    for (size_t i = 0; i < columns->size(); ++i) sql += (i ? ", $" : "$") + std::to_string(i + 1);
+    sql += ")";
+    PGresult* prep = PQprepare(c->conn(), (std::string("copy_") + table).c_str(), sql.c_str(), 0, nullptr);
+    const bool prepared = PQresultStatus(prep) == PGRES_COMMAND_OK;
+    if (!prepared) {
+      Status e = PgError(c->conn(), prep, "preparing the copy of " + std::string(table));
+      PQclear(prep);
+      return Err(fail(e));
+    }
+    PQclear(prep);
+    const int n = static_cast<int>(columns->size());
+    std::vector<std::string> values(static_cast<size_t>(n));
+    std::vector<const char*> ptrs(static_cast<size_t>(n));
+    std::vector<int> lengths(static_cast<size_t>(n)), formats(static_cast<size_t>(n));
+    s = ScanSqliteTable(d->db, table, *columns, [&](sqlite3_stmt* st) -> Status {
+      for (int i = 0; i < n; ++i) {
+        const int type = sqlite3_column_type(st, i);
+        formats[i] = 0;
+        if (type == SQLITE_NULL) {
+          ptrs[i] = nullptr;
+          continue;
+        }
+        if (type == SQLITE_BLOB) {
+          values[i].assign(static_cast<const char*>(sqlite3_column_blob(st, i)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, i)));
+          formats[i] = 1;
+        } else if (type == SQLITE_FLOAT) {
+          char buf[40];
+          std::snprintf(buf, sizeof buf, "%.17g", sqlite3_column_double(st, i));
+          values[i] = buf;
+        } else {
+          values[i].assign(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+                           static_cast<size_t>(sqlite3_column_bytes(st, i)));
+        }
+        ptrs[i] = values[i].data();
+        lengths[i] = static_cast<int>(values[i].size());
+      }
+      PGresult* r = PQexecPrepared(c->conn(), (std::string("copy_") + table).c_str(), n, ptrs.data(), lengths.data(),
+                                   formats.data(), 0);
+      Status e = PQresultStatus(r) == PGRES_COMMAND_OK ? Status::OK()
+                                                        : PgError(c->conn(), r, "copying a row of " + std::string(table));
+      PQclear(r);
+      return e;
+    });
+    if (!s.ok()) return Err(fail(s));
+  }
+  for (const auto& [table, column] : kSerials) {
+    s = c->Exec(std::string("SELECT setval(pg_get_serial_sequence('") + table + "', '" + column +
+                "'), (SELECT coalesce(max(" + column + "), 0) + 1 FROM " + table + "), false)");
+    if (!s.ok()) return Err(fail(s));
+  }
+  // Every cohort starts at version 1 in its new home.
+  s = c->Exec("INSERT INTO cohort_versions(cohort_pk, version) SELECT id, 1 FROM cohorts ON CONFLICT DO NOTHING");
+  if (!s.ok()) return Err(fail(s));
+  auto from = SummarizeSqliteDb(d->db);
+  if (!from) return Err(fail(from.error()));
+  auto to = SummarizePg(*c);
+  if (!to) return Err(fail(to.error()));
+  s = CompareSummaries(*from, *to);
+  if (!s.ok()) return Err(fail(s));
+  sqlite3_exec(d->db, "ROLLBACK", nullptr, nullptr, nullptr);
+  CF_RETURN_IF_ERROR(c->Exec("COMMIT").WithPrefix("committing the copy"));
+  return *to;
+}
+
+}  // namespace cf::engage
