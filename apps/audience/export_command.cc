@@ -131,6 +131,9 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
                 "Identifiers per request (1 to 1000)")
       ->check(WholeNumber(1, 1000))
       ->capture_default_str();
+  e->add_option("--ca-cert", flags->options.export_options.ca_cert_file,
+                "https: PEM file of the certificate authorities to trust instead of the system's (e.g. a self-signed "
+                "engage's certificate); the certificate is always verified");
   e->add_flag("--json", flags->json, "Print the per-campaign results as JSON on stdout");
   AddCommonFlags(e);
   e->callback([flags, exit_code] {

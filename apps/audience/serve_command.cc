@@ -16,6 +16,8 @@ namespace {
 struct ServeFlags {
   console::ConsoleConfig config;
   std::string listen = "127.0.0.1:4100";
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 Status RunServe(const ServeFlags& f) {
@@ -23,6 +25,8 @@ Status RunServe(const ServeFlags& f) {
   CF_ASSIGN_OR_RETURN(auto address, http::ParseListenAddress(f.listen));
   http::ServerOptions options;
   options.threads = 8;
+  options.tls_cert_file = f.tls_cert_file;
+  options.tls_key_file = f.tls_key_file;
   http::Server server(options);
   // Before the model's load starts scoring threads: they inherit the blocked signals.
   http::StopOnSignals(server);
@@ -31,7 +35,8 @@ Status RunServe(const ServeFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<console::Console> c, console::Console::Open(f.config, SystemClock()));
   c->Register(server);
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
-  std::printf("listening on http://%s:%d\n", address.first.c_str(), port);
+  std::printf("listening on %s://%s:%d\n", options.tls_cert_file.empty() ? "http" : "https", address.first.c_str(),
+              port);
   std::fflush(stdout);
   CF_LOG_INFO("audience console serving {} with {} on {}:{}", f.config.data_dir, f.config.model_dir, address.first,
               port);
@@ -50,6 +55,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->required();
   s->add_option("--users", f->config.users_file, "Users file (audience user create)")->required();
   s->add_option("--listen", f->listen, "host:port to listen on (port 0: any free port)")->capture_default_str();
+  s->add_option("--tls-cert", f->tls_cert_file, "TLS: the certificate chain, PEM (with --tls-key; default: plain HTTP)");
+  s->add_option("--tls-key", f->tls_key_file, "TLS: the certificate's private key, PEM");
+  s->add_option("--ca-cert", f->config.ca_cert_file,
+                "Export over https: PEM file of the certificate authorities to trust instead of the system's");
   s->add_option("--settings", f->config.settings_file,
                 "Engagement platform settings file (default: audience-settings.json beside --users)");
   s->add_option("--backtest", f->config.backtest_file, "JSON report of audience evaluate --json-out (model page)");

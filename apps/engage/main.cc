@@ -172,7 +172,8 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   cf::http::StopOnSignals(server);
 
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
-  std::printf("listening on http://%s:%d\n", address.first.c_str(), port);
+  std::printf("listening on %s://%s:%d\n", server_options.tls_cert_file.empty() ? "http" : "https",
+              address.first.c_str(), port);
   std::fflush(stdout);
   CF_LOG_INFO("engage serving {} on {}:{}", c.store.empty() ? c.data : store_options.Describe(), address.first, port);
   return server.Run();
@@ -205,6 +206,8 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body-bytes", so.max_body_bytes, "larger request bodies get 413")
       ->check(CLI::Range(size_t{1}, size_t{1} << 40))
       ->capture_default_str();
+  serve->add_option("--tls-cert", so.tls_cert_file, "TLS: the certificate chain, PEM (with --tls-key; default: plain HTTP)");
+  serve->add_option("--tls-key", so.tls_key_file, "TLS: the certificate's private key, PEM");
   serve->add_flag("--fast-commit", fast_commit,
                   "SQLite synchronous=NORMAL: a 2xx survives a crash of engage but not of the machine");
   serve
@@ -350,6 +353,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* delivery_show = delivery->add_subcommand("show", "the workspace's delivery adapter and its settings");
   AddCommon(delivery_show, &c, true);
+
+  auto* security_log =
+      app.add_subcommand("security-log", "the security event log: key, partner and user changes, console sign-ins");
+  AddCommon(security_log, &c, false);
+  int64_t security_after = 0;
+  size_t security_limit = 1000;
+  bool security_json = false;
+  security_log->add_option("--after", security_after, "only events with a greater id (to follow the log)")
+      ->capture_default_str();
+  security_log->add_option("--limit", security_limit, "at most this many events, oldest first")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  security_log->add_flag("--json", security_json, "one JSON object per line");
 
   try {
     app.parse(argc, argv);
@@ -645,6 +661,22 @@ int main(int argc, char** argv) {
       CF_RETURN_IF_ERROR(cf::engage::SetDelivery(st, c.workspace, delivery_record));
       std::cout << "delivery of workspace '" << c.workspace << "': " << delivery_record.adapter
                 << (delivery_record.url.empty() ? "" : " to " + delivery_record.url) << std::endl;
+      return Status::OK();
+    });
+  }
+  if (security_log->parsed()) {
+    return with_storage(true, [&](cf::engage::Storage& st) -> Status {
+      CF_ASSIGN_OR_RETURN(auto events, cf::engage::ReadSecurityLog(st, security_after, security_limit));
+      for (const auto& e : events) {
+        if (security_json) {
+          std::cout << cf::engage::ToJson(e).dump() << "\n";
+        } else {
+          std::cout << e.id << "\t" << cf::FormatIsoTime(e.time) << "\t" << e.event << "\t" << e.actor << "\t"
+                    << (e.remote_addr.empty() ? "-" : e.remote_addr) << "\t" << (e.workspace.empty() ? "-" : e.workspace)
+                    << "\t" << e.detail_json << "\n";
+        }
+      }
+      std::cout << std::flush;
       return Status::OK();
     });
   }

@@ -8,6 +8,7 @@
 #include "base/strings.h"
 #include "console/users.h"
 #include "console/web_assets.h"
+#include "http/security_log.h"
 
 namespace cf::console {
 
@@ -115,9 +116,18 @@ void Console::Register(http::Server& server) {
 
   server.Route("POST", "/console/api/signin", [this](const http::Request& req) {
     return gate_.SignIn(
-        req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
-          CF_ASSIGN_OR_RETURN(ConsoleUser user, VerifyUser(config_.users_file, email, password));
-          return http::ConsoleGate::Identity{user.email, ""};
+        req, [this, &req](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
+          auto user = VerifyUser(config_.users_file, email, password);
+          // The email as typed when it is not a user's, never the password; a sign-in the log
+          // cannot hold is refused.
+          const bool ok = user.has_value();
+          CF_RETURN_IF_ERROR(http::AppendSecurityEvent(
+              SecurityLogPath(config_.users_file),
+              {ok ? "console.signin" : "console.signin_failed",
+               ok ? "console:" + user->email : std::string(email.substr(0, 256)), req.remote_addr,
+               nlohmann::json::object(), clock_.NowSeconds()}));
+          if (!ok) return Err(user.error());
+          return http::ConsoleGate::Identity{user->email, ""};
         });
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {

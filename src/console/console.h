@@ -40,6 +40,7 @@ struct ConsoleConfig {
   std::string purchases_file;  // the purchases after the sends (as audience report --purchases); "" = none
   int threads = 0;             // scoring threads, 0 = all cores; 0 .. 1024
   int curve_points = 100;      // audience sizes on the editor's curve (the slider's stops); 2 .. 10000
+  std::string ca_cert_file;    // export over https: PEM certificate authorities to trust; "" = the system's
 
   // InvalidArgument naming the field (as its flag, e.g. --plan-dir) and what would be valid.
   Status Validate() const;

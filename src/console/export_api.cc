@@ -177,6 +177,7 @@ void RegisterExportApi(Console& console, http::Server& server) {
         options.campaigns = std::move(names);
         options.send = true;
         options.export_options = s.ExportOptions();
+        options.export_options.ca_cert_file = console.config().ca_cert_file;
         CF_RETURN_IF_ERROR(options.Validate());
         const sync::Credentials credentials = s.Credentials();
         CF_ASSIGN_OR_RETURN(

@@ -6,7 +6,9 @@
 
 #include "base/files.h"
 #include "base/strings.h"
+#include "base/time.h"
 #include "http/password.h"
+#include "http/security_log.h"
 
 namespace cf::console {
 
@@ -85,6 +87,10 @@ Status Update(const std::string& path, const std::function<Status(std::vector<Co
 
 }  // namespace
 
+std::string SecurityLogPath(const std::string& users_file) {
+  return (std::filesystem::path(DirectoryOf(users_file)) / kSecurityLogName).string();
+}
+
 bool IsUsersFile(const std::string& path) {
   auto text = ReadFile(path);
   return text.has_value() && ParseUsers(path, *text).has_value();
@@ -116,7 +122,9 @@ Result<std::string> CreateUser(const std::string& path, std::string_view email, 
     u.hash = http::HashPassword(password, u.salt, u.iterations);
     u.created_at = now;
     users->push_back(std::move(u));
-    return Status::OK();
+    // Logged before the file is replaced: a change the log cannot hold is not made.
+    return http::AppendSecurityEvent(
+        SecurityLogPath(path), {"user.created", http::CommandLineActor(), "", {{"email", normalized}}, now});
   }));
   return password;
 }
@@ -130,7 +138,8 @@ Status RemoveUser(const std::string& path, std::string_view email) {
     if (users->size() == before) {
       return Status::NotFound("no user has email " + Quote(normalized) + " in " + path + " (see `audience user list`)");
     }
-    return Status::OK();
+    return http::AppendSecurityEvent(SecurityLogPath(path), {"user.removed", http::CommandLineActor(), "",
+                                                             {{"email", normalized}}, SystemClock().NowSeconds()});
   });
 }
 

@@ -23,6 +23,11 @@ struct ConsoleUser {
   int64_t created_at = 0;
 };
 
+// The audience console's security log (http/security_log.h), beside the users file: users
+// created and removed (by `audience user`), console sign-ins succeeded and failed (by `audience serve`).
+inline constexpr const char* kSecurityLogName = "security-log.jsonl";
+std::string SecurityLogPath(const std::string& users_file);
+
 // True when `path` holds a users file of ours (its "format" is kUsersFormat).
 bool IsUsersFile(const std::string& path);
 

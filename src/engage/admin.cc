@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/time.h"
+
 #include "base/strings.h"
 #include "engage/engage.h"
 #include "engage/keys.h"
@@ -53,7 +55,8 @@ Result<std::vector<ApiKeyInfo>> ListApiKeys(Storage& storage, const std::string&
   return out;
 }
 
-Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::string& key_or_id) {
+Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::string& key_or_id,
+                    const Actor& actor) {
   // The id alone is enough: it is what `api-key list` shows, and revoking needs no secret.
   std::optional<std::string> id = KeyIdOf(key_or_id);
   if (!id && key_or_id.size() == 16 && KeyIdOf(key_or_id + std::string(32, '0'))) id = key_or_id;
@@ -71,14 +74,18 @@ Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::s
   }
   CF_ASSIGN_OR_RETURN(bool deleted, txn->DeleteApiKey(*id));
   (void)deleted;
+  CF_RETURN_IF_ERROR(RecordSecurityEvent(*txn, workspace, actor, "api_key.revoked",
+                                         {{"key_id", *id}, {"name", record->name}}, SystemClock().NowSeconds()));
   return txn->Commit();
 }
 
-Result<std::string> RotatePartnerKey(Storage& storage, const std::string& partner) {
+Result<std::string> RotatePartnerKey(Storage& storage, const std::string& partner, const Actor& actor) {
   CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(true));
   CF_ASSIGN_OR_RETURN(PartnerRecord p, RequirePartner(*txn, partner));
   NewKey key = GenerateKey();
   CF_RETURN_IF_ERROR(txn->SetPartnerApiKey(p.id, key.stored));
+  CF_RETURN_IF_ERROR(
+      RecordSecurityEvent(*txn, "", actor, "partner_key.rotated", {{"partner", partner}}, SystemClock().NowSeconds()));
   CF_RETURN_IF_ERROR(txn->Commit());
   return key.key;
 }
@@ -91,7 +98,7 @@ Result<int64_t> EnsureWorkspace(Transaction& txn, const std::string& workspace, 
 }
 
 Result<std::string> CreateApiKey(Storage& storage, const std::string& workspace, const std::string& name,
-                                 const std::string& permissions, int64_t now) {
+                                 const std::string& permissions, int64_t now, const Actor& actor) {
   if (name.empty()) return Err(Status::InvalidArgument("the key's name must not be empty"));
   std::vector<std::string> perms;
   for (auto p : Split(permissions, ',')) {
@@ -106,12 +113,15 @@ Result<std::string> CreateApiKey(Storage& storage, const std::string& workspace,
   CF_ASSIGN_OR_RETURN(int64_t ws, EnsureWorkspace(*txn, workspace, now));
   NewKey key = GenerateKey();
   CF_RETURN_IF_ERROR(txn->InsertApiKey({key.stored, ws, name, Join(perms, ","), now}));
+  CF_RETURN_IF_ERROR(RecordSecurityEvent(*txn, workspace, actor, "api_key.created",
+                                         {{"key_id", key.key.substr(0, 16)}, {"name", name}, {"permissions", Join(perms, ",")}},
+                                         now));
   CF_RETURN_IF_ERROR(txn->Commit());
   return key.key;
 }
 
 Result<std::string> AddPartner(Storage& storage, const std::string& partner, const std::string& display_name,
-                               int64_t now) {
+                               int64_t now, const Actor& actor) {
   CF_RETURN_IF_ERROR(CheckName("partner", partner));
   CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(true));
   CF_ASSIGN_OR_RETURN(auto existing, txn->FindPartner(partner));
@@ -120,26 +130,33 @@ Result<std::string> AddPartner(Storage& storage, const std::string& partner, con
   std::string display = display_name.empty() ? partner : display_name;
   CF_ASSIGN_OR_RETURN(int64_t id, txn->InsertPartner({0, partner, display, key.stored, now}));
   (void)id;
+  CF_RETURN_IF_ERROR(
+      RecordSecurityEvent(*txn, "", actor, "partner.created", {{"partner", partner}, {"display_name", display}}, now));
   CF_RETURN_IF_ERROR(txn->Commit());
   return key.key;
 }
 
 Result<std::string> GenerateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner,
-                                          int64_t now) {
+                                          int64_t now, const Actor& actor) {
   CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(true));
   CF_ASSIGN_OR_RETURN(int64_t ws, EnsureWorkspace(*txn, workspace, now));
   CF_ASSIGN_OR_RETURN(PartnerRecord p, RequirePartner(*txn, partner));
   NewKey key = GenerateKey();
   CF_RETURN_IF_ERROR(txn->SetDataImportKey(ws, p.id, DataImportKeyRecord{key.stored, ws, p.id, now}));
+  CF_RETURN_IF_ERROR(
+      RecordSecurityEvent(*txn, workspace, actor, "data_import_key.generated", {{"partner", partner}}, now));
   CF_RETURN_IF_ERROR(txn->Commit());
   return key.key;
 }
 
-Status InvalidateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner) {
+Status InvalidateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner,
+                               const Actor& actor) {
   CF_ASSIGN_OR_RETURN(auto txn, storage.Begin(true));
   CF_ASSIGN_OR_RETURN(int64_t ws, RequireWorkspace(*txn, workspace, true));
   CF_ASSIGN_OR_RETURN(PartnerRecord p, RequirePartner(*txn, partner));
   CF_RETURN_IF_ERROR(txn->SetDataImportKey(ws, p.id, std::nullopt));
+  CF_RETURN_IF_ERROR(RecordSecurityEvent(*txn, workspace, actor, "data_import_key.invalidated", {{"partner", partner}},
+                                         SystemClock().NowSeconds()));
   return txn->Commit();
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engage/security_log.h"
 #include "engage/storage.h"
 
 namespace cf::engage {
@@ -18,14 +19,16 @@ struct PartnerInfo {
   int64_t data_import_key_created_at = 0;  // when the active key was generated
 };
 
-// Each returns the new key, to be shown once.
+// Each returns the new key, to be shown once. Every change to keys and partners is recorded in
+// the security log (security_log.h) as done by `actor`.
 Result<std::string> CreateApiKey(Storage& storage, const std::string& workspace, const std::string& name,
-                                 const std::string& permissions, int64_t now);
+                                 const std::string& permissions, int64_t now, const Actor& actor = CommandLineActor());
 Result<std::string> AddPartner(Storage& storage, const std::string& partner, const std::string& display_name,
-                               int64_t now);
+                               int64_t now, const Actor& actor = CommandLineActor());
 Result<std::string> GenerateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner,
-                                          int64_t now);
-Status InvalidateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner);
+                                          int64_t now, const Actor& actor = CommandLineActor());
+Status InvalidateDataImportKey(Storage& storage, const std::string& workspace, const std::string& partner,
+                               const Actor& actor = CommandLineActor());
 Result<PartnerInfo> ShowPartner(Storage& storage, const std::string& workspace, const std::string& partner);
 Result<Profile> AddDevice(Storage& storage, const std::string& workspace, const std::string& device_id,
                           const std::optional<std::string>& external_id, int64_t now);
@@ -45,9 +48,10 @@ struct ApiKeyInfo {
 };
 Result<std::vector<ApiKeyInfo>> ListApiKeys(Storage& storage, const std::string& workspace);
 // Revokes the key given whole or by its 16-character id; it stops working at once.
-Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::string& key_or_id);
+Status RevokeApiKey(Storage& storage, const std::string& workspace, const std::string& key_or_id,
+                    const Actor& actor = CommandLineActor());
 // A new partner_api_key for the partner, returned to be shown once; the previous one stops working.
-Result<std::string> RotatePartnerKey(Storage& storage, const std::string& partner);
+Result<std::string> RotatePartnerKey(Storage& storage, const std::string& partner, const Actor& actor = CommandLineActor());
 // Creates the workspace if it does not exist.
 Result<int64_t> EnsureWorkspace(Transaction& txn, const std::string& workspace, int64_t now);
 

@@ -8,6 +8,7 @@
 #include "engage/campaigns.h"
 #include "engage/dashboard_users.h"
 #include "engage/keys.h"
+#include "engage/security_log.h"
 #include "engage/web_assets.h"
 #include "engage/wire.h"
 #include "http/json_answer.h"
@@ -48,6 +49,11 @@ json SendRowJson(const SendFeedRow& row) {
   r["external_id"] = row.send.external_id ? json(*row.send.external_id) : json(nullptr);
   if (!row.send.reason.empty()) r["reason"] = row.send.reason;
   return r;
+}
+
+// A console user's admin action, for the security log.
+Actor ConsoleActor(const http::ConsoleGate::Signed& s, const http::Request& req) {
+  return {"console:" + s.session.email, req.remote_addr};
 }
 
 }  // namespace
@@ -104,9 +110,17 @@ void Console::Register(http::Server& server) {
 
   server.Route("POST", "/console/api/signin", [this](const http::Request& req) {
     return gate_.SignIn(
-        req, [this](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
-          CF_ASSIGN_OR_RETURN(auto user, VerifyDashboardUser(engage_.storage(), email, password));
-          return http::ConsoleGate::Identity{user.email, user.workspace};
+        req, [this, &req](std::string_view email, std::string_view password) -> Result<http::ConsoleGate::Identity> {
+          auto user = VerifyDashboardUser(engage_.storage(), email, password);
+          // The email as typed when it is not a user's (never the password); the failure is
+          // logged before the answer, so a sign-in the log cannot hold is refused.
+          const bool ok = user.has_value();
+          CF_RETURN_IF_ERROR(RecordSecurityEvent(
+              engage_.storage(), ok ? user->workspace : "",
+              Actor{ok ? "console:" + user->email : std::string(email.substr(0, 256)), req.remote_addr},
+              ok ? "console.signin" : "console.signin_failed", json::object(), clock_.NowSeconds()));
+          if (!ok) return Err(user.error());
+          return http::ConsoleGate::Identity{user->email, user->workspace};
         });
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
@@ -145,13 +159,15 @@ void Console::Register(http::Server& server) {
                }));
   server.Route("POST", "/console/api/partners/([^/]+)/key",
                Api([&e, &clock](const Signed& s, const http::Request& req, const json&) -> Result<json> {
-                 CF_ASSIGN_OR_RETURN(std::string key, GenerateDataImportKey(e.storage(), s.session.workspace,
-                                                                            req.matches.at(1), clock.NowSeconds()));
+                 CF_ASSIGN_OR_RETURN(std::string key,
+                                     GenerateDataImportKey(e.storage(), s.session.workspace, req.matches.at(1),
+                                                           clock.NowSeconds(), ConsoleActor(s, req)));
                  return json{{"data_import_key", key}};
                }));
   server.Route("POST", "/console/api/partners/([^/]+)/key/invalidate",
                Api([&e](const Signed& s, const http::Request& req, const json&) -> Result<json> {
-                 CF_RETURN_IF_ERROR(InvalidateDataImportKey(e.storage(), s.session.workspace, req.matches.at(1)));
+                 CF_RETURN_IF_ERROR(InvalidateDataImportKey(e.storage(), s.session.workspace, req.matches.at(1),
+                                                            ConsoleActor(s, req)));
                  return json{{"data_import_key_active", false}};
                }));
   server.Route("GET", "/console/api/partners/([^/]+)/cohorts",
@@ -307,19 +323,19 @@ void Console::Register(http::Server& server) {
                  return json{{"api_keys", std::move(out)}, {"permissions", KnownPermissions()}};
                }));
   server.Route("POST", "/console/api/api-keys",
-               Api([&e, &clock](const Signed& s, const http::Request&, const json& body) -> Result<json> {
+               Api([&e, &clock](const Signed& s, const http::Request& req, const json& body) -> Result<json> {
                  CF_RETURN_IF_ERROR(CheckKeys(body, {"name", "permissions"}));
                  CF_ASSIGN_OR_RETURN(std::string name, Field(body, "name"));
                  CF_ASSIGN_OR_RETURN(std::string permissions, Field(body, "permissions"));
                  CF_ASSIGN_OR_RETURN(std::string key, CreateApiKey(e.storage(), s.session.workspace, name, permissions,
-                                                                   clock.NowSeconds()));
+                                                                   clock.NowSeconds(), ConsoleActor(s, req)));
                  return json{{"api_key", key}, {"key_id", key.substr(0, 16)}};
                }));
   server.Route("POST", "/console/api/api-keys/revoke",
-               Api([&e](const Signed& s, const http::Request&, const json& body) -> Result<json> {
+               Api([&e](const Signed& s, const http::Request& req, const json& body) -> Result<json> {
                  CF_RETURN_IF_ERROR(CheckKeys(body, {"key_id"}));
                  CF_ASSIGN_OR_RETURN(std::string id, Field(body, "key_id"));
-                 CF_RETURN_IF_ERROR(RevokeApiKey(e.storage(), s.session.workspace, id));
+                 CF_RETURN_IF_ERROR(RevokeApiKey(e.storage(), s.session.workspace, id, ConsoleActor(s, req)));
                  return json{{"revoked", id}};
                }));
   server.Route("GET", "/console/api/frequency-caps",

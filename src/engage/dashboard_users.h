@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engage/security_log.h"
 #include "engage/storage.h"
 #include "http/password.h"
 
@@ -20,11 +21,12 @@ using http::NormalizeEmail;
 
 // Creates the user (the workspace too when it does not exist) and returns the generated
 // password, to be shown once: 24 characters from the CSPRNG.
+// Creating and removing users are recorded in the security log as done by `actor`.
 Result<std::string> CreateDashboardUser(Storage& storage, const std::string& workspace, std::string_view email,
-                                        int64_t now);
+                                        int64_t now, const Actor& actor = CommandLineActor());
 Result<std::vector<DashboardUserRecord>> ListDashboardUsers(Storage& storage);
 // NotFound naming the email when there is no such user.
-Status RemoveDashboardUser(Storage& storage, std::string_view email);
+Status RemoveDashboardUser(Storage& storage, std::string_view email, const Actor& actor = CommandLineActor());
 // The user when `password` is theirs; Unauthenticated (the same message whether the email or the
 // password was wrong, so that the answer does not tell which emails exist) otherwise.
 Result<DashboardUserRecord> VerifyDashboardUser(Storage& storage, std::string_view email, std::string_view password);

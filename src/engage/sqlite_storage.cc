@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/log.h"
+
 namespace cf::engage {
 
 namespace {
@@ -24,7 +26,7 @@ namespace {
 // 3: campaigns, frequency caps, delivery settings, dispatches and send records (new tables only:
 // a version 2 database upgrades by creating them).
 // 4: dashboard users of the console (a new table only, like 3).
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS workspaces(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
@@ -88,6 +90,9 @@ CREATE TABLE IF NOT EXISTS sends(id INTEGER PRIMARY KEY, dispatch_pk INTEGER NOT
   trigger_properties TEXT NOT NULL, delivery INTEGER NOT NULL, UNIQUE(dispatch_pk, profile_id));
 CREATE TABLE IF NOT EXISTS dashboard_users(email TEXT PRIMARY KEY, workspace TEXT NOT NULL,
   salt TEXT NOT NULL, hash TEXT NOT NULL, iterations INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS security_events(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,
+  workspace TEXT NOT NULL, event TEXT NOT NULL, actor TEXT NOT NULL, remote_addr TEXT NOT NULL,
+  detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS sends_cap ON sends(profile_id, channel, time) WHERE outcome = 'sent';
 CREATE INDEX IF NOT EXISTS sends_campaign ON sends(campaign_pk, id);
 CREATE INDEX IF NOT EXISTS sends_pending ON sends(dispatch_pk, delivery) WHERE delivery <> 0;
@@ -166,7 +171,10 @@ class Connection {
     }
     c->busy_ = BusyWait{o.busy_timeout_ms, o.busy_notice_after_ms, o.on_busy_wait, {}, false};
     sqlite3_busy_handler(c->db_, &BusyWait::Handler, &c->busy_);
-    std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA synchronous=";
+    // secure_delete: a deleted row's bytes are overwritten with zeros in its page, so that a
+    // deleted profile cannot be read back from the database file (docs/security.md).
+    std::string pragmas =
+        "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA secure_delete=ON; PRAGMA synchronous=";
     pragmas += o.synchronous_full ? "FULL;" : "NORMAL;";
     pragmas += " PRAGMA cache_size=-" + std::to_string(o.cache_mib * 1024) + ";";
     CF_RETURN_IF_ERROR(c->Exec(pragmas));
@@ -327,6 +335,15 @@ class SqliteTransaction final : public Transaction {
   Status Commit() override {
     CF_RETURN_IF_ERROR(c_->Exec("COMMIT"));
     done_ = true;
+    // The WAL still holds the deleted profile's pages as they were: copy the zeroed pages into
+    // the database and truncate the WAL. Best effort: a reader that holds an old snapshot makes
+    // it wait (busy timeout) or fail, and the next deletion's checkpoint (or SQLite's own, at
+    // the last connection's close) completes it.
+    if (deleted_profiles_) {
+      if (Status s = c_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"); !s.ok()) {
+        CF_LOG_WARN("after deleting profiles, the WAL checkpoint failed: {}", s.message());
+      }
+    }
     return Status::OK();
   }
 
@@ -651,9 +668,20 @@ class SqliteTransaction final : public Transaction {
       s.Bind(t).Bind(f);
       CF_RETURN_IF_ERROR(s.Run());
     }
-    return DeleteProfile(from);
+    return DeleteProfileRows(from);
   }
+  // A deleted user's send records keep their campaign's counts, not their identifiers or the
+  // trigger properties sent to them.
   Status DeleteProfile(ProfileIndex index) override {
+    deleted_profiles_ = true;
+    Stmt s(*c_,
+           "UPDATE sends SET external_id = NULL, device_id = NULL, aliases = '[]', trigger_properties = '{}' "
+           "WHERE profile_id = ?");
+    s.Bind(int64_t{index});
+    CF_RETURN_IF_ERROR(s.Run());
+    return DeleteProfileRows(index);
+  }
+  Status DeleteProfileRows(ProfileIndex index) {
     for (const char* sql : {"DELETE FROM aliases WHERE profile_id = ?", "DELETE FROM devices WHERE profile_id = ?",
                             "DELETE FROM attributes WHERE profile_id = ?", "DELETE FROM events WHERE profile_id = ?",
                             "DELETE FROM purchases WHERE profile_id = ?", "DELETE FROM profiles WHERE id = ?"}) {
@@ -1197,6 +1225,29 @@ class SqliteTransaction final : public Transaction {
   std::unique_ptr<Connection> c_;
   std::unique_lock<std::mutex> write_lock_;
   bool done_ = false;
+  bool deleted_profiles_ = false;  // Commit() then checkpoints the WAL
+
+ public:
+  Status AppendSecurityEvent(const SecurityEventRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO security_events(time, workspace, event, actor, remote_addr, detail) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(r.time).Bind(r.workspace).Bind(r.event).Bind(r.actor).Bind(r.remote_addr).Bind(r.detail_json);
+    return s.Run();
+  }
+  Result<std::vector<SecurityEventRecord>> ListSecurityEvents(int64_t after_id, size_t limit) override {
+    Stmt s(*c_,
+           "SELECT id, time, workspace, event, actor, remote_addr, detail FROM security_events WHERE id > ? "
+           "ORDER BY id LIMIT ?");
+    s.Bind(after_id).Bind(static_cast<int64_t>(limit));
+    std::vector<SecurityEventRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
+    }
+    return out;
+  }
 };
 
 class SqliteStorage final : public Storage {

@@ -178,6 +178,18 @@ struct DashboardUserRecord {
   int64_t created_at = 0;
 };
 
+// An admin action or sign-in, as the security log keeps it (engage/security_log.h): never a
+// key or a password, only what names them (a key's public id, a partner, an email).
+struct SecurityEventRecord {
+  int64_t id = 0;           // ascending in the order they were recorded
+  int64_t time = 0;         // epoch seconds
+  std::string workspace;    // "" for what concerns the whole database (a partner)
+  std::string event;        // e.g. "api_key.created"
+  std::string actor;        // "cli:<login>", "console:<email>"; the email tried for a failed sign-in
+  std::string remote_addr;  // the client's address for a console request; "" for a command
+  std::string detail_json;  // a JSON object: key_id, name, permissions, partner, email, ...
+};
+
 // A send record with what the sends feed tells of its campaign and dispatch.
 struct SendFeedRow {
   SendRecord send;
@@ -347,6 +359,11 @@ class Transaction {
   // set) with time >= since, in send order; pending and in-flight messages are not decided yet.
   virtual Status ScanSends(int64_t workspace_id, std::optional<int64_t> campaign_pk, int64_t since,
                            const std::function<Status(const SendFeedRow&)>& visit) = 0;
+
+  // The security event log. Events are appended in the transaction of the change they record.
+  virtual Status AppendSecurityEvent(const SecurityEventRecord& record) = 0;
+  // Up to `limit` events with id > after_id, oldest first.
+  virtual Result<std::vector<SecurityEventRecord>> ListSecurityEvents(int64_t after_id, size_t limit) = 0;
 };
 
 class Storage {

@@ -15,6 +15,9 @@ namespace cf::http {
 struct ClientOptions {
   long timeout_ms = 30000;         // whole request, connection included
   long connect_timeout_ms = 5000;  // TCP connect
+  // https: a PEM file of the certificate authorities to trust instead of the system's (e.g. a
+  // self-signed server's certificate). The server's certificate is always verified.
+  std::string ca_cert_file;
 };
 
 struct ClientResponse {

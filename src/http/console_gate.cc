@@ -71,7 +71,7 @@ Response AssetAnswer(const WebAsset* asset, std::string_view name) {
   return r;
 }
 
-bool UnderTls(const Request& req) { return ToLower(req.Header("X-Forwarded-Proto")) == "https"; }
+bool UnderTls(const Request& req) { return req.tls || ToLower(req.Header("X-Forwarded-Proto")) == "https"; }
 
 std::string BaseUrl(const Request& req) {
   std::string host = req.Header("Host");

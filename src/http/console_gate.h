@@ -4,8 +4,8 @@
 //
 // Safety: every state-changing request needs the session's CSRF token in the X-CSRF-Token
 // header and a JSON content type; without a session an API answers 401 and a page redirects
-// to /signin. The cookie is `HttpOnly; SameSite=Strict`, `Secure` when a TLS proxy says
-// X-Forwarded-Proto: https. Failed sign-ins are limited per email and per client address.
+// to /signin. The cookie is `HttpOnly; SameSite=Strict`, `Secure` when the server speaks TLS
+// (--tls-cert) or a TLS proxy says X-Forwarded-Proto: https. Failed sign-ins are limited per email and per client address.
 #pragma once
 
 #include <cstddef>

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -69,6 +70,12 @@ Status ServerOptions::Validate() const {
         at_least("listen_backlog", listen_backlog, 1)}) {
     if (!s.ok()) return s;
   }
+  if (tls_cert_file.empty() != tls_key_file.empty()) {
+    return Status::InvalidArgument(tls_cert_file.empty()
+                                       ? "a TLS key (" + tls_key_file + ") needs its certificate: give both --tls-cert and --tls-key"
+                                       : "a TLS certificate (" + tls_cert_file +
+                                             ") needs its private key: give both --tls-cert and --tls-key");
+  }
   if (max_connections_per_client > max_connections) {
     return Status::InvalidArgument("server option max_connections_per_client (" +
                                    std::to_string(max_connections_per_client) + ") must not be over max_connections (" +
@@ -90,6 +97,7 @@ constexpr int kDrainSeconds = 2;
 
 struct RouteEntry {
   std::string method;
+  std::string pattern_text;
   std::regex pattern;
   Handler handler;
 };
@@ -190,6 +198,7 @@ struct Core {
   std::unordered_map<std::string, int> per_client;
 
   asio::io_context io;
+  std::optional<asio::ssl::context> tls;  // set by Bind() when the options name a certificate
   std::optional<HandlerPool> handlers;  // created by Run()
   asio::strand<asio::io_context::executor_type> accept_strand = asio::make_strand(io);
   tcp::acceptor acceptor{accept_strand};
@@ -271,7 +280,20 @@ class Session : public std::enable_shared_from_this<Session> {
   // The session's strand: every call below runs on it.
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
-  void Start() { ReadHeader(); }
+  // With TLS the handshake comes first; a client that speaks plain HTTP (or nothing) to a TLS
+  // port fails it and is closed, within the header timeout.
+  void Start() {
+    if (!core_->tls) return ReadHeader();
+    tls_.emplace(stream_, *core_->tls);
+    stream_.expires_after(std::chrono::seconds(core_->options.header_timeout_seconds));
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        CF_LOG_DEBUG("TLS handshake with {} failed: {}", self->client_, ec.message());
+        return self->Close();
+      }
+      self->ReadHeader();
+    });
+  }
 
   // Answers without reading a request (too many connections) and closes.
   void Reject(Response answer) { Write(std::move(answer), true); }
@@ -292,8 +314,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // later one's keep_alive_timeout_seconds: slow or silent clients cost a socket, briefly.
     stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_->options.header_timeout_seconds
                                                             : core_->options.keep_alive_timeout_seconds));
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    OnStream([&](auto& stream) {
+      bhttp::async_read_header(stream, buffer_, *parser_,
+                               [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+    });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -336,11 +360,13 @@ class Session : public std::enable_shared_from_this<Session> {
       // The client waits for this before it sends the body (curl does, for bodies over 1 KiB).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
-      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->Close();
-                          self->ReadBody();
-                        });
+      OnStream([&](auto& stream) {
+        asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->Close();
+                            self->ReadBody();
+                          });
+      });
       return;
     }
     ReadBody();
@@ -350,8 +376,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (parser_->is_done()) return Dispatch();
     if (auto length = parser_->content_length_remaining()) buffer_.reserve(std::min<size_t>(*length, 64 * 1024));
     stream_.expires_after(std::chrono::seconds(core_->options.read_timeout_seconds));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    OnStream([&](auto& stream) {
+      bhttp::async_read(stream, buffer_, *parser_,
+                        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+    });
   }
 
   void OnBody(beast::error_code ec) {
@@ -372,6 +400,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto msg = parser_->release();
     parser_.reset();
     Request req = MakeRequest(msg, client_);
+    req.tls = tls_.has_value();
     // A multipart body is not JSON: the handler sees an empty one.
     if (!IEquals(req.Header("Content-Type").substr(0, 19), "multipart/form-data")) req.body = std::move(msg.body());
     Answer(std::move(req), 0);
@@ -384,6 +413,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Request req = parser_ ? MakeRequest(parser_->get(), client_) : Request{};
     if (parser_) head_ = parser_->get().method() == bhttp::verb::head;
     req.remote_addr = client_;
+    req.tls = tls_.has_value();
     req.error = std::move(error);
     CF_LOG_DEBUG("{} {} from {}: {} {}", req.method, req.path, client_, status, req.error);
     Answer(std::move(req), status);
@@ -403,7 +433,9 @@ class Session : public std::enable_shared_from_this<Session> {
       // waiting for the I/O thread to wake up. The rest, if any, is written from the strand.
       const bool keep = self->Prepare(std::move(answer), fallback_status != 0);
       beast::error_code ec;
-      bhttp::write(self->stream_.socket(), *self->serializer_, ec);
+      // TLS records are written from the strand only: the TLS engine holds state that a
+      // would-block in the middle of a record must not leave to two threads.
+      if (!self->tls_) bhttp::write(self->stream_.socket(), *self->serializer_, ec);
       auto executor = self->executor();
       asio::post(executor, [self = std::move(self), keep, ec, guard = std::move(guard)] {
         self->state_ = SessionState::kWriting;
@@ -455,7 +487,7 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     if (serializer_->is_done()) return next({}, 0);
     stream_.expires_after(std::chrono::seconds(core_->options.write_timeout_seconds));
-    bhttp::async_write(stream_, *serializer_, std::move(next));
+    OnStream([&](auto& stream) { bhttp::async_write(stream, *serializer_, std::move(next)); });
   }
 
   void Linger() {
@@ -481,8 +513,20 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ignored);
   }
 
+  // Calls `f` with the stream that carries HTTP: the TLS stream over the TCP one, or the TCP one.
+  // Timeouts are set on the TCP stream either way.
+  template <typename F>
+  void OnStream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(stream_);
+    }
+  }
+
   Core* core_;
   beast::tcp_stream stream_;
+  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls_;  // over stream_, when the server has TLS
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
@@ -590,6 +634,34 @@ Response Core::Fallback(const Request& req, int status) const {
   return MessageAnswer(status, message);
 }
 
+// Why OpenSSL refused a file, from its error queue ("" when it said nothing).
+std::string OpenSslReason(const beast::error_code& ec) {
+  std::string reason = ec.message();
+  return reason.empty() ? "not a PEM file OpenSSL can read" : reason;
+}
+
+// TLS 1.2 and later only; the certificate chain and key from PEM files, checked to match.
+Result<asio::ssl::context> TlsContext(const std::string& cert_file, const std::string& key_file) {
+  asio::ssl::context context(asio::ssl::context::tls_server);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                      asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  if (context.use_certificate_chain_file(cert_file, ec)) {
+    return Err(Status::InvalidArgument("--tls-cert " + Quote(cert_file) +
+                                       ": cannot read a PEM certificate from it (" + OpenSslReason(ec) + ")"));
+  }
+  if (context.use_private_key_file(key_file, asio::ssl::context::pem, ec)) {
+    return Err(Status::InvalidArgument("--tls-key " + Quote(key_file) + ": cannot read a PEM private key from it (" +
+                                       OpenSslReason(ec) + ")"));
+  }
+  if (SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    return Err(Status::InvalidArgument("--tls-key " + Quote(key_file) + " is not the private key of --tls-cert " +
+                                       Quote(cert_file) + ": give the key the certificate was made with"));
+  }
+  return context;
+}
+
 }  // namespace
 
 struct Server::Impl : Core {};
@@ -599,13 +671,23 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) { impl_-
 Server::~Server() { Stop(); }
 
 void Server::Route(std::string_view method, const std::string& pattern, Handler handler) {
-  impl_->routes.push_back({std::string(method), std::regex(pattern), std::move(handler)});
+  impl_->routes.push_back({std::string(method), pattern, std::regex(pattern), std::move(handler)});
+}
+
+std::vector<std::pair<std::string, std::string>> Server::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const RouteEntry& r : impl_->routes) out.emplace_back(r.method, r.pattern_text);
+  return out;
 }
 
 void Server::SetFallback(FallbackHandler handler) { impl_->fallback = std::move(handler); }
 
 Result<int> Server::Bind(const std::string& host, int port) {
   if (Status s = impl_->options.Validate(); !s.ok()) return Err(s);
+  if (!impl_->options.tls_cert_file.empty()) {
+    CF_ASSIGN_OR_RETURN(auto context, TlsContext(impl_->options.tls_cert_file, impl_->options.tls_key_file));
+    impl_->tls.emplace(std::move(context));
+  }
   const std::string where = host + ":" + std::to_string(port);
   beast::error_code ec;
   tcp::resolver resolver(impl_->io);

@@ -23,6 +23,7 @@ struct Request {
   std::string path;  // percent-decoded
   std::string body;
   std::string remote_addr;
+  bool tls = false;  // the request came over TLS (this server's, not a proxy's)
   // The regular expression's capture groups of the route that matched, [0] is the whole path.
   std::vector<std::string> matches;
   std::vector<std::pair<std::string, std::string>> query;    // in order of appearance
@@ -64,6 +65,10 @@ struct ServerOptions {
   int max_connections = 2048;               // open connections; more are answered 503 and closed
   int max_connections_per_client = 256;     // open connections from one IP address; likewise
   int listen_backlog = 1024;                // connections the kernel queues before accept()
+  // TLS: the certificate chain and its private key, PEM files; both or neither (default: plain
+  // HTTP). With TLS the port speaks only HTTPS: a plain HTTP client is closed after its handshake fails.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 
   Status Validate() const;
 };
@@ -79,6 +84,9 @@ class Server {
   // A GET route answers HEAD too (without the body).
   void Route(std::string_view method, const std::string& pattern, Handler handler);
   void SetFallback(FallbackHandler handler);
+  // Every route as (method, pattern), in the order they were added: what a test walks so that
+  // no route escapes it.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
   // Binds to host:port (port 0: any free port) and returns the bound port. Fails when another
   // socket listens on that port: the port is never shared (no SO_REUSEPORT).

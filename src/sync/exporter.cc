@@ -93,7 +93,8 @@ class Sender {
   Sender(const ExportOptions& options)
       : options_(options),
         client_(options.endpoint, http::ClientOptions{std::lround(options.timeout_seconds * 1000),
-                                                      std::lround(std::min(options.timeout_seconds, 10.0) * 1000)}) {}
+                                                      std::lround(std::min(options.timeout_seconds, 10.0) * 1000),
+                                                      options.ca_cert_file}) {}
 
   // The 2xx answer's body, or why the request failed for good. `retries` counts resends.
   Result<std::string> Post(const std::string& path, const std::string& body, int64_t* retries) {

@@ -33,6 +33,7 @@ struct ExportOptions {
   double max_retry_seconds = 300;        // >= 0: how long one request may be retried before its campaign fails
   double initial_backoff_seconds = 0.5;  // > 0: the first retry's delay; doubles each retry, with jitter
   double max_backoff_seconds = 30;       // >= initial_backoff_seconds: the longest delay between two retries
+  std::string ca_cert_file;              // https: PEM certificate authorities to trust instead of the system's; "" = system
 
   Status Validate() const;
 };
