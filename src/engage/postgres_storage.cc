@@ -97,6 +97,10 @@ CREATE TABLE cohort_versions(cohort_pk BIGINT PRIMARY KEY, version BIGINT NOT NU
     R"sql(
 CREATE TABLE rate_windows(key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, count BIGINT NOT NULL);
 )sql",
+    R"sql(
+CREATE TABLE security_events(id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, workspace TEXT NOT NULL,
+  event TEXT NOT NULL, actor TEXT NOT NULL, remote_addr TEXT NOT NULL, detail TEXT NOT NULL);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -105,12 +109,12 @@ const char* const kTables[] = {"workspaces", "api_keys", "partners", "data_impor
                                "profiles", "aliases", "devices", "attributes", "events", "purchases",
                                "cohorts", "cohort_snapshots", "cohort_deltas", "segments", "cohort_evictions",
                                "campaigns", "frequency_caps", "delivery", "dispatches", "sends",
-                               "dashboard_users"};
+                               "dashboard_users", "security_events"};
 // Tables whose `id` (cohort_deltas: `seq`) comes from a sequence, reset after a copy.
 const std::pair<const char*, const char*> kSerials[] = {
     {"workspaces", "id"}, {"partners", "id"},  {"profiles", "id"},  {"events", "id"},
     {"purchases", "id"},  {"cohorts", "id"},   {"cohort_deltas", "seq"}, {"segments", "id"},
-    {"campaigns", "id"},  {"dispatches", "id"}, {"sends", "id"}};
+    {"campaigns", "id"},  {"dispatches", "id"}, {"sends", "id"},  {"security_events", "id"}};
 
 // Every writer takes this transaction-scoped advisory lock first: writes are serialized across
 // all servers and commands sharing the database, as SQLite's single write lock does for one file.
@@ -1275,6 +1279,28 @@ class PgTransaction final : public Transaction {
   Pool& pool_;
   std::unique_ptr<Connection> c_;
   bool done_ = false;
+
+ public:
+  Status AppendSecurityEvent(const SecurityEventRecord& r) override {
+    Stmt s(*c_,
+           "INSERT INTO security_events(time, workspace, event, actor, remote_addr, detail) "
+           "VALUES (?, ?, ?, ?, ?, ?)");
+    s.Bind(r.time).Bind(r.workspace).Bind(r.event).Bind(r.actor).Bind(r.remote_addr).Bind(r.detail_json);
+    return s.Run();
+  }
+  Result<std::vector<SecurityEventRecord>> ListSecurityEvents(int64_t after_id, size_t limit) override {
+    Stmt s(*c_,
+           "SELECT id, time, workspace, event, actor, remote_addr, detail FROM security_events WHERE id > ? "
+           "ORDER BY id LIMIT ?");
+    s.Bind(after_id).Bind(static_cast<int64_t>(limit));
+    std::vector<SecurityEventRecord> out;
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
+    }
+    return out;
+  }
 };
 
 // The database's schema version; 0 when engage never created its tables there.
