@@ -163,7 +163,10 @@ Result<Volume> ParseVolume(const Json& j, std::string_view field) {
         fmt::format("{}: {} given; expected exactly one of fixed, min_probability, capture_share", field, j.size())));
   }
   Volume v;
-  const auto& [key, value] = *j.items().begin();
+  // The iteration proxy must outlive key and value (ASan: stack-use-after-scope, found by fuzz_plan).
+  auto items = j.items();
+  auto first = items.begin();
+  const auto& [key, value] = first;
   if (key == "fixed") {
     v.kind = Volume::Kind::kFixed;
   } else if (key == "min_probability") {
