@@ -223,6 +223,13 @@ class FaultyTransaction final : public Transaction {
                    const std::function<Status(const SendFeedRow&)>& visit) override {
     return inner_->ScanSends(ws, pk, since, visit);
   }
+  Result<int64_t> CohortsVersion() override { return inner_->CohortsVersion(); }
+  Status AppendSecurityEvent(const SecurityEventRecord& record) override {
+    return inner_->AppendSecurityEvent(record);
+  }
+  Result<std::vector<SecurityEventRecord>> ListSecurityEvents(int64_t after_id, size_t limit) override {
+    return inner_->ListSecurityEvents(after_id, limit);
+  }
 
  private:
   std::unique_ptr<Transaction> inner_;

@@ -241,7 +241,7 @@ TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
 TEST_F(PostgresTest, MigrateAppliesTheSchemaAndNamesBadStores) {
   CliRun r = Admin("migrate");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("schema version 3 (current: 3)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schema version 4 (current: 4)"), std::string::npos) << r.out;
   CliRun bad = Engage("api-key list --store mysql://x/y", scratch_);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("is not a store URL"), std::string::npos) << bad.err;
