@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/collective.h"
 #include "base/status.h"
 
 namespace cf::cli {
@@ -34,6 +35,13 @@ void AddUserCommand(CLI::App& app, int* exit_code);           // user create|lis
 // Parses the command line and runs the chosen command. Parser errors follow the README's
 // contract: `audience <command>: <message>; see 'audience <command> --help'`, exit code 1.
 int RunCommandLine(CLI::App& app, int argc, char** argv, const int& exit_code);
+
+// The ranks of `mpirun -np N audience ...` (null: one process), set by main before the
+// commands run. The commands that shard (score, top-offers, plan) split customers across
+// them; rank 0 writes the outputs and prints.
+const Collective* Shards();
+void SetShards(const Collective* shards);
+bool IsRoot();  // rank 0, or one process
 
 // A flag's value must be a whole number in [min, max]; the parser's error names the flag.
 CLI::Validator WholeNumber(int64_t min, int64_t max);

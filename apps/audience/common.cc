@@ -97,6 +97,14 @@ void AddCommonFlags(CLI::App* cmd) {
   });
 }
 
+namespace {
+const Collective* g_shards = nullptr;
+}  // namespace
+
+const Collective* Shards() { return g_shards; }
+void SetShards(const Collective* shards) { g_shards = shards; }
+bool IsRoot() { return !Sharded(g_shards) || g_shards->rank() == 0; }
+
 int RunCommandLine(CLI::App& app, int argc, char** argv, const int& exit_code) {
   const std::string root = app.get_name();
   if (argc < 2) {

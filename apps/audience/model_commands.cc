@@ -238,10 +238,21 @@ Status RunScore(const ScoreFlags& f) {
   }
   const auto start = std::chrono::steady_clock::now();
   const model::HistoryView history(log, cutoff);
-  std::vector<uint32_t> customers(log.num_customers());
-  std::iota(customers.begin(), customers.end(), 0u);
+  // Under mpirun each rank scores its part of the customers; rank 0 gathers the scores (in
+  // customer order: the parts are contiguous, in rank order) and writes the file.
+  m->ShardAcross(Shards());
+  std::vector<uint32_t> customers = m->ShardCustomers(history);
   CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
+  if (Sharded(Shards())) {
+    scores.probability = Shards()->AllGather(std::span<const double>(scores.probability));
+    scores.expected_revenue = Shards()->AllGather(std::span<const double>(scores.expected_revenue));
+    customers.resize(log.num_customers());
+    std::iota(customers.begin(), customers.end(), 0u);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!IsRoot()) {
+    return Status::OK();
+  }
   const std::vector<uint32_t> order = OrderByDescending(scores.probability);
   const size_t rows = f.top > 0 ? std::min<size_t>(f.top, order.size()) : order.size();
   double buyers = 0, revenue = 0;

@@ -33,6 +33,13 @@ Status RunPlan(const PlanFlags& f) {
   CF_ASSIGN_OR_RETURN(std::unique_ptr<data::Dataset> ds, data::Dataset::Open(f.data));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<model::UniversalModel> m,
                       model::UniversalModel::Load(f.model_dir, ds->catalog(), options.threads));
+  // Under mpirun the ranks share the scoring; every rank allocates the same plan and rank 0
+  // writes it.
+  m->ShardAcross(Shards());
+  if (!IsRoot()) {
+    Result<plan::PlanResult> same = plan::MakePlan(*ds, *m, plan_file, options);
+    return same.has_value() ? Status::OK() : same.error();
+  }
   CF_ASSIGN_OR_RETURN(plan::PlanResult result, plan::PlanIntoDirectory(*ds, *m, plan_file, options, f.out));
   if (f.json) {
     std::fputs(plan::SummaryJson(result).c_str(), stdout);

@@ -56,10 +56,20 @@ Status RunTopOffers(const TopOffersFlags& f) {
   const int64_t cutoff = at.value_or(log.last_time() + 1);
   const auto start = std::chrono::steady_clock::now();
   const model::HistoryView history(log, cutoff);
-  std::vector<uint32_t> customers(log.num_customers());
-  std::iota(customers.begin(), customers.end(), 0u);
+  // Under mpirun each rank chooses for its part of the customers; rank 0 gathers the choices
+  // (the parts are contiguous, in rank order) and writes the file.
+  m->ShardAcross(Shards());
+  std::vector<uint32_t> customers = m->ShardCustomers(history);
   CF_ASSIGN_OR_RETURN(model::TopOffers top, model::ComputeTopOffers(*m, history, offers, customers, options));
+  if (Sharded(Shards())) {
+    top = model::GatherTopOffers(*Shards(), top);
+    customers.resize(log.num_customers());
+    std::iota(customers.begin(), customers.end(), 0u);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!IsRoot()) {
+    return Status::OK();
+  }
 
   std::string csv = "customer";
   for (size_t k = 1; k <= top.top; ++k) {

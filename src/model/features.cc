@@ -19,7 +19,7 @@ namespace cf::model {
 namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
-constexpr size_t kSumBlock = 16384;  // customers per partial sum of an offer's revenue
+constexpr size_t kSumBlock = FeatureBuilder::kPartBlock;  // customers per partial sum
 constexpr size_t kRowChunk = 16384;   // rows per chunk handed to the sink: a few MB, reused
 constexpr size_t kLevelFeatures = 3;  // count, recency, decay per level
 constexpr uint32_t kNoSlot = FeatureBuilder::kNotInPopulation;
@@ -28,6 +28,24 @@ double Days(int64_t seconds) { return static_cast<double>(seconds) / kSecondsPer
 int64_t DayOf(int64_t t) { return t >= 0 ? t / kSecondsPerDay : (t - kSecondsPerDay + 1) / kSecondsPerDay; }
 
 using CustomerFacts = FeatureBuilder::CustomerFacts;
+
+// The windows of every block of every process, added in block order.
+OfferWindows SumWindows(const Collective* shards, std::span<const OfferWindows> blocks) {
+  constexpr size_t kWidth = 2 * kOfferWindows;
+  std::vector<double> flat;
+  flat.reserve(blocks.size() * kWidth);
+  for (const OfferWindows& w : blocks) {
+    flat.insert(flat.end(), std::begin(w.buyers), std::end(w.buyers));
+    flat.insert(flat.end(), std::begin(w.revenue), std::end(w.revenue));
+  }
+  const std::vector<double> sums = SumInBlockOrder(shards, flat, kWidth);
+  OfferWindows out;
+  for (int k = 0; k < kOfferWindows; ++k) {
+    out.buyers[k] = sums[static_cast<size_t>(k)];
+    out.revenue[k] = sums[static_cast<size_t>(kOfferWindows + k)];
+  }
+  return out;
+}
 
 // Distinct purchase days of a customer's events (in time order), without a branch per event.
 [[gnu::noinline]] float PurchaseDays(std::span<const int64_t> time) {
@@ -275,43 +293,62 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
   const uint32_t n = view.num_customers();
   const int64_t cutoff = view.cutoff();
   const int64_t horizon = static_cast<int64_t>(options_.run.horizon_days) * kSecondsPerDay;
-  facts_.resize(n);
-  slot_.assign(n, kNoSlot);
+  const Collective* shards = options_.collective;
+  // This process's part: whole blocks of the population, and the customers from its first
+  // member up to the next part's first member (the first part from 0, the last to n).
+  std::vector<uint32_t> everyone;
   for (uint32_t c = 0; c < n; ++c) {
     if (InPopulation(c)) {
-      slot_[c] = static_cast<uint32_t>(population_.size());
-      population_.push_back(c);
+      everyone.push_back(c);
     }
   }
+  whole_population_ = everyone.size();
+  const int rank = Sharded(shards) ? shards->rank() : 0, parts = Sharded(shards) ? shards->size() : 1;
+  const uint64_t all_blocks = (everyone.size() + kSumBlock - 1) / kSumBlock;
+  auto first_member = [&](int r) {
+    return std::min<uint64_t>(everyone.size(), PartOf(all_blocks, r, parts).begin * kSumBlock);
+  };
+  auto first_customer = [&](int r) {
+    return r == 0 ? 0u : r == parts ? n : first_member(r) < everyone.size() ? everyone[first_member(r)] : n;
+  };
+  population_begin_ = first_member(rank);
+  population_.assign(everyone.begin() + static_cast<std::ptrdiff_t>(population_begin_),
+                     everyone.begin() + static_cast<std::ptrdiff_t>(rank + 1 == parts ? everyone.size()
+                                                                                        : first_member(rank + 1)));
+  customers_begin_ = first_customer(rank);
+  customers_end_ = first_customer(rank + 1);
+  everyone = {};
+  slot_.assign(n, kNoSlot);
+  for (size_t i = 0; i < population_.size(); ++i) {
+    slot_[population_[i]] = static_cast<uint32_t>(i);
+  }
+  const size_t pop = population_.size();
+  facts_.assign(pop, CustomerFacts{});
   const Level* level =
       options_.embedding_level >= 0 ? &(*options_.levels)[static_cast<size_t>(options_.embedding_level)] : nullptr;
   const uint32_t groups = level != nullptr ? static_cast<uint32_t>(level->values.size()) : 0;
-  // Each thread builds the group rows of its contiguous range of customers; the ranges are
-  // joined in customer order.
+  // Each thread builds the group rows of its contiguous range of blocks; the ranges are joined
+  // in population order. The windows are summed per block, added in block order.
   struct Part {
-    std::vector<uint64_t> sizes;  // per customer of the range
+    std::vector<uint64_t> sizes;  // per population customer of the range
     std::vector<uint32_t> groups;
     std::vector<float> values;
-    OfferWindows windows;
   };
-  std::vector<Part> parts(static_cast<size_t>(ResolveThreads(options_.run.threads)));
-  std::vector<size_t> part_begin(parts.size(), n);
-  ParallelFor(n, options_.run.threads, [&](size_t t, size_t b, size_t e) {
-    Part& part = parts[t];
+  const size_t blocks = (pop + kSumBlock - 1) / kSumBlock;
+  std::vector<OfferWindows> block_windows(blocks);
+  std::vector<Part> parts_of_threads(static_cast<size_t>(ResolveThreads(options_.run.threads)));
+  std::vector<size_t> part_begin(parts_of_threads.size(), pop);
+  ParallelFor(blocks, options_.run.threads, [&](size_t t, size_t first_block, size_t end_block) {
+    Part& part = parts_of_threads[t];
+    const size_t b = first_block * kSumBlock, e = std::min(pop, end_block * kSumBlock);
     part_begin[t] = b;
     part.sizes.reserve(e - b);
     std::vector<uint32_t> count(groups, 0);
     std::vector<uint32_t> touched;
-    for (size_t c = b; c < e; ++c) {
-      const uint32_t customer = static_cast<uint32_t>(c);
-      if (!InPopulation(customer)) {
-        // Customers outside the population get empty rows, so group buyers and the
-        // embedding describe the same customers as the offer's buyers.
-        part.sizes.push_back(0);
-        continue;
-      }
-      const CustomerEvents ev = view.Customer(customer);
-      CustomerFacts& f = facts_[c];
+    for (size_t i = b; i < e; ++i) {
+      const CustomerEvents ev = view.Customer(population_[i]);
+      CustomerFacts& f = facts_[i];
+      OfferWindows& windows = block_windows[i / kSumBlock];
       const size_t size = ev.size();
       // Small loops over the columns, each in a function of its own so that its sums stay in
       // registers (inlined into this body they were kept on the stack).
@@ -326,10 +363,10 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
       const double previous_revenue = PositiveSum(ev.revenue.subspan(previous_begin, recent_begin - previous_begin));
       const double recent_revenue = PositiveSum(ev.revenue.subspan(recent_begin));
       f.recent_events = static_cast<float>(size - recent_begin);
-      part.windows.buyers[0] += recent_begin < size ? 1 : 0;
-      part.windows.buyers[1] += previous_begin < recent_begin ? 1 : 0;
-      part.windows.revenue[0] += recent_revenue;
-      part.windows.revenue[1] += previous_revenue;
+      windows.buyers[0] += recent_begin < size ? 1 : 0;
+      windows.buyers[1] += previous_begin < recent_begin ? 1 : 0;
+      windows.revenue[0] += recent_revenue;
+      windows.revenue[1] += previous_revenue;
       size_t bought = 0;
       if (level != nullptr) {
         touched.resize(std::max(touched.size(), size));
@@ -346,44 +383,41 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
       f.norm = AppendGroupRow(std::span<uint32_t>(touched).first(bought), count.data(), &part.groups, &part.values);
       part.sizes.push_back(bought);
     }
-  });
-  any_windows_ = OfferWindows{};
-  for (const Part& part : parts) {
-    for (int k = 0; k < kOfferWindows; ++k) {
-      any_windows_.buyers[k] += part.windows.buyers[k];
-      any_windows_.revenue[k] += part.windows.revenue[k];
-    }
+  }, /*min_chunk=*/1);
+  any_windows_ = SumWindows(shards, block_windows);
+  std::vector<float> events(pop), recency(pop);
+  for (size_t i = 0; i < pop; ++i) {
+    events[i] = facts_[i].events;
+    recency[i] = -facts_[i].recency;
   }
-  std::vector<float> events(population_.size()), recency(population_.size());
-  for (size_t i = 0; i < population_.size(); ++i) {
-    events[i] = facts_[population_[i]].events;
-    recency[i] = -facts_[population_[i]].recency;
-  }
-  const std::vector<float> events_pct = PercentileRanks(events);
-  const std::vector<float> recency_pct = PercentileRanks(recency);
-  for (size_t i = 0; i < population_.size(); ++i) {
-    facts_[population_[i]].events_pct = events_pct[i];
-    facts_[population_[i]].recency_pct = recency_pct[i];
+  const std::vector<float> events_pct = PercentileRanks(events, population_begin_, whole_population_, shards);
+  const std::vector<float> recency_pct = PercentileRanks(recency, population_begin_, whole_population_, shards);
+  for (size_t i = 0; i < pop; ++i) {
+    facts_[i].events_pct = events_pct[i];
+    facts_[i].recency_pct = recency_pct[i];
   }
   if (level == nullptr) {
     return;
   }
+  // The rows are per customer (empty outside population_), as the embedding reads them.
   groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
   groups_.groups.clear();
   groups_.values.clear();
-  for (size_t t = 0; t < parts.size(); ++t) {
+  for (size_t t = 0; t < parts_of_threads.size(); ++t) {
     const size_t b = part_begin[t];
-    for (size_t i = 0; i < parts[t].sizes.size(); ++i) {
-      groups_.offsets[b + i + 1] = parts[t].sizes[i];
+    for (size_t i = 0; i < parts_of_threads[t].sizes.size(); ++i) {
+      groups_.offsets[population_[b + i] + 1] = parts_of_threads[t].sizes[i];
     }
-    groups_.groups.insert(groups_.groups.end(), parts[t].groups.begin(), parts[t].groups.end());
-    groups_.values.insert(groups_.values.end(), parts[t].values.begin(), parts[t].values.end());
+    groups_.groups.insert(groups_.groups.end(), parts_of_threads[t].groups.begin(), parts_of_threads[t].groups.end());
+    groups_.values.insert(groups_.values.end(), parts_of_threads[t].values.begin(), parts_of_threads[t].values.end());
   }
   std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
-  group_buyers_.assign(groups, 0.0f);
+  std::vector<double> group_buyers(groups, 0.0);
   for (uint32_t g : groups_.groups) {
-    group_buyers_[g] += 1.0f;
+    group_buyers[g] += 1;
   }
+  Sum(shards, group_buyers);
+  group_buyers_.assign(group_buyers.begin(), group_buyers.end());
   factors_ = factors != nullptr ? *factors : ComputeItemFactors(groups_, groups, options_.rank);
 }
 
@@ -551,33 +585,49 @@ void FeatureBuilder::CustomerOfferPass(const offer::ProductSet& offer, int threa
   for (size_t i = 0; i < pop; ++i) {
     decays[i] = work->facts[i].decay;
   }
-  work->decay_pct = PercentileRanks(decays);
+  work->decay_pct = PercentileRanks(decays, population_begin_, whole_population_, options_.collective);
 }
 
 // The kOffer pass: the offer's popularity, trend and repeat rate across the population.
 void FeatureBuilder::OfferPass(const offer::ProductSet& offer, OfferWork* work) const {
   const size_t pop = population_.size();
   OfferStats& stats = work->stats;
-  stats.population = static_cast<double>(pop);
-  double buyers_ever = 0, buyers_previous = 0, repeat = 0, fresh = 0, revenue = 0, events = 0;
-  for (const OfferFacts& f : work->facts) {
-    buyers_ever += f.count > 0 ? 1 : 0;
-    stats.buyers_recent += f.in_recent ? 1 : 0;
-    buyers_previous += f.in_previous ? 1 : 0;
-    repeat += f.in_previous && f.in_recent ? 1 : 0;
-    fresh += !f.in_previous && f.in_recent ? 1 : 0;
+  stats.population = static_cast<double>(whole_population_);
+  // Counts summed over the processes; sums of revenue per block, in block order.
+  enum { kBuyersEver, kBuyersRecent, kBuyersPrevious, kRepeat, kFresh, kCounts };
+  std::vector<double> counts(kCounts, 0.0);
+  enum { kRevenue, kEvents, kWindowRevenue0, kWindowRevenue1, kRevenueRecent, kBlockWidth };
+  static_assert(kOfferWindows == 2);
+  const size_t blocks = work->block_revenue.size();
+  std::vector<double> block_sums(blocks * kBlockWidth, 0.0);
+  for (size_t i = 0; i < pop; ++i) {
+    const OfferFacts& f = work->facts[i];
+    counts[kBuyersEver] += f.count > 0 ? 1 : 0;
+    counts[kBuyersRecent] += f.in_recent ? 1 : 0;
+    counts[kBuyersPrevious] += f.in_previous ? 1 : 0;
+    counts[kRepeat] += f.in_previous && f.in_recent ? 1 : 0;
+    counts[kFresh] += !f.in_previous && f.in_recent ? 1 : 0;
     if (f.in_recent) {
       // Revenue in the recent window is not tracked per event; approximate by the share.
-      stats.revenue_recent += f.count > 0 ? f.spend * (f.recent / f.count) : 0;
+      block_sums[i / kSumBlock * kBlockWidth + kRevenueRecent] += f.count > 0 ? f.spend * (f.recent / f.count) : 0;
     }
   }
-  for (size_t t = 0; t < work->block_revenue.size(); ++t) {
-    revenue += work->block_revenue[t];
-    events += work->block_events[t];
-    for (int k = 0; k < kOfferWindows; ++k) {
-      stats.windows.revenue[k] += work->block_windows[t].revenue[k];
-    }
+  for (size_t t = 0; t < blocks; ++t) {
+    double* b = &block_sums[t * kBlockWidth];
+    b[kRevenue] = work->block_revenue[t];
+    b[kEvents] = work->block_events[t];
+    b[kWindowRevenue0] = work->block_windows[t].revenue[0];
+    b[kWindowRevenue1] = work->block_windows[t].revenue[1];
   }
+  Sum(options_.collective, counts);
+  const std::vector<double> sums = SumInBlockOrder(options_.collective, block_sums, kBlockWidth);
+  const double buyers_ever = counts[kBuyersEver], buyers_previous = counts[kBuyersPrevious];
+  const double repeat = counts[kRepeat], fresh = counts[kFresh];
+  const double revenue = sums[kRevenue], events = sums[kEvents];
+  stats.buyers_recent = counts[kBuyersRecent];
+  stats.revenue_recent = sums[kRevenueRecent];
+  stats.windows.revenue[0] = sums[kWindowRevenue0];
+  stats.windows.revenue[1] = sums[kWindowRevenue1];
   stats.windows.buyers[0] = stats.buyers_recent;
   stats.windows.buyers[1] = buyers_previous;
   stats.revenue_per_event = events > 0 ? revenue / events : 0;
@@ -601,6 +651,8 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
   std::vector<float> z;
   double z_norm = 0;
   if (groups > 0) {
+    // Counts of purchases (whole numbers, exact as floats below 2^24), summed over the
+    // threads and then the processes, with their total last.
     std::vector<float> w(groups, 0.0f);
     double total = 0;
     for (const std::vector<float>& tw : work->group_weight) {
@@ -608,6 +660,13 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
         w[g] += tw[g];
         total += tw[g];
       }
+    }
+    if (Sharded(options_.collective)) {
+      std::vector<double> counts(w.begin(), w.end());
+      counts.push_back(total);
+      options_.collective->Sum(counts);
+      std::copy(counts.begin(), counts.end() - 1, w.begin());
+      total = counts.back();
     }
     for (float& x : w) {
       x = total > 0 ? static_cast<float>(x / total) : 0.0f;
@@ -631,6 +690,9 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
     for (const OfferFacts& f : work->facts) {
       offer_buyers += f.count > 0 ? 1 : 0;
     }
+    both.push_back(offer_buyers);
+    Sum(options_.collective, both);
+    offer_buyers = both.back();
     for (size_t g = 0; g < sim.size(); ++g) {
       sim[g] = static_cast<float>(BuyerCosine(both[g], group_buyers_[g], offer_buyers));
     }
@@ -655,14 +717,15 @@ void FeatureBuilder::CollaborativePass(int threads, OfferWork* work) const {
       CollaborativeFacts& o = out[i];
       o.affinity = static_cast<float>(s);
       affinity[i] = o.affinity;
-      const double denom = static_cast<double>(facts_[c].norm) * z_norm;
+      const double denom = static_cast<double>(facts_[i].norm) * z_norm;
       o.cosine = denom > 0 ? static_cast<float>(s / denom) : 0.0f;
       const uint64_t n = groups_.offsets[c + 1] - groups_.offsets[c];
       o.item_cf = s_sim;
       o.item_cf_mean = n > 0 ? s_sim / static_cast<float>(n) : 0.0f;
     }
   });
-  const std::vector<float> affinity_pct = PercentileRanks(affinity);
+  const std::vector<float> affinity_pct =
+      PercentileRanks(affinity, population_begin_, whole_population_, options_.collective);
   ParallelFor(pop, threads, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       out[i].affinity_pct = affinity_pct[i];
@@ -702,7 +765,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
     const bool known = slot_[c] != kNoSlot;
     const size_t i = known ? slot_[c] : 0;
     const OfferFacts& f = known ? work.facts[i] : no_offer;
-    const RowInputs in{known ? facts_[c] : no_facts,
+    const RowInputs in{known ? facts_[i] : no_facts,
                        known,
                        f,
                        f.days > 1 ? (f.first - f.last) / (f.days - 1) : kNaN,

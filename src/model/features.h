@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/collective.h"
 #include "base/status.h"
 #include "model/embeddings.h"
 #include "model/event_log.h"
@@ -34,6 +35,10 @@ struct FeatureOptions {
   // Not owned; when set, only customers c with (*sample)[c] != 0 form the population: training
   // on a customer sample sees the sample as the whole base (popularity, percentiles, embedding).
   const std::vector<uint8_t>* sample = nullptr;
+  // Not owned; when set with more than one process, this process builds the features of its
+  // own part of the customers only (see FeatureBuilder::population()), and what spans the
+  // population is exchanged: the rows equal those of one process. Scoring only (factors given).
+  const Collective* collective = nullptr;
 };
 
 // The passes of FeatureBuilder: each gathers the facts one group of features reads.
@@ -88,8 +93,21 @@ class FeatureBuilder {
   static std::vector<std::string> Names(const std::vector<Level>& levels) { return FeatureLayout(levels).Names(); }
   const FeatureLayout& layout() const { return layout_; }
   size_t num_features() const { return layout_.size(); }
-  // Customers with at least one event before the cutoff.
+  // Population customers per block of the sums that span the population: a process's part of
+  // the population is whole blocks.
+  static constexpr size_t kPartBlock = 16384;
+  // Customers with at least one event before the cutoff: this process's part of them when
+  // sharded. The parts are whole blocks of the population (kPartBlock customers each), so that
+  // sums taken per block and added in block order do not depend on the number of processes.
   const std::vector<uint32_t>& population() const { return population_; }
+  // The customers of every process with history (population() of one process).
+  uint64_t whole_population() const { return whole_population_; }
+  // The index in the whole population of population()[0].
+  uint64_t population_begin() const { return population_begin_; }
+  // The customers this process scores: [customers_begin(), customers_end()), which holds
+  // population() and the customers without history between. All customers in one process.
+  uint32_t customers_begin() const { return customers_begin_; }
+  uint32_t customers_end() const { return customers_end_; }
   const ItemFactors& factors() const { return factors_; }
   const HistoryView& view() const { return *view_; }
 
@@ -157,8 +175,10 @@ class FeatureBuilder {
   FeatureOptions options_;
   FeatureLayout layout_;
   std::vector<uint32_t> population_;
-  std::vector<uint32_t> slot_;        // per customer: index in population_, kNoSlot without history
-  std::vector<CustomerFacts> facts_;  // per customer (zeros without history)
+  uint64_t whole_population_ = 0, population_begin_ = 0;
+  uint32_t customers_begin_ = 0, customers_end_ = 0;
+  std::vector<uint32_t> slot_;        // per customer: index in population_, kNoSlot outside it
+  std::vector<CustomerFacts> facts_;  // per customer of population_
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it
   OfferWindows any_windows_;

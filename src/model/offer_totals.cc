@@ -168,25 +168,27 @@ double LogitShiftToTotal(std::span<const double> p, double total) {
 namespace {
 
 // The shift that brings Σ sigmoid(logit + d) to `total`, solved on a histogram of the finite
-// logits (bins of 1/16 over [-40, 40], each at its mean) instead of the values themselves.
-double ApproximateShift(std::span<const double> logits, double total) {
+// logits (bins of 1/16 over [-40, 40], each at its middle) instead of the values themselves.
+// The histogram holds counts only, summed over the processes, so the guess is the same
+// whatever the processes and threads.
+double ApproximateShift(std::span<const double> logits, double total, const Collective* collective) {
   constexpr double kLow = -40, kHigh = 40, kWidth = 1.0 / 16;
   constexpr size_t kBins = static_cast<size_t>((kHigh - kLow) / kWidth);
-  std::vector<double> count(kBins, 0.0), sum(kBins, 0.0);
-  double always = 0;  // +inf logits: probability 1 whatever the shift
+  std::vector<double> count(kBins + 1, 0.0);  // the last: +inf logits, probability 1 whatever the shift
   for (double x : logits) {
     if (std::isinf(x)) {
-      always += x > 0 ? 1 : 0;
+      count[kBins] += x > 0 ? 1 : 0;
       continue;
     }
     const auto b = static_cast<size_t>(std::clamp((x - kLow) / kWidth, 0.0, static_cast<double>(kBins - 1)));
     count[b] += 1;
-    sum[b] += x;
   }
+  Sum(collective, count);
+  const double always = count[kBins];
   std::vector<double> center, weight;
   for (size_t b = 0; b < kBins; ++b) {
     if (count[b] > 0) {
-      center.push_back(sum[b] / count[b]);
+      center.push_back(kLow + (static_cast<double>(b) + 0.5) * kWidth);
       weight.push_back(count[b]);
     }
   }
@@ -208,9 +210,8 @@ double ApproximateShift(std::span<const double> logits, double total) {
 }  // namespace
 
 double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads,
-                                 std::span<double> probabilities) {
-  constexpr size_t kBlock = 65536;  // the sums' summation order, fixed whatever the threads
-  const size_t blocks = (logits.size() + kBlock - 1) / kBlock;
+                                 std::span<double> probabilities, const Collective* collective) {
+  const size_t blocks = (logits.size() + kShiftBlock - 1) / kShiftBlock;
   std::vector<double> block_sum(blocks), block_slope(blocks);
   const bool keep = !probabilities.empty();
   double kept_at = std::numeric_limits<double>::quiet_NaN();  // the shift `probabilities` holds
@@ -219,7 +220,7 @@ double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, i
     ParallelFor(blocks, threads, [&](size_t, size_t b, size_t e) {
       for (size_t k = b; k < e; ++k) {
         double s = 0, ds = 0;
-        for (size_t i = k * kBlock; i < std::min(logits.size(), (k + 1) * kBlock); ++i) {
+        for (size_t i = k * kShiftBlock; i < std::min(logits.size(), (k + 1) * kShiftBlock); ++i) {
           const double q = Sigmoid(logits[i] + d);
           if (keep) {
             probabilities[i] = q;
@@ -231,17 +232,18 @@ double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, i
         block_slope[k] = ds;
       }
     }, /*min_chunk=*/1);
-    double s = 0, ds = 0;
+    std::vector<double> sums(2 * blocks);
     for (size_t k = 0; k < blocks; ++k) {
-      s += block_sum[k];
-      ds += block_slope[k];
+      sums[2 * k] = block_sum[k];
+      sums[2 * k + 1] = block_slope[k];
     }
-    *slope = ds;
-    return s;
+    sums = SumInBlockOrder(collective, sums, 2);
+    *slope = sums[1];
+    return sums[0];
   };
   // A first guess from a histogram of the logits (no exp per customer), so that the exact
   // Newton steps below start close to the root and need two or three passes, not six or more.
-  const double d0 = ApproximateShift(logits, total);
+  const double d0 = ApproximateShift(logits, total, collective);
   // Newton steps from the guess, inside a bracket that each evaluated sum narrows (bisection
   // when a step would leave it): the sum only grows with the shift.
   double lo = -128, hi = 128, slope = 0;

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "base/collective.h"
 #include "model/event_log.h"
 #include "offer/product_set.h"
 
@@ -56,8 +57,11 @@ double LogitShiftToTotal(std::span<const double> p, double total);
 // shift is the same whatever the threads.
 // When `probabilities` is not empty (it must have one slot per logit, and may not be
 // `logits`), it receives σ(logits[i] + shift) of the returned shift: the last sum's own values.
+// With a sharded `collective`, `logits` are this process's part of them, starting at a
+// multiple of kShiftBlock, and the shift is that of all the processes' logits together.
+inline constexpr size_t kShiftBlock = 16384;  // logits per partial sum: the summation order
 double LogitShiftOfLogitsToTotal(std::span<const double> logits, double total, int threads,
-                                 std::span<double> probabilities = {});
+                                 std::span<double> probabilities = {}, const Collective* collective = nullptr);
 // σ(logit(p) + shift), exact at p = 0 and p = 1.
 double ShiftProbability(double p, double shift);
 

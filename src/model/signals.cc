@@ -59,15 +59,19 @@ class SortedIndex {
   std::vector<uint32_t> start_;  // per bucket: the first index of a value in it or a later bucket
 };
 
+// The ranks of `part`, values [begin, begin + part.size()) of a population of `whole`, against
+// the population's evenly spaced sample, whose values at indices 0, step, 2·step, ... each
+// process of a sharded run contributes from its own part.
 template <typename T>
-std::vector<float> Ranks(std::span<const T> values) {
-  const size_t n = values.size();
+std::vector<float> Ranks(std::span<const T> part, uint64_t begin, uint64_t whole, const Collective* collective) {
+  const size_t n = static_cast<size_t>(whole);
   const size_t step = std::max<size_t>(1, n / kPercentileSample);
   std::vector<T> sample;
-  sample.reserve(n / step + 1);
-  for (size_t i = 0; i < n; i += step) {
-    sample.push_back(values[i]);
+  for (size_t i = (begin + step - 1) / step * step; i < begin + part.size(); i += step) {
+    sample.push_back(part[i - begin]);
   }
+  sample = AllGather(collective, std::span<const T>(sample));
+  const std::span<const T> values = part;
   std::sort(sample.begin(), sample.end());
   // The sample's distinct values and, for each, how many sampled values lie below it: one
   // search per value then finds both counts.
@@ -84,8 +88,8 @@ std::vector<float> Ranks(std::span<const T> values) {
   const double nd = static_cast<double>(n);
   const double last = std::max(1.0, nd - 1.0);
   const SortedIndex<T> index(distinct);
-  std::vector<float> out(n);
-  ParallelFor(n, 0, [&](size_t, size_t b, size_t e) {
+  std::vector<float> out(values.size());
+  ParallelFor(values.size(), 0, [&](size_t, size_t b, size_t e) {
     for (size_t i = b; i < e; ++i) {
       // Runs of equal values are common (every customer who never bought an offer): one search per run.
       if (i > b && values[i] == values[i - 1]) {
@@ -107,7 +111,15 @@ std::vector<float> Ranks(std::span<const T> values) {
 
 }  // namespace
 
-std::vector<float> PercentileRanks(std::span<const float> values) { return Ranks(values); }
-std::vector<float> PercentileRanks(std::span<const double> values) { return Ranks(values); }
+std::vector<float> PercentileRanks(std::span<const float> values) { return Ranks(values, 0, values.size(), nullptr); }
+std::vector<float> PercentileRanks(std::span<const double> values) { return Ranks(values, 0, values.size(), nullptr); }
+std::vector<float> PercentileRanks(std::span<const float> part, uint64_t begin, uint64_t whole,
+                                   const Collective* collective) {
+  return Ranks(part, begin, whole, collective);
+}
+std::vector<float> PercentileRanks(std::span<const double> part, uint64_t begin, uint64_t whole,
+                                   const Collective* collective) {
+  return Ranks(part, begin, whole, collective);
+}
 
 }  // namespace cf::model

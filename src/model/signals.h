@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <span>
 #include <vector>
+
+#include "base/collective.h"
 
 namespace cf::model {
 
@@ -32,5 +35,12 @@ inline constexpr size_t kPercentileSample = 20000;
 // kPercentileSample values, estimated from that many evenly spaced values above.
 std::vector<float> PercentileRanks(std::span<const float> values);
 std::vector<float> PercentileRanks(std::span<const double> values);
+// The same ranks for `part`, the values [begin, begin + part.size()) of a population of
+// `whole` values shared among the processes of `collective` (null: one process, part is all):
+// equal to PercentileRanks(all values) at those indices. Only the sample is exchanged.
+std::vector<float> PercentileRanks(std::span<const float> part, uint64_t begin, uint64_t whole,
+                                   const Collective* collective);
+std::vector<float> PercentileRanks(std::span<const double> part, uint64_t begin, uint64_t whole,
+                                   const Collective* collective);
 
 }  // namespace cf::model

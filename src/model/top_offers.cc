@@ -148,4 +148,27 @@ Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryVie
   return out;
 }
 
+TopOffers GatherTopOffers(const Collective& shards, const TopOffers& mine) {
+  std::vector<uint32_t> offer(mine.slots.size());
+  std::vector<double> probability(mine.slots.size()), revenue(mine.slots.size());
+  for (size_t k = 0; k < mine.slots.size(); ++k) {
+    offer[k] = mine.slots[k].offer;
+    probability[k] = mine.slots[k].probability;
+    revenue[k] = mine.slots[k].expected_revenue;
+  }
+  const std::vector<uint32_t> count(mine.count.begin(), mine.count.end());
+  offer = shards.AllGather(std::span<const uint32_t>(offer));
+  probability = shards.AllGather(std::span<const double>(probability));
+  revenue = shards.AllGather(std::span<const double>(revenue));
+  const std::vector<uint32_t> all_count = shards.AllGather(std::span<const uint32_t>(count));
+  TopOffers all;
+  all.top = mine.top;
+  all.slots.resize(offer.size());
+  for (size_t k = 0; k < offer.size(); ++k) {
+    all.slots[k] = TopOffer{offer[k], probability[k], revenue[k]};
+  }
+  all.count.assign(all_count.begin(), all_count.end());
+  return all;
+}
+
 }  // namespace cf::model

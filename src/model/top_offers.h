@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/collective.h"
 #include "base/status.h"
 #include "data/dataset.h"
 #include "model/event_log.h"
@@ -64,5 +65,9 @@ struct TopOffers {
 Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryView& history,
                                    std::span<const offer::ProductSet> offers, std::span<const uint32_t> customers,
                                    const TopOffersOptions& options);
+
+// Every process's TopOffers (each of its own part of the customers, the parts contiguous and
+// in rank order), concatenated in rank order, on every process.
+TopOffers GatherTopOffers(const Collective& shards, const TopOffers& mine);
 
 }  // namespace cf::model

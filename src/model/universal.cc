@@ -276,12 +276,15 @@ Result<std::unique_ptr<Scorer>> MakeBlendScorer(const std::string& name) {
   return (*info)->make(ScorerContext{});
 }
 
-// The baseline's percentile ranks of `customers` for `offer`, within `customers`.
+// The baseline's percentile ranks of `customers` for `offer`, within `customers`, or, with
+// `begin`, `whole` and a sharded `collective`, within every process's customers together
+// (`customers` being the part [begin, begin + size) of them).
 Result<std::vector<float>> BaselineRanks(const Scorer& scorer, const HistoryView& view, const offer::ProductSet& offer,
-                                         std::span<const uint32_t> customers) {
+                                         std::span<const uint32_t> customers, uint64_t begin = 0,
+                                         uint64_t whole = 0, const Collective* collective = nullptr) {
   std::vector<double> scores(customers.size());
   CF_RETURN_IF_ERROR(scorer.Score(view, offer, customers, scores));
-  return PercentileRanks(scores);
+  return PercentileRanks(scores, begin, Sharded(collective) ? whole : customers.size(), collective);
 }
 
 // Compares the trees' validation margins with blends of each baseline (validation rows hold
@@ -759,18 +762,15 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   }
   std::lock_guard<std::mutex> lock(cache_->mu);
   Cache& cache = *cache_;
-  if (cache.builder == nullptr || cache.view != &history || cache.cutoff != history.cutoff()) {
-    FeatureOptions features;
-    features.levels = &levels_;
-    features.embedding_level = embedding_level_;
-    features.run.horizon_days = horizon_days_;
-    features.run.threads = threads_;
-    const auto start = std::chrono::steady_clock::now();
-    cache.builder = std::make_unique<FeatureBuilder>(history, features, &parts_->factors);
-    CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
-    cache.view = &history;
-    cache.cutoff = history.cutoff();
-    cache.cold_probability.clear();
+  const FeatureBuilder& builder = BuilderFor(history);
+  if (Sharded(collective_)) {
+    for (size_t i = 0; i < customers.size(); ++i) {
+      if (customers[i] < builder.customers_begin() || customers[i] >= builder.customers_end()) {
+        return Status::InvalidArgument(
+            fmt::format("customers[{}] is {}, outside this process's part of the customers ({} to {}; see ShardCustomers)",
+                        i, customers[i], builder.customers_begin(), static_cast<int64_t>(builder.customers_end()) - 1));
+      }
+    }
   }
   // P(buys anything) of the customers without history, once per view: it does not depend on the offer.
   bool any_cold = false;
@@ -779,8 +779,9 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   }
   if (any_cold && cache.cold_probability.empty()) {
     cache.cold_probability.assign(history.num_customers(), 0.0);
-    ParallelFor(history.num_customers(), threads_, [&](size_t, size_t b, size_t e) {
-      for (size_t c = b; c < e; ++c) {
+    const uint32_t first = builder.customers_begin();
+    ParallelFor(builder.customers_end() - first, threads_, [&](size_t, size_t b, size_t e) {
+      for (size_t c = first + b; c < first + e; ++c) {
         const uint32_t customer = static_cast<uint32_t>(c);
         if (cache.builder->PopulationIndex(customer) == FeatureBuilder::kNotInPopulation &&
             KnownAt(history, customer)) {
@@ -791,7 +792,7 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   }
   // Only large requests get a bar: evaluate scores small populations many times under its own.
   std::optional<Progress> progress;
-  if (customers.size() >= kProgressCustomers) {
+  if (customers.size() >= kProgressCustomers && (!Sharded(collective_) || collective_->rank() == 0)) {
     progress.emplace("scoring", cache.builder->population().size() * offers.size(), "customer-offers");
   }
   Progress* bar = progress.has_value() ? &*progress : nullptr;
@@ -800,7 +801,8 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   // chunks. One offer, or a blend (its baseline may not be safe to call from two threads):
   // every core on each offer in turn. The scores are the same either way (every sum is taken
   // in blocks whose order does not depend on the threads).
-  const size_t workers = blend_scorer_ != nullptr
+  // Sharded, the offers go one at a time: every process must exchange the same offer's sums.
+  const size_t workers = blend_scorer_ != nullptr || Sharded(collective_)
                              ? 1
                              : std::min(offers.size(), static_cast<size_t>(ResolveThreads(threads_)));
   if (cache.buffers.size() < std::max<size_t>(1, workers)) {
@@ -819,6 +821,39 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
     progress->Finish();
   }
   return Status::OK();
+}
+
+const FeatureBuilder& UniversalModel::BuilderFor(const HistoryView& history) const {
+  Cache& cache = *cache_;
+  if (cache.builder == nullptr || cache.view != &history || cache.cutoff != history.cutoff()) {
+    FeatureOptions features;
+    features.levels = &levels_;
+    features.embedding_level = embedding_level_;
+    features.run.horizon_days = horizon_days_;
+    features.run.threads = threads_;
+    features.collective = collective_;
+    const auto start = std::chrono::steady_clock::now();
+    cache.builder = std::make_unique<FeatureBuilder>(history, features, &parts_->factors);
+    CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
+    cache.view = &history;
+    cache.cutoff = history.cutoff();
+    cache.cold_probability.clear();
+  }
+  return *cache.builder;
+}
+
+std::vector<uint32_t> UniversalModel::ShardCustomers(const HistoryView& history) const {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  const FeatureBuilder& builder = BuilderFor(history);
+  std::vector<uint32_t> customers(builder.customers_end() - builder.customers_begin());
+  std::iota(customers.begin(), customers.end(), builder.customers_begin());
+  return customers;
+}
+
+void UniversalModel::ShardAcross(const Collective* collective) {
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  collective_ = collective;
+  cache_->builder = nullptr;
 }
 
 Status UniversalModel::ScoreOffersAtOnce(const HistoryView& history, std::span<const offer::ProductSet> offers,
@@ -915,7 +950,9 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
       &personal, &buffers->workspace, FeatureBuilder::SinkCalls::kConcurrent, threads);
   if (blend_scorer_ != nullptr) {
     // Ranks in the view's population, as on validation.
-    CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population));
+    CF_ASSIGN_OR_RETURN(std::vector<float> ranks, BaselineRanks(*blend_scorer_, history, offer, population,
+                                                               builder.population_begin(),
+                                                               builder.whole_population(), collective_));
     for (size_t i = 0; i < pop; ++i) {
       margins[i] += static_cast<float>(blend_.weight) * ranks[i];
     }
@@ -942,19 +979,22 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
   });
   // The offer's totals, which never grow when products are removed (offer_totals.h): the
   // probabilities are shifted to sum to its expected buyers, the revenue scaled to its own.
+  // Sharded, the sums span every process's part (each a whole number of blocks).
+  static_assert(FeatureBuilder::kPartBlock % kShiftBlock == 0);
   const OfferWindows& windows = stats.windows;
   double revenue_scale = 0;
-  if (pop > 0) {
+  if (const uint64_t whole = builder.whole_population(); whole > 0) {
     const double buyers = std::clamp(parts_->totals.ExpectedBuyers(windows), kMinExpectedBuyers,
-                                     kMaxBuyerShare * static_cast<double>(pop));
+                                     kMaxBuyerShare * static_cast<double>(whole));
     std::vector<double>& shifted = buffers->shifted;
     shifted.resize(pop);
-    LogitShiftOfLogitsToTotal(probability, buyers, threads, shifted);
+    LogitShiftOfLogitsToTotal(probability, buyers, threads, shifted, collective_);
     probability.swap(shifted);
-    double raw_revenue = 0;
+    std::vector<double> block_revenue((pop + kShiftBlock - 1) / kShiftBlock, 0.0);
     for (size_t i = 0; i < pop; ++i) {
-      raw_revenue += probability[i] * spend[i];
+      block_revenue[i / kShiftBlock] += probability[i] * spend[i];
     }
+    const double raw_revenue = SumInBlockOrder(collective_, block_revenue, 1)[0];
     revenue_scale = raw_revenue > 0 ? parts_->totals.ExpectedRevenue(windows) / raw_revenue : 0;
   }
   out->probability.resize(customers.size());

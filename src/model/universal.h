@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/collective.h"
 #include "base/status.h"
 #include "model/event_log.h"
 #include "model/levels.h"
@@ -23,6 +24,8 @@ class Progress;
 }
 
 namespace cf::model {
+
+class FeatureBuilder;
 
 // How the universal model trains. The horizon, threads and seed are RunOptions, passed beside.
 // Each field: default, valid range (checked by Validate), why.
@@ -120,6 +123,16 @@ class UniversalModel {
   using OfferScoresSink = std::function<Status(size_t offer, OfferScores scores)>;
   Status ScoreOffers(const HistoryView& history, std::span<const offer::ProductSet> offers,
                      std::span<const uint32_t> customers, const OfferScoresSink& sink) const;
+  // Shards scoring across the processes of `collective` (not owned; null = one process, the
+  // default): each process scores only its part of the customers, ShardCustomers(history), and the
+  // processes exchange what spans all of them (sums per block, percentile samples), so every
+  // customer's scores equal those of one process. Every process must then make the same
+  // Score/ScoreOffers calls with the same offers, in the same order.
+  void ShardAcross(const Collective* collective);
+  // The customers this process scores for `history`: all of them when not sharded.
+  std::vector<uint32_t> ShardCustomers(const HistoryView& history) const;
+  const Collective* collective() const { return collective_; }
+
   int horizon_days() const { return horizon_days_; }
   const std::vector<Level>& levels() const { return levels_; }
   const TrainReport& report() const { return report_; }
@@ -130,6 +143,8 @@ class UniversalModel {
   struct Cache;
   struct OfferBuffers;
   UniversalModel();
+  // The cached offer-independent features of `history`, rebuilt when the view changed; with cache_ locked.
+  const FeatureBuilder& BuilderFor(const HistoryView& history) const;
   // One offer of ScoreOffers on `threads` threads, with cache_ locked and its builder ready.
   Status ScoreOneOffer(const HistoryView& history, const offer::ProductSet& offer, std::span<const uint32_t> customers,
                        int threads, Progress* progress, OfferBuffers* buffers, OfferScores* out) const;
@@ -151,6 +166,7 @@ class UniversalModel {
   std::string booster_json_;              // the trees as XGBoost wrote them (saved with the model)
   TrainReport report_;
   std::unique_ptr<Cache> cache_;
+  const Collective* collective_ = nullptr;
 };
 
 std::unique_ptr<Scorer> MakeUniversalScorer(const ScorerContext& context);

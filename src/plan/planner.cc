@@ -150,8 +150,10 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   }
 
   const auto scoring = std::chrono::steady_clock::now();
-  std::vector<uint32_t> everyone(n);
-  std::iota(everyone.begin(), everyone.end(), 0u);
+  // Sharded (mpirun), each process scores its part of the customers and the scores are
+  // gathered, so that every process allocates the same whole plan (rank 0 writes it).
+  const std::vector<uint32_t> mine = model.ShardCustomers(history);
+  const Collective* shards = model.collective();
   std::vector<model::OfferScores> scores(offers.size());
   auto tell = [&](double fraction, const std::string& step) {
     if (options.on_progress) options.on_progress(fraction, step);
@@ -159,7 +161,11 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   Progress progress("scoring offers", offers.size(), "offers");
   size_t scored = 0;
   tell(0.05, fmt::format("scoring offers (0 of {})", offers.size()));
-  CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, everyone, [&](size_t i, model::OfferScores s) {
+  CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, mine, [&](size_t i, model::OfferScores s) {
+    if (Sharded(shards)) {
+      s.probability = shards->AllGather(std::span<const double>(s.probability));
+      s.expected_revenue = shards->AllGather(std::span<const double>(s.expected_revenue));
+    }
     scores[i] = std::move(s);
     progress.Add(1);
     ++scored;

@@ -1,0 +1,113 @@
+// `mpirun -np N audience score|top-offers|plan` gives the one-process run's output, byte for
+// byte: the ranks split the customers in whole blocks of the population and exchange only
+// what spans all of them (tests/dist/CMakeLists.txt registers this only where mpirun exists).
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "tests/audience_cli.h"
+
+namespace cf {
+namespace {
+
+class MpiTest : public AudienceCliTest {
+ protected:
+  // A retailer with more customers than two blocks of the population (16,384 each), so
+  // that every rank of -np 2 and -np 3 has customers of its own, and a quickly trained model.
+  void MakeWorld() {
+    Outcome gen = Audience("generate --quiet --customers 40000 --products 80 --days 120 --seed 3 --out " + dir_ +
+                           "/raw");
+    ASSERT_EQ(gen.code, 0) << gen.err;
+    Outcome ing = Audience("ingest --quiet --events " + dir_ + "/raw/purchases.csv --products " + dir_ +
+                           "/raw/products.csv --customers " + dir_ + "/raw/customers.csv --out " + dir_ + "/ds");
+    ASSERT_EQ(ing.code, 0) << ing.err;
+    Outcome train = Audience("train --quiet --data " + dir_ + "/ds --horizon 30 --train-cutoffs 2 --max-customers 2000 --out " + dir_ +
+                             "/model");
+    ASSERT_EQ(train.code, 0) << train.err;
+  }
+
+  // `mpirun -np N audience ARGS`; as root (CI) Open MPI wants to be told that is meant.
+  Outcome Mpi(int ranks, const std::string& args) {
+    const std::string root = geteuid() == 0 ? " --allow-run-as-root" : "";
+    const std::string cmd = std::string(CF_MPIEXEC) + root + " --oversubscribe -np " + std::to_string(ranks) + " " +
+                            audience_ + " " + args + " --threads 1" + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
+    Outcome r;
+    const int status = std::system(cmd.c_str());
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadFile(dir_ + "/stdout").value_or("");
+    r.err = ReadFile(dir_ + "/stderr").value_or("");
+    return r;
+  }
+
+  std::string Read(const std::string& name) { return ReadFile(dir_ + "/" + name).value_or("(missing)"); }
+};
+
+// Every file of a plan directory, by path relative to it, with its bytes.
+std::map<std::string, std::string> Files(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) {
+      files[std::filesystem::relative(e.path(), dir).string()] = ReadFile(e.path().string()).value_or("");
+    }
+  }
+  return files;
+}
+
+TEST_F(MpiTest, ScoreTopOffersAndPlanOnSeveralRanksEqualOneProcess) {
+  MakeWorld();
+  const std::string data = " --data " + dir_ + "/ds --model " + dir_ + "/model";
+  const std::string offer = " --offer 'department = \"GROCERY\"' --ids external_id";
+  ASSERT_EQ(Audience("score --quiet" + data + offer + " --out " + dir_ + "/one.csv").code, 0);
+  const std::string one = Read("one.csv");
+  ASSERT_GT(one.size(), 40000u * 20);
+  for (int ranks : {2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::string out = "/score-" + std::to_string(ranks) + ".csv";
+    Outcome r = Mpi(ranks, "score --quiet" + data + offer + " --out " + dir_ + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(Read(out.substr(1)), one) << "the CSVs differ";
+  }
+
+  Write("offers.json", R"([{"name": "Grocery", "offer": "department = \"GROCERY\""},
+                           {"name": "Cheap", "offer": "price < 3"},
+                           {"name": "Anything", "offer": "any"}])");
+  const std::string top = " --offers " + dir_ + "/offers.json --top 2";
+  ASSERT_EQ(Audience("top-offers --quiet" + data + top + " --out " + dir_ + "/top-one.csv").code, 0);
+  Outcome r = Mpi(2, "top-offers --quiet" + data + top + " --out " + dir_ + "/top-two.csv");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Read("top-two.csv"), Read("top-one.csv")) << "the CSVs differ";
+  EXPECT_NE(r.out.find("chose the top 2 of 3 offers"), std::string::npos) << "rank 0 prints once: " << r.out;
+  EXPECT_EQ(r.out.find("chose the top 2 of 3 offers"), r.out.rfind("chose the top 2 of 3 offers")) << r.out;
+
+  // The plan: the ranks share the scoring, and the directory rank 0 writes is the same.
+  const std::string plan = Write("plan.json", R"({
+    "name": "Mpi week", "start": "2026-12-07", "days": 7, "objective": "revenue",
+    "pressure": [{"channel": "email", "max_messages": 1, "window_days": 7}, {"channel": "any", "min_gap_days": 1}],
+    "campaigns": [
+      {"name": "Grocery", "offer": "department = \"GROCERY\"", "channel": "email", "send_date": "2026-12-07",
+       "volume": {"fixed": 6000}, "priority": "high", "holdout_share": 0.1},
+      {"name": "Cheap", "offer": "price < 3", "channel": "email", "send_date": "2026-12-10",
+       "volume": {"capture_share": 0.5}},
+      {"name": "App", "offer": "any", "channel": "push", "send_date": "2026-12-08",
+       "volume": {"fixed": 9000}, "holdout_share": 0.2}]})");
+  const std::string args = "plan --quiet --solver fast --data " + dir_ + "/ds --model " + dir_ + "/model --plan " + plan;
+  Outcome planned = Audience(args + " --out " + dir_ + "/plan-one");
+  ASSERT_EQ(planned.code, 0) << planned.err;
+  Outcome sharded = Mpi(2, args + " --out " + dir_ + "/plan-two");
+  ASSERT_EQ(sharded.code, 0) << sharded.err;
+  const auto expected = Files(dir_ + "/plan-one");
+  ASSERT_GE(expected.size(), 4u);  // summary.json and the three campaigns
+  EXPECT_EQ(Files(dir_ + "/plan-two"), expected);
+}
+
+TEST_F(MpiTest, CommandsThatDoNotShardAreRefusedUnderSeveralRanks) {
+  Outcome r = Mpi(2, "generate --quiet --customers 10 --products 5 --days 10 --out " + dir_ + "/raw");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("only score, top-offers and plan run across the 2 ranks"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/raw/purchases.csv"));
+}
+
+}  // namespace
+}  // namespace cf
