@@ -19,6 +19,7 @@
 // fmt::format, not "literal" + std::to_string(): GCC 12 warns falsely on the latter (-Wrestrict).
 #include <fmt/format.h>
 
+#include "pg_cluster.h"
 #include "test_util.h"
 
 namespace cf::engage_test {
@@ -35,7 +36,7 @@ constexpr int kAttributesPerUser = 8;  // custom attributes of each new profile
 constexpr int kRounds = 8;
 constexpr auto kTimeBudget = std::chrono::seconds(40);  // rounds stop early past this
 constexpr int kMinKillMs = 50;
-constexpr int kMaxKillMs = 1000;
+constexpr int kMaxKillMs = 1500;
 constexpr size_t kExportBatch = 50;  // kMaxUserBatch of /users/export/ids
 
 std::string PoolUser(int client, int i) { return fmt::format("p{}-{}", client, i); }

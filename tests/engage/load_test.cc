@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "base/strings.h"
+#include "pg_cluster.h"
 #include "test_util.h"
 
 namespace cf::engage_test {
