@@ -73,8 +73,19 @@ bool Api::Limit(int64_t workspace_id, const std::string& endpoint, http::Respons
   http::RateLimitDecision d;
   // A shared store counts for every server on it (docs/scaling.md); otherwise this process does.
   const int64_t window = std::max<int64_t>(limit.window_seconds, 1);
-  const int64_t now = clock_.NowSeconds();
-  auto shared = engage_.storage().CountRequest(key, now - now % window, limit.limit);
+  // The shared count keys on the window's length too: its windows only move forward, and a
+  // longer window set by an operator starts earlier than the current shorter one.
+  const std::string shared_key = key + " " + std::to_string(window);
+  int64_t now = clock_.NowSeconds();
+  auto shared = engage_.storage().CountRequest(shared_key, now - now % window, limit.limit);
+  // Refused for a window that another request has ended meanwhile: count it in the current one.
+  if (shared.has_value() && shared->has_value() && **shared > limit.limit) {
+    const int64_t later = clock_.NowSeconds();
+    if (later - later % window > now - now % window) {
+      now = later;
+      shared = engage_.storage().CountRequest(shared_key, now - now % window, limit.limit);
+    }
+  }
   if (shared.has_value() && shared->has_value()) {
     const int64_t count = **shared;
     d.limit = limit.limit;

@@ -1349,19 +1349,24 @@ Status Migrate(Connection& c, const std::string& url, bool allowed) {
 class PgStorage final : public Storage {
  public:
   // One autocommit statement: the row lock of the key orders concurrent requests of all servers.
+  // A window only moves forward: a request that read the clock before the window ended but
+  // reaches the row after a later one started it updates nothing and is refused (the caller
+  // counts it again in the current window). Moving the window back used to restart both
+  // windows' counts at every such request, and under load 3 times the limit got through.
   Result<std::optional<int64_t>> CountRequest(const std::string& key, int64_t window_start, int64_t limit) override {
     CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
     int64_t count = 0;
     {
       Stmt s(*c,
              "INSERT INTO rate_windows(key, window_start, count) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET "
-             "count = CASE WHEN rate_windows.window_start <> excluded.window_start THEN 1 "
+             "count = CASE WHEN rate_windows.window_start < excluded.window_start THEN 1 "
              "WHEN rate_windows.count > $3 THEN rate_windows.count ELSE rate_windows.count + 1 END, "
-             "window_start = excluded.window_start RETURNING count");
+             "window_start = excluded.window_start WHERE rate_windows.window_start <= excluded.window_start "
+             "RETURNING count");
       s.Bind(key).Bind(window_start).Bind(limit);
       auto row = s.Step();
       if (!row.has_value()) return Err(row.error());
-      count = *row ? s.Int(0) : 0;
+      count = *row ? s.Int(0) : limit + 1;
     }
     pool_.Give(std::move(c));
     return std::optional<int64_t>(count);

@@ -373,7 +373,8 @@ class Storage {
   virtual Result<std::unique_ptr<Transaction>> Begin(bool write) = 0;
   // Request counting shared by every server on the store (PostgreSQL): counts one request
   // against `key` in the fixed window starting at `window_start` unless `limit` is reached,
-  // and returns the count after it (limit + 1: refused). nullopt: count in the process (SQLite).
+  // and returns the count after it (limit + 1: refused, also when a later window of `key` has
+  // begun: windows only move forward). nullopt: count in the process (SQLite).
   virtual Result<std::optional<int64_t>> CountRequest(const std::string& key, int64_t window_start, int64_t limit) {
     (void)key;
     (void)window_start;
