@@ -151,9 +151,15 @@ TEST(EngageRouteWalkTest, EveryRouteRefusesMissingAndWrongCredentialsAndChangesN
   const int sent = WalkWithoutCredentials(client, table, creds);
   EXPECT_GT(sent, 200);
   const auto after = DatabaseRows(data + "/engage.db");
+  // The security log's AUTOINCREMENT counter (in sqlite_sequence) moves with it: compared below.
+  auto without_log_counter = [](std::vector<std::string> rows) {
+    std::erase_if(rows, [](const std::string& r) { return r.rfind("3:security_events\x1f", 0) == 0; });
+    return rows;
+  };
   for (const auto& [table_name, rows] : before) {
     if (table_name == "security_events") continue;  // below
-    EXPECT_EQ(after.at(table_name), rows) << "the walk changed table " << table_name;
+    EXPECT_EQ(without_log_counter(after.at(table_name)), without_log_counter(rows))
+        << "the walk changed table " << table_name;
   }
   // The wrong sign-ins are logged (console.signin_failed), nothing else.
   const auto& events_before = before.at("security_events");
@@ -166,6 +172,25 @@ TEST(EngageRouteWalkTest, EveryRouteRefusesMissingAndWrongCredentialsAndChangesN
     EXPECT_NE(e.find("console.signin_failed"), std::string::npos) << "a refused request left an event: " << e;
   }
   server.reset();
+  std::filesystem::remove_all(data);
+}
+
+// Found by fuzz_engage_api: a console user lookup whose query is not UTF-8 threw while the
+// "no user matches" message was made (nlohmann's strict dump()), and was answered 500.
+TEST(EngageRouteWalkTest, ConsoleUserLookupByBytesThatAreNotUtf8IsA404) {
+  const std::string data = MakeTempDir("engage-walk-utf8");
+  const std::string password = RunAdmin(data, {"user", "create", "--email", "ann@example.com"}).last_line;
+  {
+    EngageServer server(data);
+    ASSERT_TRUE(server.running());
+    http::Client client(server.base_url());
+    auto [cookie, csrf] = ConsoleSignIn(client, "ann@example.com", password);
+    for (const char* query : {"external_id=u1e%E2%E2%E2xternal_", "device_id=%FF%FE", "braze_id=%C3%28"}) {
+      auto r = client.Get(std::string("/console/api/users?") + query, {{"Cookie", cookie}});
+      ASSERT_TRUE(r.has_value());
+      EXPECT_EQ(r->status, 404) << query << ": " << r->body;
+    }
+  }
   std::filesystem::remove_all(data);
 }
 

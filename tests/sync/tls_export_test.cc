@@ -3,6 +3,7 @@
 // the certificate is refused, the error says so, and engage is left as it was.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -21,12 +22,13 @@ class TlsExportTest : public ::testing::Test {
     ASSERT_TRUE(world_.running());
     ASSERT_EQ(world_.base_url().rfind("https://", 0), 0u) << world_.base_url();
     std::vector<std::string> ids;
-    for (int i = 0; i < 300; ++i) ids.push_back("u" + std::to_string(i));
+    for (int i = 0; i < 300; ++i) ids.push_back(std::string("u").append(std::to_string(i)));
     world_.AddIdentified(ids);
     plan_dir_ = world_.dir() + "/plan";
     PlanCampaign c{"Coffee lovers", "Coffee - week 49", "cf-coffee", {}};
     for (int i = 0; i < 250; ++i) {
-      c.rows.push_back({"c" + std::to_string(i), "u" + std::to_string(i), "", "", i % 10 == 3 ? 1 : 0});
+      c.rows.push_back({std::string("c").append(std::to_string(i)), std::string("u").append(std::to_string(i)), "", "",
+                        i % 10 == 3 ? 1 : 0});
     }
     for (const Row& r : c.rows) {
       if (r.holdout == 0) expected_.insert(KeyOf(r));
@@ -61,8 +63,11 @@ TEST_F(TlsExportTest, WithTheCaCertConvergesToThePlannedMembership) {
 TEST_F(TlsExportTest, WithoutTheCaCertFailsNamingTheCertificateAndChangesNothing) {
   for (const std::vector<std::string>& trust :
        {std::vector<std::string>{}, std::vector<std::string>{"--ca-cert", certs_.other_ca_cert()}}) {
+    const auto start = std::chrono::steady_clock::now();
     Outcome o = Export(trust);
     EXPECT_NE(o.code, 0) << o.out;
+    // At once: an untrusted certificate is not retried (max_retry_seconds is 300 s).
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 20.0);
     EXPECT_NE(o.err.find("certificate"), std::string::npos) << o.err;
     EXPECT_TRUE(world_.Members("cf-coffee").empty()) << "nothing reached engage";
   }
