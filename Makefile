@@ -32,7 +32,7 @@ clean:
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 FUZZ_CXX ?= clang++-16
-FUZZ_TARGETS := fuzz_offer fuzz_plan fuzz_csv fuzz_jsonl
+FUZZ_TARGETS := fuzz_offer fuzz_plan fuzz_csv fuzz_jsonl fuzz_http_request fuzz_engage_api
 SANITIZE_BUILD ?= build-sanitize
 
 .PHONY: fuzz test-sanitize

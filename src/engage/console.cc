@@ -294,7 +294,10 @@ void Console::Register(http::Server& server) {
               "look a user up by exactly one of external_id, device_id, braze_id, or alias_label with alias_name"));
         }
         CF_ASSIGN_OR_RETURN(json found, e.ExportIds(s.workspace_id, ask));
-        if (found["users"].empty()) return Err(Status::NotFound("no user matches " + ask.dump()));
+        // The query's bytes are not checked as UTF-8: a strict dump() would throw (fuzz_engage_api).
+        if (found["users"].empty()) {
+          return Err(Status::NotFound("no user matches " + ask.dump(-1, ' ', false, json::error_handler_t::replace)));
+        }
         json user = found["users"][0];
         const std::string braze_id = user.value("braze_id", "");
         std::vector<json> sends;

@@ -87,6 +87,11 @@ Result<ClientResponse> Client::Send(std::string_view method, std::string_view pa
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(list);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+    // Not transient: retrying an untrusted certificate only delays the error.
+    return Err(Status::FailedPrecondition(method_str + " " + url + ": " + curl_easy_strerror(rc) +
+                                          " (the server's certificate is not trusted: trust its CA with ca_cert_file)"));
+  }
   if (rc != CURLE_OK) {
     return Err(Status::Unavailable(method_str + " " + url + ": " + curl_easy_strerror(rc)));
   }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/files.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "http/json_answer.h"
@@ -263,6 +265,75 @@ bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+// How a read of a request's headers or body ended: go on (status 0), answer `status` with
+// `error` and close, or close without an answer (status -1: end of stream, timeout, reset).
+// Shared by connections and Server::AnswerBytes, so that the fuzzed path is the served one.
+struct ReadOutcome {
+  int status = 0;
+  std::string error;
+};
+
+ReadOutcome AfterHeader(const beast::error_code& ec, const RequestParser& parser, const ServerOptions& options) {
+  if (ec == bhttp::error::body_limit) {
+    // Beast stops at the Content-Length header: not a byte of the body has been read.
+    return {413, "the body of " + std::to_string(parser.content_length().value_or(0)) +
+                     " bytes (Content-Length) is over the limit of " + std::to_string(options.max_body_bytes) +
+                     " bytes"};
+  }
+  if (ec == bhttp::error::header_limit) {
+    return {431, "the request line and headers are over the limit of " + std::to_string(options.max_header_bytes) +
+                     " bytes"};
+  }
+  if (ec == bhttp::error::multiple_content_length) return {400, "two different Content-Length headers: send one"};
+  if (ec == bhttp::error::bad_content_length) {
+    return {400, parser.chunked() ? "both Transfer-Encoding: chunked and Content-Length: send one of them"
+                                  : "Content-Length is not a non-negative decimal integer"};
+  }
+  if (ec == bhttp::error::bad_transfer_encoding) {
+    return {400, "Transfer-Encoding is sent twice or together with Content-Length: send one of them"};
+  }
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return {-1, ""};
+  if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    return {400, "the request is not valid HTTP/1.1 (" + ec.message() + ")"};
+  }
+  if (ec) return {-1, ""};  // timeout, reset: nobody to answer
+  const auto& h = parser.get();
+  if (h.count(bhttp::field::transfer_encoding) > 0 && !parser.chunked()) {
+    return {400, "Transfer-Encoding " + Quote(std::string(h[bhttp::field::transfer_encoding])) +
+                     " is not supported: only chunked"};
+  }
+  return {};
+}
+
+ReadOutcome AfterBody(const beast::error_code& ec, const ServerOptions& options) {
+  if (ec == bhttp::error::body_limit) {
+    return {413, "the body is over the limit of " + std::to_string(options.max_body_bytes) + " bytes"};
+  }
+  if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream) return {-1, ""};
+  if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    return {400, "the request body could not be read (" + ec.message() + ")"};
+  }
+  if (ec) return {-1, ""};
+  return {};
+}
+
+void SetLimits(RequestParser& parser, const ServerOptions& options) {
+  parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+  parser.body_limit(options.max_body_bytes);
+}
+
+// The request a handler gets from a parser that read a whole message.
+Request TakeRequest(RequestParser& parser, const std::string& client, bool tls) {
+  auto msg = parser.release();
+  Request req = MakeRequest(msg, client);
+  req.tls = tls;
+  // A multipart body is not JSON: the handler sees an empty one.
+  if (!IEquals(req.Header("Content-Type").substr(0, 19), "multipart/form-data")) req.body = std::move(msg.body());
+  return req;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(Core* core, tcp::socket socket, std::string client)
@@ -308,8 +379,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_ = SessionState::kReading;
     if (core_->stopping) return Close();
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(core_->options.max_header_bytes));
-    parser_->body_limit(core_->options.max_body_bytes);
+    SetLimits(*parser_, core_->options);
     // A connection waits for its first request's headers header_timeout_seconds, and for a
     // later one's keep_alive_timeout_seconds: slow or silent clients cost a socket, briefly.
     stream_.expires_after(std::chrono::seconds(served_ == 0 ? core_->options.header_timeout_seconds
@@ -321,40 +391,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHeader(beast::error_code ec) {
-    const size_t max_body = core_->options.max_body_bytes;
-    if (ec == bhttp::error::body_limit) {
-      // Beast stops at the Content-Length header: not a byte of the body has been read.
-      return Fail(413, "the body of " + std::to_string(parser_->content_length().value_or(0)) +
-                           " bytes (Content-Length) is over the limit of " + std::to_string(max_body) + " bytes");
-    }
-    if (ec == bhttp::error::header_limit) {
-      return Fail(431, "the request line and headers are over the limit of " +
-                           std::to_string(core_->options.max_header_bytes) + " bytes");
-    }
-    if (ec == bhttp::error::multiple_content_length) {
-      return Fail(400, "two different Content-Length headers: send one");
-    }
-    if (ec == bhttp::error::bad_content_length) {
-      return Fail(400, parser_->chunked() ? "both Transfer-Encoding: chunked and Content-Length: send one of them"
-                                          : "Content-Length is not a non-negative decimal integer");
-    }
-    if (ec == bhttp::error::bad_transfer_encoding) {
-      return Fail(400, "Transfer-Encoding is sent twice or together with Content-Length: send one of them");
-    }
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return Close();
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-      return Fail(400, "the request is not valid HTTP/1.1 (" + ec.message() + ")");
-    }
-    if (ec) return Close();  // timeout, reset: nobody to answer
-
+    ReadOutcome outcome = AfterHeader(ec, *parser_, core_->options);
+    if (outcome.status < 0) return Close();
+    if (outcome.status > 0) return Fail(outcome.status, std::move(outcome.error));
     const auto& h = parser_->get();
     head_ = h.method() == bhttp::verb::head;
     version_ = h.version();
     keep_alive_ = h.keep_alive();
-    if (h.count(bhttp::field::transfer_encoding) > 0 && !parser_->chunked()) {
-      return Fail(400, "Transfer-Encoding " + Quote(std::string(h[bhttp::field::transfer_encoding])) +
-                           " is not supported: only chunked");
-    }
     if (IEquals(std::string_view(h[bhttp::field::expect].data(), h[bhttp::field::expect].size()), "100-continue") &&
         !parser_->is_done()) {
       // The client waits for this before it sends the body (curl does, for bodies over 1 KiB).
@@ -383,26 +426,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnBody(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) {
-      return Fail(413, "the body is over the limit of " + std::to_string(core_->options.max_body_bytes) + " bytes");
-    }
-    if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream) return Close();
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-      return Fail(400, "the request body could not be read (" + ec.message() + ")");
-    }
-    if (ec) return Close();
+    ReadOutcome outcome = AfterBody(ec, core_->options);
+    if (outcome.status < 0) return Close();
+    if (outcome.status > 0) return Fail(outcome.status, std::move(outcome.error));
     Dispatch();
   }
 
   void Dispatch() {
     state_ = SessionState::kHandling;
     stream_.expires_never();
-    auto msg = parser_->release();
+    Request req = TakeRequest(*parser_, client_, tls_.has_value());
     parser_.reset();
-    Request req = MakeRequest(msg, client_);
-    req.tls = tls_.has_value();
-    // A multipart body is not JSON: the handler sees an empty one.
-    if (!IEquals(req.Header("Content-Type").substr(0, 19), "multipart/form-data")) req.body = std::move(msg.body());
     Answer(std::move(req), 0);
   }
 
@@ -528,7 +562,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   std::optional<asio::ssl::stream<beast::tcp_stream&>> tls_;  // over stream_, when the server has TLS
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   bhttp::response<bhttp::string_body> res_;
   std::optional<bhttp::response_serializer<bhttp::string_body>> serializer_;  // of res_
   std::string client_;
@@ -662,6 +696,13 @@ Result<asio::ssl::context> TlsContext(const std::string& cert_file, const std::s
   return context;
 }
 
+// The route table, one "METHOD PATTERN" a line (written atomically: a reader never sees part of it).
+Status WriteRoutes(const std::vector<RouteEntry>& routes, const std::string& path) {
+  std::string text;
+  for (const RouteEntry& r : routes) text += r.method + " " + r.pattern_text + "\n";
+  return WriteFileAtomic(path, text);
+}
+
 }  // namespace
 
 struct Server::Impl : Core {};
@@ -681,6 +722,43 @@ std::vector<std::pair<std::string, std::string>> Server::Routes() const {
 }
 
 void Server::SetFallback(FallbackHandler handler) { impl_->fallback = std::move(handler); }
+
+Response Server::AnswerBytes(std::string_view bytes) {
+  const Core& core = *impl_;
+  RequestParser parser;
+  SetLimits(parser, core.options);
+  size_t used = 0;
+  // Feeds the parser until `done`, as the socket reads would; bytes that end first are an end of
+  // stream in the middle of the message.
+  auto feed = [&](auto done) {
+    beast::error_code ec;
+    while (!done()) {
+      if (used == bytes.size()) return beast::error_code(bhttp::error::partial_message);
+      const size_t n = parser.put(asio::buffer(bytes.data() + used, bytes.size() - used), ec);
+      used += n;
+      if (ec == bhttp::error::need_more) {
+        if (n == 0) return beast::error_code(bhttp::error::partial_message);
+        ec = {};
+      }
+      if (ec) return ec;
+    }
+    return ec;
+  };
+  const std::string client = "fuzz";
+  auto fail = [&](ReadOutcome outcome) {
+    if (outcome.status < 0) return Response{0, "", "", {}};
+    Request req = MakeRequest(parser.get(), client);
+    req.error = std::move(outcome.error);
+    return core.Fallback(req, outcome.status);
+  };
+  ReadOutcome outcome = AfterHeader(feed([&] { return parser.is_header_done(); }), parser, core.options);
+  if (outcome.status != 0) return fail(std::move(outcome));
+  parser.eager(true);
+  outcome = AfterBody(feed([&] { return parser.is_done(); }), core.options);
+  if (outcome.status != 0) return fail(std::move(outcome));
+  Request req = TakeRequest(parser, client, false);
+  return core.Answer(req);
+}
 
 Result<int> Server::Bind(const std::string& host, int port) {
   if (Status s = impl_->options.Validate(); !s.ok()) return Err(s);
@@ -734,6 +812,9 @@ Status Server::Run() {
       }
     }
   };
+  if (const char* routes_file = std::getenv("CF_HTTP_ROUTES_FILE"); routes_file != nullptr && *routes_file != 0) {
+    CF_RETURN_IF_ERROR(WriteRoutes(core.routes, routes_file));
+  }
   core.handlers.emplace(static_cast<size_t>(core.options.threads));
   std::vector<std::thread> threads;
   for (int i = 1; i < core.options.io_threads; ++i) threads.emplace_back(serve);

@@ -87,11 +87,18 @@ class Server {
   // Every route as (method, pattern), in the order they were added: what a test walks so that
   // no route escapes it.
   std::vector<std::pair<std::string, std::string>> Routes() const;
+  // A test seam below the socket, for fuzzing: reads one request from `bytes` with the parser,
+  // limits and checks a connection uses, and answers it with the routes or the fallback (in the
+  // calling thread, without Bind()). Status 0: the bytes end before the request does (a
+  // connection would wait for more, then close without an answer).
+  Response AnswerBytes(std::string_view bytes);
 
   // Binds to host:port (port 0: any free port) and returns the bound port. Fails when another
   // socket listens on that port: the port is never shared (no SO_REUSEPORT).
   Result<int> Bind(const std::string& host, int port);
   // Serves until Stop(); call after Bind(). Returns once the answers in progress are written.
+  // With the environment variable CF_HTTP_ROUTES_FILE set, first writes Routes() to that file,
+  // one "METHOD PATTERN" a line: how the route walk reads the table of a real server process.
   Status Run();
   // Safe from any thread, and from a signal-watching thread; before, during or after Run().
   void Stop();

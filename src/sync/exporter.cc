@@ -113,7 +113,9 @@ class Sender {
           if (after && *after > 0) delay = static_cast<double>(*after) * Uniform(1.0, 1.1);
         }
       } else {
-        last = r.error().message();  // refused, reset, closed mid-answer, timed out
+        // An untrusted certificate fails for good; refused, reset, closed mid-answer, timed out do not.
+        if (r.error().code() != StatusCode::kUnavailable) return Err(r.error());
+        last = r.error().message();
       }
       const double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
       if (elapsed + delay > options_.max_retry_seconds) {

@@ -92,7 +92,17 @@ Outcome RunAudience(const std::string& scratch, const std::vector<std::string>& 
 
 pid_t StartAudience(const std::vector<std::string>& args) { return Spawn(args, "/dev/null", "/dev/null"); }
 
-EngageWorld::EngageWorld() {
+namespace {
+
+http::ClientOptions ClientTrusting(const WorldTls& tls) {
+  http::ClientOptions o;
+  o.ca_cert_file = tls.ca_cert;
+  return o;
+}
+
+}  // namespace
+
+EngageWorld::EngageWorld(WorldTls tls) : tls_(std::move(tls)) {
   dir_ = engage_test::MakeTempDir("cf-export-test");
   data_ = dir_ + "/data";
   std::filesystem::create_directories(data_);
@@ -106,7 +116,9 @@ EngageWorld::EngageWorld() {
   keys_file_ = dir_ + "/keys.json";
   EXPECT_TRUE(
       WriteFileAtomic(keys_file_, json{{"partner_api_key", partner_key}, {"data_import_key", secret}}.dump()).ok());
-  server_ = std::make_unique<engage_test::EngageServer>(data_);
+  std::vector<std::string> serve_args;
+  if (!tls_.cert.empty()) serve_args = {"--tls-cert", tls_.cert, "--tls-key", tls_.key};
+  server_ = std::make_unique<engage_test::EngageServer>(data_, serve_args);
 }
 
 EngageWorld::~EngageWorld() {
@@ -115,7 +127,7 @@ EngageWorld::~EngageWorld() {
 }
 
 void EngageWorld::Post(const std::string& path, const std::string& body) {
-  http::Client c(base_url());
+  http::Client c(base_url(), ClientTrusting(tls_));
   Result<http::ClientResponse> r = c.Post(path, body, {{"Authorization", "Bearer " + api_key_}});
   ASSERT_TRUE(r.has_value()) << r.error().ToString();
   ASSERT_EQ(r->status / 100, 2) << path << ": " << r->body;
@@ -156,7 +168,7 @@ void EngageWorld::IdentifyLater(const std::string& device_id, const std::string&
 
 std::set<std::string> EngageWorld::Members(const std::string& cohort_id) {
   std::set<std::string> out;
-  http::Client c(base_url());
+  http::Client c(base_url(), ClientTrusting(tls_));
   const auto lookup = [&](const json& body) -> json {
     json b = body;
     b["fields_to_export"] = {"external_id", "user_aliases", "cohorts"};

@@ -41,13 +41,21 @@ Outcome RunAudience(const std::string& scratch, const std::vector<std::string>& 
 // Starts `audience ARGS` (output discarded) and returns its pid.
 pid_t StartAudience(const std::vector<std::string>& args);
 
+// How the world's `engage serve` is started: plain HTTP by default; with a certificate and key,
+// over TLS, and then its clients trust `ca_cert` (tests/engage/tls_certs.h).
+struct WorldTls {
+  std::string cert, key, ca_cert;
+};
+
 class EngageWorld {
  public:
-  EngageWorld();
+  explicit EngageWorld(WorldTls tls = {});
   ~EngageWorld();
 
   const std::string& dir() const { return dir_; }
-  std::string base_url() const { return server_->base_url(); }
+  std::string base_url() const {
+    return tls_.cert.empty() ? server_->base_url() : "https://127.0.0.1:" + std::to_string(server_->port());
+  }
   const std::string& keys_file() const { return keys_file_; }
   bool running() const { return server_ && server_->running(); }
 
@@ -65,6 +73,7 @@ class EngageWorld {
  private:
   void Post(const std::string& path, const std::string& body);
 
+  WorldTls tls_;
   std::string dir_, data_, api_key_, keys_file_;
   std::unique_ptr<engage_test::EngageServer> server_;
   std::vector<std::string> identified_, emails_, devices_;
