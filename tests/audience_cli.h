@@ -28,8 +28,11 @@ class AudienceCliTest : public ::testing::Test {
   }
 
   // Runs `audience ARGS`; stdout and stderr go through files, so no progress bar is drawn.
-  Outcome Audience(const std::string& args) {
-    const std::string cmd = audience_ + " " + args + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
+  Outcome Audience(const std::string& args) { return Run(audience_ + " " + args); }
+
+  // Runs a shell command line the same way (e.g. `mpirun ... audience ...`).
+  Outcome Run(const std::string& command) {
+    const std::string cmd = command + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
     Outcome r;
     const int status = std::system(cmd.c_str());
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -31,14 +31,8 @@ class MpiTest : public AudienceCliTest {
   // `mpirun -np N audience ARGS`; as root (CI) Open MPI wants to be told that is meant.
   Outcome Mpi(int ranks, const std::string& args) {
     const std::string root = geteuid() == 0 ? " --allow-run-as-root" : "";
-    const std::string cmd = std::string(CF_MPIEXEC) + root + " --oversubscribe -np " + std::to_string(ranks) + " " +
-                            audience_ + " " + args + " --threads 1" + " >" + dir_ + "/stdout 2>" + dir_ + "/stderr";
-    Outcome r;
-    const int status = std::system(cmd.c_str());
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(dir_ + "/stdout").value_or("");
-    r.err = ReadFile(dir_ + "/stderr").value_or("");
-    return r;
+    return Run(std::string(CF_MPIEXEC) + root + " --oversubscribe -np " + std::to_string(ranks) + " " + audience_ + " " +
+               args + " --threads 1");
   }
 
   std::string Read(const std::string& name) { return ReadFile(dir_ + "/" + name).value_or("(missing)"); }
