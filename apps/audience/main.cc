@@ -1,5 +1,6 @@
 // audience: the predictive audience builder's command line.
 #include <cstdio>
+#include <string>
 #include <string_view>
 
 #include "apps/audience/commands.h"
@@ -32,7 +33,10 @@ int main(int argc, char** argv) {
     cf::Progress::SetEnabled(false);  // one bar, rank 0's
   }
   CLI::App app{"audience: predictive CRM audiences (ingest, generate, train, score, evaluate)", "audience"};
-  app.set_version_flag("--version", "audience " CF_VERSION, "Print the version and exit");
+  app.set_version_flag("--version",
+                       std::string("audience " CF_VERSION) +
+                           (cf::dist::BuiltWithMpi() ? " (Open MPI: score, top-offers, plan under mpirun)" : " (no MPI)"),
+                       "Print the version and exit");
   app.require_subcommand(1);
   int exit_code = 0;
   cf::cli::AddDataCommands(app, &exit_code);
