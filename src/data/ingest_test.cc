@@ -224,7 +224,7 @@ TEST_F(IngestTest, ParallelReadMatchesErrorsAndOrderOfASequentialRead) {
   body.reserve(24 << 20);
   int rows = 0;
   while (body.size() < (20 << 20)) {
-    body += "cust" + std::to_string((rows * 7919) % 50021) + ",2024-0" + std::to_string(1 + rows % 9) + "-1" +
+    body += "cust" + std::to_string((int64_t{rows} * 7919) % 50021) + ",2024-0" + std::to_string(1 + rows % 9) + "-1" +
             std::to_string(rows % 10) + "T10:00:00Z,\"p," + std::to_string(rows % 997) + "\"," +
             std::to_string(rows % 13) + ".5,s" + std::to_string(rows % 5) + "\n";
     ++rows;

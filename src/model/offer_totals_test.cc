@@ -99,7 +99,8 @@ TEST(OfferTotalsTest, ExpectedBuyersAndRevenueNeverGrowWhenProductsAreRemoved) {
     }
   }
   std::mt19937_64 rng(17);
-  const Level& department = ChooseLevels(ds->catalog()).front();
+  // A copy: ChooseLevels returns a temporary vector.
+  const Level department = ChooseLevels(ds->catalog()).front();
   int strictly_smaller = 0;
   for (int trial = 0; trial < 400; ++trial) {
     // O: a random department, or a random half of the catalog; O': O without a random share of it.

@@ -47,7 +47,9 @@ TEST(TrainingSampleTest, ASampleTrainsAsWellAsEveryCustomer) {
   const int horizon = truth["options"]["truth_horizon_days"].get<int>();
   std::map<std::string, std::vector<std::pair<uint32_t, double>>> by_category;
   bool header = true;
-  for (std::string_view line : Split(ReadFile(dir + "/gen/truth_probabilities.csv").value(), '\n')) {
+  // Named: Split's views must not outlive the file's text (a temporary in the range-for).
+  const std::string probabilities = ReadFile(dir + "/gen/truth_probabilities.csv").value();
+  for (std::string_view line : Split(probabilities, '\n')) {
     if (header || line.empty()) {
       header = false;
       continue;
