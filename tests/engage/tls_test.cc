@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "test_util.h"
+#include "raw_socket.h"
 #include "tls_certs.h"
 
 namespace cf::engage_test {
@@ -28,55 +29,7 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// A raw loopback TCP connection: what a hostile client controls byte by byte.
-class RawSocket {
- public:
-  explicit RawSocket(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  ~RawSocket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RawSocket(const RawSocket&) = delete;
-  RawSocket& operator=(const RawSocket&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads until the server closes (or resets) the connection or `timeout_s` passes; whether it
-  // closed, and after how many seconds.
-  std::pair<bool, double> WaitForClose(double timeout_s) {
-    const auto start = Clock::now();
-    char buf[4096];
-    while (SecondsSince(start) < timeout_s) {
-      pollfd p{fd_, POLLIN, 0};
-      const int left_ms = static_cast<int>((timeout_s - SecondsSince(start)) * 1000) + 1;
-      if (poll(&p, 1, left_ms) <= 0) continue;
-      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return {true, SecondsSince(start)};
-    }
-    return {false, SecondsSince(start)};
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using ::cf::test::RawSocket;
 
 // The first flight of a real TLS client (its ClientHello), from OpenSSL over memory BIOs.
 std::string ClientHello() {
@@ -166,7 +119,7 @@ TEST_F(TlsTest, PlainHttpToTheTlsPortIsClosedAtOnce) {
   RawSocket s(server_->port());
   ASSERT_TRUE(s.connected());
   ASSERT_TRUE(s.Send("GET /signin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
-  auto [closed, seconds] = s.WaitForClose(8);
+  auto [bytes, closed, seconds] = s.ReadUntilClosed(8);
   EXPECT_TRUE(closed) << "no close within 8 s";
   EXPECT_LT(seconds, 2.0) << "a plain HTTP request is not a ClientHello: the handshake fails at once";
 }
@@ -205,11 +158,11 @@ TEST_F(TlsTest, MisbehavingClientsDoNotBlockOthers) {
   }
   EXPECT_LT(SecondsSince(start), 15.0);
   // Garbage fails the handshake at once; the others are closed by the header timeout (10 s).
-  auto [garbage_closed, garbage_seconds] = garbage.front()->WaitForClose(5);
+  auto [garbage_bytes, garbage_closed, garbage_seconds] = garbage.front()->ReadUntilClosed(5);
   EXPECT_TRUE(garbage_closed);
   EXPECT_LT(garbage_seconds, 2.0);
   for (auto* group : {&silent, &half_hello, &whole_hello}) {
-    auto [closed, seconds] = group->front()->WaitForClose(15);
+    auto [bytes, closed, seconds] = group->front()->ReadUntilClosed(15);
     EXPECT_TRUE(closed) << "a stalled handshake is not kept open forever (" << seconds << " s)";
   }
   auto after = FreshGet("/signin");

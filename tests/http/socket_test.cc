@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engage_process.h"
+#include "raw_socket.h"
 #include "http/json_answer.h"
 #include "http/server.h"
 
@@ -31,92 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-class Socket {
- public:
-  explicit Socket(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    int one = 1;
-    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  ~Socket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-
-  bool connected() const { return connected_; }
-
-  bool Send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  struct Read {
-    std::string data;
-    bool closed = false;  // the server closed (or reset) the connection
-    double seconds = 0;
-  };
-
-  // Reads until the server closes the connection or `timeout_s` passes.
-  Read ReadUntilClosed(double timeout_s) {
-    return ReadWhile(timeout_s, [](const std::string&) { return true; });
-  }
-
-  // Reads until `data` holds `answers` complete answers (headers and Content-Length body).
-  Read ReadAnswers(double timeout_s, int answers = 1) {
-    return ReadWhile(timeout_s, [answers](const std::string& data) { return CompleteAnswers(data) < answers; });
-  }
-
-  static int CompleteAnswers(const std::string& data) {
-    int n = 0;
-    size_t pos = 0;
-    while (true) {
-      size_t end = data.find("\r\n\r\n", pos);
-      if (end == std::string::npos) return n;
-      size_t length = 0;
-      size_t cl = data.find("Content-Length: ", pos);
-      if (cl != std::string::npos && cl < end) length = std::stoul(data.substr(cl + 16, 20));
-      if (data.compare(pos, 12, "HTTP/1.1 100") == 0) length = 0;
-      if (data.size() < end + 4 + length) return n;
-      if (data.compare(pos, 12, "HTTP/1.1 100") != 0) ++n;
-      pos = end + 4 + length;
-    }
-  }
-
- private:
-  template <typename More>
-  Read ReadWhile(double timeout_s, More more) {
-    Read r;
-    auto start = Clock::now();
-    char buf[65536];
-    while (more(r.data)) {
-      double left = timeout_s - SecondsSince(start);
-      if (left <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
-      ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        r.closed = true;
-        break;
-      }
-      r.data.append(buf, static_cast<size_t>(n));
-    }
-    r.seconds = SecondsSince(start);
-    return r;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using ::cf::test::RawSocket;
+using Socket = RawSocket;
 
 int CountAnswers(const std::string& data) {
   int n = 0;
