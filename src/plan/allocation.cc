@@ -6,6 +6,8 @@
 #include <array>
 #include <cmath>
 
+#include "plan/shard.h"
+
 namespace cf::plan {
 
 namespace {
@@ -95,9 +97,12 @@ Status SolveOptions::Validate() const {
   return Status::OK();
 }
 
-uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation) {
+uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation, const Collective* shards) {
   uint64_t violations = 0;
-  if (allocation.selected.size() != problem.campaigns.size()) return 1;
+  if (allocation.selected.size() != problem.campaigns.size()) return internal::SumCount(shards, 1);
+  std::vector<uint64_t> audience(problem.campaigns.size());  // over every process
+  for (size_t k = 0; k < audience.size(); ++k) audience[k] = allocation.selected[k].size();
+  internal::SumCounts(shards, audience);
   const uint32_t n = problem.num_customers;
   // Flat arrays rather than a container per customer: this runs on every plan of millions.
   // state[c]: 1 = candidate of the campaign at hand, 2 = given it already.
@@ -118,7 +123,8 @@ uint64_t CountViolations(const AllocationProblem& problem, const Allocation& all
       valid[k][i] = 1;
       ++count[customer + 1];
     }
-    if (selected.size() > problem.campaigns[k].max_audience) ++violations;
+    // Counted once, on the first process.
+    if (audience[k] > problem.campaigns[k].max_audience && (!Sharded(shards) || shards->rank() == 0)) ++violations;
     for (const Candidate& c : problem.candidates[k]) state[c.customer] = 0;
   }
   // Each customer's messages as (day, channel), grouped by customer (a counting sort).
@@ -159,7 +165,7 @@ uint64_t CountViolations(const AllocationProblem& problem, const Allocation& all
       }
     }
   }
-  return violations;
+  return internal::SumCount(shards, violations);
 }
 
 }  // namespace cf::plan

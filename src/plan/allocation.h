@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/collective.h"
 #include "base/status.h"
 
 namespace cf::plan {
@@ -94,6 +95,11 @@ struct SolveOptions {
   // (0, 86400]: the exact solver gives up (ResourceExhausted) when one tier's program takes
   // longer; "auto" then answers with the fast solver.
   double exact_time_limit_seconds = 60;
+  // The processes of a sharded plan (`mpirun`), or null for one process. Sharded, each
+  // process's problem holds the candidates of its own customers (a contiguous range, in
+  // process order), and each gets the same allocation's part for them: selected, with the
+  // values and bounds of the whole plan.
+  const Collective* collective = nullptr;
   Status Validate() const;
 };
 
@@ -112,6 +118,9 @@ Result<std::unique_ptr<Solver>> MakeSolver(std::string_view name);
 // a campaign it is not a candidate of, or twice; a campaign over its volume; each window of a
 // rule holding more than max_messages for a customer (counted once per customer, rule and
 // first offending window start); each pair of a customer's messages closer than a rule's gap.
-uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation);
+// Sharded (each process holding its own customers' part of the problem and the allocation),
+// the count of every process's, on every process.
+uint64_t CountViolations(const AllocationProblem& problem, const Allocation& allocation,
+                         const Collective* shards = nullptr);
 
 }  // namespace cf::plan

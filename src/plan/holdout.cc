@@ -6,19 +6,42 @@
 #include <cmath>
 #include <numeric>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/hash.h"
+#include "plan/shard.h"
 
 namespace cf::plan {
 namespace {
 
 constexpr int kDeciles = 10;
 
+// The positions 0 .. size - 1 that the first `take` steps of a Fisher-Yates shuffle of
+// `size` positions move to the front, with the draws of `state`. Only the positions a step
+// touched are stored, so a process can draw for a list it holds only a part of.
+std::vector<uint64_t> DrawPositions(uint64_t size, uint64_t take, uint64_t state) {
+  std::unordered_map<uint64_t, uint64_t> moved;  // position -> what it holds, where not itself
+  auto at = [&](uint64_t p) {
+    const auto it = moved.find(p);
+    return it == moved.end() ? p : it->second;
+  };
+  std::vector<uint64_t> out;
+  out.reserve(take);
+  for (uint64_t i = 0; i < take; ++i) {
+    const uint64_t j = i + static_cast<uint64_t>(UnitInterval(SplitMix64(state)) * static_cast<double>(size - i));
+    const uint64_t held_i = at(i), held_j = at(j);
+    moved[i] = held_j;
+    moved[j] = held_i;
+    out.push_back(held_j);
+  }
+  return out;
+}
 
 }  // namespace
 
 Result<std::vector<CampaignHoldout>> AssignHoldouts(const AllocationProblem& problem, const Allocation& allocation,
-                                                    std::span<const double> shares, uint64_t seed) {
+                                                    std::span<const double> shares, uint64_t seed,
+                                                    const Collective* shards) {
   const size_t num_campaigns = problem.campaigns.size();
   if (shares.size() != num_campaigns) {
     return Err(Status::InvalidArgument(
@@ -49,34 +72,43 @@ Result<std::vector<CampaignHoldout>> AssignHoldouts(const AllocationProblem& pro
             fmt::format("campaign \"{}\": selected customer {} is not one of its candidates", name, customer)));
       }
     }
-    const size_t n = selected.size();
-    // Positions into selected, best value first, ties by customer number.
-    std::vector<size_t> rank(n);
-    std::iota(rank.begin(), rank.end(), size_t{0});
-    std::sort(rank.begin(), rank.end(), [&](size_t a, size_t b) {
-      const float va = value[selected[a]], vb = value[selected[b]];
-      return va != vb ? va > vb : selected[a] < selected[b];
-    });
+    // Deciles by rank (best value first, ties by customer number) over every process: the
+    // keys at the deciles' first positions, then each customer's decile from its key.
+    std::vector<uint64_t> keys(selected.size());
+    for (size_t i = 0; i < selected.size(); ++i) keys[i] = internal::RankKey(value[selected[i]], selected[i]);
+    const uint64_t n = internal::SumCount(shards, selected.size());
+    std::vector<uint64_t> first_position(kDeciles - 1);
+    for (int d = 1; d < kDeciles; ++d) first_position[d - 1] = n * d / kDeciles + 1;
+    const std::vector<std::span<const uint64_t>> lists(kDeciles - 1, std::span<const uint64_t>(keys));
+    const std::vector<uint64_t> starts = internal::KthSmallest(shards, lists, first_position);
     CampaignHoldout& h = out[k];
-    h.decile.assign(n, 0);
-    h.holdout.assign(n, 0);
-    std::vector<size_t> members;
+    h.decile.assign(selected.size(), 1);
+    h.holdout.assign(selected.size(), 0);
+    // Members of each decile by customer number, so the draw does not depend on the order of selected.
+    std::vector<std::vector<size_t>> members(kDeciles);
+    std::vector<size_t> by_customer(selected.size());
+    std::iota(by_customer.begin(), by_customer.end(), size_t{0});
+    std::sort(by_customer.begin(), by_customer.end(), [&](size_t a, size_t b) { return selected[a] < selected[b]; });
+    for (size_t i : by_customer) {
+      for (uint64_t start : starts) h.decile[i] += keys[i] >= start ? 1 : 0;
+      members[h.decile[i] - 1].push_back(i);
+    }
+    // Where this process's members sit in each decile's list over every process.
+    std::vector<double> counts(kDeciles);
+    for (int d = 0; d < kDeciles; ++d) counts[d] = static_cast<double>(members[d].size());
+    const std::vector<double> all = AllGather(shards, std::span<const double>(counts));
+    const int rank = Sharded(shards) ? shards->rank() : 0;
     int64_t withheld_before = 0;
     for (int d = 0; d < kDeciles; ++d) {
-      const size_t begin = n * d / kDeciles, end = n * (d + 1) / kDeciles;
+      const uint64_t begin = n * d / kDeciles, end = n * (d + 1) / kDeciles;
       const int64_t withheld_through = std::llround(share * static_cast<double>(end));
-      const size_t take = std::min(static_cast<size_t>(withheld_through - withheld_before), end - begin);
+      const uint64_t take = std::min(static_cast<uint64_t>(withheld_through - withheld_before), end - begin);
       withheld_before = withheld_through;
-      members.assign(rank.begin() + static_cast<ptrdiff_t>(begin), rank.begin() + static_cast<ptrdiff_t>(end));
-      for (size_t pos : members) h.decile[pos] = static_cast<uint8_t>(d + 1);
-      // By customer number, so the draw does not depend on the order of selected.
-      std::sort(members.begin(), members.end(), [&](size_t a, size_t b) { return selected[a] < selected[b]; });
-      uint64_t state = Mix(seed) ^ HashString(name) ^ Mix(static_cast<uint64_t>(d));
-      for (size_t i = 0; i < take; ++i) {  // a partial Fisher-Yates shuffle
-        const size_t j =
-            i + static_cast<size_t>(UnitInterval(SplitMix64(state)) * static_cast<double>(members.size() - i));
-        std::swap(members[i], members[j]);
-        h.holdout[members[i]] = 1;
+      uint64_t offset = 0;
+      for (int r = 0; r < rank; ++r) offset += static_cast<uint64_t>(all[static_cast<size_t>(r) * kDeciles + d]);
+      const uint64_t state = Mix(seed) ^ HashString(name) ^ Mix(static_cast<uint64_t>(d));
+      for (uint64_t p : DrawPositions(end - begin, take, state)) {
+        if (p >= offset && p < offset + members[d].size()) h.holdout[members[d][p - offset]] = 1;
       }
       h.held_out += take;
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <numeric>
 #include <nlohmann/json.hpp>
@@ -15,8 +16,8 @@
 #include "model/event_log.h"
 #include "offer/offer.h"
 #include "plan/audience_filter.h"
-#include "plan/curve.h"
 #include "plan/holdout.h"
+#include "plan/shard.h"
 
 namespace cf::plan {
 
@@ -29,16 +30,15 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Customers who bought a product of `offer` in [from, to).
+// Customers of [first, end) who bought a product of `offer` in [from, to).
 void MarkRecentBuyers(const data::Events& events, const offer::ProductSet& offer, int64_t from, int64_t to,
-                      std::vector<uint8_t>* bought) {
+                      uint32_t first, uint32_t end, std::vector<uint8_t>* bought) {
   const std::span<const int64_t> time = events.time();
   const std::span<const uint32_t> product = events.product();
-  const uint32_t customers = static_cast<uint32_t>(bought->size());
-  for (uint32_t c = 0; c < customers; ++c) {
-    const auto first = time.begin() + static_cast<ptrdiff_t>(events.begin(c));
+  for (uint32_t c = first; c < end; ++c) {
+    const auto begin = time.begin() + static_cast<ptrdiff_t>(events.begin(c));
     const auto last = time.begin() + static_cast<ptrdiff_t>(events.end(c));
-    for (auto it = std::lower_bound(first, last, from); it != last && *it < to; ++it) {
+    for (auto it = std::lower_bound(begin, last, from); it != last && *it < to; ++it) {
       if (offer.Contains(product[static_cast<size_t>(it - time.begin())])) {
         (*bought)[c] = 1;
         break;
@@ -49,33 +49,77 @@ void MarkRecentBuyers(const data::Events& events, const offer::ProductSet& offer
 
 // The eligible customers of one campaign and what each is worth to the objective.
 struct Eligibility {
-  std::vector<Candidate> candidates;
+  std::vector<Candidate> candidates;  // by customer number
   uint64_t max_audience = 0;
 };
 
+// The candidates among this process's customers [first, first + scores' size), with the
+// campaign's volume over every process's: a capture share or a minimum probability is
+// decided on the ranking by probability (best first, ties by customer number) of all of them.
 Result<Eligibility> Candidates(const CampaignSpec& spec, const model::OfferScores& scores,
-                               const std::vector<uint8_t>& allowed, Objective objective) {
-  CF_ASSIGN_OR_RETURN(RankedAudience ranked,
-                      RankedAudience::Build(scores.probability, scores.expected_revenue, allowed));
+                               const std::vector<uint8_t>& allowed, Objective objective, uint32_t first,
+                               const Collective* shards) {
+  std::vector<uint32_t> eligible;
+  for (size_t i = 0; i < scores.probability.size(); ++i) {
+    const uint32_t c = first + static_cast<uint32_t>(i);
+    if (!allowed[c]) continue;
+    const double p = scores.probability[i], revenue = scores.expected_revenue[i];
+    if (!(p >= 0 && p <= 1)) {
+      return Err(Status::InvalidArgument(
+          fmt::format("probability of customer {}: {} is not valid; expected 0 .. 1", c, p)));
+    }
+    if (!(revenue >= 0) || !std::isfinite(revenue)) {
+      return Err(Status::InvalidArgument(fmt::format(
+          "expected revenue of customer {}: {} is not valid; expected finite and >= 0", c, revenue)));
+    }
+    eligible.push_back(c);
+  }
+  auto probability = [&](uint32_t c) { return scores.probability[c - first]; };
   Eligibility out;
-  uint64_t size = ranked.size();
+  std::vector<uint32_t> kept;
   switch (spec.volume.kind) {
     case Volume::Kind::kFixed:
       out.max_audience = static_cast<uint64_t>(spec.volume.amount);
+      kept = std::move(eligible);
       break;
     case Volume::Kind::kMinProbability:
-      size = ranked.SizeForMinProbability(spec.volume.amount);
-      out.max_audience = size;
+      // Ties at the threshold are all in.
+      for (uint32_t c : eligible) {
+        if (probability(c) >= spec.volume.amount) kept.push_back(c);
+      }
+      out.max_audience = internal::SumCount(shards, kept.size());
       break;
-    case Volume::Kind::kCaptureShare:
-      size = ranked.SizeForCaptureShare(spec.volume.amount);
-      out.max_audience = size;
+    case Volume::Kind::kCaptureShare: {
+      // The smallest audience whose expected buyers reach the share of all eligible customers'.
+      std::vector<uint64_t> keys;
+      std::vector<double> weights;
+      ExactSum total;
+      for (uint32_t c : eligible) {
+        keys.push_back(internal::RankKey(static_cast<float>(probability(c)), c));
+        weights.push_back(probability(c));
+        total.Add(probability(c));
+      }
+      Sum(shards, std::span<ExactSum>(&total, 1));
+      const double share = spec.volume.amount;
+      if (total.fixed() > 0 && share >= 1) {
+        for (uint32_t c : eligible) {
+          if (probability(c) > 0) kept.push_back(c);
+        }
+      } else if (total.fixed() > 0 && share > 0) {
+        ExactSum target;
+        target.Add(share * total.value());
+        const uint64_t last = internal::SmallestPrefixReaching(shards, keys, weights, target);
+        for (size_t i = 0; i < eligible.size(); ++i) {
+          if (keys[i] <= last) kept.push_back(eligible[i]);
+        }
+      }
+      out.max_audience = internal::SumCount(shards, kept.size());
       break;
+    }
   }
-  out.candidates.reserve(size);
-  for (uint64_t i = 0; i < size; ++i) {
-    const uint32_t c = ranked.order()[i];
-    const double v = objective == Objective::kRevenue ? scores.expected_revenue[c] : scores.probability[c];
+  out.candidates.reserve(kept.size());
+  for (uint32_t c : kept) {
+    const double v = objective == Objective::kRevenue ? scores.expected_revenue[c - first] : probability(c);
     out.candidates.push_back({c, static_cast<float>(std::max(0.0, v))});
   }
   return out;
@@ -131,7 +175,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
     }
     campaign_offer[k] = it->second;
   }
-  // Who each campaign may reach, before scores: audience, opt-in, recent buyers.
+  // Who each campaign may reach, before scores: audience, opt-in, then recent buyers.
   std::vector<std::vector<uint8_t>> allowed(plan.campaigns.size());
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
     const CampaignSpec& spec = plan.campaigns[k];
@@ -141,19 +185,24 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
     if (const data::Attribute* opt_in = OptInColumn(people, spec.channel); opt_in != nullptr) {
       for (uint32_t c = 0; c < n; ++c) allowed[k][c] &= IsOptedIn(*opt_in, c) ? 1 : 0;
     }
-    if (spec.exclude_recent_buyers_days > 0) {
-      std::vector<uint8_t> bought(n, 0);
-      MarkRecentBuyers(dataset.events(), offers[campaign_offer[k]], as_of - spec.exclude_recent_buyers_days * kDay,
-                       as_of, &bought);
-      for (uint32_t c = 0; c < n; ++c) allowed[k][c] &= bought[c] ? 0 : 1;
-    }
   }
 
   const auto scoring = std::chrono::steady_clock::now();
-  // Sharded (mpirun), each process scores its part of the customers and the scores are
-  // gathered, so that every process allocates the same whole plan (rank 0 writes it).
+  // Sharded (mpirun), each process scores and allocates its part of the customers (a
+  // contiguous range): the solver and the holdouts exchange counts, sums and ranks, not
+  // scores. Only the selected customers are gathered, to write the plan.
   const std::vector<uint32_t> mine = model.ShardCustomers(history);
   const Collective* shards = model.collective();
+  const uint32_t first = mine.empty() ? 0 : mine.front();
+  const uint32_t end = first + static_cast<uint32_t>(mine.size());
+  for (size_t k = 0; k < plan.campaigns.size(); ++k) {
+    const CampaignSpec& spec = plan.campaigns[k];
+    if (spec.exclude_recent_buyers_days <= 0) continue;
+    std::vector<uint8_t> bought(n, 0);
+    MarkRecentBuyers(dataset.events(), offers[campaign_offer[k]], as_of - spec.exclude_recent_buyers_days * kDay,
+                     as_of, first, end, &bought);
+    for (uint32_t c = first; c < end; ++c) allowed[k][c] &= bought[c] ? 0 : 1;
+  }
   std::vector<model::OfferScores> scores(offers.size());
   auto tell = [&](double fraction, const std::string& step) {
     if (options.on_progress) options.on_progress(fraction, step);
@@ -162,10 +211,6 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   size_t scored = 0;
   tell(0.05, fmt::format("scoring offers (0 of {})", offers.size()));
   CF_RETURN_IF_ERROR(model.ScoreOffers(history, offers, mine, [&](size_t i, model::OfferScores s) {
-    if (Sharded(shards)) {
-      s.probability = shards->AllGather(std::span<const double>(s.probability));
-      s.expected_revenue = shards->AllGather(std::span<const double>(s.expected_revenue));
-    }
     scores[i] = std::move(s);
     progress.Add(1);
     ++scored;
@@ -183,7 +228,7 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   problem.rules = plan.pressure;
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
     const CampaignSpec& spec = plan.campaigns[k];
-    Result<Eligibility> e = Candidates(spec, scores[campaign_offer[k]], allowed[k], plan.objective);
+    Result<Eligibility> e = Candidates(spec, scores[campaign_offer[k]], allowed[k], plan.objective, first, shards);
     if (!e.has_value()) return Err(e.error().WithPrefix(fmt::format("campaigns[{}]", k)));
     problem.campaigns.push_back({spec.name, spec.channel, plan.SendDay(spec), e->max_audience, spec.priority});
     problem.candidates.push_back(std::move(e->candidates));
@@ -196,17 +241,19 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   CF_ASSIGN_OR_RETURN(std::unique_ptr<Solver> solver, MakeSolver(options.solver));
   SolveOptions solve_options;
   solve_options.threads = options.threads;
+  solve_options.collective = shards;
   CF_ASSIGN_OR_RETURN(Allocation allocation, solver->Solve(problem, solve_options));
   result.seconds_solving = Seconds(solving);
   result.solver = allocation.solver;
-  result.violations = CountViolations(problem, allocation);
+  result.violations = CountViolations(problem, allocation, shards);
   result.allocated_value = allocation.value;
   result.upper_bound = allocation.upper_bound;
   result.gap = allocation.gap();
 
   std::vector<double> shares;
   for (const CampaignSpec& spec : plan.campaigns) shares.push_back(spec.holdout_share);
-  CF_ASSIGN_OR_RETURN(std::vector<CampaignHoldout> draws, AssignHoldouts(problem, allocation, shares, options.seed));
+  CF_ASSIGN_OR_RETURN(std::vector<CampaignHoldout> draws,
+                      AssignHoldouts(problem, allocation, shares, options.seed, shards));
 
   std::vector<int> received(n, 0);
   for (size_t k = 0; k < plan.campaigns.size(); ++k) {
@@ -216,21 +263,36 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
     pc.spec = spec;
     pc.cohort_id = CohortId(plan.name, spec.name);
     pc.send_day = problem.campaigns[k].send_day;
-    pc.eligible = problem.candidates[k].size();
-    pc.selected = allocation.selected[k];
-    pc.decile = draws[k].decile;
-    pc.holdout = draws[k].holdout;
+    pc.eligible = internal::SumCount(shards, problem.candidates[k].size());
+    // The selected customers of every process, by customer number (both solvers give them in
+    // candidate order, which is customer order, and the processes hold ascending ranges).
+    std::vector<uint32_t> selected = allocation.selected[k];
+    std::vector<double> probability, revenue;
+    std::vector<uint32_t> marks;  // decile, and 256 when withheld
+    for (size_t i = 0; i < selected.size(); ++i) {
+      probability.push_back(s.probability[selected[i] - first]);
+      revenue.push_back(s.expected_revenue[selected[i] - first]);
+      marks.push_back(draws[k].decile[i] + (draws[k].holdout[i] ? 256u : 0u));
+    }
+    selected = AllGather(shards, std::span<const uint32_t>(selected));
+    probability = AllGather(shards, std::span<const double>(probability));
+    revenue = AllGather(shards, std::span<const double>(revenue));
+    marks = AllGather(shards, std::span<const uint32_t>(marks));
+    pc.selected = std::move(selected);
     for (size_t i = 0; i < pc.selected.size(); ++i) {
       const uint32_t c = pc.selected[i];
-      pc.probability.push_back(static_cast<float>(s.probability[c]));
-      pc.expected_revenue.push_back(static_cast<float>(s.expected_revenue[c]));
-      if (pc.holdout[i]) {
+      const bool withheld = marks[i] >= 256;
+      pc.probability.push_back(static_cast<float>(probability[i]));
+      pc.expected_revenue.push_back(static_cast<float>(revenue[i]));
+      pc.decile.push_back(static_cast<uint8_t>(marks[i] & 255u));
+      pc.holdout.push_back(withheld ? 1 : 0);
+      if (withheld) {
         ++pc.holdouts;
         continue;
       }
       ++received[c];
-      pc.expected_buyers += s.probability[c];
-      pc.expected_revenue_sum += s.expected_revenue[c];
+      pc.expected_buyers += probability[i];
+      pc.expected_revenue_sum += revenue[i];
     }
     result.value += plan.objective == Objective::kRevenue ? pc.expected_revenue_sum : pc.expected_buyers;
     result.campaigns.push_back(std::move(pc));

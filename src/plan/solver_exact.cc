@@ -80,6 +80,7 @@ class ExactSolver final : public Solver {
   Result<Allocation> Solve(const AllocationProblem& problem, const SolveOptions& options) const override {
     CF_RETURN_IF_ERROR(options.Validate());
     CF_RETURN_IF_ERROR(problem.Validate());
+    if (Sharded(options.collective)) return SolveGathered(problem, options);
     const auto start = std::chrono::steady_clock::now();
     const size_t num_campaigns = problem.campaigns.size();
     std::vector<int> first_col(num_campaigns + 1, 0);
@@ -143,6 +144,34 @@ class ExactSolver final : public Solver {
   }
 
  private:
+  // The program is small (that is when it is chosen): sharded, every process gathers the whole
+  // problem, solves the same program, and keeps its own customers' part of the answer.
+  Result<Allocation> SolveGathered(const AllocationProblem& problem, const SolveOptions& options) const {
+    const Collective* shards = options.collective;
+    AllocationProblem whole = problem;
+    std::vector<uint8_t> mine(problem.num_customers, 0);
+    for (size_t k = 0; k < problem.candidates.size(); ++k) {
+      std::vector<uint32_t> customers;
+      std::vector<float> values;
+      for (const Candidate& c : problem.candidates[k]) {
+        mine[c.customer] = 1;
+        customers.push_back(c.customer);
+        values.push_back(c.value);
+      }
+      customers = shards->AllGather(std::span<const uint32_t>(customers));
+      values = shards->AllGather(std::span<const float>(values));
+      whole.candidates[k].clear();
+      for (size_t i = 0; i < customers.size(); ++i) whole.candidates[k].push_back({customers[i], values[i]});
+    }
+    SolveOptions one = options;
+    one.collective = nullptr;
+    CF_ASSIGN_OR_RETURN(Allocation result, Solve(whole, one));
+    for (std::vector<uint32_t>& selected : result.selected) {
+      std::erase_if(selected, [&](uint32_t c) { return !mine[c]; });
+    }
+    return result;
+  }
+
   // Per customer and window rule, one row per window that holds more counted candidates than the
   // cap: a window starting at each counted candidate's day holds every larger set.
   static void AddPressureRows(const AllocationProblem& problem, const std::vector<int>& first_col, Mip& mip) {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 
+#include "plan/shard.h"
 #include "plan/solver_internal.h"
 
 namespace cf::plan::internal {
@@ -32,24 +33,29 @@ struct TierView {
 
 class Tier {
  public:
+  // Sharded, each process's view holds its own customers, and every count, sum and rank
+  // below spans every process's (shard.h): each process finds the same prices.
   Tier(const AllocationProblem& problem, const std::vector<WindowRule>& rules, const std::vector<uint8_t>& active,
-       const TierView& view, int threads)
-      : problem_(problem), rules_(rules), active_(active), view_(view), threads_(threads) {
+       const TierView& view, int threads, const Collective* shards)
+      : problem_(problem), rules_(rules), active_(active), view_(view), threads_(threads), shards_(shards) {
     // The view holds only the candidates a campaign still fits: its volume is at most those.
     const size_t num_campaigns = problem.campaigns.size();
     std::vector<uint64_t> count(num_campaigns, 0);
-    scale_.assign(num_campaigns, 0);
+    std::vector<ExactSum> sum(num_campaigns);
     for (const TierView::Item& item : view.items) {
       ++count[item.campaign];
-      scale_[item.campaign] += item.value;
+      sum[item.campaign].Add(item.value);
     }
+    SumCounts(shards, count);
+    Sum(shards, std::span<ExactSum>(sum));
+    scale_.assign(num_campaigns, 0);
     volume_.assign(num_campaigns, 0);
     message_.resize(num_campaigns);
     for (size_t k = 0; k < num_campaigns; ++k) {
       message_[k] = {problem.campaigns[k].send_day, problem.campaigns[k].channel};
       if (!active[k] || count[k] == 0) continue;
       volume_[k] = std::min<uint64_t>(problem.campaigns[k].max_audience, count[k]);
-      scale_[k] /= static_cast<double>(count[k]);
+      scale_[k] = sum[k].value() / static_cast<double>(count[k]);
     }
   }
 
@@ -94,28 +100,29 @@ class Tier {
   // to the remaining candidates by decreasing value where the customer's pressure allows.
   void Repair(std::vector<uint8_t>& pick) const {
     const size_t num_campaigns = problem_.campaigns.size();
-    struct Ref {
-      float value;
-      uint32_t customer;
-      uint64_t item;
-    };
+    // Best value first, ties in item order (customer, then campaign).
     const auto better = [](const Ref& a, const Ref& b) {
       return a.value != b.value ? a.value > b.value : a.item < b.item;
     };
-    std::vector<std::vector<Ref>> picked(num_campaigns);
+    // Per campaign, the picked items' keys (value, then customer: item order within a campaign).
+    std::vector<std::vector<uint64_t>> picked(num_campaigns);
     for (uint32_t i = 0; i < problem_.num_customers; ++i) {
       for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
-        if (pick[j]) picked[view_.items[j].campaign].push_back({view_.items[j].value, i, j});
+        if (pick[j]) picked[view_.items[j].campaign].push_back(RankKey(view_.items[j].value, i));
       }
     }
+    std::vector<uint64_t> count(num_campaigns), last(num_campaigns);
+    for (size_t k = 0; k < num_campaigns; ++k) count[k] = picked[k].size();
+    SumCounts(shards_, count);
+    for (size_t k = 0; k < num_campaigns; ++k) last[k] = count[k] > volume_[k] ? volume_[k] : 0;
+    const std::vector<uint64_t> keep_through = KthSmallest(shards_, picked, last);
     std::vector<uint64_t> taken(num_campaigns, 0);
-    for (size_t k = 0; k < num_campaigns; ++k) {
-      std::vector<Ref>& list = picked[k];
-      if (list.size() > volume_[k]) {
-        std::nth_element(list.begin(), list.begin() + static_cast<ptrdiff_t>(volume_[k]), list.end(), better);
-        for (size_t j = volume_[k]; j < list.size(); ++j) pick[list[j].item] = 0;
+    for (size_t k = 0; k < num_campaigns; ++k) taken[k] = std::min<uint64_t>(count[k], volume_[k]);
+    for (uint32_t i = 0; i < problem_.num_customers; ++i) {
+      for (uint64_t j = view_.offset[i]; j < view_.offset[i + 1]; ++j) {
+        const uint32_t k = view_.items[j].campaign;
+        if (pick[j] && last[k] > 0 && RankKey(view_.items[j].value, i) > keep_through[k]) pick[j] = 0;
       }
-      taken[k] = std::min<uint64_t>(list.size(), volume_[k]);
     }
     picked.clear();
     // What fits now is all that may fit later (adding messages only takes room): filter in
@@ -144,6 +151,10 @@ class Tier {
       }
     }
     std::sort(free.begin(), free.end(), better);
+    if (Sharded(shards_)) {
+      FillAcrossProcesses(free, taken, pick);
+      return;
+    }
     SubsetSolver solver(rules_, problem_.days);
     std::vector<Message> current;
     for (const Ref& ref : free) {
@@ -157,7 +168,65 @@ class Tier {
   }
 
  private:
+  struct Ref {
+    float value;
+    uint32_t customer;
+    uint64_t item;
+  };
+
   Message MessageOf(uint32_t k) const { return message_[k]; }
+
+  // The greedy fill of Repair when each process holds a part of the customers, with the
+  // answer of the one-process fill: give each free candidate, best first, its campaign while
+  // the campaign has room and the customer's pressure allows. Which candidates a campaign
+  // takes depends only on where in that order it fills up. So each round fills every
+  // process's part with the campaigns' cut-offs known so far, finds (across processes) the
+  // place where each campaign without a cut-off would fill up, and fixes the cut-off of the
+  // one that fills first: before that place the round was exact. At most one round per
+  // campaign, each a pass over the free candidates and one selection.
+  void FillAcrossProcesses(const std::vector<Ref>& free, const std::vector<uint64_t>& taken,
+                           std::vector<uint8_t>& pick) const {
+    const size_t num_campaigns = problem_.campaigns.size();
+    std::vector<uint64_t> room(num_campaigns);
+    std::vector<uint8_t> cut(num_campaigns, 0);
+    std::vector<uint64_t> cut_key(num_campaigns, 0);  // a cut campaign takes keys <= this
+    for (size_t k = 0; k < num_campaigns; ++k) {
+      room[k] = volume_[k] - std::min(volume_[k], taken[k]);
+      cut[k] = room[k] == 0;
+    }
+    SubsetSolver solver(rules_, problem_.days);
+    std::vector<Message> current;
+    std::vector<uint8_t> trial;
+    std::vector<std::vector<uint64_t>> given(num_campaigns);
+    while (true) {
+      trial = pick;
+      for (auto& g : given) g.clear();
+      for (const Ref& ref : free) {
+        const uint32_t k = view_.items[ref.item].campaign;
+        const uint64_t key = RankKey(ref.value, ref.customer);
+        if (cut[k] && (room[k] == 0 || key > cut_key[k])) continue;
+        Messages(ref.customer, &trial, current);
+        if (!solver.Fits(current, MessageOf(k))) continue;
+        trial[ref.item] = 1;
+        if (!cut[k]) given[k].push_back(key);
+      }
+      std::vector<uint64_t> count(num_campaigns), at(num_campaigns, 0);
+      for (size_t k = 0; k < num_campaigns; ++k) count[k] = given[k].size();
+      SumCounts(shards_, count);
+      for (size_t k = 0; k < num_campaigns; ++k) {
+        if (!cut[k] && count[k] > room[k]) at[k] = room[k];
+      }
+      const std::vector<uint64_t> fills = KthSmallest(shards_, given, at);
+      size_t first = num_campaigns;
+      for (size_t k = 0; k < num_campaigns; ++k) {
+        if (at[k] > 0 && (first == num_campaigns || fills[k] < fills[first])) first = k;
+      }
+      if (first == num_campaigns) break;  // no campaign overflows: the round was the fill
+      cut[first] = 1;
+      cut_key[first] = fills[first];
+    }
+    pick.swap(trial);
+  }
 
   // Customer i's fixed messages, and its picked items' when pick is given.
   void Messages(uint32_t i, const std::vector<uint8_t>* pick, std::vector<Message>& out) const {
@@ -172,14 +241,14 @@ class Tier {
   // Per campaign, its volume-th best value: the price at which it alone would be balanced.
   std::vector<double> StartPrices() const {
     const size_t num_campaigns = problem_.campaigns.size();
-    std::vector<std::vector<float>> values(num_campaigns);
-    for (const TierView::Item& item : view_.items) values[item.campaign].push_back(item.value);
+    std::vector<std::vector<uint64_t>> values(num_campaigns);  // keys by value alone
+    for (const TierView::Item& item : view_.items) values[item.campaign].push_back(RankKey(item.value, 0));
+    std::vector<uint64_t> m(num_campaigns);
+    for (size_t k = 0; k < num_campaigns; ++k) m[k] = volume_[k] + 1;
+    const std::vector<uint64_t> kth = KthSmallest(shards_, values, m);
     std::vector<double> price(num_campaigns, 0);
     for (size_t k = 0; k < num_campaigns; ++k) {
-      std::vector<float>& v = values[k];
-      if (v.size() <= volume_[k]) continue;
-      std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(volume_[k]), v.end(), std::greater<float>());
-      price[k] = v[volume_[k]];
+      if (kth[k] != std::numeric_limits<uint64_t>::max()) price[k] = KeyValue(kth[k]);
     }
     return price;
   }
@@ -190,7 +259,7 @@ class Tier {
   double Evaluate(const std::vector<double>& price, std::vector<uint8_t>& pick, std::vector<uint64_t>& demand) const {
     const size_t num_campaigns = problem_.campaigns.size();
     const size_t n = problem_.num_customers;
-    std::vector<double> block_sum((n + kParallelBlock - 1) / kParallelBlock, 0);
+    std::vector<ExactSum> block_sum((n + kParallelBlock - 1) / kParallelBlock);
     std::vector<std::vector<uint64_t>> thread_demand(threads_, std::vector<uint64_t>(num_campaigns, 0));
     ParallelBlocks(n, threads_, [&](size_t thread, size_t begin, size_t end) {
       SubsetSolver solver(rules_, problem_.days);
@@ -198,7 +267,7 @@ class Tier {
       std::vector<SubsetSolver::Item> items;
       std::vector<uint8_t> chosen;
       std::vector<uint64_t>& counts = thread_demand[thread];
-      double sum = 0;
+      ExactSum sum;
       std::vector<uint64_t> item_index;
       for (size_t i = begin; i < end; ++i) {
         items.clear();
@@ -213,7 +282,7 @@ class Tier {
         }
         if (items.empty()) continue;
         Messages(static_cast<uint32_t>(i), nullptr, fixed);
-        sum += solver.Solve(fixed, items, chosen);
+        sum.Add(solver.Solve(fixed, items, chosen));
         for (size_t j = 0; j < items.size(); ++j) {
           if (!chosen[j]) continue;
           pick[item_index[j]] = 1;
@@ -226,8 +295,12 @@ class Tier {
     for (const auto& d : thread_demand) {
       for (size_t k = 0; k < num_campaigns; ++k) demand[k] += d[k];
     }
-    // Summed in block order, so the bound does not depend on the number of threads.
-    double dual = std::accumulate(block_sum.begin(), block_sum.end(), 0.0);
+    // Exact sums: the bound does not depend on the number of threads or processes.
+    SumCounts(shards_, demand);
+    ExactSum total;
+    for (const ExactSum& b : block_sum) total.Add(b);
+    Sum(shards_, std::span<ExactSum>(&total, 1));
+    double dual = total.value();
     for (size_t k = 0; k < num_campaigns; ++k) dual += price[k] * static_cast<double>(volume_[k]);
     return dual;
   }
@@ -237,6 +310,7 @@ class Tier {
   const std::vector<uint8_t>& active_;
   const TierView& view_;
   int threads_;
+  const Collective* shards_;
   std::vector<uint64_t> volume_;  // max_audience, at most the number of candidates
   std::vector<double> scale_;     // mean candidate value per campaign: the first price steps
   std::vector<Message> message_;  // per campaign, its day and channel
@@ -311,17 +385,21 @@ class FastSolver final : public Solver {
     // Per customer, the messages the tiers solved so far gave it.
     std::vector<uint64_t> fixed_offset(static_cast<size_t>(problem.num_customers) + 1, 0);
     std::vector<Message> fixed;
+    const Collective* shards = options.collective;
+    std::vector<uint64_t> candidates(num_campaigns);  // over every process
+    for (size_t k = 0; k < num_campaigns; ++k) candidates[k] = problem.candidates[k].size();
+    SumCounts(shards, candidates);
     for (int tier = 0; tier < kPriorityCount; ++tier) {
       std::vector<uint8_t> active(num_campaigns, 0);
       bool any = false;
       for (size_t k = 0; k < num_campaigns; ++k) {
         active[k] = static_cast<int>(problem.campaigns[k].priority) == tier && problem.campaigns[k].max_audience > 0 &&
-                    !problem.candidates[k].empty();
+                    candidates[k] > 0;
         any = any || active[k];
       }
       if (!any) continue;
       TierView view = MakeView(problem, rules, threads, active, std::move(fixed_offset), std::move(fixed));
-      const Tier solver(problem, rules, active, view, threads);
+      const Tier solver(problem, rules, active, view, threads, shards);
       std::vector<uint8_t> pick(view.items.size(), 0);
       result.tier_upper_bound[tier] = solver.FindPrices(pick);
       solver.Repair(pick);
@@ -339,7 +417,7 @@ class FastSolver final : public Solver {
         fixed_offset[i + 1] = fixed.size();
       }
     }
-    ScoreAllocation(problem, result);
+    ScoreAllocation(problem, result, shards);
     result.upper_bound = 0;
     for (int t = 0; t < kPriorityCount; ++t) {
       result.tier_upper_bound[t] = std::max(result.tier_upper_bound[t], result.tier_value[t]);

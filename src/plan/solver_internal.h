@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/collective.h"
 #include "plan/allocation.h"
 
 namespace cf::plan::internal {
@@ -72,8 +73,9 @@ class SubsetSolver {
 std::unique_ptr<Solver> NewExactSolver();
 std::unique_ptr<Solver> NewFastSolver();
 
-// Value per tier and in total of an allocation, from the problem's candidate values.
-void ScoreAllocation(const AllocationProblem& problem, Allocation& allocation);
+// Value per tier and in total of an allocation, from the problem's candidate values, summed
+// exactly over every process of `shards` (each holding its own customers' candidates).
+void ScoreAllocation(const AllocationProblem& problem, Allocation& allocation, const Collective* shards = nullptr);
 
 inline int ResolveThreads(int threads) {
   return threads > 0 ? threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));

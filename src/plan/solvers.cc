@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "plan/allocation.h"
+#include "base/exact_sum.h"
+#include "plan/shard.h"
 #include "plan/solver_internal.h"
 
 namespace cf::plan {
@@ -150,30 +152,31 @@ double SubsetSolver::Solve(const std::vector<Message>& fixed, const std::vector<
   return best_;
 }
 
-void ScoreAllocation(const AllocationProblem& problem, Allocation& allocation) {
+void ScoreAllocation(const AllocationProblem& problem, Allocation& allocation, const Collective* shards) {
   std::vector<float> value(problem.num_customers, 0);
-  allocation.value = 0;
-  for (double& t : allocation.tier_value) t = 0;
+  std::vector<ExactSum> sums(kPriorityCount + 1);  // per tier, then in all
   for (size_t k = 0; k < problem.campaigns.size() && k < allocation.selected.size(); ++k) {
     for (const Candidate& c : problem.candidates[k]) value[c.customer] = c.value;
-    double sum = 0;
     for (uint32_t customer : allocation.selected[k]) {
-      if (customer < problem.num_customers) sum += value[customer];
+      if (customer >= problem.num_customers) continue;
+      sums[static_cast<int>(problem.campaigns[k].priority)].Add(value[customer]);
+      sums[kPriorityCount].Add(value[customer]);
     }
     for (const Candidate& c : problem.candidates[k]) value[c.customer] = 0;
-    allocation.tier_value[static_cast<int>(problem.campaigns[k].priority)] += sum;
-    allocation.value += sum;
   }
+  Sum(shards, std::span<ExactSum>(sums));
+  for (int t = 0; t < kPriorityCount; ++t) allocation.tier_value[t] = sums[t].value();
+  allocation.value = sums[kPriorityCount].value();
 }
 
 }  // namespace internal
 
 namespace {
 
-uint64_t TotalCandidates(const AllocationProblem& problem) {
+uint64_t TotalCandidates(const AllocationProblem& problem, const Collective* shards) {
   uint64_t n = 0;
   for (const std::vector<Candidate>& list : problem.candidates) n += list.size();
-  return n;
+  return internal::SumCount(shards, n);
 }
 
 // Exact when the instance is small enough for the MIP, fast otherwise.
@@ -182,9 +185,11 @@ class AutoSolver final : public Solver {
   std::string_view name() const override { return "auto"; }
   Result<Allocation> Solve(const AllocationProblem& problem, const SolveOptions& options) const override {
     CF_RETURN_IF_ERROR(options.Validate());
-    if (TotalCandidates(problem) <= options.exact_max_candidates) {
+    if (TotalCandidates(problem, options.collective) <= options.exact_max_candidates) {
       Result<Allocation> exact = exact_->Solve(problem, options);
-      if (exact.has_value() || exact.error().code() != StatusCode::kResourceExhausted) return exact;
+      // Every process answers the same way: fast for all when the program ran out of time on any.
+      const bool exhausted = !exact.has_value() && exact.error().code() == StatusCode::kResourceExhausted;
+      if (internal::SumCount(options.collective, exhausted ? 1 : 0) == 0) return exact;
     }
     return fast_->Solve(problem, options);
   }
