@@ -75,7 +75,10 @@ TEST_F(MpiTest, ScoreTopOffersAndPlanOnSeveralRanksEqualOneProcess) {
   EXPECT_NE(r.out.find("chose the top 2 of 3 offers"), std::string::npos) << "rank 0 prints once: " << r.out;
   EXPECT_EQ(r.out.find("chose the top 2 of 3 offers"), r.out.rfind("chose the top 2 of 3 offers")) << r.out;
 
-  // The plan: the ranks share the scoring, and the directory rank 0 writes is the same.
+  // The plan: every rank scores, allocates and draws the holdouts of its own customers, and
+  // the directory rank 0 writes is the same, with the fast solver on the whole base (three
+  // tiers, every kind of volume, recent buyers left out) and with the exact one on small
+  // audiences (auto chooses it).
   const std::string plan = Write("plan.json", R"({
     "name": "Mpi week", "start": "2026-12-07", "days": 7, "objective": "revenue",
     "pressure": [{"channel": "email", "max_messages": 1, "window_days": 7}, {"channel": "any", "min_gap_days": 1}],
@@ -85,15 +88,37 @@ TEST_F(MpiTest, ScoreTopOffersAndPlanOnSeveralRanksEqualOneProcess) {
       {"name": "Cheap", "offer": "price < 3", "channel": "email", "send_date": "2026-12-10",
        "volume": {"capture_share": 0.5}},
       {"name": "App", "offer": "any", "channel": "push", "send_date": "2026-12-08",
-       "volume": {"fixed": 9000}, "holdout_share": 0.2}]})");
-  const std::string args = "plan --quiet --solver fast --data " + dir_ + "/ds --model " + dir_ + "/model --plan " + plan;
-  Outcome planned = Audience(args + " --out " + dir_ + "/plan-one");
-  ASSERT_EQ(planned.code, 0) << planned.err;
-  Outcome sharded = Mpi(2, args + " --out " + dir_ + "/plan-two");
-  ASSERT_EQ(sharded.code, 0) << sharded.err;
-  const auto expected = Files(dir_ + "/plan-one");
-  ASSERT_GE(expected.size(), 4u);  // summary.json and the three campaigns
-  EXPECT_EQ(Files(dir_ + "/plan-two"), expected);
+       "volume": {"fixed": 9000}, "holdout_share": 0.2},
+      {"name": "Texts", "offer": "price < 3", "channel": "sms", "send_date": "2026-12-08",
+       "volume": {"min_probability": 0.05}, "priority": "low", "exclude_recent_buyers_days": 30,
+       "holdout_share": 0.15}]})");
+  const std::string small = Write("small.json", R"({
+    "name": "Mpi small", "start": "2026-12-07", "days": 7, "objective": "buyers",
+    "pressure": [{"channel": "any", "max_messages": 1, "window_days": 7}],
+    "campaigns": [
+      {"name": "Seniors", "offer": "any", "channel": "email", "send_date": "2026-12-07",
+       "audience": "age_band = \"65+\" and region = \"Capital\"", "volume": {"fixed": 150}, "holdout_share": 0.1},
+      {"name": "Seniors cheap", "offer": "price < 3", "channel": "email", "send_date": "2026-12-09",
+       "audience": "age_band = \"65+\" and region = \"Capital\"", "volume": {"fixed": 150}}]})");
+  for (const auto& [file, solver] : {std::pair{plan, "fast"}, std::pair{small, "auto"}}) {
+    const std::string args = "plan --quiet --solver " + std::string(solver) + " --data " + dir_ + "/ds --model " +
+                             dir_ + "/model --plan " + file;
+    const std::string name = std::filesystem::path(file).stem().string();
+    Outcome planned = Audience(args + " --out " + dir_ + "/" + name + "-one");
+    ASSERT_EQ(planned.code, 0) << planned.err;
+    const auto expected = Files(dir_ + "/" + name + "-one");
+    ASSERT_GE(expected.size(), 3u);  // summary.json and the campaigns
+    EXPECT_NE(expected.at("summary.json").find(std::string("\"solver\": \"") + (file == plan ? "fast" : "exact")),
+              std::string::npos)
+        << expected.at("summary.json");
+    for (int ranks : {2, 3}) {
+      SCOPED_TRACE(name + ", " + std::to_string(ranks) + " ranks");
+      const std::string out = dir_ + "/" + name + "-" + std::to_string(ranks);
+      Outcome sharded = Mpi(ranks, args + " --out " + out);
+      ASSERT_EQ(sharded.code, 0) << sharded.err;
+      EXPECT_EQ(Files(out), expected);
+    }
+  }
 }
 
 TEST_F(MpiTest, CommandsThatDoNotShardAreRefusedUnderSeveralRanks) {
