@@ -3,8 +3,8 @@
 # (docs/scaling.md). Usage: bench/dist/run.sh [BIN_DIR] [WORK_DIR]
 #   For each size in CF_BENCH_SIZES (default "1000000 5000000"): a generated dataset
 #   (1000 products, 120 days, seed 1) and the model of bench/model (trained on 20k customers of
-#   the same seed), then `score`, `top-offers` (25 offers) and `plan` (bench/plan's 20
-#   campaigns when present) as one process and as `mpirun -np 2 --threads 1`: wall time, peak
+#   the same seed), then `score`, `top-offers` (25 offers) and `plan` (the 20 campaigns of
+#   bench/plan/whole_plan.sh, fast solver) as one process and as `mpirun -np 2 --threads 1`: wall time, peak
 #   memory per rank and the bytes each rank received (the ranks' debug log).
 set -euo pipefail
 BIN=${1:-build/bin}
@@ -46,4 +46,11 @@ for n in $SIZES; do
     --out "$WORK/t2.csv" 2>&1 | grep -E "received|wall" || true
   cmp "$WORK/t1.csv" "$WORK/t2.csv" && echo "top-offers: identical output"
   rm -f "$WORK/s1.csv" "$WORK/s2.csv" "$WORK/t1.csv" "$WORK/t2.csv"
+  # The plan of bench/plan/whole_plan.sh (20 campaigns), then the same plan on 2 ranks.
+  rm -rf "$WORK/plan-$n" "$WORK/plan2-$n"
+  PREMIUM_PRICE=5 "$HERE/../plan/whole_plan.sh" "$BIN" "$ds" "$WORK/model" "$WORK/plan-$n" fast | grep -v '^ *[0-9:]* up' || true
+  /usr/bin/time -f "plan, 2 ranks (per rank): $TIME" "${MPIRUN[@]}" "$BIN/audience" plan --quiet --threads 1 \
+    --log-level debug --solver fast "${common[@]}" --plan "$WORK/plan-$n/plan.json" --out "$WORK/plan2-$n" 2>&1 |
+    grep -E "received|wall" || true
+  diff -r "$WORK/plan-$n/plan" "$WORK/plan2-$n" >/dev/null && echo "plan: identical directory"
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole `audience plan` on a large dataset: 20 campaigns on email and push over a week
 # under the pressure rules of the example, scoring included.
-# Usage: bench/plan/whole_plan.sh BIN_DIR DATASET MODEL WORK_DIR [SOLVER]
+# Usage: [PREMIUM_PRICE=10] bench/plan/whole_plan.sh BIN_DIR DATASET MODEL WORK_DIR [SOLVER]
 # (a dataset and model of 1M customers: audience generate --customers 1000000, ingest, train).
 set -euo pipefail
 bin=$1 ds=$2 model=$3 work=$4 solver=${5:-auto}
@@ -29,7 +29,7 @@ add() {  # $1 name, $2 offer
 for x in "${categories[@]}"; do add "category $x" "category = \"$x\""; done
 for x in "${departments[@]}"; do add "department $x" "department = \"$x\""; done
 for x in "${brands[@]}"; do add "brand $x" "brand = \"$x\""; done
-for x in "${departments[@]}"; do add "premium $x" "department = \"$x\" and price > 10"; done
+for x in "${departments[@]}"; do add "premium $x" "department = \"$x\" and price > ${PREMIUM_PRICE:-10}"; done
 uptime
 /usr/bin/time -f "audience plan: %e s wall, %U s user, %S s sys, %M KB max RSS" \
   "$audience" plan --quiet --data "$ds" --model "$model" --plan "$plan" --out "$work/plan" --solver "$solver"
