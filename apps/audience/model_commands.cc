@@ -238,14 +238,14 @@ Status RunScore(const ScoreFlags& f) {
   }
   const auto start = std::chrono::steady_clock::now();
   const model::HistoryView history(log, cutoff);
-  // Under mpirun each rank scores its part of the customers; rank 0 gathers the scores (in
-  // customer order: the parts are contiguous, in rank order) and writes the file.
+  // Under mpirun each rank scores its part of the customers; rank 0 alone gathers the scores
+  // (in customer order: the parts are contiguous, in rank order) and writes the file.
   m->ShardAcross(Shards());
   std::vector<uint32_t> customers = m->ShardCustomers(history);
   CF_ASSIGN_OR_RETURN(model::OfferScores scores, m->Score(history, offer, customers));
   if (Sharded(Shards())) {
-    scores.probability = Shards()->AllGather(std::span<const double>(scores.probability));
-    scores.expected_revenue = Shards()->AllGather(std::span<const double>(scores.expected_revenue));
+    scores.probability = Shards()->GatherToRoot(std::span<const double>(scores.probability));
+    scores.expected_revenue = Shards()->GatherToRoot(std::span<const double>(scores.expected_revenue));
     customers.resize(log.num_customers());
     std::iota(customers.begin(), customers.end(), 0u);
   }

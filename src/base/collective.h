@@ -20,6 +20,11 @@ class Collective {
   virtual std::vector<double> AllGather(std::span<const double> mine) const = 0;
   virtual std::vector<float> AllGather(std::span<const float> mine) const = 0;
   virtual std::vector<uint32_t> AllGather(std::span<const uint32_t> mine) const = 0;
+  // The same concatenation on rank 0 only (the one that writes); empty on the others, which
+  // then hold nothing of the whole.
+  virtual std::vector<double> GatherToRoot(std::span<const double> mine) const = 0;
+  virtual std::vector<float> GatherToRoot(std::span<const float> mine) const = 0;
+  virtual std::vector<uint32_t> GatherToRoot(std::span<const uint32_t> mine) const = 0;
   // Element-wise sums over the processes, in place on every process. Use it for counts (exact
   // in a double below 2^53); sums of fractional values are gathered per block and added in
   // block order instead, so that they do not depend on the number of processes.
@@ -35,6 +40,14 @@ std::vector<T> AllGather(const Collective* c, std::span<const T> mine) {
     return std::vector<T>(mine.begin(), mine.end());
   }
   return c->AllGather(mine);
+}
+
+template <typename T>
+std::vector<T> GatherToRoot(const Collective* c, std::span<const T> mine) {
+  if (!Sharded(c)) {
+    return std::vector<T>(mine.begin(), mine.end());
+  }
+  return c->GatherToRoot(mine);
 }
 
 inline void Sum(const Collective* c, std::span<double> values) {

@@ -36,10 +36,17 @@ class MpiCollective final : public Collective {
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
-  std::vector<double> AllGather(std::span<const double> mine) const override { return Gather(mine, MPI_DOUBLE); }
-  std::vector<float> AllGather(std::span<const float> mine) const override { return Gather(mine, MPI_FLOAT); }
+  std::vector<double> AllGather(std::span<const double> mine) const override { return Gather(mine, MPI_DOUBLE, true); }
+  std::vector<float> AllGather(std::span<const float> mine) const override { return Gather(mine, MPI_FLOAT, true); }
   std::vector<uint32_t> AllGather(std::span<const uint32_t> mine) const override {
-    return Gather(mine, MPI_UINT32_T);
+    return Gather(mine, MPI_UINT32_T, true);
+  }
+  std::vector<double> GatherToRoot(std::span<const double> mine) const override {
+    return Gather(mine, MPI_DOUBLE, false);
+  }
+  std::vector<float> GatherToRoot(std::span<const float> mine) const override { return Gather(mine, MPI_FLOAT, false); }
+  std::vector<uint32_t> GatherToRoot(std::span<const uint32_t> mine) const override {
+    return Gather(mine, MPI_UINT32_T, false);
   }
   void Sum(std::span<double> values) const override {
     ++exchanges_;
@@ -54,7 +61,8 @@ class MpiCollective final : public Collective {
 
  private:
   template <typename T>
-  std::vector<T> Gather(std::span<const T> mine, MPI_Datatype type) const {
+  // To every rank (`all`) or to rank 0 only.
+  std::vector<T> Gather(std::span<const T> mine, MPI_Datatype type, bool all_ranks) const {
     // Every part's size first, then the parts. Counts are ints in MPI: a part of 2^31 values
     // or more would need derived types, far beyond what one rank holds per exchange here.
     if (mine.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
@@ -69,10 +77,19 @@ class MpiCollective final : public Collective {
       offsets[static_cast<size_t>(r)] = static_cast<int>(total);
       total += static_cast<size_t>(counts[static_cast<size_t>(r)]);
     }
+    if (total > static_cast<size_t>(std::numeric_limits<int>::max())) {
+      std::fprintf(stderr, "audience: an MPI exchange of %zu values in all is too large for int offsets\n", total);
+      MPI_Abort(MPI_COMM_WORLD, 2);
+    }
     ++exchanges_;
-    bytes_ += total * sizeof(T);
-    std::vector<T> all(total);
-    MPI_Allgatherv(mine.data(), count, type, all.data(), counts.data(), offsets.data(), type, MPI_COMM_WORLD);
+    const bool receives = all_ranks || rank_ == 0;
+    bytes_ += receives ? total * sizeof(T) : 0;
+    std::vector<T> all(receives ? total : 0);
+    if (all_ranks) {
+      MPI_Allgatherv(mine.data(), count, type, all.data(), counts.data(), offsets.data(), type, MPI_COMM_WORLD);
+    } else {
+      MPI_Gatherv(mine.data(), count, type, all.data(), counts.data(), offsets.data(), type, 0, MPI_COMM_WORLD);
+    }
     return all;
   }
   int rank_ = 0, size_ = 1;

@@ -157,10 +157,10 @@ TopOffers GatherTopOffers(const Collective& shards, const TopOffers& mine) {
     revenue[k] = mine.slots[k].expected_revenue;
   }
   const std::vector<uint32_t> count(mine.count.begin(), mine.count.end());
-  offer = shards.AllGather(std::span<const uint32_t>(offer));
-  probability = shards.AllGather(std::span<const double>(probability));
-  revenue = shards.AllGather(std::span<const double>(revenue));
-  const std::vector<uint32_t> all_count = shards.AllGather(std::span<const uint32_t>(count));
+  offer = shards.GatherToRoot(std::span<const uint32_t>(offer));
+  probability = shards.GatherToRoot(std::span<const double>(probability));
+  revenue = shards.GatherToRoot(std::span<const double>(revenue));
+  const std::vector<uint32_t> all_count = shards.GatherToRoot(std::span<const uint32_t>(count));
   TopOffers all;
   all.top = mine.top;
   all.slots.resize(offer.size());

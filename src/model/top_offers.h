@@ -67,7 +67,7 @@ Result<TopOffers> ComputeTopOffers(const UniversalModel& model, const HistoryVie
                                    const TopOffersOptions& options);
 
 // Every process's TopOffers (each of its own part of the customers, the parts contiguous and
-// in rank order), concatenated in rank order, on every process.
+// in rank order), concatenated in rank order, on rank 0; the other processes get no slots.
 TopOffers GatherTopOffers(const Collective& shards, const TopOffers& mine);
 
 }  // namespace cf::model

@@ -190,7 +190,8 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
   const auto scoring = std::chrono::steady_clock::now();
   // Sharded (mpirun), each process scores and allocates its part of the customers (a
   // contiguous range): the solver and the holdouts exchange counts, sums and ranks, not
-  // scores. Only the selected customers are gathered, to write the plan.
+  // scores. Only the selected customers are gathered, to rank 0, which writes the plan: the
+  // other ranks' results hold the solver's totals but not the campaigns' customers or sums.
   const std::vector<uint32_t> mine = model.ShardCustomers(history);
   const Collective* shards = model.collective();
   const uint32_t first = mine.empty() ? 0 : mine.front();
@@ -274,10 +275,10 @@ Result<PlanResult> MakePlan(const data::Dataset& dataset, const model::Universal
       revenue.push_back(s.expected_revenue[selected[i] - first]);
       marks.push_back(draws[k].decile[i] + (draws[k].holdout[i] ? 256u : 0u));
     }
-    selected = AllGather(shards, std::span<const uint32_t>(selected));
-    probability = AllGather(shards, std::span<const double>(probability));
-    revenue = AllGather(shards, std::span<const double>(revenue));
-    marks = AllGather(shards, std::span<const uint32_t>(marks));
+    selected = GatherToRoot(shards, std::span<const uint32_t>(selected));
+    probability = GatherToRoot(shards, std::span<const double>(probability));
+    revenue = GatherToRoot(shards, std::span<const double>(revenue));
+    marks = GatherToRoot(shards, std::span<const uint32_t>(marks));
     pc.selected = std::move(selected);
     for (size_t i = 0; i < pc.selected.size(); ++i) {
       const uint32_t c = pc.selected[i];
