@@ -121,7 +121,12 @@ class ExactSolver final : public Solver {
         }
       }
       if (keep.cols.empty()) continue;
-      CF_ASSIGN_OR_RETURN(x, SolveMip(mip, objective, options.exact_time_limit_seconds));
+      Result<std::vector<double>> solved = SolveMip(mip, objective, options.exact_time_limit_seconds);
+      // GLPK keeps an environment per thread; free it, or every thread that ever planned
+      // (a console job, a test's threads) leaks it when it ends.
+      glp_free_env();
+      if (!solved.has_value()) return Err(solved.error());
+      x = std::move(*solved);
       double best = 0;
       for (size_t i = 0; i < keep.cols.size(); ++i) best += keep.coefs[i] * x[keep.cols[i]];
       keep.at_least = true;
