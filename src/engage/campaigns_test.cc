@@ -306,7 +306,9 @@ TEST_F(CampaignsTest, RequestsBrazeRefusesAreRefusedNamingTheField) {
 }
 
 TEST_F(CampaignsTest, ListAndDetailsInBrazeShapes) {
-  AddUsers(0, 2);
+  // Enough users that A's 10 % control group cannot hold all of them (with 2, about one run
+  // in a hundred drew both as controls, sent nothing, and found no first_sent).
+  AddUsers(0, 40);
   const std::string segment = EveryoneSegment();
   const std::string a = Campaign("A", segment, "email", 0.1);
   const std::string b = Campaign("B", segment, "push");
