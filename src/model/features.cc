@@ -233,6 +233,47 @@ constexpr FeatureEntry kFeatures[] = {
     {"window_share", FeaturePass::kWindow, [](const RowInputs& r, size_t) { return r.window_share; }},
 };
 
+// The first entry after the run of kCustomerLevel entries that starts at `e`.
+constexpr size_t LevelRunEnd(size_t e) {
+  while (e < std::size(kFeatures) && kFeatures[e].pass == FeaturePass::kCustomerLevel) {
+    ++e;
+  }
+  return e;
+}
+
+// The cells of entries [E, End) of a kCustomerLevel run, for level l.
+template <size_t E, size_t End>
+float* WriteLevelCells(const RowInputs& in, size_t l, float* cell) {
+  if constexpr (E == End) {
+    return cell;
+  } else {
+    constexpr auto fill = kFeatures[E].fill;
+    *cell = fill(in, l);
+    return WriteLevelCells<E + 1, End>(in, l, cell + 1);
+  }
+}
+
+// Writes the cells of entries E onwards in the layout's order (FeatureLayout lays the columns
+// out by the same walk of the table) and returns the end of what it wrote. Every fill is a
+// constant here, so each call is inlined: the row costs its cells' arithmetic, not one
+// indirect call per cell.
+template <size_t E = 0>
+float* WriteRow(const RowInputs& in, size_t num_levels, float* cell) {
+  if constexpr (E == std::size(kFeatures)) {
+    return cell;
+  } else if constexpr (kFeatures[E].pass != FeaturePass::kCustomerLevel) {
+    constexpr auto fill = kFeatures[E].fill;
+    *cell = fill(in, 0);
+    return WriteRow<E + 1>(in, num_levels, cell + 1);
+  } else {
+    constexpr size_t kEnd = LevelRunEnd(E);
+    for (size_t l = 0; l < num_levels; ++l) {
+      cell = WriteLevelCells<E, kEnd>(in, l, cell);
+    }
+    return WriteRow<kEnd>(in, num_levels, cell);
+  }
+}
+
 }  // namespace
 
 FeatureLayout::FeatureLayout(const std::vector<Level>& levels) {
@@ -745,14 +786,8 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   OfferPass(offer, &work);
   CollaborativePass(threads, &work);
 
-  // The rows: every cell filled by its entry of the feature table.
+  // The rows: every cell filled by its entry of the feature table (WriteRow).
   const size_t width = layout_.size();
-  std::vector<float (*)(const RowInputs&, size_t)> fill(width);
-  std::vector<size_t> column_level(width);
-  for (size_t j = 0; j < width; ++j) {
-    fill[j] = kFeatures[layout_.columns()[j].entry].fill;
-    column_level[j] = layout_.columns()[j].level;
-  }
   const size_t num_levels = options_.levels->size();
   if (personal_revenue != nullptr) {
     personal_revenue->assign(customers.size(), kNaN);
@@ -774,9 +809,7 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
                        known ? work.collaborative[i] : no_collaborative,
                        work.summary,
                        window_share};
-    for (size_t j = 0; j < width; ++j) {
-      row[j] = fill[j](in, column_level[j]);
-    }
+    WriteRow(in, num_levels, row);
     if (personal_revenue != nullptr && f.count > 0) {
       (*personal_revenue)[r] = f.spend / f.count;
     }
