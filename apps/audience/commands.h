@@ -71,14 +71,6 @@ bool IsDataset(const std::string& dir);  // dataset.json of format cohortflow-da
 // event), else the ISO 8601 time, or an error prefixed "--at".
 Result<std::optional<int64_t>> ParseAtFlag(const std::string& value);
 
-// Appends rows [0, rows), formatted by `format` (which appends one row to the string it is
-// given), to *out in row order. Chunks of rows are formatted on all cores: a million rows of
-// scores are ~100 MB of text, the largest part of a scoring command's time when done on one.
-void FormatRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format, std::string* out);
-
-// Indices of `values` from the largest to the smallest, equal values in index order (a stable
-// radix sort on the doubles' bits: a million values in a few milliseconds). NaN last.
-std::vector<uint32_t> OrderByDescending(std::span<const double> values);
 
 // The first `n` bytes of a file ("" if it cannot be read).
 std::string FileHead(const std::string& path, size_t n);

@@ -1,12 +1,16 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -247,87 +251,6 @@ Result<std::optional<int64_t>> ParseAtFlag(const std::string& value) {
   Result<int64_t> t = ParseIsoTime(value);
   if (!t.has_value()) return Err(t.error().WithPrefix("--at"));
   return std::optional<int64_t>(*t);
-}
-
-void FormatRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format, std::string* out) {
-  constexpr size_t kMinRows = 50000;  // below this a thread costs more than it saves
-  const size_t threads =
-      std::clamp<size_t>(std::thread::hardware_concurrency(), 1, std::max<size_t>(1, rows / kMinRows));
-  const size_t chunk = (rows + threads - 1) / threads;
-  // Room for everything at once, from the size of the first rows: growing a 100 MB string by
-  // doubling copies it and touches fresh pages again each time.
-  std::string sample;
-  const size_t sampled = std::min<size_t>(rows, 1000);
-  for (size_t r = 0; r < sampled; ++r) {
-    format(r, &sample);
-  }
-  const size_t per_row = sampled > 0 ? sample.size() / sampled + 1 : 0;
-  const size_t slack = per_row * chunk / 8 + 4096;  // longer ids further down
-  out->reserve(out->size() + per_row * rows + slack);
-  std::vector<std::string> parts(threads);  // parts[0] unused: the first chunk goes straight to *out
-  auto run = [&](size_t t) {
-    std::string* target = t == 0 ? out : &parts[t];
-    if (t > 0) {
-      target->reserve(per_row * chunk + slack);
-    }
-    for (size_t r = t * chunk; r < std::min(rows, (t + 1) * chunk); ++r) {
-      format(r, target);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) {
-    pool.emplace_back(run, t);
-  }
-  run(0);
-  for (std::thread& th : pool) {
-    th.join();
-  }
-  for (size_t t = 1; t < threads; ++t) {
-    *out += parts[t];
-  }
-}
-
-std::vector<uint32_t> OrderByDescending(std::span<const double> values) {
-  // A key that sorts ascending as the values sort descending: the order-preserving bits of a
-  // double (sign flipped for positives, all bits for negatives), complemented. NaN sorts last.
-  const size_t n = values.size();
-  if (n == 0) {
-    return {};
-  }
-  std::vector<uint64_t> key(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t bits;
-    std::memcpy(&bits, &values[i], sizeof bits);
-    const uint64_t ordered = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
-    key[i] = std::isnan(values[i]) ? UINT64_MAX : ~ordered;
-  }
-  std::vector<uint32_t> order(n), next(n);
-  for (size_t i = 0; i < n; ++i) {
-    order[i] = static_cast<uint32_t>(i);
-  }
-  // Least significant digit first, 16 bits a pass; each pass is stable, so the whole sort is.
-  std::vector<uint32_t> count(size_t{1} << 16);
-  for (int shift = 0; shift < 64; shift += 16) {
-    std::fill(count.begin(), count.end(), 0);
-    for (size_t i = 0; i < n; ++i) {
-      ++count[(key[i] >> shift) & 0xFFFF];
-    }
-    if (count[(key[0] >> shift) & 0xFFFF] == n) {
-      continue;  // every key has the same digit here: the pass would not move anything
-    }
-    uint32_t sum = 0;
-    for (uint32_t& c : count) {
-      const uint32_t k = c;
-      c = sum;
-      sum += k;
-    }
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t v = order[i];
-      next[count[(key[v] >> shift) & 0xFFFF]++] = v;
-    }
-    order.swap(next);
-  }
-  return order;
 }
 
 }  // namespace cf::cli

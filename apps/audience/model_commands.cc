@@ -17,6 +17,7 @@
 #include "apps/audience/commands.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/sort.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "data/dataset.h"
@@ -277,7 +278,9 @@ Status RunScore(const ScoreFlags& f) {
       filled[k] += IdOf(people, order[i], ids[k]).empty() ? 0 : 1;
     }
   }
-  FormatRows(
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFileWriter> file, AtomicFileWriter::Create(f.out));
+  CF_RETURN_IF_ERROR(file->Append(csv));
+  CF_RETURN_IF_ERROR(WriteRows(
       rows,
       [&](size_t i, std::string* out) {
         const uint32_t c = order[i];
@@ -295,14 +298,14 @@ Status RunScore(const ScoreFlags& f) {
         *out += provenance;
         *out += '\n';
       },
-      &csv);
+      file.get()));
+  CF_RETURN_IF_ERROR(file->Commit());
   for (size_t k = 0; k < ids.size(); ++k) {
     if (rows > 0 && filled[k] == 0) {
       Warn("score",
            fmt::format("--ids {}: none of the {} customers written has one; the column is empty", ids[k].header, rows));
     }
   }
-  CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
   if (f.json) {
     const nlohmann::json j = {{"customers", customers.size()},
                               {"offer", offer.name},

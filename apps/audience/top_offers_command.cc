@@ -88,7 +88,9 @@ Status RunTopOffers(const TopOffersFlags& f) {
       chosen_revenue[s.offer] += s.expected_revenue;
     }
   }
-  FormatRows(
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFileWriter> file, AtomicFileWriter::Create(f.out));
+  CF_RETURN_IF_ERROR(file->Append(csv));
+  CF_RETURN_IF_ERROR(WriteRows(
       customers.size(),
       [&](size_t i, std::string* out) {
         AppendCsvField(out, ds->customers().crm_id(customers[i]));
@@ -108,8 +110,8 @@ Status RunTopOffers(const TopOffersFlags& f) {
         }
         *out += '\n';
       },
-      &csv);
-  CF_RETURN_IF_ERROR(WriteFileAtomic(f.out, csv));
+      file.get()));
+  CF_RETURN_IF_ERROR(file->Commit());
   std::printf("chose the top %zu of %zu offers by %s for %zu customers in %.3f s (within %d days); wrote %s\n", top.top,
               named.size(), f.by.c_str(), customers.size(), seconds, m->horizon_days(), f.out.c_str());
   std::printf("%-32s %12s %16s\n", "offer", "customers", "expected revenue");

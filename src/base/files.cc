@@ -6,11 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 namespace cf {
@@ -45,42 +49,163 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
+  CF_ASSIGN_OR_RETURN(std::unique_ptr<AtomicFileWriter> out, AtomicFileWriter::Create(path, mode));
+  CF_RETURN_IF_ERROR(out->Append(data));
+  return out->Commit();
+}
+
+Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const std::string& path, unsigned mode) {
   static std::atomic<uint64_t> counter{0};
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
-    return Errno("cannot create", tmp);
+    return Err(Errno("cannot create", tmp));
   }
+  std::unique_ptr<AtomicFileWriter> out(new AtomicFileWriter(path, std::move(tmp), fd));
   // The umask may have taken bits away, never added any: the mode asked for is the mode kept.
   if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
-    Status s = Errno("cannot set the mode of", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
+    return Err(out->Fail(Errno("cannot set the mode of", out->tmp_)));
+  }
+  return out;
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    (void)Fail(Status::OK());
+  }
+}
+
+Status AtomicFileWriter::Fail(Status s) {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  ::unlink(tmp_.c_str());
+  return s;
+}
+
+Status AtomicFileWriter::Append(std::string_view data) {
+  if (fd_ < 0) {
+    return Status::FailedPrecondition("cannot write " + tmp_ + ": the file was already committed or abandoned");
   }
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status s = Errno("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
+      return Fail(Errno("cannot write", tmp_));
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Status s = Errno("cannot sync", tmp);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status s = Errno("cannot rename into", path);
-    ::unlink(tmp.c_str());
-    return s;
+  written_ += data.size();
+  // Start the writeback of each whole 8 MB as it is written, without waiting for it: the
+  // disk works while the caller makes the next pieces. Only a hint; Commit's fsync is what
+  // makes the file durable, and reports any error.
+  constexpr uint64_t kWriteback = uint64_t{8} << 20;
+  if (written_ - flushed_ >= kWriteback) {
+    const uint64_t upto = written_ / kWriteback * kWriteback;
+#if defined(__linux__)
+    (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(upto - flushed_),
+                            SYNC_FILE_RANGE_WRITE);
+#endif
+    flushed_ = upto;
   }
   return Status::OK();
+}
+
+Status AtomicFileWriter::Commit() {
+  if (fd_ < 0) {
+    return Status::FailedPrecondition("cannot commit " + tmp_ + ": the file was already committed or abandoned");
+  }
+  if (::fsync(fd_) != 0) {
+    return Fail(Errno("cannot sync", tmp_));
+  }
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    return Fail(Errno("cannot sync", tmp_));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    return Fail(Errno("cannot rename into", path_));
+  }
+  return Status::OK();
+}
+
+Status WriteRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format,
+                 AtomicFileWriter* out, size_t rows_per_piece) {
+  const size_t kChunk = std::max<size_t>(1, rows_per_piece);
+  const size_t chunks = (rows + kChunk - 1) / kChunk;
+  auto format_chunk = [&](size_t k, std::string* text) {
+    text->clear();
+    for (size_t r = k * kChunk; r < std::min(rows, (k + 1) * kChunk); ++r) {
+      format(r, text);
+    }
+  };
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, chunks);
+  if (threads <= 1) {
+    std::string text;
+    for (size_t k = 0; k < chunks; ++k) {
+      format_chunk(k, &text);
+      CF_RETURN_IF_ERROR(out->Append(text));
+    }
+    return Status::OK();
+  }
+  // The formatters take chunks in turn, at most kAhead beyond the one being written (so the
+  // memory stays a few pieces whatever the rows), and this thread writes them in order as
+  // they are done: writing overlaps formatting, and no 100 MB string is built and copied.
+  const size_t ahead = 2 * threads;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::vector<std::string> text(chunks);
+  std::vector<uint8_t> done(chunks, 0);
+  size_t next = 0, writing = 0;
+  bool failed = false;
+  auto formatter = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      changed.wait(lock, [&] { return failed || next >= chunks || next < writing + ahead; });
+      if (failed || next >= chunks) {
+        return;
+      }
+      const size_t k = next++;
+      std::string piece = std::move(text[k]);  // a buffer handed back by the writer, or empty
+      lock.unlock();
+      format_chunk(k, &piece);
+      lock.lock();
+      text[k] = std::move(piece);
+      done[k] = 1;
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back(formatter);
+  }
+  Status status;
+  {
+    std::unique_lock lock(mu);
+    for (; writing < chunks; ++writing) {
+      changed.wait(lock, [&] { return done[writing] != 0; });
+      std::string piece = std::move(text[writing]);
+      lock.unlock();
+      status = out->Append(piece);
+      lock.lock();
+      if (!status.ok()) {
+        failed = true;
+        changed.notify_all();
+        break;
+      }
+      // The written piece's buffer serves a later chunk: its pages are touched once.
+      if (writing + ahead < chunks) {
+        text[writing + ahead] = std::move(piece);
+      }
+      changed.notify_all();
+    }
+  }
+  for (std::thread& th : pool) {
+    th.join();
+  }
+  return status;
 }
 
 Result<FileLock> FileLock::Exclusive(const std::string& path) {

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,37 @@ Result<std::string> ReadFile(const std::string& path);
 // Writes to a temporary file beside `path` (created with `mode`, e.g. 0600 for secrets), fsyncs,
 // then renames over `path`.
 Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// A file written piece by piece and replaced atomically, as WriteFileAtomic does in one call:
+// the pieces go to a temporary file beside `path`, whose writeback to the disk starts as they
+// arrive (so Commit's fsync waits only for the last few megabytes); Commit fsyncs it and
+// renames it over `path`. Destroyed without a successful Commit, it removes the temporary and
+// `path` keeps what it held.
+class AtomicFileWriter {
+ public:
+  static Result<std::unique_ptr<AtomicFileWriter>> Create(const std::string& path, unsigned mode = 0644);
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  Status Append(std::string_view data);
+  Status Commit();
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+  Status Fail(Status s);  // closes and removes the temporary, returns s
+
+  std::string path_, tmp_;
+  int fd_ = -1;
+  uint64_t written_ = 0, flushed_ = 0;  // bytes written; bytes whose writeback was started
+};
+
+// Appends rows [0, rows), formatted by `format` (which appends one row to the string it is
+// given), to `out` in row order. Pieces of `rows_per_piece` rows are formatted on all cores
+// while the ones before them are written: a million rows of scores are ~100 MB of text, most
+// of a scoring command's time when formatted on one core or gathered whole before writing.
+Status WriteRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format,
+                 AtomicFileWriter* out, size_t rows_per_piece = 16384);
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Result<uint64_t> FileSize(const std::string& path);
