@@ -142,8 +142,11 @@ Forest Forest::Specialize(std::span<const FixedFeature> fixed) const {
         pending.emplace_back(decided(t.right[sn]), 2 * id + 1);
       }
     }
-    if (out.left[0] < 0) {
-      base_margin += out.value[0];  // a tree left without splits adds the same to every row
+    if (out.left[0] < 0 && trees.empty()) {
+      // A tree left without splits adds the same to every row. Before any other tree, that is
+      // the same float addition done once, here; further on it stays a tree of one leaf, so
+      // every row's margin is summed in the whole forest's order and equals its bit for bit.
+      base_margin += out.value[0];
       continue;
     }
     trees.push_back(std::move(out));

@@ -34,8 +34,10 @@ class Forest {
     float value = 0;
   };
   // The same function on rows whose `fixed` features hold those values: each split on a fixed
-  // feature is decided once, here, so its trees are shallower (a tree left without splits
-  // becomes part of the base margin). Scoring one offer fixes the offer-level features.
+  // feature is decided once, here, so its trees are shallower. A tree left without splits
+  // joins the base margin only before the first tree that keeps a split; later ones stay
+  // trees of one leaf, so on such rows the margins equal the whole forest's bit for bit
+  // (the leaves are added in the same order). Scoring one offer fixes the offer-level features.
   Forest Specialize(std::span<const FixedFeature> fixed) const;
   size_t num_trees() const { return trees_.size(); }
   size_t num_splits() const;  // over every tree
