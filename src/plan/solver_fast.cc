@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "plan/shard.h"
 #include "plan/solver_internal.h"
