@@ -32,8 +32,9 @@ inline float KeyValue(uint64_t key) {
 }
 
 // For each list l: the m[l]-th smallest key (1-based) of lists[l] over every process;
-// UINT64_MAX when m[l] is 0 or the lists hold fewer keys. Keys need not be unique. A radix
-// selection: eight rounds, each a sum of 256 counts per list.
+// UINT64_MAX when m[l] is 0 or the lists hold fewer keys. Keys need not be unique. Across
+// processes a radix selection: eight rounds, each a sum of 256 counts per list; in one
+// process nth_element.
 std::vector<uint64_t> KthSmallest(const Collective* c, std::span<const std::span<const uint64_t>> lists,
                                   std::span<const uint64_t> m);
 inline std::vector<uint64_t> KthSmallest(const Collective* c, const std::vector<std::vector<uint64_t>>& lists,
