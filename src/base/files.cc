@@ -141,7 +141,7 @@ Status WriteRows(size_t rows, const std::function<void(size_t row, std::string* 
       format(r, text);
     }
   };
-  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, chunks);
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, std::max<size_t>(chunks, 1));
   if (threads <= 1) {
     std::string text;
     for (size_t k = 0; k < chunks; ++k) {
