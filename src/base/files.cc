@@ -133,11 +133,11 @@ Status AtomicFileWriter::Commit() {
 
 Status WriteRows(size_t rows, const std::function<void(size_t row, std::string* out)>& format,
                  AtomicFileWriter* out, size_t rows_per_piece) {
-  const size_t kChunk = std::max<size_t>(1, rows_per_piece);
-  const size_t chunks = (rows + kChunk - 1) / kChunk;
+  const size_t per_piece = std::max<size_t>(1, rows_per_piece);
+  const size_t chunks = (rows + per_piece - 1) / per_piece;
   auto format_chunk = [&](size_t k, std::string* text) {
     text->clear();
-    for (size_t r = k * kChunk; r < std::min(rows, (k + 1) * kChunk); ++r) {
+    for (size_t r = k * per_piece; r < std::min(rows, (k + 1) * per_piece); ++r) {
       format(r, text);
     }
   };
@@ -150,7 +150,7 @@ Status WriteRows(size_t rows, const std::function<void(size_t row, std::string* 
     }
     return Status::OK();
   }
-  // The formatters take chunks in turn, at most kAhead beyond the one being written (so the
+  // The formatters take chunks in turn, at most `ahead` beyond the one being written (so the
   // memory stays a few pieces whatever the rows), and this thread writes them in order as
   // they are done: writing overlaps formatting, and no 100 MB string is built and copied.
   const size_t ahead = 2 * threads;
