@@ -38,6 +38,10 @@ class StringColumn {
   std::string_view operator[](size_t i) const {
     return {bytes_ + offsets_[i], static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
   }
+  // For reads of many values in a random order: asks the cache for value i's offsets, or
+  // (once they are there) for its first bytes, a few reads ahead, so that the misses overlap.
+  void PrefetchOffsets(size_t i) const { __builtin_prefetch(offsets_ + i); }
+  void PrefetchBytes(size_t i) const { __builtin_prefetch(bytes_ + offsets_[i]); }
   // Serialized form of `values` in the layout above.
   static std::string Serialize(const std::vector<std::string>& values);
 
@@ -84,6 +88,7 @@ class Customers {
  public:
   uint32_t size() const { return static_cast<uint32_t>(ids_.size()); }
   std::string_view crm_id(uint32_t c) const { return ids_[c]; }
+  const StringColumn& crm_ids() const { return ids_; }
   std::string_view external_id(uint32_t c) const { return external_ids_[c]; }  // "" if none
   std::string_view device_id(uint32_t c) const { return device_ids_[c]; }      // "" if none
   // Aliases as "label:name" lines joined by '\n'; "" if none.
