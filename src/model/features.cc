@@ -111,11 +111,17 @@ OfferWindows SumWindows(const Collective* shards, std::span<const OfferWindows> 
     return table;
   }();
   std::sort(touched.begin(), touched.end());
+  const size_t at = groups->size();
+  groups->resize(at + touched.size());
+  values->resize(at + touched.size());
+  uint32_t* const g_out = groups->data() + at;
+  float* const v_out = values->data() + at;
   double norm = 0;
-  for (uint32_t g : touched) {
+  for (size_t k = 0; k < touched.size(); ++k) {
+    const uint32_t g = touched[k];
     const float x = count[g] < kLogTable.size() ? kLogTable[count[g]] : std::log1p(static_cast<float>(count[g]));
-    groups->push_back(g);
-    values->push_back(x);
+    g_out[k] = g;
+    v_out[k] = x;
     norm += static_cast<double>(x) * x;
     count[g] = 0;
   }
@@ -374,6 +380,7 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
     std::vector<uint64_t> sizes;  // per population customer of the range
     std::vector<uint32_t> groups;
     std::vector<float> values;
+    std::vector<uint64_t> buyers;  // per group: the range's customers who bought it
   };
   const size_t blocks = (pop + kSumBlock - 1) / kSumBlock;
   std::vector<OfferWindows> block_windows(blocks);
@@ -424,6 +431,10 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
       f.norm = AppendGroupRow(std::span<uint32_t>(touched).first(bought), count.data(), &part.groups, &part.values);
       part.sizes.push_back(bought);
     }
+    part.buyers.assign(groups, 0);
+    for (uint32_t g : part.groups) {
+      ++part.buyers[g];
+    }
   }, /*min_chunk=*/1);
   any_windows_ = SumWindows(shards, block_windows);
   std::vector<float> events(pop), recency(pop);
@@ -441,21 +452,32 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
     return;
   }
   // The rows are per customer (empty outside population_), as the embedding reads them.
-  groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
-  groups_.groups.clear();
-  groups_.values.clear();
+  // Each thread's part is copied to its place at once, on its own thread.
+  std::vector<size_t> part_at(parts_of_threads.size() + 1, 0);
   for (size_t t = 0; t < parts_of_threads.size(); ++t) {
-    const size_t b = part_begin[t];
-    for (size_t i = 0; i < parts_of_threads[t].sizes.size(); ++i) {
-      groups_.offsets[population_[b + i] + 1] = parts_of_threads[t].sizes[i];
-    }
-    groups_.groups.insert(groups_.groups.end(), parts_of_threads[t].groups.begin(), parts_of_threads[t].groups.end());
-    groups_.values.insert(groups_.values.end(), parts_of_threads[t].values.begin(), parts_of_threads[t].values.end());
+    part_at[t + 1] = part_at[t] + parts_of_threads[t].groups.size();
   }
+  groups_.offsets.assign(static_cast<size_t>(n) + 1, 0);
+  groups_.groups.resize(part_at.back());
+  groups_.values.resize(part_at.back());
+  ParallelFor(parts_of_threads.size(), options_.run.threads, [&](size_t, size_t first, size_t end) {
+    for (size_t t = first; t < end; ++t) {
+      Part& part = parts_of_threads[t];
+      for (size_t i = 0; i < part.sizes.size(); ++i) {
+        groups_.offsets[population_[part_begin[t] + i] + 1] = part.sizes[i];
+      }
+      std::copy(part.groups.begin(), part.groups.end(), groups_.groups.begin() + static_cast<std::ptrdiff_t>(part_at[t]));
+      std::copy(part.values.begin(), part.values.end(), groups_.values.begin() + static_cast<std::ptrdiff_t>(part_at[t]));
+      part.groups = {};
+      part.values = {};
+    }
+  }, /*min_chunk=*/1);
   std::partial_sum(groups_.offsets.begin(), groups_.offsets.end(), groups_.offsets.begin());
   std::vector<double> group_buyers(groups, 0.0);
-  for (uint32_t g : groups_.groups) {
-    group_buyers[g] += 1;
+  for (const Part& part : parts_of_threads) {
+    for (uint32_t g = 0; g < part.buyers.size(); ++g) {
+      group_buyers[g] += static_cast<double>(part.buyers[g]);
+    }
   }
   Sum(shards, group_buyers);
   group_buyers_.assign(group_buyers.begin(), group_buyers.end());
