@@ -1,6 +1,8 @@
 #include "base/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,14 +16,79 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
+
+#include "base/log.h"
 
 namespace cf {
 namespace {
 
 Status Errno(std::string_view what, const std::string& path) {
   return Status::IOError(std::string(what) + " " + path + ": " + std::strerror(errno));
+}
+
+// The process id in "<base><infix><pid>[-<n>]", or 0 when `name` is not of that form.
+pid_t PidInName(std::string_view name, std::string_view base, std::string_view infix, bool numbered) {
+  if (name.size() <= base.size() + infix.size() || name.substr(0, base.size()) != base ||
+      name.substr(base.size(), infix.size()) != infix) {
+    return 0;
+  }
+  std::string_view rest = name.substr(base.size() + infix.size());
+  const size_t dash = rest.find('-');
+  if (numbered != (dash != std::string_view::npos)) {
+    return 0;
+  }
+  const std::string_view pid = rest.substr(0, dash);
+  const std::string_view n = numbered ? rest.substr(dash + 1) : std::string_view("0");
+  auto digits = [](std::string_view d) {
+    return !d.empty() && d.size() < 10 && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits(pid) || !digits(n)) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(std::string(pid)));
+}
+
+bool ProcessHasEnded(pid_t pid) { return pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+// What an interrupted write of `path` left beside it, by the names AtomicFileWriter,
+// MakeTempDirBeside and ReplaceDirectory give (each carries its process id): a temporary
+// "<path>.tmp-<pid>-<n>" of a process that has ended is removed; "<path>.old-<pid>" is the
+// previous version, moved aside by a ReplaceDirectory that did not finish: put back when
+// `path` is missing, else removed. Entries of live processes (and of this one) are left alone.
+void ClearLeftoversBeside(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string base = p.filename().string();
+  const std::filesystem::path parent = p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path();
+  std::error_code ec;
+  std::filesystem::directory_iterator it(parent, ec);
+  if (ec || base.empty()) {
+    return;  // the caller's own create reports a missing or unreadable directory
+  }
+  std::vector<std::string> temps, olds;
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (const pid_t pid = PidInName(name, base, ".tmp-", true); pid > 0 && ProcessHasEnded(pid)) {
+      temps.push_back(it->path().string());
+    } else if (const pid_t old = PidInName(name, base, ".old-", false); old > 0 && ProcessHasEnded(old)) {
+      olds.push_back(it->path().string());
+    }
+  }
+  for (const std::string& old : olds) {
+    if (!PathExists(path) && ::rename(old.c_str(), path.c_str()) == 0) {
+      CF_LOG_WARN("{} was missing: put back its previous version {}, left by an interrupted replacement", path, old);
+    } else if (RemoveAll(old).ok()) {
+      CF_LOG_INFO("removed {}, the previous version of {} left by an interrupted replacement", old, path);
+    }
+  }
+  for (const std::string& tmp : temps) {
+    if (RemoveAll(tmp).ok()) {
+      CF_LOG_INFO("removed {}, left by an interrupted write of {} (its process has ended)", tmp, path);
+    }
+  }
 }
 
 }  // namespace
@@ -56,6 +123,7 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
 
 Result<std::unique_ptr<AtomicFileWriter>> AtomicFileWriter::Create(const std::string& path, unsigned mode) {
   static std::atomic<uint64_t> counter{0};
+  ClearLeftoversBeside(path);
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
@@ -276,6 +344,15 @@ Status FsyncDirectory(const std::string& path) {
 }
 
 Status ReplaceDirectory(const std::string& from, const std::string& to) {
+  std::string parent = std::filesystem::path(to).parent_path().string();
+  // One step where the file system can swap the two names: `to` is never missing, and `from`
+  // then holds the previous version (a temporary name: left by a kill, it is cleared later).
+  if (PathExists(to) && ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) {
+    CF_RETURN_IF_ERROR(FsyncDirectory(parent.empty() ? "." : parent));
+    return RemoveAll(from);
+  }
+  // Elsewhere, two renames, the previous version moved aside as "<to>.old-<pid>" between them
+  // (put back by the next write of `to` if this process dies in between).
   std::string old;
   if (PathExists(to)) {
     old = to + ".old-" + std::to_string(::getpid());
@@ -288,7 +365,6 @@ Status ReplaceDirectory(const std::string& from, const std::string& to) {
     if (!old.empty()) ::rename(old.c_str(), to.c_str());
     return s;
   }
-  std::string parent = std::filesystem::path(to).parent_path().string();
   CF_RETURN_IF_ERROR(FsyncDirectory(parent.empty() ? "." : parent));
   if (!old.empty()) {
     return RemoveAll(old);
@@ -303,6 +379,7 @@ Result<std::string> MakeTempDirBeside(const std::string& path) {
   if (!parent.empty()) {
     CF_RETURN_IF_ERROR(CreateDirectories(parent));
   }
+  ClearLeftoversBeside(path);
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   CF_RETURN_IF_ERROR(RemoveAll(tmp));
   CF_RETURN_IF_ERROR(CreateDirectories(tmp));

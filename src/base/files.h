@@ -21,7 +21,8 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, unsigned 
 // the pieces go to a temporary file beside `path`, whose writeback to the disk starts as they
 // arrive (so Commit's fsync waits only for the last few megabytes); Commit fsyncs it and
 // renames it over `path`. Destroyed without a successful Commit, it removes the temporary and
-// `path` keeps what it held.
+// `path` keeps what it held. A process killed while writing leaves its temporary
+// "<path>.tmp-<pid>-<n>"; the next Create of `path` removes those whose process has ended.
 class AtomicFileWriter {
  public:
   static Result<std::unique_ptr<AtomicFileWriter>> Create(const std::string& path, unsigned mode = 0644);
@@ -52,9 +53,13 @@ bool IsDirectory(const std::string& path);
 Result<uint64_t> FileSize(const std::string& path);
 Status CreateDirectories(const std::string& path);
 Status RemoveAll(const std::string& path);
-// Renames `from` over `to`; when `to` is a directory, it is replaced (old one removed).
+// Renames `from` (a MakeTempDirBeside(to)) over `to`; a directory `to` is replaced and the old
+// one removed. Where the file system can exchange two names (ext4, xfs, btrfs, tmpfs), `to` is
+// never missing; elsewhere a kill between two renames leaves the old one as "<to>.old-<pid>",
+// which the next MakeTempDirBeside(to) puts back.
 Status ReplaceDirectory(const std::string& from, const std::string& to);
-// A fresh directory beside `path` named "<path>.tmp-<pid>-<n>".
+// A fresh directory beside `path` named "<path>.tmp-<pid>-<n>". First clears what interrupted
+// writes of `path` left beside it, as AtomicFileWriter::Create does.
 Result<std::string> MakeTempDirBeside(const std::string& path);
 Status FsyncDirectory(const std::string& path);
 

@@ -1,8 +1,13 @@
 #include "base/files.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace cf {
 namespace {
@@ -85,6 +90,75 @@ TEST(FilesTest, WriteRowsWritesEveryRowOnceInOrder) {
       ASSERT_EQ(ReadFile(p).value(), want) << rows << " rows, " << per_piece << " a piece";
     }
   }
+}
+
+// The id of a process that has ended (a child, waited for): nothing runs under it now.
+pid_t EndedPid() {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0);
+  }
+  ::waitpid(child, nullptr, 0);
+  return child;
+}
+
+std::set<std::string> Names(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.insert(e.path().filename().string());
+  }
+  return names;
+}
+
+TEST(FilesTest, AWriteClearsTheTemporariesOfEndedProcessesOnly) {
+  TempDirectory dir("files-test");
+  const std::string p = dir.path() + "/s.csv";
+  const std::string ended = std::to_string(EndedPid()), live = std::to_string(::getppid());
+  const std::string mine = std::to_string(::getpid());
+  // What a killed `score` leaves, what a running one (the parent) and this process hold, and
+  // names that only look alike.
+  for (const std::string& name : std::vector<std::string>{"s.csv.tmp-" + ended + "-0", "s.csv.tmp-" + ended + "-12", "s.csv.tmp-" + live + "-0",
+                                  "s.csv.tmp-" + mine + "-99", "s.csv.tmp-" + ended, "s.csv.tmp-x-0",
+                                  "other.csv.tmp-" + ended + "-0", "s.csv.tmp-" + ended + "-0.keep"}) {
+    ASSERT_TRUE(WriteFileAtomic(dir.path() + "/" + name, "partial").ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(p, "scores").ok());
+  EXPECT_EQ(Names(dir.path()),
+            (std::set<std::string>{"s.csv", "s.csv.tmp-" + live + "-0", "s.csv.tmp-" + mine + "-99", "s.csv.tmp-" + ended,
+                                   "s.csv.tmp-x-0", "other.csv.tmp-" + ended + "-0",
+                                   "s.csv.tmp-" + ended + "-0.keep"}));
+  EXPECT_EQ(ReadFile(p).value(), "scores");
+}
+
+TEST(FilesTest, ADirectoryWritePutsBackOrClearsWhatAKilledReplacementLeft) {
+  TempDirectory dir("files-test");
+  const std::string d = dir.path() + "/model";
+  const std::string ended = std::to_string(EndedPid());
+  auto make = [&](const std::string& path, const std::string& content) {
+    ASSERT_TRUE(CreateDirectories(path).ok());
+    ASSERT_TRUE(WriteFileAtomic(path + "/model.json", content).ok());
+  };
+  // Killed between moving the old version aside and moving the new one in: `model` is
+  // missing, its old version and the finished new one lie beside it.
+  make(d + ".old-" + ended, "old");
+  make(d + ".tmp-" + ended + "-0", "new, never moved in");
+  auto tmp = MakeTempDirBeside(d);
+  ASSERT_TRUE(tmp.has_value()) << tmp.error().ToString();
+  EXPECT_EQ(ReadFile(d + "/model.json").value(), "old") << "the previous version is put back";
+  EXPECT_EQ(Names(dir.path()), (std::set<std::string>{"model", std::filesystem::path(*tmp).filename().string()}));
+  // A finished replacement swaps the two in one step and leaves nothing else.
+  ASSERT_TRUE(WriteFileAtomic(*tmp + "/model.json", "newer").ok());
+  ASSERT_TRUE(ReplaceDirectory(*tmp, d).ok());
+  EXPECT_EQ(ReadFile(d + "/model.json").value(), "newer");
+  EXPECT_EQ(Names(dir.path()), (std::set<std::string>{"model"}));
+  // Killed after moving the new one in: the old version beside it goes.
+  make(d + ".old-" + ended, "old");
+  tmp = MakeTempDirBeside(d);
+  ASSERT_TRUE(tmp.has_value());
+  EXPECT_EQ(ReadFile(d + "/model.json").value(), "newer");
+  EXPECT_EQ(Names(dir.path()), (std::set<std::string>{"model", std::filesystem::path(*tmp).filename().string()}));
+  ASSERT_TRUE(ReplaceDirectory(*tmp, d).ok());
+  EXPECT_FALSE(PathExists(d + "/model.json")) << "an empty new version replaces the old one";
 }
 
 }  // namespace
