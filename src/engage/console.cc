@@ -59,7 +59,9 @@ Actor ConsoleActor(const http::ConsoleGate::Signed& s, const http::Request& req)
 }  // namespace
 
 Console::Console(Engage& engage, const Clock& clock, ConsoleOptions options)
-    : engage_(engage), clock_(clock), gate_(clock, options, kSessionCookie) {}
+    : engage_(engage),
+      clock_(clock),
+      gate_(clock, options, kSessionCookie, engage.storage().SharedSignInState(clock, options)) {}
 
 std::optional<Console::Signed> Console::SessionOf(const http::Request& req) {
   auto s = gate_.Find(req);

@@ -17,6 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/password.h"
+
 namespace cf::engage {
 
 namespace {
@@ -26,6 +28,9 @@ namespace {
 // 2: cohort_versions, bumped by every write of a cohort's bitmap, so that a server's cached
 //    bitmaps learn of another server's writes (docs/scaling.md).
 // 3: rate_windows, the request counts of every server (Storage::CountRequest).
+// 4: security_events.
+// 5: console_sessions and sign_in_failures, the console's sign-in state of every server
+//    (Storage::SharedSignInState).
 const char* const kMigrations[] = {
     R"sql(
 CREATE TABLE workspaces(id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL);
@@ -100,6 +105,12 @@ CREATE TABLE rate_windows(key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, co
     R"sql(
 CREATE TABLE security_events(id BIGSERIAL PRIMARY KEY, time BIGINT NOT NULL, workspace TEXT NOT NULL,
   event TEXT NOT NULL, actor TEXT NOT NULL, remote_addr TEXT NOT NULL, detail TEXT NOT NULL);
+)sql",
+    R"sql(
+CREATE TABLE console_sessions(token_hash TEXT PRIMARY KEY, email TEXT NOT NULL, workspace TEXT NOT NULL,
+  csrf_token TEXT NOT NULL, created_at BIGINT NOT NULL, last_seen BIGINT NOT NULL);
+CREATE TABLE sign_in_failures(key TEXT PRIMARY KEY, window_start BIGINT NOT NULL, failures BIGINT NOT NULL);
+CREATE INDEX sign_in_failures_start ON sign_in_failures(window_start);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -1346,8 +1357,148 @@ Status Migrate(Connection& c, const std::string& url, bool allowed) {
   return Status::OK();
 }
 
+// The console's sessions in the database, so that every server behind a load balancer knows
+// them. Only the token's SHA-256 is stored: a copy of the table signs nobody in.
+class PgSessions final : public http::SessionStore {
+ public:
+  PgSessions(Pool& pool, const Clock& clock, int64_t idle_seconds, int64_t max_seconds)
+      : pool_(pool), clock_(clock), idle_seconds_(idle_seconds), max_seconds_(max_seconds) {}
+
+  Result<std::string> Create(const std::string& email, const std::string& workspace) override {
+    const int64_t now = clock_.NowSeconds();
+    std::string token = http::RandomHex(32);
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    // Expired sessions go when a new one comes, as in memory.
+    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM console_sessions WHERE last_seen <= ? OR created_at <= ?")
+                           .Bind(now - idle_seconds_)
+                           .Bind(now - max_seconds_)
+                           .Run());
+    CF_RETURN_IF_ERROR(Stmt(*c, "INSERT INTO console_sessions(token_hash, email, workspace, csrf_token, created_at, "
+                                "last_seen) VALUES (?, ?, ?, ?, ?, ?)")
+                           .Bind(TokenHash(token))
+                           .Bind(email)
+                           .Bind(workspace)
+                           .Bind(http::RandomHex(32))
+                           .Bind(now)
+                           .Bind(now)
+                           .Run());
+    pool_.Give(std::move(c));
+    return token;
+  }
+
+  Result<std::optional<Session>> Touch(const std::string& token) override {
+    const int64_t now = clock_.NowSeconds();
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    std::optional<Session> out;
+    {
+      Stmt s(*c,
+             "UPDATE console_sessions SET last_seen = GREATEST(last_seen, ?) WHERE token_hash = ? AND last_seen > ? "
+             "AND created_at > ? RETURNING email, workspace, csrf_token, created_at, last_seen");
+      s.Bind(now).Bind(TokenHash(token)).Bind(now - idle_seconds_).Bind(now - max_seconds_);
+      CF_ASSIGN_OR_RETURN(const bool row, s.Step());
+      if (row) out = Session{s.Text(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4)};
+    }
+    if (!out) {
+      CF_RETURN_IF_ERROR(
+          Stmt(*c, "DELETE FROM console_sessions WHERE token_hash = ?").Bind(TokenHash(token)).Run());
+    }
+    pool_.Give(std::move(c));
+    return out;
+  }
+
+  Status Remove(const std::string& token) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM console_sessions WHERE token_hash = ?").Bind(TokenHash(token)).Run());
+    pool_.Give(std::move(c));
+    return Status::OK();
+  }
+
+ private:
+  static std::string TokenHash(const std::string& token) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), digest);
+    return http::Hex(digest, sizeof digest);
+  }
+
+  Pool& pool_;
+  const Clock& clock_;
+  int64_t idle_seconds_, max_seconds_;
+};
+
+// Failed console sign-ins counted in the database for every server: N servers admit an email's
+// or an address's limit once, not N times. One row per "email:<email>" and "client:<address>".
+class PgSignInLimiter final : public http::SignInLimiter {
+ public:
+  PgSignInLimiter(Pool& pool, const Clock& clock, const http::SignInOptions& options)
+      : pool_(pool), clock_(clock), options_(options) {}
+
+  Result<int64_t> RetryAfter(const std::string& email, const std::string& client) override {
+    const int64_t now = clock_.NowSeconds();
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    int64_t wait = 0;
+    {
+      Stmt s(*c, "SELECT key, window_start, failures FROM sign_in_failures WHERE key = ? OR key = ?");
+      s.Bind("email:" + email).Bind("client:" + client);
+      while (true) {
+        CF_ASSIGN_OR_RETURN(const bool row, s.Step());
+        if (!row) break;
+        const int64_t end = s.Int(1) + options_.failure_window_seconds;
+        const int64_t limit = s.Text(0).starts_with("email:") ? options_.failures_per_email : options_.failures_per_client;
+        if (now < end && s.Int(2) >= limit) wait = std::max(wait, end - now);
+      }
+    }
+    pool_.Give(std::move(c));
+    return wait;
+  }
+
+  Status Failed(const std::string& email, const std::string& client) override {
+    const int64_t now = clock_.NowSeconds();
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    // Failures under ever new emails or addresses must not grow the table: ended windows go.
+    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM sign_in_failures WHERE window_start <= ?")
+                           .Bind(now - options_.failure_window_seconds)
+                           .Run());
+    for (const std::string& key : {"email:" + email, "client:" + client}) {
+      // One statement, so that the row lock orders the servers: a window that has ended
+      // starts again at this failure.
+      CF_RETURN_IF_ERROR(
+          Stmt(*c, "INSERT INTO sign_in_failures(key, window_start, failures) VALUES (?, ?, 1) ON CONFLICT(key) DO "
+                   "UPDATE SET failures = CASE WHEN sign_in_failures.window_start + ? <= excluded.window_start THEN 1 "
+                   "ELSE sign_in_failures.failures + 1 END, window_start = CASE WHEN sign_in_failures.window_start "
+                   "+ ? <= excluded.window_start THEN excluded.window_start ELSE sign_in_failures.window_start END")
+              .Bind(key)
+              .Bind(now)
+              .Bind(options_.failure_window_seconds)
+              .Bind(options_.failure_window_seconds)
+              .Run());
+    }
+    pool_.Give(std::move(c));
+    return Status::OK();
+  }
+
+  Status Succeeded(const std::string& email) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM sign_in_failures WHERE key = ?").Bind("email:" + email).Run());
+    pool_.Give(std::move(c));
+    return Status::OK();
+  }
+
+ private:
+  Pool& pool_;
+  const Clock& clock_;
+  http::SignInOptions options_;
+};
+
 class PgStorage final : public Storage {
  public:
+  http::SignInState SharedSignInState(const Clock& clock, const http::SignInOptions& options) override {
+    http::SignInState state;
+    state.sessions =
+        std::make_unique<PgSessions>(pool_, clock, options.session_idle_seconds, options.session_max_seconds);
+    state.limiter = std::make_unique<PgSignInLimiter>(pool_, clock, options);
+    return state;
+  }
+
   // One autocommit statement: the row lock of the key orders concurrent requests of all servers.
   // A window only moves forward: a request that read the clock before the window ended but
   // reaches the row after a later one started it updates nothing and is refused (the caller

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/time.h"
 #include "engage/keys.h"
+#include "http/session.h"
 
 namespace cf::engage {
 
@@ -380,6 +382,14 @@ class Storage {
     (void)window_start;
     (void)limit;
     return std::optional<int64_t>();
+  }
+  // The console's sessions and failed sign-ins where every server on the store sees them
+  // (PostgreSQL: tables console_sessions, sign_in_failures); empty: kept in the process
+  // (SQLite, whose store one server holds).
+  virtual http::SignInState SharedSignInState(const Clock& clock, const http::SignInOptions& options) {
+    (void)clock;
+    (void)options;
+    return {};
   }
 };
 

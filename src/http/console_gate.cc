@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "http/json_answer.h"
 
@@ -79,11 +80,14 @@ std::string BaseUrl(const Request& req) {
   return (UnderTls(req) ? "https://" : "http://") + host;
 }
 
-ConsoleGate::ConsoleGate(const Clock& clock, SignInOptions options, std::string cookie_name)
+ConsoleGate::ConsoleGate(const Clock& clock, SignInOptions options, std::string cookie_name, SignInState shared)
     : options_(options),
       cookie_name_(std::move(cookie_name)),
-      sessions_(clock, options.session_idle_seconds, options.session_max_seconds),
-      limiter_(clock, options) {}
+      sessions_(shared.sessions != nullptr ? std::move(shared.sessions)
+                                           : std::make_unique<MemorySessionStore>(clock, options.session_idle_seconds,
+                                                                                  options.session_max_seconds)),
+      limiter_(shared.limiter != nullptr ? std::move(shared.limiter)
+                                         : std::make_unique<MemorySignInLimiter>(clock, options)) {}
 
 std::string ConsoleGate::Cookie(const Request& req, const std::string& value, int64_t max_age) const {
   return cookie_name_ + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age) +
@@ -93,9 +97,14 @@ std::string ConsoleGate::Cookie(const Request& req, const std::string& value, in
 std::optional<ConsoleGate::Signed> ConsoleGate::Find(const Request& req) {
   std::string token = CookieValue(req.Header("Cookie"), cookie_name_);
   if (token.empty()) return std::nullopt;
-  auto s = sessions_.Touch(token);
-  if (!s) return std::nullopt;
-  return Signed{std::move(token), std::move(*s)};
+  auto s = sessions_->Touch(token);
+  if (!s.has_value()) {
+    // The session cannot be read (its database is unreachable): signed out, said in the log.
+    CF_LOG_ERROR("console session: {}", s.error().ToString());
+    return std::nullopt;
+  }
+  if (!*s) return std::nullopt;
+  return Signed{std::move(token), std::move(**s)};
 }
 
 Response ConsoleGate::Guard(const Request& req, const Signed* signed_in, const Call& call) {
@@ -139,18 +148,21 @@ Response ConsoleGate::SignIn(const Request& req, const Verify& verify) {
     CF_ASSIGN_OR_RETURN(std::string email, Field(body, "email"));
     CF_ASSIGN_OR_RETURN(std::string password, Field(body, "password"));
     const std::string key = ToLower(Trim(email));
-    if (int64_t wait = limiter_.RetryAfter(key, req.remote_addr); wait > 0) {
+    CF_ASSIGN_OR_RETURN(const int64_t wait, limiter_->RetryAfter(key, req.remote_addr));
+    if (wait > 0) {
       headers.emplace_back("Retry-After", std::to_string(wait));
       return Err(Status::ResourceExhausted("too many failed sign-ins; try again in " + std::to_string(wait) + " s"));
     }
     auto user = verify(email, password);
     if (!user.has_value()) {
-      if (user.error().code() == StatusCode::kUnauthenticated) limiter_.Failed(key, req.remote_addr);
+      if (user.error().code() == StatusCode::kUnauthenticated) {
+        CF_RETURN_IF_ERROR(limiter_->Failed(key, req.remote_addr));
+      }
       return Err(user.error());
     }
-    limiter_.Succeeded(key);
-    std::string token = sessions_.Create(user->email, user->workspace);
-    auto s = sessions_.Touch(token);
+    CF_RETURN_IF_ERROR(limiter_->Succeeded(key));
+    CF_ASSIGN_OR_RETURN(const std::string token, sessions_->Create(user->email, user->workspace));
+    CF_ASSIGN_OR_RETURN(const std::optional<SessionStore::Session> s, sessions_->Touch(token));
     headers.emplace_back("Set-Cookie", Cookie(req, token, options_.session_max_seconds));
     json out = {{"email", user->email}, {"csrf_token", s ? s->csrf_token : ""}};
     if (!user->workspace.empty()) out["workspace"] = user->workspace;
@@ -166,7 +178,7 @@ Response ConsoleGate::SignIn(const Request& req, const Verify& verify) {
 
 Response ConsoleGate::SignOut(const Request& req, const Signed* signed_in) {
   Response r = Guard(req, signed_in, [&](const json&) -> Result<json> {
-    sessions_.Remove(signed_in->token);
+    CF_RETURN_IF_ERROR(sessions_->Remove(signed_in->token));
     return json{{"signed_out", true}};
   });
   if (r.status == 200) r.headers.emplace_back("Set-Cookie", Cookie(req, "", 0));

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -59,11 +60,13 @@ class ConsoleGate {
   using Verify = std::function<Result<Identity>(std::string_view email, std::string_view password)>;
   using Call = std::function<Result<nlohmann::json>(const nlohmann::json& body)>;
 
-  ConsoleGate(const Clock& clock, SignInOptions options, std::string cookie_name);
+  // `shared`: sessions and failed sign-ins kept where several servers see them (engage on
+  // PostgreSQL); what it leaves null is kept in this process.
+  ConsoleGate(const Clock& clock, SignInOptions options, std::string cookie_name, SignInState shared = {});
 
   // The session of the request's cookie, or nullopt. The console checks that its user still exists.
   std::optional<Signed> Find(const Request& req);
-  void Forget(const std::string& token) { sessions_.Remove(token); }
+  void Forget(const std::string& token) { (void)sessions_->Remove(token); }
 
   // Runs `call` behind the checks: no session (`signed_in` null) 401, non-GET without a JSON content type 415 or
   // without the session's CSRF token 403, a body over kMaxConsoleBody 413 or not JSON 400;
@@ -82,8 +85,8 @@ class ConsoleGate {
 
   SignInOptions options_;
   std::string cookie_name_;
-  SessionStore sessions_;
-  SignInLimiter limiter_;
+  std::unique_ptr<SessionStore> sessions_;
+  std::unique_ptr<SignInLimiter> limiter_;
 };
 
 }  // namespace cf::http

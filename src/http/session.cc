@@ -27,7 +27,7 @@ Status SignInOptions::Validate() const {
   return positive("failure_window_seconds", failure_window_seconds);
 }
 
-std::string SessionStore::Create(const std::string& email, const std::string& workspace) {
+Result<std::string> MemorySessionStore::Create(const std::string& email, const std::string& workspace) {
   const int64_t now = clock_.NowSeconds();
   std::string token = RandomHex(32);
   std::lock_guard<std::mutex> lock(mu_);
@@ -40,22 +40,23 @@ std::string SessionStore::Create(const std::string& email, const std::string& wo
   return token;
 }
 
-std::optional<SessionStore::Session> SessionStore::Touch(const std::string& token) {
+Result<std::optional<SessionStore::Session>> MemorySessionStore::Touch(const std::string& token) {
   const int64_t now = clock_.NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(token);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end()) return std::optional<Session>();
   if (now - it->second.last_seen >= idle_seconds_ || now - it->second.created_at >= max_seconds_) {
     sessions_.erase(it);
-    return std::nullopt;
+    return std::optional<Session>();
   }
   it->second.last_seen = now;
-  return it->second;
+  return std::optional<Session>(it->second);
 }
 
-void SessionStore::Remove(const std::string& token) {
+Status MemorySessionStore::Remove(const std::string& token) {
   std::lock_guard<std::mutex> lock(mu_);
   sessions_.erase(token);
+  return Status::OK();
 }
 
 bool CsrfTokenMatches(const SessionStore::Session& session, std::string_view presented) {
@@ -64,7 +65,7 @@ bool CsrfTokenMatches(const SessionStore::Session& session, std::string_view pre
          CRYPTO_memcmp(presented.data(), want.data(), want.size()) == 0;
 }
 
-int64_t SignInLimiter::Wait(std::map<std::string, Window>& windows, const std::string& key, int64_t limit,
+int64_t MemorySignInLimiter::Wait(std::map<std::string, Window>& windows, const std::string& key, int64_t limit,
                             int64_t now) {
   auto it = windows.find(key);
   if (it == windows.end()) return 0;
@@ -76,7 +77,7 @@ int64_t SignInLimiter::Wait(std::map<std::string, Window>& windows, const std::s
   return it->second.failures >= limit ? end - now : 0;
 }
 
-void SignInLimiter::Count(std::map<std::string, Window>& windows, const std::string& key, int64_t now) {
+void MemorySignInLimiter::Count(std::map<std::string, Window>& windows, const std::string& key, int64_t now) {
   // Failures under ever new emails or addresses must not grow the map without bound: past a
   // size, the windows that have ended go.
   if (windows.size() >= kSweepAbove) {
@@ -87,23 +88,25 @@ void SignInLimiter::Count(std::map<std::string, Window>& windows, const std::str
   ++w.failures;
 }
 
-int64_t SignInLimiter::RetryAfter(const std::string& email, const std::string& client) {
+Result<int64_t> MemorySignInLimiter::RetryAfter(const std::string& email, const std::string& client) {
   const int64_t now = clock_.NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   return std::max(Wait(by_email_, email, options_.failures_per_email, now),
                   Wait(by_client_, client, options_.failures_per_client, now));
 }
 
-void SignInLimiter::Failed(const std::string& email, const std::string& client) {
+Status MemorySignInLimiter::Failed(const std::string& email, const std::string& client) {
   const int64_t now = clock_.NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
   Count(by_email_, email, now);
   Count(by_client_, client, now);
+  return Status::OK();
 }
 
-void SignInLimiter::Succeeded(const std::string& email) {
+Status MemorySignInLimiter::Succeeded(const std::string& email) {
   std::lock_guard<std::mutex> lock(mu_);
   by_email_.erase(email);
+  return Status::OK();
 }
 
 std::string CookieValue(std::string_view header, std::string_view name) {

@@ -1,12 +1,14 @@
 // Sign-in state shared by the consoles (engage's and the audience console): server-side
 // sessions, the CSRF token comparison, the failed sign-in limiter and the Cookie header.
 //
-// A session is a random token in an `HttpOnly; SameSite=Strict` cookie, kept server-side in
-// memory with an idle and an absolute expiry, so a restart signs everyone out.
+// A session is a random token in an `HttpOnly; SameSite=Strict` cookie, kept server-side with an
+// idle and an absolute expiry: in memory (a restart signs everyone out), or, for several servers
+// on one database, in the database under the token's SHA-256.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,7 +30,8 @@ struct SignInOptions {
   Status Validate() const;
 };
 
-// Server-side sessions. Thread-safe.
+// Server-side sessions. Thread-safe. MemorySessionStore keeps them in the process; a store
+// that several servers share (engage on PostgreSQL) implements the same calls over its database.
 class SessionStore {
  public:
   struct Session {
@@ -38,14 +41,21 @@ class SessionStore {
     int64_t created_at = 0;
     int64_t last_seen = 0;
   };
-  SessionStore(const Clock& clock, int64_t idle_seconds, int64_t max_seconds)
-      : clock_(clock), idle_seconds_(idle_seconds), max_seconds_(max_seconds) {}
-
+  virtual ~SessionStore() = default;
   // A new session; returns its token (64 hex from the CSPRNG), the cookie's value.
-  std::string Create(const std::string& email, const std::string& workspace);
+  virtual Result<std::string> Create(const std::string& email, const std::string& workspace) = 0;
   // The live session of `token`, its idle clock restarted; nullopt when unknown or expired.
-  std::optional<Session> Touch(const std::string& token);
-  void Remove(const std::string& token);
+  virtual Result<std::optional<Session>> Touch(const std::string& token) = 0;
+  virtual Status Remove(const std::string& token) = 0;
+};
+
+class MemorySessionStore final : public SessionStore {
+ public:
+  MemorySessionStore(const Clock& clock, int64_t idle_seconds, int64_t max_seconds)
+      : clock_(clock), idle_seconds_(idle_seconds), max_seconds_(max_seconds) {}
+  Result<std::string> Create(const std::string& email, const std::string& workspace) override;
+  Result<std::optional<Session>> Touch(const std::string& token) override;
+  Status Remove(const std::string& token) override;
 
  private:
   const Clock& clock_;
@@ -59,15 +69,24 @@ class SessionStore {
 bool CsrfTokenMatches(const SessionStore::Session& session, std::string_view presented);
 
 // Failed sign-ins counted in fixed windows from each key's first failure. Thread-safe.
+// MemorySignInLimiter counts in the process; a shared store counts for all its servers.
 class SignInLimiter {
  public:
-  SignInLimiter(const Clock& clock, const SignInOptions& options) : clock_(clock), options_(options) {}
+  virtual ~SignInLimiter() = default;
   // Seconds until the email or the client may try again; 0 when it may now.
-  int64_t RetryAfter(const std::string& email, const std::string& client);
-  void Failed(const std::string& email, const std::string& client);
+  virtual Result<int64_t> RetryAfter(const std::string& email, const std::string& client) = 0;
+  virtual Status Failed(const std::string& email, const std::string& client) = 0;
   // A correct password clears the email's failures (not the client's: one address trying many
   // emails stays limited).
-  void Succeeded(const std::string& email);
+  virtual Status Succeeded(const std::string& email) = 0;
+};
+
+class MemorySignInLimiter final : public SignInLimiter {
+ public:
+  MemorySignInLimiter(const Clock& clock, const SignInOptions& options) : clock_(clock), options_(options) {}
+  Result<int64_t> RetryAfter(const std::string& email, const std::string& client) override;
+  Status Failed(const std::string& email, const std::string& client) override;
+  Status Succeeded(const std::string& email) override;
 
  private:
   struct Window {
@@ -81,6 +100,12 @@ class SignInLimiter {
   std::mutex mu_;
   std::map<std::string, Window> by_email_;
   std::map<std::string, Window> by_client_;
+};
+
+// Where a console keeps its sign-in state; a null member is kept in the process (Memory*).
+struct SignInState {
+  std::unique_ptr<SessionStore> sessions;
+  std::unique_ptr<SignInLimiter> limiter;
 };
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".

@@ -1,13 +1,17 @@
 // engage on PostgreSQL: two real `engage serve` processes on one database of a throwaway
 // cluster behave as one, and `engage migrate --from DIR --to URL` moves a SQLite store with
 // nothing lost. Skipped, saying why, only when the PostgreSQL 15 binaries are missing.
+#include <libpq-fe.h>
+
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "console_safety.h"
 #include "engage/postgres_storage.h"
+#include "http/session_contract.h"
 #include "pg_cluster.h"
 #include "test_util.h"
 
@@ -173,6 +177,83 @@ TEST_F(PostgresTest, RateLimitsAreSharedByTheServers) {
   }
 }
 
+// The sessions and failed sign-ins kept in the database obey the rules of the in-process ones
+// (http/session_contract.h), each check on a database of its own.
+TEST_F(PostgresTest, SignInStateInTheDatabaseFollowsTheInProcessRules) {
+  std::vector<std::unique_ptr<engage::Storage>> stores;  // outlive what they made
+  auto open = [&]() -> engage::Storage& {
+    engage::PostgresStorageOptions o;
+    o.url = cluster_->FreshDatabase("signin");
+    auto store = engage::OpenPostgresStorage(o);
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    stores.push_back(std::move(*store));
+    return *stores.back();
+  };
+  auto sessions = [&](const Clock& clock, int64_t idle, int64_t max) {
+    http::SignInOptions o;
+    o.session_idle_seconds = idle;
+    o.session_max_seconds = max;
+    return open().SharedSignInState(clock, o).sessions;
+  };
+  auto limiter = [&](const Clock& clock, const http::SignInOptions& o) {
+    return open().SharedSignInState(clock, o).limiter;
+  };
+  http::contract::SessionsExpireWhenIdleAndAfterTheAbsoluteLimit(sessions);
+  http::contract::RemovedAndUnknownTokensHaveNoSession(sessions);
+  http::contract::LimitsPerEmailAndPerClient(limiter);
+  http::contract::SuccessClearsTheEmailButNotTheClient(limiter);
+}
+
+// Behind a load balancer a console user's requests reach any server: a session made by one is
+// known to the other, ends on both at sign-out, and failed sign-ins through both count once.
+TEST_F(PostgresTest, ConsoleSignInIsSharedByTheServers) {
+  const CliRun created = Admin("user create --email ann@example.com");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string password = LastLine(created.out);
+  auto a = Serve(url_);
+  auto b = Serve(url_);
+  ASSERT_TRUE(a->running() && b->running());
+  http::Client ca(a->base_url()), cb(b->base_url());
+  auto [cookie, csrf] = ConsoleSignIn(ca, "ann@example.com", password);
+  ASSERT_FALSE(cookie.empty());
+  auto on_b = cb.Get("/console/api/session", {{"Cookie", cookie}});
+  ASSERT_TRUE(on_b.has_value());
+  EXPECT_EQ(on_b->status, 200) << "a session made by one server works on the other: " << on_b->body;
+  ExpectSignOutEndsTheSession(cb, cookie, csrf);
+  EXPECT_EQ(ca.Get("/console/api/session", {{"Cookie", cookie}})->status, 401) << "signed out on both";
+  // The session table holds the token's hash, never the token.
+  auto [cookie2, csrf2] = ConsoleSignIn(ca, "ann@example.com", password);
+  const std::string token = cookie2.substr(cookie2.find('=') + 1);
+  ASSERT_EQ(token.size(), 64u) << cookie2;
+  std::string rows;
+  {
+    PGconn* conn = PQconnectdb(url_.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* res = PQexec(conn, "SELECT token_hash, email, workspace, csrf_token FROM console_sessions");
+    ASSERT_EQ(PQresultStatus(res), PGRES_TUPLES_OK) << PQerrorMessage(conn);
+    for (int r = 0; r < PQntuples(res); ++r) {
+      for (int c = 0; c < PQnfields(res); ++c) rows += std::string(PQgetvalue(res, r, c)) + " ";
+      rows += "\n";
+    }
+    PQclear(res);
+    PQfinish(conn);
+  }
+  EXPECT_EQ(rows.find(token), std::string::npos) << "the token is stored in clear: " << rows;
+  EXPECT_NE(rows.find("ann@example.com"), std::string::npos) << rows;
+  EXPECT_NE(rows.find(csrf2), std::string::npos) << rows;
+
+  // 5 failures of one email allowed (the default), alternating servers: the next try is refused
+  // by either, even with the right password.
+  auto attempt = [&](http::Client& c, const std::string& pw) {
+    auto r = c.Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", pw}}.dump(),
+                    {{"Content-Type", "application/json"}});
+    return r.has_value() ? r->status : -1;
+  };
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(attempt(i % 2 ? cb : ca, "wrong"), 401) << i;
+  EXPECT_EQ(attempt(cb, password), 429);
+  EXPECT_EQ(attempt(ca, password), 429);
+}
+
 TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
   const std::string data = scratch_ + "/sqlite";
   Credentials creds = SetUpCredentials(data);  // RunAdmin: --data (or, in the PostgreSQL run, its own database)
@@ -241,7 +322,7 @@ TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
 TEST_F(PostgresTest, MigrateAppliesTheSchemaAndNamesBadStores) {
   CliRun r = Admin("migrate");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("schema version 4 (current: 4)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schema version 5 (current: 5)"), std::string::npos) << r.out;
   CliRun bad = Engage("api-key list --store mysql://x/y", scratch_);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("is not a store URL"), std::string::npos) << bad.err;
