@@ -21,11 +21,13 @@ Result<Roaring> DeserializeBitmap(const std::string& bytes) {
   }
 }
 
-Status CohortIndex::Load(Transaction& txn) {
-  CF_ASSIGN_OR_RETURN(auto records, txn.LoadCohortBitmaps());
-  std::unordered_map<int64_t, Entry> loaded;
+namespace {
+
+// Each record's snapshot with its deltas applied in order.
+Result<std::unordered_map<int64_t, CohortIndex::Entry>> Decode(const std::vector<CohortBitmapRecord>& records) {
+  std::unordered_map<int64_t, CohortIndex::Entry> loaded;
   for (const auto& r : records) {
-    Entry& e = loaded[r.cohort_pk];
+    CohortIndex::Entry& e = loaded[r.cohort_pk];
     CF_ASSIGN_OR_RETURN(e.members, DeserializeBitmap(r.snapshot));
     for (const auto& [added, removed] : r.deltas) {
       CF_ASSIGN_OR_RETURN(Roaring a, DeserializeBitmap(added));
@@ -35,8 +37,32 @@ Status CohortIndex::Load(Transaction& txn) {
       ++e.deltas;
     }
   }
+  return loaded;
+}
+
+}  // namespace
+
+Status CohortIndex::Load(Transaction& txn) {
+  CF_ASSIGN_OR_RETURN(auto records, txn.LoadCohortBitmaps());
+  CF_ASSIGN_OR_RETURN(auto loaded, Decode(records));
   std::unique_lock lock(mu_);
   cohorts_ = std::move(loaded);
+  return Status::OK();
+}
+
+Status CohortIndex::Reload(Transaction& txn, const std::vector<int64_t>& cohort_pks) {
+  if (cohort_pks.empty()) return Status::OK();
+  CF_ASSIGN_OR_RETURN(auto records, txn.LoadCohortBitmapsOf(cohort_pks));
+  CF_ASSIGN_OR_RETURN(auto loaded, Decode(records));
+  std::unique_lock lock(mu_);
+  for (int64_t pk : cohort_pks) {
+    auto it = loaded.find(pk);
+    if (it == loaded.end()) {
+      cohorts_.erase(pk);
+    } else {
+      cohorts_[pk] = std::move(it->second);
+    }
+  }
   return Status::OK();
 }
 

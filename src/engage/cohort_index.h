@@ -30,6 +30,8 @@ class CohortIndex {
 
   // Replaces the in-memory state with the store's (snapshot plus deltas, in order).
   Status Load(Transaction& txn);
+  // The same for `cohort_pks` only (another server wrote them); the others are kept.
+  Status Reload(Transaction& txn, const std::vector<int64_t>& cohort_pks);
 
   // A copy of the cohort's members (empty for an unknown cohort).
   Roaring Members(int64_t cohort_pk) const;

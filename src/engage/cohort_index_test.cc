@@ -62,6 +62,42 @@ TEST_F(CohortIndexTest, DeltasAndSnapshotsReloadToTheSameMembers) {
   EXPECT_EQ(index.Union({1, 2}).cardinality(), 12u + 10u - 1u);  // only 1 is in both
 }
 
+// What another server did to the store reaches a cached index cohort by cohort: Reload reads
+// the named cohorts again and leaves the others as they were.
+TEST_F(CohortIndexTest, ReloadReadsOnlyTheNamedCohortsAgain) {
+  CohortIndex cached({4});
+  Change(cached, 1, {1, 2}, {});
+  Change(cached, 2, {10}, {});
+  CohortIndex other({4});  // another server's, in step with the store
+  {
+    auto txn = storage_->Begin(false);
+    ASSERT_TRUE(other.Load(**txn).ok());
+  }
+  for (int round = 0; round < 6; ++round) {  // past a snapshot of cohort 1
+    Change(other, 1, {static_cast<uint32_t>(100 + round)}, {round == 0 ? 1u : 999u});
+  }
+  Change(other, 2, {11}, {});
+  Change(other, 3, {20}, {});
+  {
+    auto txn = storage_->Begin(false);
+    ASSERT_TRUE(txn.has_value());
+    ASSERT_TRUE(cached.Reload(**txn, {1, 3}).ok());
+    ASSERT_TRUE(cached.Reload(**txn, {}).ok());
+  }
+  EXPECT_EQ(cached.Members(1), other.Members(1));
+  EXPECT_EQ(cached.Members(3), other.Members(3));
+  EXPECT_EQ(cached.Members(2), Roaring::bitmapOf(1, 10)) << "not named: left as cached";
+  EXPECT_EQ(cached.Save(1).deltas, other.Save(1).deltas) << "the delta count decides the next snapshot";
+  // A cohort named that the store has nothing of is dropped from the cache.
+  CohortIndex stale({4});
+  Change(stale, 1, {1}, {});
+  {
+    auto txn = storage_->Begin(false);
+    ASSERT_TRUE(stale.Reload(**txn, {7}).ok());
+  }
+  EXPECT_TRUE(stale.Members(7).isEmpty());
+}
+
 TEST_F(CohortIndexTest, RoundTripsSerialization) {
   Roaring r;
   r.addRange(0, 1000000);  // a dense run stores in a few bytes

@@ -57,6 +57,8 @@ Result<std::unique_ptr<Engage>> Engage::Open(std::unique_ptr<Storage> storage, c
     }
     CF_RETURN_IF_ERROR(engage->cohorts_.Load(*txn));
     CF_RETURN_IF_ERROR(engage->RepairCohorts(*txn));
+    CF_ASSIGN_OR_RETURN(engage->cohort_versions_, txn->CohortVersions());
+    CF_ASSIGN_OR_RETURN(engage->cohorts_version_, txn->CohortsVersion());
     // Webhook messages being attempted when the last process stopped may or may not have reached
     // the receiver: recorded failed, never re-sent (at most once per dispatch, docs/engage.md).
     CF_ASSIGN_OR_RETURN(int64_t uncertain,
@@ -217,7 +219,26 @@ Status Engage::SyncCohorts(Transaction& txn) {
   if (!lock.owns_lock()) return Status::OK();
   CF_ASSIGN_OR_RETURN(int64_t version, txn.CohortsVersion());
   if (version <= cohorts_version_) return Status::OK();
-  CF_RETURN_IF_ERROR(cohorts_.Load(txn));
+  return CatchUpCohorts(txn, version);
+}
+
+Status Engage::CatchUpCohorts(Transaction& txn, int64_t version) {
+  CF_ASSIGN_OR_RETURN(auto versions, txn.CohortVersions());
+  if (cohorts_version_ < 0) {
+    CF_RETURN_IF_ERROR(cohorts_.Load(txn));  // after a failed commit nothing cached is known good
+  } else {
+    std::vector<int64_t> changed;
+    for (const auto& [pk, v] : versions) {
+      auto it = cohort_versions_.find(pk);
+      if (it == cohort_versions_.end() || it->second != v) changed.push_back(pk);
+    }
+    for (const auto& [pk, v] : cohort_versions_) {
+      if (!versions.contains(pk)) changed.push_back(pk);
+    }
+    CF_RETURN_IF_ERROR(cohorts_.Reload(txn, changed));
+    CF_LOG_DEBUG("cohorts written by another server: {} of {} read again", changed.size(), versions.size());
+  }
+  cohort_versions_ = std::move(versions);
   cohorts_version_ = version;
   return Status::OK();
 }
@@ -234,10 +255,7 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
   {
     auto version = (*txn)->CohortsVersion();
     Status s = version.has_value() ? Status::OK() : version.error();
-    if (s.ok() && *version != cohorts_version_) {
-      s = cohorts_.Load(**txn);
-      if (s.ok()) cohorts_version_ = *version;
-    }
+    if (s.ok() && *version != cohorts_version_) s = CatchUpCohorts(**txn, *version);
     if (!s.ok()) {
       for (PendingWrite* w : batch) w->status = s;
       return;
@@ -294,10 +312,13 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
     }
   }
   auto version_after = (*txn)->CohortsVersion();
+  auto versions_after = (*txn)->CohortVersions();
   Status committed = (*txn)->Commit();
   if (committed.ok()) {
-    // -1 when unknown: the next batch reloads.
-    cohorts_version_ = version_after.has_value() ? *version_after : -1;
+    // -1 when unknown: the next batch reloads every cohort.
+    const bool known = version_after.has_value() && versions_after.has_value();
+    cohorts_version_ = known ? *version_after : -1;
+    if (known) cohort_versions_ = std::move(*versions_after);
     return;
   }
   cohorts_version_ = -1;

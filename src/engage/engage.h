@@ -12,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
 #include "base/time.h"
 #include "engage/cohort_index.h"
@@ -146,12 +147,16 @@ class Engage {
   // were loaded (Transaction::CohortsVersion). Readers sync only to newer versions and never
   // while a write batch runs (the batch syncs first, under cohort_sync_mu_).
   Status SyncCohorts(Transaction& txn);
+  // Reads again the cohorts whose version in the store differs from the one cached (every
+  // cohort when cohorts_version_ is -1) and records the store's versions, `version` their sum.
+  Status CatchUpCohorts(Transaction& txn, int64_t version);
 
   std::unique_ptr<Storage> storage_;
   const Clock& clock_;
   CohortIndex cohorts_;
   std::recursive_mutex cohort_sync_mu_;  // held by RunBatch; guards cohorts_version_
-  int64_t cohorts_version_ = 0;
+  int64_t cohorts_version_ = 0;                            // -1: unknown, read every cohort again
+  std::unordered_map<int64_t, int64_t> cohort_versions_;  // per cohort, as cached; guarded like it
   std::mutex queue_mu_;  // guards the three below
   std::condition_variable queue_cv_;
   std::vector<PendingWrite*> queue_;

@@ -224,6 +224,10 @@ class FaultyTransaction final : public Transaction {
     return inner_->ScanSends(ws, pk, since, visit);
   }
   Result<int64_t> CohortsVersion() override { return inner_->CohortsVersion(); }
+  Result<std::unordered_map<int64_t, int64_t>> CohortVersions() override { return inner_->CohortVersions(); }
+  Result<std::vector<CohortBitmapRecord>> LoadCohortBitmapsOf(const std::vector<int64_t>& pks) override {
+    return inner_->LoadCohortBitmapsOf(pks);
+  }
   Status AppendSecurityEvent(const SecurityEventRecord& record) override {
     return inner_->AppendSecurityEvent(record);
   }

@@ -833,34 +833,33 @@ class PgTransaction final : public Transaction {
     return BumpCohortVersion(cohort_pk);
   }
   Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() override {
-    std::vector<CohortBitmapRecord> out;
-    std::unordered_map<int64_t, size_t> where;
-    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
-      auto [it, fresh] = where.emplace(pk, out.size());
-      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
-      return out[it->second];
-    };
-    {
-      Stmt s(*c_, "SELECT cohort_pk, bitmap FROM cohort_snapshots");
-      while (true) {
-        CF_ASSIGN_OR_RETURN(bool row, s.Step());
-        if (!row) break;
-        slot(s.Int(0)).snapshot = s.Text(1);
-      }
-    }
-    Stmt s(*c_, "SELECT cohort_pk, added, removed FROM cohort_deltas ORDER BY seq");
-    while (true) {
-      CF_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (!row) break;
-      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
-    }
-    return out;
+    return LoadBitmaps("SELECT cohort_pk, bitmap FROM cohort_snapshots",
+                       "SELECT cohort_pk, added, removed FROM cohort_deltas ORDER BY seq", std::nullopt);
+  }
+  Result<std::vector<CohortBitmapRecord>> LoadCohortBitmapsOf(const std::vector<int64_t>& cohort_pks) override {
+    std::string array = "{";
+    for (size_t i = 0; i < cohort_pks.size(); ++i) array += (i ? "," : "") + std::to_string(cohort_pks[i]);
+    array += "}";
+    return LoadBitmaps("SELECT cohort_pk, bitmap FROM cohort_snapshots WHERE cohort_pk = ANY(?::bigint[])",
+                       "SELECT cohort_pk, added, removed FROM cohort_deltas WHERE cohort_pk = ANY(?::bigint[]) "
+                       "ORDER BY seq",
+                       array);
   }
 
   Result<int64_t> CohortsVersion() override {
     Stmt s(*c_, "SELECT coalesce(sum(version), 0)::bigint FROM cohort_versions");
     CF_ASSIGN_OR_RETURN(bool row, s.Step());
     return row ? s.Int(0) : int64_t{0};
+  }
+  Result<std::unordered_map<int64_t, int64_t>> CohortVersions() override {
+    std::unordered_map<int64_t, int64_t> out;
+    Stmt s(*c_, "SELECT cohort_pk, version FROM cohort_versions");
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      out[s.Int(0)] = s.Int(1);
+    }
+    return out;
   }
 
   Status InsertSegment(const SegmentRecord& r) override {
@@ -1190,6 +1189,36 @@ class PgTransaction final : public Transaction {
   }
 
  private:
+  // Snapshots and deltas by the two queries given (string literals: the statement cache is keyed
+  // by their address), each bound to `pks` when set.
+  Result<std::vector<CohortBitmapRecord>> LoadBitmaps(const char* snapshots_sql, const char* deltas_sql,
+                                                      const std::optional<std::string>& pks) {
+    std::vector<CohortBitmapRecord> out;
+    std::unordered_map<int64_t, size_t> where;
+    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
+      auto [it, fresh] = where.emplace(pk, out.size());
+      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
+      return out[it->second];
+    };
+    {
+      Stmt s(*c_, snapshots_sql);
+      if (pks) s.Bind(*pks);
+      while (true) {
+        CF_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        slot(s.Int(0)).snapshot = s.Text(1);
+      }
+    }
+    Stmt s(*c_, deltas_sql);
+    if (pks) s.Bind(*pks);
+    while (true) {
+      CF_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
+    }
+    return out;
+  }
+
   // Tells other servers' caches that the cohort's bitmap changed: the version goes up and a
   // notification is sent when the transaction commits.
   Status BumpCohortVersion(int64_t cohort_pk) {

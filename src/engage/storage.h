@@ -6,11 +6,13 @@
 // before Commit() returns OK, and a Transaction destroyed without Commit() rolls back.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -307,10 +309,23 @@ class Transaction {
   // Replaces the cohort's snapshot and drops its deltas.
   virtual Status WriteCohortSnapshot(int64_t cohort_pk, const std::string& snapshot) = 0;
   virtual Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() = 0;
+  // The records of `cohort_pks` only (a cohort without any has none).
+  virtual Result<std::vector<CohortBitmapRecord>> LoadCohortBitmapsOf(const std::vector<int64_t>& cohort_pks) {
+    CF_ASSIGN_OR_RETURN(std::vector<CohortBitmapRecord> all, LoadCohortBitmaps());
+    std::erase_if(all, [&](const CohortBitmapRecord& r) {
+      return std::find(cohort_pks.begin(), cohort_pks.end(), r.cohort_pk) == cohort_pks.end();
+    });
+    return all;
+  }
   // A number that grows with every cohort bitmap write of any process on a shared store
   // (PostgreSQL), so that a server's cached bitmaps can tell they are stale; 0 for a store with
-  // one serving process (SQLite).
+  // one serving process (SQLite). It is the sum of CohortVersions().
   virtual Result<int64_t> CohortsVersion() { return int64_t{0}; }
+  // Per cohort, the number of writes of its bitmap (a shared store; empty for SQLite): which
+  // cached bitmaps are stale once CohortsVersion() says some are.
+  virtual Result<std::unordered_map<int64_t, int64_t>> CohortVersions() {
+    return std::unordered_map<int64_t, int64_t>();
+  }
 
   // Segments.
   virtual Status InsertSegment(const SegmentRecord& record) = 0;
