@@ -1193,20 +1193,14 @@ class PgTransaction final : public Transaction {
   // by their address), each bound to `pks` when set.
   Result<std::vector<CohortBitmapRecord>> LoadBitmaps(const char* snapshots_sql, const char* deltas_sql,
                                                       const std::optional<std::string>& pks) {
-    std::vector<CohortBitmapRecord> out;
-    std::unordered_map<int64_t, size_t> where;
-    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
-      auto [it, fresh] = where.emplace(pk, out.size());
-      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
-      return out[it->second];
-    };
+    CohortBitmapRecords out;
     {
       Stmt s(*c_, snapshots_sql);
       if (pks) s.Bind(*pks);
       while (true) {
         CF_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        slot(s.Int(0)).snapshot = s.Text(1);
+        out.Of(s.Int(0)).snapshot = s.Text(1);
       }
     }
     Stmt s(*c_, deltas_sql);
@@ -1214,9 +1208,9 @@ class PgTransaction final : public Transaction {
     while (true) {
       CF_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
+      out.Of(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
     }
-    return out;
+    return out.Take();
   }
 
   // Tells other servers' caches that the cohort's bitmap changed: the version goes up and a

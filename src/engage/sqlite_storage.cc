@@ -786,28 +786,22 @@ class SqliteTransaction final : public Transaction {
     return d.Run();
   }
   Result<std::vector<CohortBitmapRecord>> LoadCohortBitmaps() override {
-    std::vector<CohortBitmapRecord> out;
-    std::unordered_map<int64_t, size_t> where;
-    auto slot = [&](int64_t pk) -> CohortBitmapRecord& {
-      auto [it, fresh] = where.emplace(pk, out.size());
-      if (fresh) out.push_back(CohortBitmapRecord{pk, {}, {}});
-      return out[it->second];
-    };
+    CohortBitmapRecords out;
     {
       Stmt s(*c_, "SELECT cohort_pk, bitmap FROM cohort_snapshots");
       while (true) {
         CF_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        slot(s.Int(0)).snapshot = s.Text(1);
+        out.Of(s.Int(0)).snapshot = s.Text(1);
       }
     }
     Stmt s(*c_, "SELECT cohort_pk, added, removed FROM cohort_deltas ORDER BY seq");
     while (true) {
       CF_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      slot(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
+      out.Of(s.Int(0)).deltas.emplace_back(s.Text(1), s.Text(2));
     }
-    return out;
+    return out.Take();
   }
 
   Status InsertSegment(const SegmentRecord& r) override {

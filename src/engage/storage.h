@@ -79,6 +79,22 @@ struct CohortBitmapRecord {
   std::vector<std::pair<std::string, std::string>> deltas;  // (added, removed)
 };
 
+// The records of a LoadCohortBitmaps as its rows come (snapshots, then deltas in order), one
+// per cohort in the order first seen.
+class CohortBitmapRecords {
+ public:
+  CohortBitmapRecord& Of(int64_t cohort_pk) {
+    auto [it, fresh] = where_.emplace(cohort_pk, records_.size());
+    if (fresh) records_.push_back(CohortBitmapRecord{cohort_pk, {}, {}});
+    return records_[it->second];
+  }
+  std::vector<CohortBitmapRecord> Take() { return std::move(records_); }
+
+ private:
+  std::vector<CohortBitmapRecord> records_;
+  std::unordered_map<int64_t, size_t> where_;
+};
+
 struct PurchaseRecord {
   std::string product_id;
   std::string currency;
