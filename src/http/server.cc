@@ -831,20 +831,39 @@ void Server::Stop() {
   asio::post(impl_->accept_strand, [core = static_cast<Core*>(impl_.get())] { core->ShutDown(); });
 }
 
-void StopOnSignals(Server& server) {
+namespace {
+
+sigset_t StopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  return signals;
+}
+
+}  // namespace
+
+SignalWatcher::SignalWatcher(Server& server) {
+  const sigset_t signals = StopSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::thread watcher([&server, signals] {
+  thread_ = std::thread([this, &server, signals] {
     int sig = 0;
     sigwait(&signals, &sig);
+    if (done_) return;  // woken by the destructor
     CF_LOG_INFO("signal {}: stopping", sig);
     server.Stop();
   });
-  watcher.detach();
 }
+
+// A detached watcher used to run Stop() while the main thread, its Run() over, destroyed the
+// server: Stop's post to the acceptor's strand then touched freed memory (found by ASan).
+SignalWatcher::~SignalWatcher() {
+  done_ = true;
+  pthread_kill(thread_.native_handle(), SIGTERM);  // blocked there: sigwait takes it
+  thread_.join();
+}
+
+std::unique_ptr<SignalWatcher> StopOnSignals(Server& server) { return std::make_unique<SignalWatcher>(server); }
 
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {
   size_t colon = text.rfind(':');

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <atomic>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -108,10 +110,25 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// SIGINT and SIGTERM stop `server` from a watcher thread (no work inside a signal handler).
-// Blocks both signals in the calling thread; threads started afterwards inherit that, so call it
-// before the program starts other threads (the server's start in Run()).
-void StopOnSignals(Server& server);
+// The thread that stops a server at SIGINT or SIGTERM (no work inside a signal handler).
+// Destroying it ends that thread first, so keep it until the server is destroyed: declared
+// after the server, it goes first.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(Server& server);
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+  ~SignalWatcher();
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Stops `server` at SIGINT or SIGTERM. Blocks both signals in the calling thread; threads
+// started afterwards inherit that, so call it before the program starts other threads (the
+// server's start in Run()).
+[[nodiscard]] std::unique_ptr<SignalWatcher> StopOnSignals(Server& server);
 
 // Splits "host:port" ("127.0.0.1:4000", "[::1]:80"); the port must be 0..65535.
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text);
