@@ -29,7 +29,7 @@ Status RunServe(const ServeFlags& f) {
   options.tls_key_file = f.tls_key_file;
   http::Server server(options);
   // Before the model's load starts scoring threads: they inherit the blocked signals.
-  const auto stop_on_signals = http::StopOnSignals(server);
+  const http::SignalWatcher stop_on_signals(server);
   // The port first: a console that cannot listen fails before the model's load.
   CF_ASSIGN_OR_RETURN(int port, server.Bind(address.first, address.second));
   CF_ASSIGN_OR_RETURN(std::unique_ptr<console::Console> c, console::Console::Open(f.config, SystemClock()));

@@ -169,7 +169,7 @@ Status Serve(const Common& c, const std::string& listen, const cf::http::ServerO
   cf::engage::Console console(*engage, cf::SystemClock());
   console.Register(server);
 
-  const auto stop_on_signals = cf::http::StopOnSignals(server);
+  const cf::http::SignalWatcher stop_on_signals(server);
 
   // Tests and scripts read the bound port from this line (useful with --listen host:0).
   std::printf("listening on %s://%s:%d\n", server_options.tls_cert_file.empty() ? "http" : "https",

@@ -34,6 +34,17 @@ Status CreateDataDirectory(const std::string& dir) {
   return Status::OK();
 }
 
+namespace {
+
+// What Transaction::CohortsVersion returns for these per-cohort versions.
+int64_t SumOfVersions(const std::unordered_map<int64_t, int64_t>& versions) {
+  int64_t sum = 0;
+  for (const auto& [pk, v] : versions) sum += v;
+  return sum;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Engage>> Engage::Open(const EngageOptions& options, const Clock& clock) {
   CF_RETURN_IF_ERROR(CreateDataDirectory(options.data_dir));
   SqliteStorageOptions so;
@@ -58,7 +69,7 @@ Result<std::unique_ptr<Engage>> Engage::Open(std::unique_ptr<Storage> storage, c
     CF_RETURN_IF_ERROR(engage->cohorts_.Load(*txn));
     CF_RETURN_IF_ERROR(engage->RepairCohorts(*txn));
     CF_ASSIGN_OR_RETURN(engage->cohort_versions_, txn->CohortVersions());
-    CF_ASSIGN_OR_RETURN(engage->cohorts_version_, txn->CohortsVersion());
+    engage->cohorts_version_ = SumOfVersions(engage->cohort_versions_);
     // Webhook messages being attempted when the last process stopped may or may not have reached
     // the receiver: recorded failed, never re-sent (at most once per dispatch, docs/engage.md).
     CF_ASSIGN_OR_RETURN(int64_t uncertain,
@@ -311,14 +322,12 @@ void Engage::RunBatch(const std::vector<PendingWrite*>& batch) {
                   (s.ok() ? end : s).ToString());
     }
   }
-  auto version_after = (*txn)->CohortsVersion();
   auto versions_after = (*txn)->CohortVersions();
   Status committed = (*txn)->Commit();
   if (committed.ok()) {
     // -1 when unknown: the next batch reloads every cohort.
-    const bool known = version_after.has_value() && versions_after.has_value();
-    cohorts_version_ = known ? *version_after : -1;
-    if (known) cohort_versions_ = std::move(*versions_after);
+    cohorts_version_ = versions_after.has_value() ? SumOfVersions(*versions_after) : -1;
+    if (versions_after.has_value()) cohort_versions_ = std::move(*versions_after);
     return;
   }
   cohorts_version_ = -1;

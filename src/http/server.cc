@@ -863,8 +863,6 @@ SignalWatcher::~SignalWatcher() {
   thread_.join();
 }
 
-std::unique_ptr<SignalWatcher> StopOnSignals(Server& server) { return std::make_unique<SignalWatcher>(server); }
-
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {

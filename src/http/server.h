@@ -6,13 +6,13 @@
 // Eigen.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <atomic>
-#include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -110,7 +110,9 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// The thread that stops a server at SIGINT or SIGTERM (no work inside a signal handler).
+// Stops `server` at SIGINT or SIGTERM, from a thread of its own (no work inside a signal
+// handler). Blocks both signals in the constructing thread; threads started afterwards inherit
+// that, so construct it before the program starts other threads (the server's start in Run()).
 // Destroying it ends that thread first, so keep it until the server is destroyed: declared
 // after the server, it goes first.
 class SignalWatcher {
@@ -124,11 +126,6 @@ class SignalWatcher {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
-
-// Stops `server` at SIGINT or SIGTERM. Blocks both signals in the calling thread; threads
-// started afterwards inherit that, so call it before the program starts other threads (the
-// server's start in Run()).
-[[nodiscard]] std::unique_ptr<SignalWatcher> StopOnSignals(Server& server);
 
 // Splits "host:port" ("127.0.0.1:4000", "[::1]:80"); the port must be 0..65535.
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view text);
