@@ -74,13 +74,13 @@ Result<std::unique_ptr<Console>> Console::Open(ConsoleConfig config, const Clock
   return c;
 }
 
-std::optional<http::ConsoleGate::Signed> Console::SessionOf(const http::Request& req) {
-  auto s = gate_.Find(req);
-  if (!s) return std::nullopt;
+Result<std::optional<http::ConsoleGate::Signed>> Console::SessionOf(const http::Request& req) {
+  CF_ASSIGN_OR_RETURN(auto s, gate_.Find(req));
+  if (!s) return s;
   // A user removed with `audience user remove` loses their sessions at their next request.
   if (!HasUser(config_.users_file, s->session.email)) {
     gate_.Forget(s->token);
-    return std::nullopt;
+    return std::optional<http::ConsoleGate::Signed>();
   }
   return s;
 }
@@ -88,15 +88,18 @@ std::optional<http::ConsoleGate::Signed> Console::SessionOf(const http::Request&
 void Console::Api(http::Server& server, std::string_view method, const std::string& pattern, ApiCall call) {
   server.Route(method, "/console/api" + pattern, [this, call = std::move(call)](const http::Request& req) {
     auto s = SessionOf(req);
-    return gate_.Guard(req, s ? &*s : nullptr, [&](const json& body) {
-      return call(Signed{s->session.email, s->session.csrf_token}, req, body);
+    if (!s) return http::SessionsUnavailable(s.error());
+    return gate_.Guard(req, *s ? &**s : nullptr, [&](const json& body) {
+      return call(Signed{(*s)->session.email, (*s)->session.csrf_token}, req, body);
     });
   });
 }
 
 void Console::Page(http::Server& server, const std::string& path, const std::string& asset) {
   server.Route("GET", path, [this, asset](const http::Request& req) {
-    if (!SessionOf(req)) return http::Redirect("/signin");
+    auto s = SessionOf(req);
+    if (!s) return http::SessionsUnavailable(s.error());
+    if (!*s) return http::Redirect("/signin");
     return Asset(asset);
   });
 }
@@ -105,12 +108,17 @@ void Console::Register(http::Server& server) {
   // Pages and assets. The sign-in page and what it loads are public; they hold no data.
   Page(server, "/", "index.html");
   server.Route("GET", "/signin", [this](const http::Request& req) {
-    if (SessionOf(req)) return http::Redirect("/");
+    auto s = SessionOf(req);
+    if (s && *s) return http::Redirect("/");
     return Asset("signin.html");
   });
   server.Route("GET", "/console/([a-z0-9_-]+\\.(js|css))", [this](const http::Request& req) {
     const std::string& name = req.matches.at(1);
-    if (!IsPublicAsset(name) && !SessionOf(req)) return http::Redirect("/signin");
+    if (!IsPublicAsset(name)) {
+      auto s = SessionOf(req);
+      if (!s) return http::SessionsUnavailable(s.error());
+      if (!*s) return http::Redirect("/signin");
+    }
     return Asset(name);
   });
 
@@ -132,7 +140,8 @@ void Console::Register(http::Server& server) {
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
     auto s = SessionOf(req);
-    return gate_.SignOut(req, s ? &*s : nullptr);
+    if (!s) return http::SessionsUnavailable(s.error());
+    return gate_.SignOut(req, *s ? &**s : nullptr);
   });
   Api(server, "GET", "/session", [this](const Signed& s, const http::Request& req, const json&) -> Result<json> {
     // The page scripts of this build, in menu order: app.js loads these.

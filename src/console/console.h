@@ -83,7 +83,7 @@ class Console {
  private:
   Console(ConsoleConfig config, const Clock& clock, http::SignInOptions options);
   // The request's session when its user is still in the users file.
-  std::optional<http::ConsoleGate::Signed> SessionOf(const http::Request& req);
+  Result<std::optional<http::ConsoleGate::Signed>> SessionOf(const http::Request& req);
 
   ConsoleConfig config_;
   const Clock& clock_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "engage/admin.h"
 #include "engage/api.h"
@@ -63,34 +64,43 @@ Console::Console(Engage& engage, const Clock& clock, ConsoleOptions options)
       clock_(clock),
       gate_(clock, options, kSessionCookie, engage.storage().SharedSignInState(clock, options)) {}
 
-std::optional<Console::Signed> Console::SessionOf(const http::Request& req) {
-  auto s = gate_.Find(req);
-  if (!s) return std::nullopt;
+Result<std::optional<Console::Signed>> Console::SessionOf(const http::Request& req) {
+  CF_ASSIGN_OR_RETURN(auto s, gate_.Find(req));
+  if (!s) return std::optional<Signed>();
+  auto unavailable = [](const Status& error) {
+    CF_LOG_ERROR("console session: {}", error.ToString());
+    return Status::Unavailable("the console cannot read its users now; try again shortly");
+  };
   auto txn = engage_.storage().Begin(false);
-  if (!txn.has_value()) return std::nullopt;
+  if (!txn.has_value()) return Err(unavailable(txn.error()));
   auto user = (*txn)->FindDashboardUser(s->session.email);
+  if (!user.has_value()) return Err(unavailable(user.error()));
   auto ws = (*txn)->FindWorkspace(s->session.workspace);
-  if (!user.has_value() || !user->has_value() || !ws.has_value() || !ws->has_value()) {
+  if (!ws.has_value()) return Err(unavailable(ws.error()));
+  if (!user->has_value() || !ws->has_value()) {
     gate_.Forget(s->token);
-    return std::nullopt;
+    return std::optional<Signed>();
   }
   Signed out;
   static_cast<http::ConsoleGate::Signed&>(out) = std::move(*s);
   out.workspace_id = **ws;
-  return out;
+  return std::optional<Signed>(std::move(out));
 }
 
 http::Handler Console::Api(ApiCall call) {
   return [this, call = std::move(call)](const http::Request& req) {
     auto signed_in = SessionOf(req);
-    return gate_.Guard(req, signed_in ? &*signed_in : nullptr,
-                       [&](const json& body) { return call(*signed_in, req, body); });
+    if (!signed_in) return http::SessionsUnavailable(signed_in.error());
+    return gate_.Guard(req, *signed_in ? &**signed_in : nullptr,
+                       [&](const json& body) { return call(**signed_in, req, body); });
   };
 }
 
 http::Handler Console::Page(const std::string& asset) {
   return [this, asset](const http::Request& req) {
-    if (!SessionOf(req)) return http::Redirect("/signin");
+    auto signed_in = SessionOf(req);
+    if (!signed_in) return http::SessionsUnavailable(signed_in.error());
+    if (!*signed_in) return http::Redirect("/signin");
     return Asset(asset);
   };
 }
@@ -104,7 +114,8 @@ void Console::Register(http::Server& server) {
   server.Route("GET", "/console/app.js", Page("app.js"));
   server.Route("GET", "/console/api.js", Page("api.js"));
   server.Route("GET", "/signin", [this](const http::Request& req) {
-    if (SessionOf(req)) return http::Redirect("/");
+    auto signed_in = SessionOf(req);
+    if (signed_in && *signed_in) return http::Redirect("/");
     return Asset("signin.html");
   });
   server.Route("GET", "/console/signin.js", [](const http::Request&) { return Asset("signin.js"); });
@@ -127,7 +138,8 @@ void Console::Register(http::Server& server) {
   });
   server.Route("POST", "/console/api/signout", [this](const http::Request& req) {
     auto signed_in = SessionOf(req);
-    return gate_.SignOut(req, signed_in ? &*signed_in : nullptr);
+    if (!signed_in) return http::SessionsUnavailable(signed_in.error());
+    return gate_.SignOut(req, *signed_in ? &**signed_in : nullptr);
   });
   server.Route("GET", "/console/api/session",
                Api([](const Signed& s, const http::Request& req, const json&) -> Result<json> {

@@ -33,7 +33,8 @@ class Console {
     int64_t workspace_id = 0;
   };
   // The request's session, or nullopt. A user removed with `engage user remove` loses theirs.
-  std::optional<Signed> SessionOf(const http::Request& req);
+  // An error (Unavailable) when the store cannot tell: answered 503, not as signed out.
+  Result<std::optional<Signed>> SessionOf(const http::Request& req);
   using ApiCall = std::function<Result<nlohmann::json>(const Signed&, const http::Request&, const nlohmann::json&)>;
   // Wraps an API handler: session (401), CSRF and content type for non-GET (403, 415), body
   // parsing (400), Status to HTTP status.

@@ -1455,58 +1455,63 @@ class PgSignInLimiter final : public http::SignInLimiter {
   PgSignInLimiter(Pool& pool, const Clock& clock, const http::SignInOptions& options)
       : pool_(pool), clock_(clock), options_(options) {}
 
-  Result<int64_t> RetryAfter(const std::string& email, const std::string& client) override {
-    const int64_t now = clock_.NowSeconds();
-    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
-    int64_t wait = 0;
-    {
-      Stmt s(*c, "SELECT key, window_start, failures FROM sign_in_failures WHERE key = ? OR key = ?");
-      s.Bind("email:" + email).Bind("client:" + client);
-      while (true) {
-        CF_ASSIGN_OR_RETURN(const bool row, s.Step());
-        if (!row) break;
-        const int64_t end = s.Int(1) + options_.failure_window_seconds;
-        const int64_t limit = s.Text(0).starts_with("email:") ? options_.failures_per_email : options_.failures_per_client;
-        if (now < end && s.Int(2) >= limit) wait = std::max(wait, end - now);
-      }
-    }
-    pool_.Give(std::move(c));
-    return wait;
-  }
-
-  Status Failed(const std::string& email, const std::string& client) override {
+  Result<int64_t> Attempt(const std::string& email, const std::string& client) override {
     const int64_t now = clock_.NowSeconds();
     CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
     // Failures under ever new emails or addresses must not grow the table: ended windows go.
     CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM sign_in_failures WHERE window_start <= ?")
                            .Bind(now - options_.failure_window_seconds)
                            .Run());
-    for (const std::string& key : {"email:" + email, "client:" + client}) {
-      // One statement, so that the row lock orders the servers: a window that has ended
-      // starts again at this failure.
-      CF_RETURN_IF_ERROR(
-          Stmt(*c, "INSERT INTO sign_in_failures(key, window_start, failures) VALUES (?, ?, 1) ON CONFLICT(key) DO "
-                   "UPDATE SET failures = CASE WHEN sign_in_failures.window_start + ? <= excluded.window_start THEN 1 "
-                   "ELSE sign_in_failures.failures + 1 END, window_start = CASE WHEN sign_in_failures.window_start "
-                   "+ ? <= excluded.window_start THEN excluded.window_start ELSE sign_in_failures.window_start END")
-              .Bind(key)
-              .Bind(now)
-              .Bind(options_.failure_window_seconds)
-              .Bind(options_.failure_window_seconds)
-              .Run());
+    // Both counts go up in one transaction whose row locks order the servers' attempts on a
+    // key (always the email's row first, so two attempts never wait on each other in a
+    // cycle); an attempt that takes either past its limit is rolled back, counting nothing.
+    CF_RETURN_IF_ERROR(c->Exec("BEGIN"));
+    int64_t wait = 0;
+    Status status;
+    for (const auto& [key, limit] : {std::pair{"email:" + email, options_.failures_per_email},
+                                     std::pair{"client:" + client, options_.failures_per_client}}) {
+      // A window that has ended starts again at this attempt.
+      Stmt s(*c,
+             "INSERT INTO sign_in_failures(key, window_start, failures) VALUES (?, ?, 1) ON CONFLICT(key) DO "
+             "UPDATE SET failures = CASE WHEN sign_in_failures.window_start + ? <= excluded.window_start THEN 1 "
+             "ELSE sign_in_failures.failures + 1 END, window_start = CASE WHEN sign_in_failures.window_start "
+             "+ ? <= excluded.window_start THEN excluded.window_start ELSE sign_in_failures.window_start END "
+             "RETURNING window_start, failures");
+      s.Bind(key).Bind(now).Bind(options_.failure_window_seconds).Bind(options_.failure_window_seconds);
+      auto row = s.Step();
+      if (!row.has_value() || !*row) {
+        status = row.has_value() ? Status::Internal("the sign-in count returned no row") : row.error();
+        break;
+      }
+      if (s.Int(1) > limit) wait = std::max(wait, s.Int(0) + options_.failure_window_seconds - now);
     }
+    if (status.ok()) status = c->Exec(wait > 0 ? "ROLLBACK" : "COMMIT");
+    if (!status.ok()) return Err(status.WithPrefix("counting a console sign-in"));
+    pool_.Give(std::move(c));
+    return wait;
+  }
+
+  Status Succeeded(const std::string& email, const std::string& client) override {
+    CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
+    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM sign_in_failures WHERE key = ?").Bind("email:" + email).Run());
+    CF_RETURN_IF_ERROR(GiveBack(*c, "client:" + client));
     pool_.Give(std::move(c));
     return Status::OK();
   }
 
-  Status Succeeded(const std::string& email) override {
+  Status Undo(const std::string& email, const std::string& client) override {
     CF_ASSIGN_OR_RETURN(auto c, pool_.Take());
-    CF_RETURN_IF_ERROR(Stmt(*c, "DELETE FROM sign_in_failures WHERE key = ?").Bind("email:" + email).Run());
+    CF_RETURN_IF_ERROR(GiveBack(*c, "email:" + email));
+    CF_RETURN_IF_ERROR(GiveBack(*c, "client:" + client));
     pool_.Give(std::move(c));
     return Status::OK();
   }
 
  private:
+  static Status GiveBack(Connection& c, const std::string& key) {
+    return Stmt(c, "UPDATE sign_in_failures SET failures = failures - 1 WHERE key = ? AND failures > 0").Bind(key).Run();
+  }
+
   Pool& pool_;
   const Clock& clock_;
   http::SignInOptions options_;

@@ -72,6 +72,12 @@ Response AssetAnswer(const WebAsset* asset, std::string_view name) {
   return r;
 }
 
+Response SessionsUnavailable(const Status& error) {
+  Response r = ConsoleError(503, error.message());
+  r.headers.emplace_back("Retry-After", "5");
+  return r;
+}
+
 bool UnderTls(const Request& req) { return req.tls || ToLower(req.Header("X-Forwarded-Proto")) == "https"; }
 
 std::string BaseUrl(const Request& req) {
@@ -94,17 +100,16 @@ std::string ConsoleGate::Cookie(const Request& req, const std::string& value, in
          (UnderTls(req) ? "; Secure" : "");
 }
 
-std::optional<ConsoleGate::Signed> ConsoleGate::Find(const Request& req) {
+Result<std::optional<ConsoleGate::Signed>> ConsoleGate::Find(const Request& req) {
   std::string token = CookieValue(req.Header("Cookie"), cookie_name_);
-  if (token.empty()) return std::nullopt;
+  if (token.empty()) return std::optional<Signed>();
   auto s = sessions_->Touch(token);
   if (!s.has_value()) {
-    // The session cannot be read (its database is unreachable): signed out, said in the log.
     CF_LOG_ERROR("console session: {}", s.error().ToString());
-    return std::nullopt;
+    return Err(Status::Unavailable("the console's sessions cannot be read now; try again shortly"));
   }
-  if (!*s) return std::nullopt;
-  return Signed{std::move(token), std::move(**s)};
+  if (!*s) return std::optional<Signed>();
+  return std::optional<Signed>(Signed{std::move(token), std::move(**s)});
 }
 
 Response ConsoleGate::Guard(const Request& req, const Signed* signed_in, const Call& call) {
@@ -148,19 +153,20 @@ Response ConsoleGate::SignIn(const Request& req, const Verify& verify) {
     CF_ASSIGN_OR_RETURN(std::string email, Field(body, "email"));
     CF_ASSIGN_OR_RETURN(std::string password, Field(body, "password"));
     const std::string key = ToLower(Trim(email));
-    CF_ASSIGN_OR_RETURN(const int64_t wait, limiter_->RetryAfter(key, req.remote_addr));
+    CF_ASSIGN_OR_RETURN(const int64_t wait, limiter_->Attempt(key, req.remote_addr));
     if (wait > 0) {
       headers.emplace_back("Retry-After", std::to_string(wait));
       return Err(Status::ResourceExhausted("too many failed sign-ins; try again in " + std::to_string(wait) + " s"));
     }
     auto user = verify(email, password);
     if (!user.has_value()) {
-      if (user.error().code() == StatusCode::kUnauthenticated) {
-        CF_RETURN_IF_ERROR(limiter_->Failed(key, req.remote_addr));
+      // A wrong password stays counted; an attempt that could not be judged does not count.
+      if (user.error().code() != StatusCode::kUnauthenticated) {
+        CF_RETURN_IF_ERROR(limiter_->Undo(key, req.remote_addr));
       }
       return Err(user.error());
     }
-    CF_RETURN_IF_ERROR(limiter_->Succeeded(key));
+    CF_RETURN_IF_ERROR(limiter_->Succeeded(key, req.remote_addr));
     CF_ASSIGN_OR_RETURN(const std::string token, sessions_->Create(user->email, user->workspace));
     CF_ASSIGN_OR_RETURN(const std::optional<SessionStore::Session> s, sessions_->Touch(token));
     headers.emplace_back("Set-Cookie", Cookie(req, token, options_.session_max_seconds));

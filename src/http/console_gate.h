@@ -39,6 +39,8 @@ Response ConsoleError(int status, const std::string& message);
 Response Redirect(const std::string& to);
 // The embedded file (`asset` null: 404 naming `name`), its content type from the name, hardened.
 Response AssetAnswer(const WebAsset* asset, std::string_view name);
+// 503 for a request whose session could not be read (ConsoleGate::Find's error), hardened.
+Response SessionsUnavailable(const Status& error);
 
 bool UnderTls(const Request& req);
 // This server's address as the client reached it, e.g. "http://127.0.0.1:4100".
@@ -64,8 +66,10 @@ class ConsoleGate {
   // PostgreSQL); what it leaves null is kept in this process.
   ConsoleGate(const Clock& clock, SignInOptions options, std::string cookie_name, SignInState shared = {});
 
-  // The session of the request's cookie, or nullopt. The console checks that its user still exists.
-  std::optional<Signed> Find(const Request& req);
+  // The session of the request's cookie, or nullopt. The console checks that its user still
+  // exists. An error (Unavailable) when the sessions cannot be read, e.g. their database is
+  // down: the console answers 503 (SessionsUnavailable), not "signed out".
+  Result<std::optional<Signed>> Find(const Request& req);
   void Forget(const std::string& token) { (void)sessions_->Remove(token); }
 
   // Runs `call` behind the checks: no session (`signed_in` null) 401, non-GET without a JSON content type 415 or

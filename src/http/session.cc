@@ -88,24 +88,33 @@ void MemorySignInLimiter::Count(std::map<std::string, Window>& windows, const st
   ++w.failures;
 }
 
-Result<int64_t> MemorySignInLimiter::RetryAfter(const std::string& email, const std::string& client) {
-  const int64_t now = clock_.NowSeconds();
-  std::lock_guard<std::mutex> lock(mu_);
-  return std::max(Wait(by_email_, email, options_.failures_per_email, now),
-                  Wait(by_client_, client, options_.failures_per_client, now));
+void MemorySignInLimiter::GiveBack(std::map<std::string, Window>& windows, const std::string& key) {
+  auto it = windows.find(key);
+  if (it != windows.end() && it->second.failures > 0) --it->second.failures;
 }
 
-Status MemorySignInLimiter::Failed(const std::string& email, const std::string& client) {
+Result<int64_t> MemorySignInLimiter::Attempt(const std::string& email, const std::string& client) {
   const int64_t now = clock_.NowSeconds();
   std::lock_guard<std::mutex> lock(mu_);
+  const int64_t wait = std::max(Wait(by_email_, email, options_.failures_per_email, now),
+                                Wait(by_client_, client, options_.failures_per_client, now));
+  if (wait > 0) return wait;
   Count(by_email_, email, now);
   Count(by_client_, client, now);
+  return 0;
+}
+
+Status MemorySignInLimiter::Succeeded(const std::string& email, const std::string& client) {
+  std::lock_guard<std::mutex> lock(mu_);
+  by_email_.erase(email);
+  GiveBack(by_client_, client);
   return Status::OK();
 }
 
-Status MemorySignInLimiter::Succeeded(const std::string& email) {
+Status MemorySignInLimiter::Undo(const std::string& email, const std::string& client) {
   std::lock_guard<std::mutex> lock(mu_);
-  by_email_.erase(email);
+  GiveBack(by_email_, email);
+  GiveBack(by_client_, client);
   return Status::OK();
 }
 

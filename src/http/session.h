@@ -70,23 +70,29 @@ bool CsrfTokenMatches(const SessionStore::Session& session, std::string_view pre
 
 // Failed sign-ins counted in fixed windows from each key's first failure. Thread-safe.
 // MemorySignInLimiter counts in the process; a shared store counts for all its servers.
+//
+// A sign-in takes its attempt before the password is checked (which is slow on purpose) and
+// the attempt counts as a failure until told otherwise: N attempts at once, on one server or
+// several, are N against the limits, not N that all passed a check before any was counted.
 class SignInLimiter {
  public:
   virtual ~SignInLimiter() = default;
-  // Seconds until the email or the client may try again; 0 when it may now.
-  virtual Result<int64_t> RetryAfter(const std::string& email, const std::string& client) = 0;
-  virtual Status Failed(const std::string& email, const std::string& client) = 0;
-  // A correct password clears the email's failures (not the client's: one address trying many
-  // emails stays limited).
-  virtual Status Succeeded(const std::string& email) = 0;
+  // Takes one attempt of the email from the client: 0 when taken (counted as a failure of
+  // both); else the seconds until the email or the client may try again, and nothing counted.
+  virtual Result<int64_t> Attempt(const std::string& email, const std::string& client) = 0;
+  // The attempt's password was right: the email's failures are cleared and the client gets
+  // the attempt back (its other failures stay: one address trying many emails stays limited).
+  virtual Status Succeeded(const std::string& email, const std::string& client) = 0;
+  // The attempt could not be judged (the users' store failed): it counts for neither.
+  virtual Status Undo(const std::string& email, const std::string& client) = 0;
 };
 
 class MemorySignInLimiter final : public SignInLimiter {
  public:
   MemorySignInLimiter(const Clock& clock, const SignInOptions& options) : clock_(clock), options_(options) {}
-  Result<int64_t> RetryAfter(const std::string& email, const std::string& client) override;
-  Status Failed(const std::string& email, const std::string& client) override;
-  Status Succeeded(const std::string& email) override;
+  Result<int64_t> Attempt(const std::string& email, const std::string& client) override;
+  Status Succeeded(const std::string& email, const std::string& client) override;
+  Status Undo(const std::string& email, const std::string& client) override;
 
  private:
   struct Window {
@@ -95,6 +101,7 @@ class MemorySignInLimiter final : public SignInLimiter {
   };
   int64_t Wait(std::map<std::string, Window>& windows, const std::string& key, int64_t limit, int64_t now);
   void Count(std::map<std::string, Window>& windows, const std::string& key, int64_t now);
+  static void GiveBack(std::map<std::string, Window>& windows, const std::string& key);
   const Clock& clock_;
   SignInOptions options_;
   std::mutex mu_;

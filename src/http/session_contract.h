@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/time.h"
 #include "http/session.h"
@@ -65,6 +68,24 @@ inline void RemovedAndUnknownTokensHaveNoSession(const MakeSessions& make) {
   EXPECT_FALSE(Live(*store, std::string(64, '0')));
 }
 
+// One failed sign-in: the attempt taken (0) and left counted, as for a wrong password.
+inline void Fail(SignInLimiter& limiter, const std::string& email, const std::string& client) {
+  auto wait = limiter.Attempt(email, client);
+  ASSERT_TRUE(wait.has_value()) << wait.error().ToString();
+  ASSERT_EQ(*wait, 0) << email << " from " << client << " was refused";
+}
+
+// The wait of an attempt refused, 0 when it was taken (then given back, counting nothing).
+inline int64_t Wait(SignInLimiter& limiter, const std::string& email, const std::string& client) {
+  auto wait = limiter.Attempt(email, client);
+  EXPECT_TRUE(wait.has_value()) << wait.error().ToString();
+  if (!wait.has_value()) return -1;
+  if (*wait == 0) {
+    EXPECT_TRUE(limiter.Undo(email, client).ok());
+  }
+  return *wait;
+}
+
 inline void LimitsPerEmailAndPerClient(const MakeLimiter& make) {
   FixedClock clock(10000);
   SignInOptions o;
@@ -73,21 +94,21 @@ inline void LimitsPerEmailAndPerClient(const MakeLimiter& make) {
   o.failure_window_seconds = 600;
   std::unique_ptr<SignInLimiter> limiter = make(clock, o);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(limiter->RetryAfter("a@x", "1.1.1.1").value(), 0);
-    ASSERT_TRUE(limiter->Failed("a@x", "1.1.1.1").ok());
+    EXPECT_EQ(Wait(*limiter, "a@x", "1.1.1.1"), 0);
+    Fail(*limiter, "a@x", "1.1.1.1");
   }
-  EXPECT_EQ(limiter->RetryAfter("a@x", "2.2.2.2").value(), 600);  // the email is limited from anywhere
-  EXPECT_EQ(limiter->RetryAfter("b@x", "1.1.1.1").value(), 0);    // the client not yet
-  ASSERT_TRUE(limiter->Failed("b@x", "1.1.1.1").ok());
-  ASSERT_TRUE(limiter->Failed("c@x", "1.1.1.1").ok());
-  EXPECT_EQ(limiter->RetryAfter("d@x", "1.1.1.1").value(), 600);  // 5 failures from one client, any emails
+  EXPECT_EQ(Wait(*limiter, "a@x", "2.2.2.2"), 600);  // the email is limited from anywhere
+  EXPECT_EQ(Wait(*limiter, "b@x", "1.1.1.1"), 0);    // the client not yet
+  Fail(*limiter, "b@x", "1.1.1.1");
+  Fail(*limiter, "c@x", "1.1.1.1");
+  EXPECT_EQ(Wait(*limiter, "d@x", "1.1.1.1"), 600);  // 5 failures from one client, any emails
   clock.Set(10400);
-  EXPECT_EQ(limiter->RetryAfter("a@x", "2.2.2.2").value(), 200);
+  EXPECT_EQ(Wait(*limiter, "a@x", "2.2.2.2"), 200);
   clock.Set(10600);
-  EXPECT_EQ(limiter->RetryAfter("a@x", "1.1.1.1").value(), 0);
+  EXPECT_EQ(Wait(*limiter, "a@x", "1.1.1.1"), 0);
   // A new window starts at the next failure after one has ended.
-  ASSERT_TRUE(limiter->Failed("a@x", "3.3.3.3").ok());
-  EXPECT_EQ(limiter->RetryAfter("a@x", "3.3.3.3").value(), 0);
+  Fail(*limiter, "a@x", "3.3.3.3");
+  EXPECT_EQ(Wait(*limiter, "a@x", "3.3.3.3"), 0);
 }
 
 inline void SuccessClearsTheEmailButNotTheClient(const MakeLimiter& make) {
@@ -96,13 +117,60 @@ inline void SuccessClearsTheEmailButNotTheClient(const MakeLimiter& make) {
   o.failures_per_email = 2;
   o.failures_per_client = 3;
   std::unique_ptr<SignInLimiter> limiter = make(clock, o);
-  ASSERT_TRUE(limiter->Failed("a@x", "c").ok());
-  ASSERT_TRUE(limiter->Succeeded("a@x").ok());
-  ASSERT_TRUE(limiter->Failed("a@x", "c").ok());
-  EXPECT_EQ(limiter->RetryAfter("a@x", "other").value(), 0);
-  ASSERT_TRUE(limiter->Failed("a@x", "c").ok());
-  EXPECT_GT(limiter->RetryAfter("a@x", "other").value(), 0);
-  EXPECT_GT(limiter->RetryAfter("z@x", "c").value(), 0);
+  Fail(*limiter, "a@x", "c");
+  ASSERT_EQ(limiter->Attempt("a@x", "c").value(), 0);
+  ASSERT_TRUE(limiter->Succeeded("a@x", "c").ok());
+  // The email starts afresh...
+  Fail(*limiter, "a@x", "other");
+  Fail(*limiter, "a@x", "other");
+  EXPECT_GT(Wait(*limiter, "a@x", "elsewhere"), 0);
+  // ...the client keeps its failure but not the attempt that succeeded: two more reach its limit.
+  Fail(*limiter, "z@x", "c");
+  Fail(*limiter, "y@x", "c");
+  EXPECT_GT(Wait(*limiter, "w@x", "c"), 0);
+}
+
+// An attempt undone (not judged) counts for neither the email nor the client.
+inline void UndoneAttemptsCountForNothing(const MakeLimiter& make) {
+  FixedClock clock(0);
+  SignInOptions o;
+  o.failures_per_email = 1;
+  o.failures_per_client = 1;
+  std::unique_ptr<SignInLimiter> limiter = make(clock, o);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(limiter->Attempt("a@x", "c").value(), 0);
+    ASSERT_TRUE(limiter->Undo("a@x", "c").ok());
+  }
+  Fail(*limiter, "a@x", "c");
+  EXPECT_GT(Wait(*limiter, "a@x", "d"), 0);
+  EXPECT_GT(Wait(*limiter, "b@x", "c"), 0);
+}
+
+// Attempts at once: exactly the limit's worth are taken, however many ask together.
+inline void ConcurrentAttemptsTakeNoMoreThanTheLimit(const MakeLimiter& make) {
+  FixedClock clock(0);
+  SignInOptions o;
+  o.failures_per_email = 4;
+  o.failures_per_client = 1000;
+  std::unique_ptr<SignInLimiter> limiter = make(clock, o);
+  std::atomic<int> taken{0}, refused{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      auto wait = limiter->Attempt("a@x", "client-" + std::to_string(t));
+      if (!wait.has_value()) {
+        ++errors;
+      } else if (*wait == 0) {
+        ++taken;
+      } else {
+        ++refused;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(taken.load(), 4);
+  EXPECT_EQ(refused.load(), 12);
 }
 
 }  // namespace cf::http::contract

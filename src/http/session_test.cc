@@ -43,6 +43,15 @@ TEST(SignInLimiter, SuccessClearsTheEmailButNotTheClient) {
   contract::SuccessClearsTheEmailButNotTheClient([](const Clock& c, const SignInOptions& o) { return InMemory(c, o); });
 }
 
+TEST(SignInLimiter, UndoneAttemptsCountForNothing) {
+  contract::UndoneAttemptsCountForNothing([](const Clock& c, const SignInOptions& o) { return InMemory(c, o); });
+}
+
+TEST(SignInLimiter, ConcurrentAttemptsTakeNoMoreThanTheLimit) {
+  contract::ConcurrentAttemptsTakeNoMoreThanTheLimit(
+      [](const Clock& c, const SignInOptions& o) { return InMemory(c, o); });
+}
+
 TEST(CookieValue, FindsTheNamedCookie) {
   EXPECT_EQ(CookieValue("a=1; engage_session=abc; b=2", "engage_session"), "abc");
   EXPECT_EQ(CookieValue("engage_session=abc", "engage_session"), "abc");

@@ -3,11 +3,13 @@
 // nothing lost. Skipped, saying why, only when the PostgreSQL 15 binaries are missing.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "console_safety.h"
 #include "engage/postgres_storage.h"
@@ -202,6 +204,8 @@ TEST_F(PostgresTest, SignInStateInTheDatabaseFollowsTheInProcessRules) {
   http::contract::RemovedAndUnknownTokensHaveNoSession(sessions);
   http::contract::LimitsPerEmailAndPerClient(limiter);
   http::contract::SuccessClearsTheEmailButNotTheClient(limiter);
+  http::contract::UndoneAttemptsCountForNothing(limiter);
+  http::contract::ConcurrentAttemptsTakeNoMoreThanTheLimit(limiter);
 }
 
 // Behind a load balancer a console user's requests reach any server: a session made by one is
@@ -252,6 +256,66 @@ TEST_F(PostgresTest, ConsoleSignInIsSharedByTheServers) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(attempt(i % 2 ? cb : ca, "wrong"), 401) << i;
   EXPECT_EQ(attempt(cb, password), 429);
   EXPECT_EQ(attempt(ca, password), 429);
+}
+
+// Wrong passwords sent at once through both servers: the email's limit (5) is taken by exactly
+// 5 of them, however they interleave (each attempt is counted before its password is checked).
+TEST_F(PostgresTest, SimultaneousWrongPasswordsThroughTwoServersGetNoMoreThanTheLimit) {
+  ASSERT_EQ(Admin("user create --email ann@example.com").exit_code, 0);
+  auto a = Serve(url_);
+  auto b = Serve(url_);
+  ASSERT_TRUE(a->running() && b->running());
+  std::vector<int> statuses(16, -1);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    threads.emplace_back([&, i] {
+      http::Client c(i % 2 ? b->base_url() : a->base_url());
+      auto r = c.Post("/console/api/signin", json{{"email", "ann@example.com"}, {"password", "wrong"}}.dump(),
+                      {{"Content-Type", "application/json"}});
+      statuses[i] = r.has_value() ? r->status : -1;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 401), 5) << fmt::format("{}", fmt::join(statuses, " "));
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), 11) << fmt::format("{}", fmt::join(statuses, " "));
+}
+
+// With the database out of reach a console request with a session is answered 503 (try again),
+// not 401 as if the user had signed out; once the database is back the session works again.
+TEST_F(PostgresTest, ConsoleSessionsOutOfReachAreUnavailableNotSignedOut) {
+  const CliRun created = Admin("user create --email ann@example.com");
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto server = Serve(url_);
+  ASSERT_TRUE(server->running());
+  http::Client client(server->base_url());
+  auto [cookie, csrf] = ConsoleSignIn(client, "ann@example.com", LastLine(created.out));
+  ASSERT_FALSE(cookie.empty());
+  // url_ is postgresql:///DATABASE?host=...: the cluster's maintenance database is beside it.
+  const size_t name_at = std::string("postgresql:///").size(), query_at = url_.find('?');
+  const std::string database = url_.substr(name_at, query_at - name_at);
+  const std::string maintenance = "postgresql:///postgres" + url_.substr(query_at);
+  auto admin = [&](const std::string& sql) {
+    PGconn* conn = PQconnectdb(maintenance.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* res = PQexec(conn, sql.c_str());
+    EXPECT_TRUE(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+        << sql << ": " << PQerrorMessage(conn);
+    PQclear(res);
+    PQfinish(conn);
+  };
+  admin(fmt::format("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS false", database));
+  admin(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", database));
+  auto down = client.Get("/console/api/session", {{"Cookie", cookie}});
+  ASSERT_TRUE(down.has_value());
+  EXPECT_EQ(down->status, 503) << down->body;
+  EXPECT_FALSE(down->Header("retry-after").empty());
+  auto page = client.Get("/", {{"Cookie", cookie}});
+  ASSERT_TRUE(page.has_value());
+  EXPECT_EQ(page->status, 503) << "a page is not a redirect to sign in while the sessions cannot be read";
+  admin(fmt::format("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", database));
+  auto up = client.Get("/console/api/session", {{"Cookie", cookie}});
+  ASSERT_TRUE(up.has_value());
+  EXPECT_EQ(up->status, 200) << "the session outlived the outage: " << up->body;
 }
 
 TEST_F(PostgresTest, MigrateMovesASqliteStoreWithNothingLost) {
