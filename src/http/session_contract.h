@@ -68,6 +68,15 @@ inline void RemovedAndUnknownTokensHaveNoSession(const MakeSessions& make) {
   EXPECT_FALSE(Live(*store, std::string(64, '0')));
 }
 
+// A fresh limiter from `make` reading `clock`, with these limits and the default window.
+inline std::unique_ptr<SignInLimiter> WithLimits(const MakeLimiter& make, const Clock& clock, int64_t per_email,
+                                                 int64_t per_client) {
+  SignInOptions o;
+  o.failures_per_email = per_email;
+  o.failures_per_client = per_client;
+  return make(clock, o);
+}
+
 // One failed sign-in: the attempt taken (0) and left counted, as for a wrong password.
 inline void Fail(SignInLimiter& limiter, const std::string& email, const std::string& client) {
   auto wait = limiter.Attempt(email, client);
@@ -113,10 +122,7 @@ inline void LimitsPerEmailAndPerClient(const MakeLimiter& make) {
 
 inline void SuccessClearsTheEmailButNotTheClient(const MakeLimiter& make) {
   FixedClock clock(0);
-  SignInOptions o;
-  o.failures_per_email = 2;
-  o.failures_per_client = 3;
-  std::unique_ptr<SignInLimiter> limiter = make(clock, o);
+  std::unique_ptr<SignInLimiter> limiter = WithLimits(make, clock, 2, 3);
   Fail(*limiter, "a@x", "c");
   ASSERT_EQ(limiter->Attempt("a@x", "c").value(), 0);
   ASSERT_TRUE(limiter->Succeeded("a@x", "c").ok());
@@ -133,10 +139,7 @@ inline void SuccessClearsTheEmailButNotTheClient(const MakeLimiter& make) {
 // An attempt undone (not judged) counts for neither the email nor the client.
 inline void UndoneAttemptsCountForNothing(const MakeLimiter& make) {
   FixedClock clock(0);
-  SignInOptions o;
-  o.failures_per_email = 1;
-  o.failures_per_client = 1;
-  std::unique_ptr<SignInLimiter> limiter = make(clock, o);
+  std::unique_ptr<SignInLimiter> limiter = WithLimits(make, clock, 1, 1);
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(limiter->Attempt("a@x", "c").value(), 0);
     ASSERT_TRUE(limiter->Undo("a@x", "c").ok());
@@ -149,10 +152,7 @@ inline void UndoneAttemptsCountForNothing(const MakeLimiter& make) {
 // Attempts at once: exactly the limit's worth are taken, however many ask together.
 inline void ConcurrentAttemptsTakeNoMoreThanTheLimit(const MakeLimiter& make) {
   FixedClock clock(0);
-  SignInOptions o;
-  o.failures_per_email = 4;
-  o.failures_per_client = 1000;
-  std::unique_ptr<SignInLimiter> limiter = make(clock, o);
+  std::unique_ptr<SignInLimiter> limiter = WithLimits(make, clock, 4, 1000);
   std::atomic<int> taken{0}, refused{0}, errors{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
