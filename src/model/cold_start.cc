@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "base/time.h"
+#include "model/parallel.h"
 
 namespace cf::model {
 namespace {
@@ -27,19 +28,35 @@ bool LooksLikeDate(std::string_view s) {
 
 double Sigmoid(double z) { return 1 / (1 + std::exp(-z)); }
 
-std::string SignupFeature(int64_t signup, int64_t cutoff) {
+// Signup age buckets: 0 unknown, then one per edge of kSignupBuckets, then one past the last.
+constexpr size_t kSignupBucketCount = std::size(kSignupBuckets) + 2;
+
+size_t SignupBucket(int64_t signup, int64_t cutoff) {
   if (signup == CustomerProfiles::kUnknownTime) {
-    return "signup:unknown";
+    return 0;
   }
   const int64_t days = (cutoff - signup) / kSecondsPerDay;
-  int lo = 0;
+  size_t b = 1;
   for (int edge : kSignupBuckets) {
     if (days < edge) {
-      return fmt::format("signup:{}-{}d", lo, edge);
+      return b;
     }
-    lo = edge;
+    ++b;
   }
-  return fmt::format("signup:{}d+", lo);
+  return b;
+}
+
+std::string SignupBucketName(size_t bucket) {
+  if (bucket == 0) {
+    return "signup:unknown";
+  }
+  const int lo = bucket == 1 ? 0 : kSignupBuckets[bucket - 2];
+  return bucket - 1 < std::size(kSignupBuckets) ? fmt::format("signup:{}-{}d", lo, kSignupBuckets[bucket - 1])
+                                                  : fmt::format("signup:{}d+", lo);
+}
+
+std::string IdentityName(uint8_t id) {
+  return fmt::format("identity:{}{}", (id & 1) != 0 ? "external_id" : "-", (id & 2) != 0 ? "+device" : "");
 }
 
 }  // namespace
@@ -122,10 +139,9 @@ std::vector<std::string> ColdStartModel::Features(const HistoryView& view, uint3
     return names;
   }
   if (!profiles->signup_attribute.empty()) {
-    names.push_back(SignupFeature(profiles->signup[c], view.cutoff()));
+    names.push_back(SignupBucketName(SignupBucket(profiles->signup[c], view.cutoff())));
   }
-  const uint8_t id = profiles->identity[c];
-  names.push_back(fmt::format("identity:{}{}", (id & 1) != 0 ? "external_id" : "-", (id & 2) != 0 ? "+device" : ""));
+  names.push_back(IdentityName(profiles->identity[c]));
   for (const CustomerProfiles::Attribute& a : profiles->attributes) {
     names.push_back(a.name + "=" + a.values[a.codes[c]]);
   }
@@ -258,30 +274,72 @@ ColdStartModel ColdStartModel::Fit(const HistoryView& history, const std::vector
   return model;
 }
 
-double ColdStartModel::BuyProbability(const HistoryView& view, uint32_t c) const {
+double ColdStartModel::WeightOf(const std::string& feature) const {
+  const auto it = weights_.find(feature);
+  return it != weights_.end() ? it->second : 0.0;
+}
+
+ColdStartModel::OnView ColdStartModel::On(const HistoryView& view, int threads) const {
+  OnView on;
+  on.view_ = &view;
+  on.fitted_ = fitted_;
+  on.intercept_ = intercept_;
+  if (const CustomerProfiles* profiles = view.profiles(); profiles != nullptr) {
+    if (!profiles->signup_attribute.empty()) {
+      for (size_t b = 0; b < kSignupBucketCount; ++b) {
+        on.signup_.push_back(WeightOf(SignupBucketName(b)));
+      }
+    }
+    for (unsigned id = 0; id < 4; ++id) {
+      on.identity_.push_back(WeightOf(IdentityName(static_cast<uint8_t>(id))));
+    }
+    for (const CustomerProfiles::Attribute& a : profiles->attributes) {
+      std::vector<double>& by_code = on.attribute_.emplace_back();
+      for (const std::string& value : a.values) {
+        by_code.push_back(WeightOf(a.name + "=" + value));
+      }
+    }
+  }
+  const int64_t from = view.cutoff() - static_cast<int64_t>(horizon_days_) * kSecondsPerDay;
+  std::vector<std::vector<uint32_t>> fresh(static_cast<size_t>(ResolveThreads(threads)));
+  ParallelFor(view.num_customers(), threads, [&](size_t t, size_t b, size_t e) {
+    for (size_t c = b; c < e; ++c) {
+      const CustomerEvents ev = view.Customer(static_cast<uint32_t>(c));
+      if (!ev.empty() && ev.time.front() >= from) {
+        fresh[t].push_back(static_cast<uint32_t>(c));
+      }
+    }
+  });
+  for (const std::vector<uint32_t>& part : fresh) {  // the threads' chunks are in customer order
+    on.fresh_.insert(on.fresh_.end(), part.begin(), part.end());
+  }
+  return on;
+}
+
+double ColdStartModel::OnView::BuyProbability(uint32_t c) const {
   if (!fitted_) {
     return 0;
   }
+  // The weights in the order Features lists them, so the sum is the same as by name.
   double z = intercept_;
-  for (const std::string& f : Features(view, c)) {
-    if (const auto it = weights_.find(f); it != weights_.end()) {
-      z += it->second;
+  if (const CustomerProfiles* profiles = view_->profiles(); profiles != nullptr) {
+    if (!signup_.empty()) {
+      z += signup_[SignupBucket(profiles->signup[c], view_->cutoff())];
+    }
+    z += identity_[profiles->identity[c] & 3];
+    for (size_t a = 0; a < attribute_.size(); ++a) {
+      z += attribute_[a][profiles->attributes[a].codes[c]];
     }
   }
   return Sigmoid(z);
 }
 
-ColdStartModel::OfferShare ColdStartModel::Share(const HistoryView& view, const offer::ProductSet& offer,
-                                                 const OfferWindows& offer_windows,
-                                                 const OfferWindows& any_windows) const {
-  const int64_t from = view.cutoff() - static_cast<int64_t>(horizon_days_) * kSecondsPerDay;
-  double fresh = 0, fresh_buyers = 0, fresh_revenue = 0;
-  for (uint32_t c = 0; c < view.num_customers(); ++c) {
-    const CustomerEvents ev = view.Customer(c);
-    if (ev.empty() || ev.time.front() < from) {
-      continue;
-    }
-    fresh += 1;
+ColdStartModel::OfferShare ColdStartModel::OnView::Share(const offer::ProductSet& offer,
+                                                         const OfferWindows& offer_windows,
+                                                         const OfferWindows& any_windows) const {
+  double fresh_buyers = 0, fresh_revenue = 0;
+  for (uint32_t c : fresh_) {
+    const CustomerEvents ev = view_->Customer(c);
     bool bought = false;
     for (size_t k = 0; k < ev.size(); ++k) {
       if (offer.Contains(ev.product[k])) {
@@ -291,6 +349,7 @@ ColdStartModel::OfferShare ColdStartModel::Share(const HistoryView& view, const 
     }
     fresh_buyers += bought ? 1 : 0;
   }
+  const double fresh = static_cast<double>(fresh_.size());
   // The prior: the offer's share among everyone who bought in the last horizon (monotone too).
   const double all = std::max(1.0, any_windows.buyers[0]);
   const double prior_buyers = offer_windows.buyers[0] / all;

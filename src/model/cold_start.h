@@ -61,18 +61,35 @@ class ColdStartModel {
   uint64_t training_rows() const { return rows_; }
   double base_rate() const { return base_rate_; }  // P(buys anything) over the training rows
 
-  // P(customer c, without purchases before view.cutoff(), buys anything within H).
-  double BuyProbability(const HistoryView& view, uint32_t c) const;
-
-  // s(O) (share of new buyers who buy the offer) and the offer's revenue per new buyer, from
-  // the customers whose first purchase lies in [cutoff − H, cutoff). `offer_windows` and
-  // `any_windows` are MeasureOfferWindows of the offer and of every purchase on the view.
+  // s(O) (share of new buyers who buy the offer) and the offer's revenue per new buyer.
   struct OfferShare {
     double buyers = 0;   // per new buyer
     double revenue = 0;  // per new buyer
   };
-  OfferShare Share(const HistoryView& view, const offer::ProductSet& offer, const OfferWindows& offer_windows,
-                   const OfferWindows& any_windows) const;
+
+  // The model applied to one view: its weights looked up once per attribute value and signup
+  // bucket (not by feature name per customer), and the customers whose first purchase lies in
+  // [cutoff − H, cutoff), found once. Offer-independent; valid while the view lives.
+  class OnView {
+   public:
+    // P(customer c, without purchases before the cutoff, buys anything within H).
+    double BuyProbability(uint32_t c) const;
+    // `offer_windows` and `any_windows` are MeasureOfferWindows of the offer and of every
+    // purchase on the view.
+    OfferShare Share(const offer::ProductSet& offer, const OfferWindows& offer_windows,
+                     const OfferWindows& any_windows) const;
+
+   private:
+    friend class ColdStartModel;
+    const HistoryView* view_ = nullptr;
+    bool fitted_ = false;
+    double intercept_ = 0;
+    std::vector<double> signup_;                  // per signup bucket (SignupBucket); empty without a signup date
+    std::vector<double> identity_;                // per identity bits (CustomerProfiles::identity)
+    std::vector<std::vector<double>> attribute_;  // per profile attribute, per value code
+    std::vector<uint32_t> fresh_;                 // first purchase in the last horizon, in customer order
+  };
+  OnView On(const HistoryView& view, int threads) const;
 
   nlohmann::json ToJson() const;
   static Result<ColdStartModel> FromJson(const nlohmann::json& j);
@@ -80,6 +97,7 @@ class ColdStartModel {
  private:
   // Names of the features of customer c at `cutoff` (one-hot: signup age bucket, attributes).
   std::vector<std::string> Features(const HistoryView& view, uint32_t c) const;
+  double WeightOf(const std::string& feature) const;  // 0 for a feature not kept
 
   int horizon_days_ = 30;
   bool fitted_ = false;

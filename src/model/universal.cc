@@ -452,8 +452,9 @@ struct UniversalModel::Cache {
   const HistoryView* view = nullptr;
   int64_t cutoff = 0;
   std::unique_ptr<FeatureBuilder> builder;
-  // Per customer of the view without history: P(buys anything), 0 when unknown at the cutoff;
-  // empty until a request holds such a customer.
+  // The cold-start model on the view, and per customer of the view without history:
+  // P(buys anything), 0 when unknown at the cutoff; both empty until a request holds such a customer.
+  std::optional<ColdStartModel::OnView> cold;
   std::vector<double> cold_probability;
   std::vector<OfferBuffers> buffers;  // one per offer scored at once
 };
@@ -777,7 +778,8 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   for (uint32_t c : customers) {
     any_cold = any_cold || cache.builder->PopulationIndex(c) == FeatureBuilder::kNotInPopulation;
   }
-  if (any_cold && cache.cold_probability.empty()) {
+  if (any_cold && !cache.cold.has_value()) {
+    const ColdStartModel::OnView& cold = cache.cold.emplace(parts_->cold.On(history, threads_));
     cache.cold_probability.assign(history.num_customers(), 0.0);
     const uint32_t first = builder.customers_begin();
     ParallelFor(builder.customers_end() - first, threads_, [&](size_t, size_t b, size_t e) {
@@ -785,7 +787,7 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
         const uint32_t customer = static_cast<uint32_t>(c);
         if (cache.builder->PopulationIndex(customer) == FeatureBuilder::kNotInPopulation &&
             KnownAt(history, customer)) {
-          cache.cold_probability[c] = parts_->cold.BuyProbability(history, customer);
+          cache.cold_probability[c] = cold.BuyProbability(customer);
         }
       }
     });
@@ -837,6 +839,7 @@ const FeatureBuilder& UniversalModel::BuilderFor(const HistoryView& history) con
     CF_LOG_DEBUG("customer features of {} customers: {:.3f} s", history.num_customers(), Elapsed(start));
     cache.view = &history;
     cache.cutoff = history.cutoff();
+    cache.cold.reset();
     cache.cold_probability.clear();
   }
   return *cache.builder;
@@ -1010,7 +1013,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
     // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
     const double p_any = cache.cold_probability[c];
     if (p_any > 0 && !share.has_value()) {
-      share = parts_->cold.Share(history, offer, windows, builder.AnyWindows());
+      share = cache.cold->Share(offer, windows, builder.AnyWindows());
     }
     out->probability[r] = share.has_value() ? p_any * share->buyers : 0.0;
     out->expected_revenue[r] = share.has_value() ? p_any * share->revenue : 0.0;
