@@ -391,6 +391,16 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
     const size_t b = first_block * kSumBlock, e = std::min(pop, end_block * kSumBlock);
     part_begin[t] = b;
     part.sizes.reserve(e - b);
+    if (level != nullptr) {
+      // A customer has at most one group row entry per event: reserved at once, the rows are
+      // never moved as they grow (pages reserved but not written cost nothing).
+      size_t most = 0;
+      for (size_t i = b; i < e; ++i) {
+        most += view.Customer(population_[i]).size();
+      }
+      part.groups.reserve(most);
+      part.values.reserve(most);
+    }
     std::vector<uint32_t> count(groups, 0);
     std::vector<uint32_t> touched;
     for (size_t i = b; i < e; ++i) {
