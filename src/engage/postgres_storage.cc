@@ -719,9 +719,19 @@ class PgTransaction final : public Transaction {
       s.Bind(t).Bind(f);
       CF_RETURN_IF_ERROR(s.Run());
     }
-    return DeleteProfile(from);
+    return DeleteProfileRows(from);
   }
+  // A deleted user's send records keep their campaign's counts, not their identifiers or the
+  // trigger properties sent to them.
   Status DeleteProfile(ProfileIndex index) override {
+    Stmt s(*c_,
+           "UPDATE sends SET external_id = NULL, device_id = NULL, aliases = '[]', trigger_properties = '{}' "
+           "WHERE profile_id = ?");
+    s.Bind(int64_t{index});
+    CF_RETURN_IF_ERROR(s.Run());
+    return DeleteProfileRows(index);
+  }
+  Status DeleteProfileRows(ProfileIndex index) {
     for (const char* sql : {"DELETE FROM aliases WHERE profile_id = ?", "DELETE FROM devices WHERE profile_id = ?",
                             "DELETE FROM attributes WHERE profile_id = ?", "DELETE FROM events WHERE profile_id = ?",
                             "DELETE FROM purchases WHERE profile_id = ?", "DELETE FROM profiles WHERE id = ?"}) {

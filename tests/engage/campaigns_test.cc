@@ -223,6 +223,30 @@ TEST_F(CampaignsTest, BroadcastOutcomesAreExact) {
 // The webhook adapter against a receiver that fails on purpose: 503 then 429 then success, 500
 // always, a timeout (the answer comes after the client gave up) then success, 400. Every message
 // is delivered once or recorded failed with the reason.
+// A deleted user's send records keep their campaign's counts, not their identifiers or what was
+// sent to them (on either backend).
+TEST_F(CampaignsTest, DeletingAUserBlanksTheirSendRecords) {
+  const std::string segment = CohortSegment(3, "week-49");
+  const std::string id = Campaign({"--name", "Scarves", "--segment-id", segment, "--channel", "email"});
+  json sent = Trigger({{"campaign_id", id},
+                       {"recipients",
+                        {{{"external_user_id", "u0"}, {"trigger_properties", {{"coupon", "X1"}}}},
+                         {{"external_user_id", "u1"}}}}});
+  ASSERT_EQ(sent["outcomes"], json({{"sent", 2}}));
+  PostJson(*client_, "/users/delete", {{"external_ids", {"u0"}}}, creds_.api_key);
+  const std::vector<json> feed = Feed(id);
+  ASSERT_EQ(feed.size(), 2u);
+  int blank = 0;
+  for (const json& r : feed) {
+    EXPECT_EQ(r["outcome"], "sent");
+    const std::string record = r.dump();
+    EXPECT_EQ(record.find("u0"), std::string::npos) << record;
+    EXPECT_EQ(record.find("X1"), std::string::npos) << record;
+    if (r.value("external_user_id", json()).is_null()) ++blank;
+  }
+  EXPECT_EQ(blank, 1);
+}
+
 TEST_F(CampaignsTest, WebhookDeliversOnceOrRecordsTheFailure) {
   const std::string segment = CohortSegment(60, "hooked");
   auto kind = [](const std::string& key) { return std::hash<std::string>{}(key) % 5; };

@@ -292,7 +292,8 @@ TEST_F(CurveCliTest, MonotoneAndSumsToTheScores) {
                         " --at 2025-04-01 --out " + dir_ + "/scores-at.csv");
   ASSERT_EQ(sa.code, 0) << sa.err;
   double at_total = 0;
-  for (std::string_view line : Split(ReadFile(dir_ + "/scores-at.csv").value(), '\n')) {
+  const std::string scores_at = ReadFile(dir_ + "/scores-at.csv").value();  // Split's views point into it
+  for (std::string_view line : Split(scores_at, '\n')) {
     if (!line.empty() && !StartsWith(line, "customer,")) at_total += ParseDouble(CsvFields(line)[1]).value();
   }
   Outcome ca = Audience("curve --quiet --data " + ds + " --model " + dir_ + "/model --offer " + offer +
