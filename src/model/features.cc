@@ -365,9 +365,10 @@ void FeatureBuilder::CustomerPass(const ItemFactors* factors) {
   customers_begin_ = first_customer(rank);
   customers_end_ = first_customer(rank + 1);
   everyone = {};
-  slot_.assign(n, kNoSlot);
+  // Sized to this process's part only: a rank of a sharded run holds no whole-base array here.
+  slot_.assign(customers_end_ - customers_begin_, kNoSlot);
   for (size_t i = 0; i < population_.size(); ++i) {
-    slot_[population_[i]] = static_cast<uint32_t>(i);
+    slot_[population_[i] - customers_begin_] = static_cast<uint32_t>(i);
   }
   const size_t pop = population_.size();
   facts_.assign(pop, CustomerFacts{});
@@ -829,8 +830,9 @@ OfferStats FeatureBuilder::Compute(const offer::ProductSet& offer, std::span<con
   const CollaborativeFacts no_collaborative;
   auto fill_row = [&](size_t r, float* row) {
     const uint32_t c = customers[r];
-    const bool known = slot_[c] != kNoSlot;
-    const size_t i = known ? slot_[c] : 0;
+    const uint32_t slot = PopulationIndex(c);
+    const bool known = slot != kNoSlot;
+    const size_t i = known ? slot : 0;
     const OfferFacts& f = known ? work.facts[i] : no_offer;
     const RowInputs in{known ? facts_[i] : no_facts,
                        known,

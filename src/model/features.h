@@ -149,9 +149,12 @@ class FeatureBuilder {
   // MeasureOfferWindows gives for every purchase on the whole view when there is no sample).
   const OfferWindows& AnyWindows() const { return any_windows_; }
 
-  // Customer c's index in population(), or kNotInPopulation.
+  // Customer c's index in population(), or kNotInPopulation (also outside this process's part).
   static constexpr uint32_t kNotInPopulation = UINT32_MAX;
-  uint32_t PopulationIndex(uint32_t c) const { return slot_[c]; }
+  uint32_t PopulationIndex(uint32_t c) const {
+    const uint32_t k = c - customers_begin_;  // wraps to a large value below the part
+    return k < slot_.size() ? slot_[k] : kNotInPopulation;
+  }
 
   // What the kCustomer pass gathers about one customer (zeros without history).
   struct CustomerFacts {
@@ -177,7 +180,7 @@ class FeatureBuilder {
   std::vector<uint32_t> population_;
   uint64_t whole_population_ = 0, population_begin_ = 0;
   uint32_t customers_begin_ = 0, customers_end_ = 0;
-  std::vector<uint32_t> slot_;        // per customer: index in population_, kNoSlot outside it
+  std::vector<uint32_t> slot_;        // per customer of the part, from customers_begin_: index in population_, kNoSlot outside it
   std::vector<CustomerFacts> facts_;  // per customer of population_
   SparseRows groups_;                 // per customer: embedding group, log(1 + count)
   std::vector<float> group_buyers_;   // per embedding group: customers who bought it

@@ -452,8 +452,9 @@ struct UniversalModel::Cache {
   const HistoryView* view = nullptr;
   int64_t cutoff = 0;
   std::unique_ptr<FeatureBuilder> builder;
-  // The cold-start model on the view, and per customer of the view without history:
-  // P(buys anything), 0 when unknown at the cutoff; both empty until a request holds such a customer.
+  // The cold-start model on the view, and per customer of this process's part (from the
+  // builder's customers_begin()) without history: P(buys anything), 0 when unknown at the
+  // cutoff; both empty until a request holds such a customer.
   std::optional<ColdStartModel::OnView> cold;
   std::vector<double> cold_probability;
   std::vector<OfferBuffers> buffers;  // one per offer scored at once
@@ -780,14 +781,14 @@ Status UniversalModel::ScoreOffers(const HistoryView& history, std::span<const o
   }
   if (any_cold && !cache.cold.has_value()) {
     const ColdStartModel::OnView& cold = cache.cold.emplace(parts_->cold.On(history, threads_));
-    cache.cold_probability.assign(history.num_customers(), 0.0);
     const uint32_t first = builder.customers_begin();
+    cache.cold_probability.assign(builder.customers_end() - first, 0.0);  // this process's part only
     ParallelFor(builder.customers_end() - first, threads_, [&](size_t, size_t b, size_t e) {
-      for (size_t c = first + b; c < first + e; ++c) {
-        const uint32_t customer = static_cast<uint32_t>(c);
+      for (size_t k = b; k < e; ++k) {
+        const uint32_t customer = static_cast<uint32_t>(first + k);
         if (cache.builder->PopulationIndex(customer) == FeatureBuilder::kNotInPopulation &&
             KnownAt(history, customer)) {
-          cache.cold_probability[c] = cold.BuyProbability(customer);
+          cache.cold_probability[k] = cold.BuyProbability(customer);
         }
       }
     });
@@ -1011,7 +1012,7 @@ Status UniversalModel::ScoreOneOffer(const HistoryView& history, const offer::Pr
       continue;
     }
     // No purchase yet: the cold-start estimate, for customers the CRM knew at the cutoff.
-    const double p_any = cache.cold_probability[c];
+    const double p_any = cache.cold_probability[c - builder.customers_begin()];
     if (p_any > 0 && !share.has_value()) {
       share = cache.cold->Share(offer, windows, builder.AnyWindows());
     }

@@ -29,10 +29,14 @@ class MpiTest : public AudienceCliTest {
   }
 
   // `mpirun -np N audience ARGS`; as root (CI) Open MPI wants to be told that is meant.
+  // Under the sanitizers (make test-sanitize), Open MPI's own allocations still held at exit,
+  // in plugins it has unloaded by then, read as leaks that no suppression can name: the ranks
+  // run without leak detection (every other sanitizer check stays on, and the same code runs
+  // leak-checked in the one-process runs above and in the other tests).
   Outcome Mpi(int ranks, const std::string& args) {
     const std::string root = geteuid() == 0 ? " --allow-run-as-root" : "";
-    return Run(std::string(CF_MPIEXEC) + root + " --oversubscribe -np " + std::to_string(ranks) + " " + audience_ + " " +
-               args + " --threads 1");
+    return Run("ASAN_OPTIONS=\"${ASAN_OPTIONS}:detect_leaks=0\" " + std::string(CF_MPIEXEC) + root +
+               " --oversubscribe -np " + std::to_string(ranks) + " " + audience_ + " " + args + " --threads 1");
   }
 
   std::string Read(const std::string& name) { return ReadFile(dir_ + "/" + name).value_or("(missing)"); }
