@@ -9,10 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <limits>
-#include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -362,34 +359,46 @@ class Pool {
 
 // The statements PostgreSQL writes its own way (sql_transaction.h).
 const SqlDialect kPgSql = {
-    .match_external_ids = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
-           "profiles p ON p.workspace_id = ? AND p.external_id = j.value",
-    .match_devices = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH " j JOIN "
-           "devices d ON d.workspace_id = ? AND d.device_id = j.value JOIN profiles p ON p.id = d.profile_id",
-    .match_aliases = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONPAIRS " j JOIN "
-           "aliases a ON a.workspace_id = ? AND a.label = j.value->>0 "
-           "AND a.name = j.value->>1 JOIN profiles p ON p.id = a.profile_id",
-    .recipient_profiles = "SELECT p.id, p.braze_id, p.external_id FROM " IDS " j JOIN profiles p "
-             "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key",
-    .recipient_devices = "SELECT d.profile_id, min(d.device_id) FROM " IDS " j JOIN devices d ON d.profile_id = j.value "
-             "GROUP BY d.profile_id",
-    .recipient_aliases = "SELECT a.profile_id, json_agg(json_build_object('alias_label', a.label, 'alias_name', a.name) ORDER BY a.label) "
-             "FROM " IDS " j JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id",
-    .recipient_subscriptions = "SELECT a.profile_id, a.value FROM " IDS " j JOIN attributes a "
-           "ON a.profile_id = j.value AND a.name = ?",
-    .sent_counts = "SELECT x.profile_id, count(*) FROM " IDS " j JOIN sends x "
-           "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id",
-    .decided_profiles = "SELECT x.profile_id FROM " IDS " j JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value",
+    .match_external_ids = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH
+                          " j JOIN "
+                          "profiles p ON p.workspace_id = ? AND p.external_id = j.value",
+    .match_devices = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONEACH
+                     " j JOIN "
+                     "devices d ON d.workspace_id = ? AND d.device_id = j.value JOIN profiles p ON p.id = d.profile_id",
+    .match_aliases = "SELECT j.key, p.id, (p.external_id IS NOT NULL)::int FROM " JSONPAIRS
+                     " j JOIN "
+                     "aliases a ON a.workspace_id = ? AND a.label = j.value->>0 "
+                     "AND a.name = j.value->>1 JOIN profiles p ON p.id = a.profile_id",
+    .recipient_profiles = "SELECT p.id, p.braze_id, p.external_id FROM " IDS
+                          " j JOIN profiles p "
+                          "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key",
+    .recipient_devices = "SELECT d.profile_id, min(d.device_id) FROM " IDS
+                         " j JOIN devices d ON d.profile_id = j.value "
+                         "GROUP BY d.profile_id",
+    .recipient_aliases =
+        "SELECT a.profile_id, json_agg(json_build_object('alias_label', a.label, 'alias_name', a.name) ORDER BY "
+        "a.label) "
+        "FROM " IDS " j JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id",
+    .recipient_subscriptions = "SELECT a.profile_id, a.value FROM " IDS
+                               " j JOIN attributes a "
+                               "ON a.profile_id = j.value AND a.name = ?",
+    .sent_counts =
+        "SELECT x.profile_id, count(*) FROM " IDS
+        " j JOIN sends x "
+        "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id",
+    .decided_profiles =
+        "SELECT x.profile_id FROM " IDS " j JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value",
     .claim_pending = "SELECT " SEND_COLUMNS
-                  " FROM sends WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
-                  "ORDER BY id LIMIT ?",
-    .fail_in_flight = "UPDATE sends SET outcome = 'failed', reason = ?, delivery = 0 "
-           "WHERE delivery <> 0 AND delivery = 2",
+                     " FROM sends WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
+                     "ORDER BY id LIMIT ?",
+    .fail_in_flight =
+        "UPDATE sends SET outcome = 'failed', reason = ?, delivery = 0 "
+        "WHERE delivery <> 0 AND delivery = 2",
 };
 
 class PgTransaction final : public SqlTransaction<Stmt, Connection> {
  public:
-  PgTransaction(Pool& pool, std::unique_ptr<Connection> c, bool write)
+  PgTransaction(Pool& pool, std::unique_ptr<Connection> c)
       : SqlTransaction(std::move(c), kPgSql), pool_(pool) {}
   ~PgTransaction() override {
     if (!done_) (void)c_->Exec("ROLLBACK");
@@ -690,7 +699,7 @@ class PgStorage final : public Storage {
       pool_.Give(std::move(c));
       return Err(s);
     }
-    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(pool_, std::move(c), write));
+    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(pool_, std::move(c)));
   }
 
  private:

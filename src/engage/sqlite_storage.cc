@@ -8,9 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -311,29 +309,39 @@ Result<int> UserVersion(Connection& c) {
 // the outer loop: left to itself the planner may scan all profiles instead. `delivery <> 0 AND`
 // repeats the partial index's condition word for word, so that SQLite can use it.
 const SqlDialect kSqliteSql = {
-    .match_external_ids = "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-           "profiles p ON p.workspace_id = ? AND p.external_id = j.value",
-    .match_devices = "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-           "devices d ON d.workspace_id = ? AND d.device_id = j.value CROSS JOIN profiles p ON p.id = d.profile_id",
-    .match_aliases = "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
-           "aliases a ON a.workspace_id = ? AND a.label = json_extract(j.value, '$[0]') "
-           "AND a.name = json_extract(j.value, '$[1]') CROSS JOIN profiles p ON p.id = a.profile_id",
-    .recipient_profiles = "SELECT p.id, p.braze_id, p.external_id FROM json_each(?) j CROSS JOIN profiles p "
-             "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key",
-    .recipient_devices = "SELECT d.profile_id, min(d.device_id) FROM json_each(?) j CROSS JOIN devices d ON d.profile_id = j.value "
-             "GROUP BY d.profile_id",
-    .recipient_aliases = "SELECT a.profile_id, json_group_array(json_object('alias_label', a.label, 'alias_name', a.name)) "
-             "FROM json_each(?) j CROSS JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id",
-    .recipient_subscriptions = "SELECT a.profile_id, a.value FROM json_each(?) j CROSS JOIN attributes a "
-           "ON a.profile_id = j.value AND a.name = ?",
-    .sent_counts = "SELECT x.profile_id, count(*) FROM json_each(?) j CROSS JOIN sends x INDEXED BY sends_cap "
-           "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id",
-    .decided_profiles = "SELECT x.profile_id FROM json_each(?) j CROSS JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value",
+    .match_external_ids =
+        "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+        "profiles p ON p.workspace_id = ? AND p.external_id = j.value",
+    .match_devices =
+        "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+        "devices d ON d.workspace_id = ? AND d.device_id = j.value CROSS JOIN profiles p ON p.id = d.profile_id",
+    .match_aliases =
+        "SELECT j.key, p.id, p.external_id IS NOT NULL FROM json_each(?) j CROSS JOIN "
+        "aliases a ON a.workspace_id = ? AND a.label = json_extract(j.value, '$[0]') "
+        "AND a.name = json_extract(j.value, '$[1]') CROSS JOIN profiles p ON p.id = a.profile_id",
+    .recipient_profiles =
+        "SELECT p.id, p.braze_id, p.external_id FROM json_each(?) j CROSS JOIN profiles p "
+        "ON p.id = j.value AND p.workspace_id = ? ORDER BY j.key",
+    .recipient_devices =
+        "SELECT d.profile_id, min(d.device_id) FROM json_each(?) j CROSS JOIN devices d ON d.profile_id = j.value "
+        "GROUP BY d.profile_id",
+    .recipient_aliases =
+        "SELECT a.profile_id, json_group_array(json_object('alias_label', a.label, 'alias_name', a.name)) "
+        "FROM json_each(?) j CROSS JOIN aliases a ON a.profile_id = j.value GROUP BY a.profile_id",
+    .recipient_subscriptions =
+        "SELECT a.profile_id, a.value FROM json_each(?) j CROSS JOIN attributes a "
+        "ON a.profile_id = j.value AND a.name = ?",
+    .sent_counts =
+        "SELECT x.profile_id, count(*) FROM json_each(?) j CROSS JOIN sends x INDEXED BY sends_cap "
+        "ON x.profile_id = j.value AND x.channel = ? AND x.time >= ? AND x.outcome = 'sent' GROUP BY x.profile_id",
+    .decided_profiles =
+        "SELECT x.profile_id FROM json_each(?) j CROSS JOIN sends x ON x.dispatch_pk = ? AND x.profile_id = j.value",
     .claim_pending = "SELECT " SEND_COLUMNS
-                  " FROM sends INDEXED BY sends_pending WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
-                  "ORDER BY id LIMIT ?",
-    .fail_in_flight = "UPDATE sends INDEXED BY sends_pending SET outcome = 'failed', reason = ?, delivery = 0 "
-           "WHERE delivery <> 0 AND delivery = 2",
+                     " FROM sends INDEXED BY sends_pending WHERE dispatch_pk = ? AND delivery <> 0 AND delivery = 1 "
+                     "ORDER BY id LIMIT ?",
+    .fail_in_flight =
+        "UPDATE sends INDEXED BY sends_pending SET outcome = 'failed', reason = ?, delivery = 0 "
+        "WHERE delivery <> 0 AND delivery = 2",
 };
 
 class SqliteTransaction final : public SqlTransaction<Stmt, Connection> {
